@@ -1,0 +1,136 @@
+"""Shared fixtures: tiny random models and tiny data, built on the spot (never downloaded).
+
+Every test runs offline: the environment below forbids Hub access, and the models here are random
+BERT / DistilBERT networks of a few thousand parameters over a word-level vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+# No test may reach the network: make any accidental Hub call fail fast instead of hanging.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.pop("HF_TOKEN", None)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_EMOTION = REPO_ROOT.parent / "shared" / "data" / "emotion"
+
+# A few cue words per class so that even a tiny model can learn something in seconds.
+CUES = {
+    "sadness": ["lonely", "crying", "miserable", "gloomy", "hopeless"],
+    "joy": ["happy", "delighted", "cheerful", "glad", "thrilled"],
+    "love": ["adore", "loving", "tender", "sweetheart", "cherish"],
+    "anger": ["furious", "annoyed", "outraged", "irritated", "mad"],
+    "fear": ["scared", "terrified", "nervous", "anxious", "afraid"],
+    "surprise": ["amazed", "shocked", "astonished", "stunned", "unexpected"],
+}
+FILLER = ["i", "feel", "so", "today", "really", "am", "just", "and", "the", "this", "about", "my", "day", "quite"]
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def make_texts(labels: list[str], per_class: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Return ``per_class`` tweet-like ``(text, label)`` pairs for each label, deterministically."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(per_class):
+        for label in labels:
+            words = rng.sample(FILLER, 4) + [rng.choice(CUES[label])]
+            rng.shuffle(words)
+            rows.append((" ".join(words) + f" {i}", label))
+    return rows
+
+
+def write_tiny_tokenizer(directory: Path):
+    """Save a word-level BERT tokenizer (WordPiece vocab of the fixture words) into ``directory``."""
+    from transformers import BertTokenizerFast
+
+    vocab = SPECIAL_TOKENS + FILLER + sorted({w for ws in CUES.values() for w in ws}) + [str(i) for i in range(100)]
+    vocab += ["[", "]", "<", ">", "/", ".", ",", "!", "?", "'", "s", "##s", "##ing", "##ed"]
+    directory.mkdir(parents=True, exist_ok=True)
+    # transformers 5 builds the (fast) tokenizer from a vocab dict; save_pretrained writes vocab.txt too.
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    tokenizer.model_max_length = 64
+    tokenizer.save_pretrained(directory)
+    return tokenizer
+
+
+def write_tiny_model(directory: Path, labels: list[str], arch: str = "distilbert", seed: int = 0) -> Path:
+    """Save a random tiny sequence classifier with ``labels`` as id2label, plus its tokenizer."""
+    import torch
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+    )
+
+    tokenizer = write_tiny_tokenizer(directory)
+    id2label = dict(enumerate(labels))
+    label2id = {label: i for i, label in id2label.items()}
+    torch.manual_seed(seed)
+    if arch == "distilbert":
+        config = DistilBertConfig(
+            vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2,
+            max_position_embeddings=64, id2label=id2label, label2id=label2id,
+        )
+        model = DistilBertForSequenceClassification(config)
+    else:
+        config = BertConfig(
+            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+            num_attention_heads=2, max_position_embeddings=64, id2label=id2label, label2id=label2id,
+        )
+        model = BertForSequenceClassification(config)
+    model.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def emotion_labels() -> list[str]:
+    return list(CUES)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, emotion_labels) -> Path:
+    """A random tiny DistilBERT classifier over the six emotions (config, weights, tokenizer)."""
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-distilbert"), emotion_labels)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A random tiny BERT classifier over three classes: nothing may assume six emotions."""
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-bert"), ["negative", "neutral", "positive"], arch="bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_dir(tmp_path_factory) -> Path:
+    """A random tiny DistilBERT *base* to fine-tune from (its classification head is replaced)."""
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-backbone"), ["LABEL_0", "LABEL_1"])
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path, emotion_labels) -> Path:
+    """A folder of ``text;label`` files (train/validation/test) in the seed's format."""
+    splits = {"train": make_texts(emotion_labels, 8, seed=1),
+              "validation": make_texts(emotion_labels, 3, seed=2),
+              "test": make_texts(emotion_labels, 3, seed=3)}
+    for name, rows in splits.items():
+        (tmp_path / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+    return tmp_path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests that need ../shared/data/emotion when it is absent (a user's checkout)."""
+    if SHARED_EMOTION.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"real data not found at {SHARED_EMOTION}")
+    for item in items:
+        if "shared_data" in item.keywords:
+            item.add_marker(skip)
