@@ -1,0 +1,418 @@
+"""Load a labelled text dataset from any source into train / validation / test splits.
+
+Sources: a Hub dataset id, a local folder (``train``, ``validation``|``val``|``dev``, ``test`` files),
+a single file (split stratified 80/10/10 with the seed) or an http(s) URL to a file. Formats:
+``.txt`` (``text;label`` lines, no header, split on the last ``;``), ``.csv`` / ``.tsv`` (header with
+text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``.
+
+Every split becomes a ``datasets.Dataset`` with columns ``text`` (str) and ``label`` (int id).
+Label names and order: ``ClassLabel.names`` for Hub datasets; for files, the sorted label names
+(integers sorted numerically), or the order given by ``--label-names``. Sorted, not first-seen, so
+that shuffling a file does not change the label ids. Bad data raises ``ToolkitError`` naming the file
+and line (or row) before any training starts; duplicates and train/test overlap become warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+import urllib.parse
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from training.errors import HubUnavailable, ToolkitError
+
+FORMATS = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".parquet")
+SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "val", "valid", "dev"), "test": ("test",)}
+# Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+class Row(NamedTuple):
+    """One example as read, before label ids exist; ``where`` locates it for error messages."""
+
+    text: str
+    label: object  # a name (str) or an integer id, as found in the data
+    where: str  # e.g. "data/train.txt line 3"
+
+
+@dataclass
+class LoadedData:
+    """Train/validation(/test) splits with integer labels, and where they came from."""
+
+    splits: dict  # split name -> datasets.Dataset with columns "text" (str) and "label" (int id)
+    labels: list[str]  # label names in id order
+    source: str  # --data as given
+    revision: str | None = None  # Hub dataset commit, when known
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def eval_split(self) -> str:
+        """The split that errors.csv and the headline figures use: test, else validation."""
+        return "test" if "test" in self.splits else "validation"
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(ds) for name, ds in self.splits.items()}
+
+
+def load_data(source: str, *, text_column: str = "text", label_column: str = "label",
+              label_names: list[str] | None = None, revision: str | None = None, seed: int = 42) -> LoadedData:
+    """Load ``source`` (Hub id, folder, file or URL) and validate it.
+
+    Args:
+        source: what ``--data`` was.
+        text_column: column with the text (not used for ``.txt``).
+        label_column: column with the label (not used for ``.txt``).
+        label_names: label names in id order, for integer labels (optional).
+        revision: Hub dataset revision.
+        seed: seed of the stratified split when a split is missing.
+
+    Returns:
+        The validated splits, label names and provenance.
+
+    Raises:
+        ToolkitError: bad data, naming the file and line/row. ``HubUnavailable`` when a Hub dataset
+            or URL cannot be downloaded.
+    """
+    path = Path(source)
+    files: dict[str, str] = {}
+    hub_revision = None
+    if source.startswith(("http://", "https://")):
+        file = download(source)
+        raw = {"train": read_rows(file, text_column, label_column, name=source)}
+        files[file.name] = sha256_file(file)
+    elif path.is_dir():
+        raw = {}
+        for split, file in find_split_files(path).items():
+            raw[split] = read_rows(file, text_column, label_column)
+            files[file.name] = sha256_file(file)
+    elif path.is_file():
+        raw = {"train": read_rows(path, text_column, label_column)}
+        files[path.name] = sha256_file(path)
+    elif path.suffix.lower() in FORMATS or source.startswith((".", "/", "~")):
+        raise ToolkitError(f"data error: {source}: no such file or folder")
+    else:
+        raw, hub_names, hub_revision = read_hub(source, text_column, label_column, revision)
+        label_names = label_names or hub_names
+
+    raw, notes = complete_splits(raw, seed)
+    labels = label_order(raw["train"], label_names)
+    splits = {name: to_dataset(rows, labels, split=name) for name, rows in raw.items()}
+    return LoadedData(splits=splits, labels=labels, source=source, revision=hub_revision, files=files,
+                      warnings=notes + data_warnings(splits))
+
+
+# --- Reading files -------------------------------------------------------------------------------
+
+def find_split_files(folder: Path) -> dict[str, Path]:
+    """Map split names to the data files of ``folder`` (``train.txt``, ``val.csv``, ...)."""
+    data_files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+    found: dict[str, Path] = {}
+    for split, aliases in SPLIT_ALIASES.items():
+        matches = [p for p in data_files if p.stem.lower() in aliases]
+        if len(matches) > 1:
+            raise ToolkitError(f"data error: {folder}: several {split} files ({', '.join(p.name for p in matches)}); keep one")
+        if matches:
+            found[split] = matches[0]
+    if "train" not in found:
+        if len(data_files) == 1:  # one data file with another name: split it like a single file
+            return {"train": data_files[0]}
+        raise ToolkitError(f"data error: {folder}: no train file — expected train{{{','.join(FORMATS)}}} "
+                           f"(with validation/val/dev and test files next to it)")
+    return found
+
+
+def read_rows(path: Path, text_column: str, label_column: str, name: str | None = None) -> list[Row]:
+    """Read one data file into rows; ``name`` replaces the path in messages (e.g. a URL)."""
+    name = name or str(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return read_parquet(path, text_column, label_column, name)
+    text = decode_utf8(path.read_bytes(), name)
+    if suffix == ".txt":
+        return read_txt(text, name)
+    if suffix in (".csv", ".tsv"):
+        return read_csv(text, "\t" if suffix == ".tsv" else ",", text_column, label_column, name)
+    if suffix in (".json", ".jsonl"):
+        return read_json(text, text_column, label_column, name)
+    raise ToolkitError(f"data error: {name}: unsupported format '{suffix}' — expected one of {', '.join(FORMATS)}")
+
+
+def decode_utf8(data: bytes, name: str) -> str:
+    """Decode UTF-8 (a byte-order mark is allowed) or name the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ToolkitError(f"data error: {name} line {line}: not UTF-8 (byte 0x{data[err.start]:02x}) — "
+                           f"save the file as UTF-8") from None
+
+
+def read_txt(text: str, name: str) -> list[Row]:
+    """``text;label`` lines; the text may contain ``;`` itself, so split on the last one."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue  # blank lines (a trailing newline, a gap) carry no example
+        if ";" not in line:
+            raise ToolkitError(f"data error: {name} line {number}: no ';' separator — expected \"text;label\"")
+        text_part, label = line.rsplit(";", 1)
+        rows.append(Row(text_part.strip(), label.strip(), f"{name} line {number}"))
+    return rows
+
+
+def read_csv(text: str, delimiter: str, text_column: str, label_column: str, name: str) -> list[Row]:
+    """A CSV/TSV file with a header row naming the text and label columns."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    check_columns(reader.fieldnames or [], text_column, label_column, name)
+    return [Row((record[text_column] or "").strip(), (record[label_column] or "").strip(), f"{name} line {reader.line_num}")
+            for record in reader]
+
+
+def read_json(text: str, text_column: str, label_column: str, name: str) -> list[Row]:
+    """A JSON list of records, a JSON object of columns, or JSON Lines (one record per line)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None  # not one JSON document: JSON Lines
+    if isinstance(data, dict):  # columns: {"text": [...], "label": [...]}
+        check_columns(list(data), text_column, label_column, name)
+        return [Row(str(t).strip(), lab, f"{name} row {i}")
+                for i, (t, lab) in enumerate(zip(data[text_column], data[label_column]))]
+    if isinstance(data, list):
+        records = [(record, f"{name} record {i}") for i, record in enumerate(data)]
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((json.loads(line), f"{name} line {number}"))
+            except json.JSONDecodeError as err:
+                raise ToolkitError(f"data error: {name} line {number}: not valid JSON ({err.msg}) — "
+                                   f"expected one object per line") from None
+    rows = []
+    for record, where in records:
+        if not isinstance(record, dict):
+            raise ToolkitError(f"data error: {where}: expected an object with '{text_column}' and '{label_column}'")
+        check_columns(list(record), text_column, label_column, where)
+        rows.append(Row(str(record[text_column] or "").strip(), record[label_column], where))
+    return rows
+
+
+def read_parquet(path: Path, text_column: str, label_column: str, name: str) -> list[Row]:
+    """A Parquet table; rows are numbered from 0 as in pandas / datasets."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    check_columns(table.column_names, text_column, label_column, name)
+    texts, labels = table.column(text_column).to_pylist(), table.column(label_column).to_pylist()
+    return [Row(str(t or "").strip(), lab, f"{name} row {i}") for i, (t, lab) in enumerate(zip(texts, labels))]
+
+
+def check_columns(columns: list[str], text_column: str, label_column: str, name: str) -> None:
+    for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
+        if column not in columns:
+            raise ToolkitError(f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) "
+                               f"— set {option}")
+
+
+def download(url: str) -> Path:
+    """Download ``url`` once into the user cache; the file keeps the URL's name (its format)."""
+    file_name = Path(urllib.parse.urlparse(url).path).name
+    if Path(file_name).suffix.lower() not in FORMATS:
+        raise ToolkitError(f"data error: {url}: the URL must end in a file name with one of {', '.join(FORMATS)}")
+    target = Path.home() / ".cache" / "emotion-toolkit" / hashlib.sha256(url.encode()).hexdigest()[:16] / file_name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read()
+        except OSError as err:
+            raise HubUnavailable(f"data error: cannot download {url}: {err}") from None
+        target.write_bytes(data)
+    return target
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- Hub datasets --------------------------------------------------------------------------------
+
+def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str | None):
+    """Load a Hub dataset's splits as rows, with its ``ClassLabel`` names and commit when known."""
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(dataset_id, revision=revision)
+    except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise HubUnavailable(f"data error: cannot load Hub dataset '{dataset_id}' ({reason}) — "
+                             f"use a local folder, file or URL with --data") from None
+    raw, names = {}, None
+    for split, aliases in SPLIT_ALIASES.items():
+        hub_split = next((s for s in aliases if s in dataset), None)
+        if hub_split is None:
+            continue
+        ds = dataset[hub_split]
+        where = f"{dataset_id} [{hub_split}]"
+        check_columns(ds.column_names, text_column, label_column, where)
+        feature = ds.features[label_column]
+        labels = ds[label_column]
+        if isinstance(feature, datasets.ClassLabel):
+            names = list(feature.names)
+            labels = [feature.int2str(i) if i is not None and i >= 0 else None for i in labels]
+        raw[split] = [Row(str(t or "").strip(), lab, f"{where} row {i}") for i, (t, lab) in enumerate(zip(ds[text_column], labels))]
+    if "train" not in raw:
+        raise ToolkitError(f"data error: Hub dataset '{dataset_id}' has no train split (splits: {', '.join(dataset)})")
+    return raw, names, hub_commit(dataset_id, revision)
+
+
+def hub_commit(dataset_id: str, revision: str | None) -> str | None:
+    """The commit sha of the dataset revision (None when the Hub cannot be asked)."""
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi().dataset_info(dataset_id, revision=revision).sha
+    except Exception:  # offline with a cached copy: the data loaded, only its commit is unknown
+        return revision
+
+
+# --- Splits and labels ---------------------------------------------------------------------------
+
+def complete_splits(raw: dict[str, list[Row]], seed: int) -> tuple[dict[str, list[Row]], list[str]]:
+    """Carve the missing splits out of train, stratified: 80/10/10 alone, 90/10 when only validation lacks."""
+    notes = []
+    if "validation" not in raw and "test" not in raw:
+        train, validation, test = stratified_split(raw["train"], (0.8, 0.1, 0.1), seed)
+        raw = {"train": train, "validation": validation, "test": test}
+        notes.append(f"one file: split stratified 80/10/10 with seed {seed}")
+    elif "validation" not in raw:
+        train, validation = stratified_split(raw["train"], (0.9, 0.1), seed)
+        raw = {**raw, "train": train, "validation": validation}
+        notes.append(f"no validation split: held out 10% of train (stratified, seed {seed})")
+    for name, rows in raw.items():
+        if not rows:
+            raise ToolkitError(f"data error: the {name} split is empty")
+    return raw, notes
+
+
+def stratified_split(rows: list[Row], fractions: tuple[float, ...], seed: int) -> list[list[Row]]:
+    """Split rows so that every part keeps the label proportions; rows keep their file order.
+
+    Each label's rows are shuffled with ``seed`` and cut by ``fractions`` (rounding down for all
+    parts but the first), so a label with one example stays in the first part.
+    """
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        by_label[str(row.label)].append(i)
+    part_of = {}
+    for indices in by_label.values():
+        rng.shuffle(indices)
+        counts = [int(len(indices) * f) for f in fractions[1:]]
+        bounds = [len(indices) - sum(counts)]
+        for count in counts:
+            bounds.append(bounds[-1] + count)
+        start = 0
+        for part, end in enumerate(bounds):
+            for i in indices[start:end]:
+                part_of[i] = part
+            start = end
+    return [[row for i, row in enumerate(rows) if part_of[i] == part] for part in range(len(fractions))]
+
+
+def is_int_label(label: object) -> bool:
+    return isinstance(label, int) and not isinstance(label, bool) or (
+        isinstance(label, str) and label.lstrip("-").isdigit())
+
+
+def label_order(train: list[Row], label_names: list[str] | None) -> list[str]:
+    """Label names in id order: ``label_names`` when given, else sorted (integers numerically)."""
+    if label_names:
+        return list(label_names)
+    found = {row.label for row in train if row.label not in (None, "")}
+    if found and all(is_int_label(label) for label in found):
+        return [str(v) for v in sorted({int(label) for label in found})]
+    return sorted({str(label) for label in found})
+
+
+def label_id(row: Row, labels: list[str], ids: dict[str, int], split: str, explicit_ints: bool) -> int:
+    """The id of a row's label, or an error naming the row."""
+    label = row.label
+    if label is None or label == "":
+        raise ToolkitError(f"data error: {row.where}: empty label")
+    if explicit_ints and is_int_label(label) and str(label) not in ids:  # --label-names with integer labels
+        value = int(label)
+        if 0 <= value < len(labels):
+            return value
+        raise ToolkitError(f"data error: {row.where}: label {value} out of range 0..{len(labels) - 1} of --label-names")
+    if str(label) not in ids:
+        where = "the label names" if split == "train" else "train"
+        raise ToolkitError(f"data error: {row.where}: label '{label}' never appears in {where} "
+                           f"(labels: {', '.join(labels)})")
+    return ids[str(label)]
+
+
+def to_dataset(rows: list[Row], labels: list[str], split: str):
+    """Validate rows and build a ``datasets.Dataset`` with ``text`` and integer ``label`` columns."""
+    import datasets
+
+    ids = {name: i for i, name in enumerate(labels)}
+    explicit_ints = not any(is_int_label(name) for name in labels)
+    label_ids = []
+    for row in rows:
+        if not row.text:
+            raise ToolkitError(f"data error: {row.where}: empty text")
+        label_ids.append(label_id(row, labels, ids, split, explicit_ints))
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=labels)})
+    return datasets.Dataset.from_dict({"text": [r.text for r in rows], "label": label_ids}, features=features)
+
+
+# --- Checks and fingerprints ---------------------------------------------------------------------
+
+def data_warnings(splits: dict) -> list[str]:
+    """Duplicate texts in train (and how many disagree on the label), and texts shared with train."""
+    warnings = []
+    train_labels: dict[str, set[int]] = defaultdict(set)
+    counts = Counter(splits["train"]["text"])
+    for text, label in zip(splits["train"]["text"], splits["train"]["label"]):
+        train_labels[text].add(label)
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    if duplicates:
+        conflicting = sum(1 for labels in train_labels.values() if len(labels) > 1)
+        warnings.append(f"train: {duplicates} duplicate texts ({conflicting} texts with conflicting labels)")
+    for name in ("validation", "test"):
+        if name in splits:
+            shared = sum(1 for text in splits[name]["text"] if text in train_labels)
+            if shared:
+                warnings.append(f"{name}: {shared} of {len(splits[name])} texts also appear in train")
+    return warnings
+
+
+def subsample(data: LoadedData, max_train: int | None, max_eval: int | None, seed: int) -> LoadedData:
+    """Keep a seeded random subset of each split (for quick runs); warnings are recomputed."""
+    limits = {"train": max_train, "validation": max_eval, "test": max_eval}
+    splits = {}
+    for name, ds in data.splits.items():
+        limit = limits[name]
+        splits[name] = ds.shuffle(seed=seed).select(range(limit)) if limit and limit < len(ds) else ds
+    notes = [w for w in data.warnings if not w.startswith(("train:", "validation:", "test:"))]
+    return LoadedData(splits=splits, labels=data.labels, source=data.source, revision=data.revision,
+                      files=data.files, warnings=notes + data_warnings(splits))
+
+
+def split_sha256(dataset, labels: list[str]) -> str:
+    """sha256 over the split's rows, each ``text + "\\t" + label_name + "\\n"``, in order."""
+    digest = hashlib.sha256()
+    for text, label in zip(dataset["text"], dataset["label"]):
+        digest.update(f"{text}\t{labels[label]}\n".encode("utf-8"))
+    return digest.hexdigest()
