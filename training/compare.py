@@ -1,0 +1,221 @@
+"""Compare two training output folders evaluated on the same test data.
+
+    python -m training.compare runs/v1 runs/v2 [--out DIR]
+
+Reads only ``metrics.json``, ``train_config.json`` (``data.split_sha256``) and ``errors.csv`` of each
+folder; prints a markdown report and writes ``comparison.json``, ``comparison.md`` and
+``comparison.png`` into the candidate folder (B) unless ``--out`` says otherwise. Runs evaluated on
+different test data (a different ``split_sha256``) are refused: their metrics are not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from training.errors import ToolkitError
+
+EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
+
+
+# ----------------------------------------------------------------------------- reading a run
+
+
+def load_run(folder: str | Path) -> dict:
+    """Read what a comparison needs from one output folder.
+
+    Returns:
+        ``{"path", "labels", "split", "sha256", "metrics", "rows"}`` — ``split`` is ``test`` (or
+        ``validation`` for data without a test split, as errors.csv is), ``metrics`` that split's
+        ``metrics.json`` entry, ``rows`` maps errors.csv ``index`` to ``{text, label, predicted}``.
+
+    Raises:
+        ToolkitError: a missing folder or file, or a file without the expected fields.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ToolkitError(f"compare error: {folder}: no such output folder — expected a folder written by python -m training")
+    metrics = _read_json(folder / "metrics.json")
+    train_config = _read_json(folder / "train_config.json")
+    evaluations = metrics.get("eval") or {}
+    split = "test" if "test" in evaluations else "validation"
+    if split not in evaluations or "labels" not in metrics:
+        raise ToolkitError(f"compare error: {folder / 'metrics.json'}: field 'labels' or 'eval.test' missing")
+    sha256 = ((train_config.get("data") or {}).get("split_sha256") or {}).get(split)
+    if not sha256:
+        raise ToolkitError(f"compare error: {folder / 'train_config.json'}: field 'data.split_sha256.{split}' missing — "
+                           "cannot check which test data the run was evaluated on")
+    return {"path": str(folder), "labels": metrics["labels"], "split": split, "sha256": sha256,
+            "metrics": evaluations[split], "rows": _read_errors(folder / "errors.csv")}
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise ToolkitError(f"compare error: {path}: file missing — expected in every output folder of python -m training")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ToolkitError(f"compare error: {path} line {e.lineno}: not valid JSON ({e.msg})") from None
+
+
+def _read_errors(path: Path) -> dict[int, dict]:
+    if not path.is_file():
+        raise ToolkitError(f"compare error: {path}: file missing — expected in every output folder of python -m training")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"index", "text", "label", "predicted"} - set(reader.fieldnames or [])
+        if missing:
+            raise ToolkitError(f"compare error: {path} line 1: header lacks column(s) {', '.join(sorted(missing))} "
+                               "— expected index,text,label,predicted,loss")
+        rows = {}
+        for row in reader:
+            try:
+                index = int(row["index"])
+            except ValueError:
+                raise ToolkitError(f"compare error: {path} line {reader.line_num}: index {row['index']!r} is not an integer") from None
+            rows[index] = {"text": row["text"], "label": row["label"], "predicted": row["predicted"]}
+    return rows
+
+
+# ----------------------------------------------------------------------------- comparing (pure)
+
+
+def _triple(baseline, candidate) -> dict:
+    delta = None if baseline is None or candidate is None else candidate - baseline
+    return {"baseline": baseline, "candidate": candidate, "delta": delta}
+
+
+def compare_runs(baseline: dict, candidate: dict) -> dict:
+    """Build the ``comparison.json`` content from two runs read by :func:`load_run`.
+
+    Raises:
+        ToolkitError: the runs were evaluated on different data (split or hash differ).
+    """
+    if (baseline["split"], baseline["sha256"]) != (candidate["split"], candidate["sha256"]):
+        raise ToolkitError(
+            f"compare error: {baseline['path']} and {candidate['path']} were evaluated on different test data "
+            f"({baseline['split']} sha256 {baseline['sha256'][:12]}… vs {candidate['split']} sha256 "
+            f"{candidate['sha256'][:12]}…) — compare runs trained with the same --data test split"
+        )
+    labels = baseline["labels"] + [l for l in candidate["labels"] if l not in baseline["labels"]]
+    per_class = {}
+    for label in labels:
+        f1 = [run["metrics"].get("per_class", {}).get(label, {}).get("f1") for run in (baseline, candidate)]
+        per_class[label] = _triple(*f1)
+
+    changed = {"fixed": [], "broken": [], "other": []}
+    for index in sorted(baseline["rows"]):
+        old, new = baseline["rows"][index], candidate["rows"].get(index)
+        if new is None or new["text"] != old["text"]:
+            raise ToolkitError(f"compare error: errors.csv of {baseline['path']} and {candidate['path']} differ at "
+                               f"index {index} although the test data hash is equal — was errors.csv edited?")
+        if old["predicted"] == new["predicted"]:
+            continue
+        kind = "fixed" if new["predicted"] == old["label"] else "broken" if old["predicted"] == old["label"] else "other"
+        changed[kind].append({"index": index, "text": old["text"], "label": old["label"],
+                              "baseline": old["predicted"], "candidate": new["predicted"], "change": kind})
+
+    return {
+        "baseline": baseline["path"],
+        "candidate": candidate["path"],
+        "split": baseline["split"],
+        "test_sha256": baseline["sha256"],
+        "metrics": {key: _triple(baseline["metrics"][key], candidate["metrics"][key]) for key in ("accuracy", "f1_macro")},
+        "per_class_f1": per_class,
+        "changed": {kind: len(items) for kind, items in changed.items()},
+        "examples": [item for items in changed.values() for item in items[:EXAMPLES_PER_KIND]],
+    }
+
+
+# ----------------------------------------------------------------------------- presenting
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def _pp(delta) -> str:
+    return "–" if delta is None else f"{100 * delta:+.2f} pp"
+
+
+def format_markdown(comparison: dict) -> str:
+    """The comparison as a markdown report: metrics table, changed predictions, examples."""
+    lines = [
+        f"## Comparison on the {comparison['split']} split",
+        "",
+        f"Baseline (A): `{comparison['baseline']}` · candidate (B): `{comparison['candidate']}` · "
+        f"{comparison['split']} data sha256 `{comparison['test_sha256'][:12]}…`",
+        "",
+        "| metric | A | B | B − A |",
+        "|---|---:|---:|---:|",
+    ]
+    rows = [("accuracy", comparison["metrics"]["accuracy"]), ("macro F1", comparison["metrics"]["f1_macro"])]
+    rows += [(f"F1 {label}", values) for label, values in comparison["per_class_f1"].items()]
+    for name, v in rows:
+        lines.append(f"| {name} | {_pct(v['baseline'])} | {_pct(v['candidate'])} | {_pp(v['delta'])} |")
+    counts = comparison["changed"]
+    lines += ["", f"Changed {comparison['split']} predictions: **{counts['fixed']} fixed** (now right), "
+                  f"**{counts['broken']} broken** (now wrong), {counts['other']} other (wrong either way)."]
+    if comparison["examples"]:
+        lines += ["", "| index | text | gold | A | B | change |", "|---:|---|---|---|---|---|"]
+        for ex in comparison["examples"]:
+            # Text is data: keep the table intact whatever it holds.
+            text = ex["text"].replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {ex['index']} | {text} | {ex['label']} | {ex['baseline']} | {ex['candidate']} | {ex['change']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_per_class_f1(comparison: dict) -> Figure:
+    """Grouped bar chart: per-class F1 of baseline and candidate side by side."""
+    labels = list(comparison["per_class_f1"])
+    fig = Figure(figsize=(max(6.0, 1.1 * len(labels) + 2), 4), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.4
+    for offset, run, name in ((-width / 2, "baseline", "A"), (width / 2, "candidate", "B")):
+        values = [comparison["per_class_f1"][label][run] or 0.0 for label in labels]
+        macro = comparison["metrics"]["f1_macro"][run]
+        bars = ax.bar([i + offset for i in range(len(labels))], values, width,
+                      label=f"{name}: {Path(comparison[run]).name} (macro F1 {macro:.3f})")
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("F1")
+    ax.set_title(f"Per-class F1 on the {comparison['split']} split")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def write_comparison(comparison: dict, out_dir: Path) -> list[Path]:
+    """Write comparison.json, comparison.md and comparison.png into ``out_dir``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / name for name in ("comparison.json", "comparison.md", "comparison.png")]
+    paths[0].write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(format_markdown(comparison), encoding="utf-8")
+    plot_per_class_f1(comparison).savefig(paths[2], dpi=120)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__.split("\n\n")[0])
+    parser.add_argument("baseline", type=Path, help="output folder of the earlier run (A)")
+    parser.add_argument("candidate", type=Path, help="output folder of the new run (B)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write comparison.* (default: the candidate folder B)")
+    args = parser.parse_args(argv)
+    try:
+        comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))
+        paths = write_comparison(comparison, args.out or args.candidate)
+    except ToolkitError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(format_markdown(comparison))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
