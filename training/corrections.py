@@ -127,6 +127,8 @@ def _read_csv(path: Path) -> list[dict]:
     for row in reader:
         where = f"{path} line {reader.line_num}"
         record = {k: v for k, v in row.items() if k is not None}
+        if "model_revision" in record:  # CSV has no null: the export writes None as an empty cell
+            record["model_revision"] = record["model_revision"] or None
         if record.get("scores"):
             try:
                 record["scores"] = json.loads(record["scores"])

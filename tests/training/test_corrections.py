@@ -11,7 +11,7 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from tests.conftest import make_texts
-from training.corrections import FIELDS, apply_corrections, load_flag_records, merge_corrections
+from training.corrections import FIELDS, apply_corrections, format_summary, load_flag_records, merge_corrections
 from training.errors import ToolkitError
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
@@ -224,6 +224,20 @@ def test_jsonl_and_csv_exports_read_back_the_same_records(tmp_path):
     assert from_csv == records  # scores decoded from their JSON string; every other field a string
 
 
+def test_reads_what_the_space_flag_store_writes_and_exports(tmp_path):
+    from space.flags import FlagStore, export, make_record
+
+    store = FlagStore(tmp_path / "store")
+    for text, label in [("wow, did not see that coming", "surprise"), ("i feel \"fine\"; really", "joy")]:
+        store.append(make_record(text=text, scores={"joy": 0.8, "surprise": 0.2}, corrected_label=label,
+                                 note="", model="runs/v1", model_revision=None))
+    written = store.records()
+
+    assert sorted(load_flag_records(store.flag_dir), key=lambda r: r["time"]) == written
+    assert load_flag_records(export(written, tmp_path / "flags.jsonl")) == written
+    assert load_flag_records(export(written, tmp_path / "flags.csv")) == written
+
+
 @pytest.mark.parametrize("line, message", [
     ("{not json", "line 2: not valid JSON"),
     ("[1, 2]", "line 2: expected a JSON object"),
@@ -262,3 +276,14 @@ def test_broken_csv_names_file_and_line(tmp_path):
 def test_unusable_source_gives_a_clear_error(tmp_path, make, message):
     with pytest.raises(ToolkitError, match=message):
         load_flag_records(make(tmp_path))
+
+
+def test_format_summary_lists_counts_and_first_rejections(noisy_train):
+    texts, gold, noisy, wrong = noisy_train
+    records = [flag(f"bad{i}", texts[0], "boredom") for i in range(3)] + [flag("ok", texts[wrong[0]], gold[wrong[0]])]
+    _, _, summary = merge_corrections(texts, noisy, records, LABELS)
+
+    text = format_summary({"source": "flags/", **summary}, limit=2)
+
+    assert text.splitlines()[0].startswith("corrections from flags/: 4 flags read, 1 used (1 training rows relabelled")
+    assert text.count("rejected bad") == 2 and "... and 1 more" in text
