@@ -1,0 +1,139 @@
+"""ONNX export of a tiny fixture model: fp32 round trip, int8 model, accuracy guard, metrics, user errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from tests.conftest import make_texts
+from training.errors import ToolkitError
+from training.export import export_onnx, main
+
+TEXTS = ["i feel happy", "so scared and anxious today really about my day", "amazed", "I AM FURIOUS!!",
+         "lonely 42 and the [unknown] word soup of a much longer tweet that goes on and on"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, emotion_labels):
+    folder = tmp_path_factory.mktemp("data")
+    for name, per_class, seed in (("train", 8, 1), ("validation", 4, 2), ("test", 3, 3)):
+        rows = make_texts(emotion_labels, per_class, seed=seed)
+        (folder / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+    return folder
+
+
+def copy_run(source, target, data_dir):
+    """A training output folder: the model plus the train_config.json and metrics.json training writes."""
+    shutil.copytree(source, target)
+    (target / "train_config.json").write_text(json.dumps({"config": {"data": str(data_dir), "seed": 42}}))
+    (target / "metrics.json").write_text(json.dumps({"labels": ["kept"]}))
+    return target
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model_dir, data_dir, tmp_path_factory):
+    """The tiny DistilBERT exported with the default threshold, data found via train_config.json."""
+    run = copy_run(tiny_model_dir, tmp_path_factory.mktemp("export") / "run", data_dir)
+    return run, export_onnx(run)
+
+
+def onnx_probabilities(path, tokenizer, texts):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    encoded = tokenizer(texts, padding=True, return_tensors="np")
+    logits = session.run(None, {i.name: encoded[i.name] for i in session.get_inputs()})[0]
+    return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+
+
+def torch_probabilities(folder, texts):
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    with torch.inference_mode():
+        return torch.softmax(model(**tokenizer(texts, padding=True, return_tensors="pt")).logits, dim=-1).numpy()
+
+
+@pytest.mark.parametrize("texts", [TEXTS[:1], TEXTS], ids=["batch1", "batch5-padded"])
+def test_fp32_onnx_matches_pytorch_on_any_batch_and_length(exported, texts):
+    run, _ = exported
+    tokenizer = AutoTokenizer.from_pretrained(run / "onnx")  # the copy in onnx/ must work alone
+    probabilities = onnx_probabilities(run / "onnx" / "model.onnx", tokenizer, texts)
+    np.testing.assert_allclose(probabilities, torch_probabilities(run, texts), atol=1e-4)
+
+
+def test_onnx_folder_is_self_contained_with_dynamic_axes(exported, emotion_labels):
+    run, _ = exported
+    config = json.loads((run / "onnx" / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(len(emotion_labels))] == emotion_labels
+    graph = onnx.load(run / "onnx" / "model.onnx").graph
+    for tensor in graph.input:
+        dims = tensor.type.tensor_type.shape.dim
+        assert all(d.dim_param and not d.dim_value for d in dims), f"{tensor.name} has a fixed axis"
+
+
+def test_int8_model_is_valid_quantized_and_smaller(exported, emotion_labels):
+    run, report = exported
+    int8, fp32 = run / "onnx" / "model_int8.onnx", run / "onnx" / "model.onnx"
+    onnx.checker.check_model(str(int8))
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= {node.op_type for node in onnx.load(int8).graph.node}
+    assert int8.stat().st_size < fp32.stat().st_size
+    tokenizer = AutoTokenizer.from_pretrained(run / "onnx")
+    probabilities = onnx_probabilities(int8, tokenizer, TEXTS)
+    assert probabilities.shape == (len(TEXTS), len(emotion_labels))
+    # int8 weights perturb the logits a little, not the model: close to fp32, not equal to it.
+    np.testing.assert_allclose(probabilities, torch_probabilities(run, TEXTS), atol=0.02)
+
+
+def test_accepted_export_is_recorded_in_metrics(exported):
+    run, report = exported
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["labels"] == ["kept"]  # the rest of metrics.json is untouched
+    assert metrics["export"] == report
+    assert report["int8_accepted"] is True
+    for variant in ("pytorch", "onnx_fp32", "onnx_int8"):
+        assert 0 <= report[variant]["accuracy"] <= 1
+        assert report[variant]["p50_ms"] > 0 and report[variant]["size_mb"] > 0
+    # 24 validation texts: the fp32 graph predicts exactly what PyTorch predicts.
+    assert report["onnx_fp32"]["accuracy"] == report["pytorch"]["accuracy"]
+
+
+def test_guard_refuses_int8_and_keeps_fp32(tiny_model_dir, data_dir, tmp_path):
+    run = copy_run(tiny_model_dir, tmp_path / "run", data_dir)
+    # -1 point: even an int8 model exactly as accurate as PyTorch is refused.
+    report = export_onnx(run, max_drop_points=-1)
+    assert report["int8_accepted"] is False
+    assert "refused" in report["reason"] and "model_int8.onnx removed" in report["reason"]
+    assert not (run / "onnx" / "model_int8.onnx").exists()
+    assert (run / "onnx" / "model.onnx").is_file()
+    assert json.loads((run / "metrics.json").read_text())["export"]["int8_accepted"] is False
+
+
+def test_without_train_config_the_cli_asks_for_data(tiny_model_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run)
+    assert main([str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "train_config.json not found" in err and "--data" in err and "Traceback" not in err
+    assert not (run / "onnx").exists()  # failed before exporting anything
+
+
+def test_bad_data_and_foreign_labels_are_user_errors(tiny_model_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_model_dir, run)
+    with pytest.raises(ToolkitError, match="--data"):
+        export_onnx(run, data=str(tmp_path / "missing.txt"))
+    (tmp_path / "other").mkdir()
+    for split in ("train", "validation"):
+        (tmp_path / "other" / f"{split}.txt").write_text("good movie;positive\nbad movie;negative\n" * 3)
+    with pytest.raises(ToolkitError, match=r"labels \['negative', 'positive'\] are not classes"):
+        export_onnx(run, data=str(tmp_path / "other"))
+
+
+def test_folder_without_model_is_a_user_error(tmp_path):
+    with pytest.raises(ToolkitError, match="no config.json"):
+        export_onnx(tmp_path)
