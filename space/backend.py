@@ -6,8 +6,15 @@ format — every class of the model with its probability, highest first, summing
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
+
+# Written by `python -m training.export` into the model folder (and uploaded with it by publish).
+ONNX_FILES = {"int8": "onnx/model_int8.onnx", "fp32": "onnx/model.onnx"}  # preferred first
 
 
 class Backend(Protocol):
@@ -59,6 +66,79 @@ class PipelineBackend:
         return [{item["label"]: float(item["score"]) for item in scores} for scores in outputs]
 
 
+@dataclass
+class OnnxBackend:
+    """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder."""
+
+    path: Path  # the .onnx file; its folder holds config.json and the tokenizer files
+    batch_size: int = 32
+    name: str = field(init=False)
+    labels: list[str] = field(init=False)
+    max_length: int = field(init=False)
+    tokenizer: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        import onnxruntime as ort
+        from transformers import AutoConfig, AutoTokenizer
+
+        config = AutoConfig.from_pretrained(self.path.parent)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path.parent)
+        self.labels = [config.id2label[i] for i in range(config.num_labels)]
+        self.max_length = _max_length(self.tokenizer, config)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _cpu_budget()
+        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._inputs = [node.name for node in self._session.get_inputs()]
+        precision = "int8" if "int8" in self.path.name else "fp32"
+        self.name = f"ONNX Runtime {precision} (cpu)"
+
+    def predict(self, texts: list[str]) -> list[dict[str, float]]:
+        results = []
+        for start in range(0, len(texts), self.batch_size):
+            encoded = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="np")
+            logits = self._session.run(None, {name: encoded[name].astype(np.int64) for name in self._inputs})[0]
+            results += [_ranked(self.labels, row) for row in _softmax(logits)]
+        return results
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (shifted by the max, so large logits cannot overflow)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _ranked(labels: list[str], probabilities: np.ndarray) -> dict[str, float]:
+    """``{label: probability}`` for every class, highest first (the pipeline's order)."""
+    return dict(sorted(zip(labels, map(float, probabilities)), key=lambda item: item[1], reverse=True))
+
+
+def _cpu_budget() -> int:
+    """CPUs this process may use: a container's quota (a Space's 2 vCPUs) counts, not the host's cores."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:  # cgroup v2: "max 100000" (no limit) or "200000 100000" (2 CPUs)
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return count
+
+
+def _find_onnx(model: str, revision: str | None) -> Path | None:
+    """The best exported ONNX file of ``model`` (a local folder or a Hub repo), or None."""
+    folder = Path(model)
+    if not folder.is_dir():
+        from huggingface_hub import snapshot_download
+
+        try:  # only the onnx/ folder: a repo without one costs a listing, not a download
+            folder = Path(snapshot_download(model, revision=revision, allow_patterns=["onnx/*"]))
+        except OSError:  # offline, no such repo: the PyTorch backend reports it properly
+            return None
+    return next((folder / name for name in ONNX_FILES.values() if (folder / name).is_file()), None)
+
+
 def _max_length(tokenizer: Any, config: Any) -> int:
     """The usable input length: the tokenizer's limit, capped by the model's position embeddings."""
     limit = getattr(config, "max_position_embeddings", 512) or 512
@@ -67,5 +147,26 @@ def _max_length(tokenizer: Any, config: Any) -> int:
 
 
 def load_backend(model: str, revision: str | None = None) -> Backend:
-    """Load ``model`` (a local folder written by ``training`` or a Hub model id) for prediction."""
+    """Load ``model`` (a local folder written by ``training`` or a Hub model id) for prediction.
+
+    On CPU the exported ONNX model is used when the folder (or repo) has one — int8 first, else fp32;
+    ``training.export`` deletes an int8 model that failed its accuracy check — and the PyTorch pipeline
+    otherwise, or on a GPU (batched bf16 beats ONNX there). ``BACKEND=pytorch|onnx`` forces a choice.
+    """
+    choice = os.environ.get("BACKEND", "auto").lower()
+    if choice not in ("auto", "onnx", "pytorch"):
+        raise ValueError(f"BACKEND={choice!r}: expected 'onnx', 'pytorch' or unset (auto)")
+    if choice == "onnx" or (choice == "auto" and not _has_cuda()):
+        path = _find_onnx(model, revision)
+        if path is not None:
+            return OnnxBackend(path)
+        if choice == "onnx":
+            raise FileNotFoundError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES.values())} — "
+                                    f"run `python -m training.export {model}` first")
     return PipelineBackend(model, revision=revision)
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
