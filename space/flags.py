@@ -1,0 +1,238 @@
+"""The flag store: durable, append-only JSON lines of misclassified tweets flagged in the Space.
+
+Layout (the contract with ``training --corrections``): ``FLAG_DIR/flags-<uuid4>.jsonl``, one file per
+writer process, one JSON object per line. Each flag is one ``os.write`` of the whole line on an
+``O_APPEND`` descriptor, then ``fsync``, under a thread lock — so threads never interleave, processes
+never share a file, and a crash can at worst leave an unterminated last line, which readers ignore
+(that flag was never confirmed to the user). Optionally the folder is synced to a Hub dataset repo
+with ``huggingface_hub.CommitScheduler`` (files under ``data/``).
+
+CLI::
+
+    python -m space.flags export --flag-dir flags/ --out flags.csv      # or flags.jsonl
+    python -m space.flags pull --repo me/emotion-flags --out flags/     # token from the environment
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
+
+
+class FlagStoreError(Exception):
+    """A flag file or export target the user must fix (printed as one line by the CLI)."""
+
+
+def make_record(*, text: str, scores: dict[str, float], corrected_label: str, note: str, model: str,
+                model_revision: str | None) -> dict:
+    """Build a flag record (fields as in DESIGN.md) with a random id and the current UTC time.
+
+    Args:
+        text: the flagged text, stored verbatim.
+        scores: the model's ``{label: probability}`` for ``text``; the top one is ``predicted_label``.
+        corrected_label: the label the user believes is right.
+        note: the user's optional note.
+        model: model id or path that produced ``scores``.
+        model_revision: its revision, or None.
+    """
+    return {
+        "id": str(uuid.uuid4()),
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "text": text,
+        "predicted_label": max(scores, key=scores.get),
+        "scores": scores,
+        "corrected_label": corrected_label,
+        "note": note,
+        "model": model,
+        "model_revision": model_revision,
+    }
+
+
+class FlagStore:
+    """Appends flag records to this process's own ``flags-<uuid4>.jsonl`` in ``flag_dir``.
+
+    Args:
+        flag_dir: the folder (created if missing).
+        lock: the thread lock to write under; pass ``CommitScheduler.lock`` so that a Hub sync never
+            snapshots a file in the middle of a write.
+    """
+
+    def __init__(self, flag_dir: str | Path, lock: threading.Lock | None = None) -> None:
+        self.flag_dir = Path(flag_dir)
+        self.flag_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = lock or threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self.path: Path | None = None
+
+    def _file(self) -> int:
+        # A file per process: after a fork the child must not append to its parent's file.
+        if self._fd is None or self._pid != os.getpid():
+            self.path = self.flag_dir / f"flags-{uuid.uuid4()}.jsonl"
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._pid = os.getpid()
+            _fsync_dir(self.flag_dir)  # make the new file's directory entry durable too
+        return self._fd
+
+    def append(self, record: dict) -> str:
+        """Write ``record`` durably and return its id; once this returns, the flag survives a crash."""
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        with self.lock:
+            fd = self._file()
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                if os.write(fd, line) != len(line):  # e.g. disk full: never leave half a line behind
+                    raise OSError(f"short write to {self.path}")
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, end)
+                raise
+        return record["id"]
+
+    def records(self) -> list[dict]:
+        """Every complete record in the folder (all writers), oldest first."""
+        return read_records(self.flag_dir)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Parse a flag file; an unterminated last line (a write cut off by a crash) is ignored.
+
+    Raises:
+        FlagStoreError: a complete line that is not a JSON object with the record fields.
+    """
+    lines = path.read_bytes().split(b"\n")
+    records = []
+    for number, line in enumerate(lines[:-1], start=1):  # lines[-1] is b"" or the unterminated tail
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise FlagStoreError(f"{path} line {number}: not valid JSON — expected one flag record per line") from None
+        if not isinstance(record, dict) or not set(FIELDS) <= set(record):
+            raise FlagStoreError(f"{path} line {number}: expected a JSON object with fields {', '.join(FIELDS)}")
+        records.append(record)
+    return records
+
+
+def read_records(flag_dir: str | Path) -> list[dict]:
+    """All records of every ``*.jsonl`` in ``flag_dir``, sorted by time then id."""
+    flag_dir = Path(flag_dir)
+    if not flag_dir.is_dir():
+        raise FlagStoreError(f"{flag_dir}: no such folder — expected a flag folder of *.jsonl files")
+    records = [r for path in sorted(flag_dir.glob("*.jsonl")) for r in read_jsonl(path)]
+    return sorted(records, key=lambda r: (r["time"], r["id"]))
+
+
+def export(records: list[dict], out: str | Path) -> Path:
+    """Write ``records`` to ``out``: JSON lines (``.jsonl``) or CSV (``.csv``, scores as a JSON string)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".jsonl":
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    elif out.suffix == ".csv":
+        with out.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows({**r, "scores": json.dumps(r["scores"], ensure_ascii=False)} for r in records)
+    else:
+        raise FlagStoreError(f"{out}: unknown format — expected a .jsonl or .csv file name")
+    return out
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Read an exported CSV back into records (the inverse of :func:`export`)."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [{**row, "scores": json.loads(row["scores"]), "model_revision": row["model_revision"] or None}
+            for row in rows]
+
+
+def pull(repo_id: str, out: str | Path) -> list[Path]:
+    """Download ``data/*.jsonl`` of the Hub dataset ``repo_id`` into ``out``; token from the environment."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    try:
+        snapshot = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns="data/*.jsonl"))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
+        raise FlagStoreError(f"pull {repo_id}: {type(error).__name__} — check the dataset repo id, your network, "
+                             "and that HF_TOKEN (or `hf auth login`) can read it") from None
+    sources = sorted((snapshot / "data").glob("*.jsonl"))
+    if not sources:
+        raise FlagStoreError(f"pull {repo_id}: no data/*.jsonl in the dataset repo — expected the Space's synced flags")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(src, out / src.name)) for src in sources]
+
+
+def open_store(flag_dir: str | Path, dataset_repo: str | None = None) -> tuple[FlagStore, str]:
+    """Open the store, synced to the Hub dataset ``dataset_repo`` when a token is available.
+
+    Returns:
+        The store and one line saying where flags go (shown on the page and logged).
+    """
+    if dataset_repo:
+        from huggingface_hub import CommitScheduler, get_token
+
+        if get_token() is None:
+            status = f"FLAG_DATASET_REPO={dataset_repo} but no Hub token (HF_TOKEN): flags stay local in {flag_dir}"
+        else:
+            try:  # Gradio's recommended way to persist data from a Space: commit the folder every few minutes
+                scheduler = CommitScheduler(repo_id=dataset_repo, repo_type="dataset", folder_path=flag_dir,
+                                            path_in_repo="data", allow_patterns="*.jsonl", every=5)
+            except Exception as error:  # noqa: BLE001 — the app must still run and keep flags locally
+                status = f"could not sync flags to {dataset_repo} ({type(error).__name__}): flags stay local in {flag_dir}"
+            else:
+                logger.info("flags sync to dataset %s every 5 minutes", dataset_repo)
+                return FlagStore(flag_dir, lock=scheduler.lock), f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
+    else:
+        status = f"Flags are saved locally in {flag_dir} (set FLAG_DATASET_REPO and HF_TOKEN to sync them to the Hub)."
+    logger.warning(status)
+    return FlagStore(flag_dir), status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m space.flags", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    export_cmd = commands.add_parser("export", help="write every flag of a flag folder to one .jsonl or .csv file")
+    export_cmd.add_argument("--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)")
+    export_cmd.add_argument("--out", required=True, help="output file, .jsonl or .csv")
+    pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
+    pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")
+    pull_cmd.add_argument("--out", required=True, help="folder to write the .jsonl files into")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "export":
+            records = read_records(args.flag_dir)
+            print(f"exported {len(records)} flags to {export(records, args.out)}")
+        else:
+            files = pull(args.repo, args.out)
+            print(f"pulled {len(files)} flag files ({len(read_records(args.out))} flags) into {args.out}")
+    except FlagStoreError as error:
+        print(f"flags error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
