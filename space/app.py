@@ -1,0 +1,150 @@
+"""Emotion of a tweet: the probability of every class, the tokens the model reads, and flagging of mistakes.
+
+Runs locally (``MODEL=runs/demo python space/app.py``) and unchanged as a Hugging Face Space's app.py.
+Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# Import the neighbours as top-level modules: this folder is the root of a Space, and `space/` locally.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gradio as gr  # noqa: E402
+
+import backend  # noqa: E402
+import flags  # noqa: E402
+
+MODEL = os.environ.get("MODEL", "me/distilbert-emotion")  # a training output folder or a Hub model id
+MODEL_REVISION = os.environ.get("MODEL_REVISION") or None
+FLAG_DIR = os.environ.get("FLAG_DIR", "flags")
+FLAG_DATASET_REPO = os.environ.get("FLAG_DATASET_REPO") or None
+
+MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
+MAX_NOTE_CHARS = 500
+EXAMPLES = [
+    "i feel so lonely since my best friend moved away",
+    "just got the job offer, i can't stop smiling!!",
+    "i adore the way you laugh at my terrible jokes",
+    "why does the bus always leave two minutes early, so annoyed",
+    "there is a strange noise downstairs and i'm home alone",
+    "wait, you actually drove all the way here just to see me?",
+]
+
+
+EMPTY_TEXT = "Nothing to classify: the text is empty."
+
+
+def check_text(text: str | None) -> str:
+    """The text to classify, or a gr.Error the user sees when there is nothing to classify."""
+    if text is None or not text.strip():
+        raise gr.Error("Please type some text to classify — the text box is empty.", print_exception=False)
+    return text
+
+
+def classify(model: backend.Backend, texts: list[str | None]) -> list[dict[str, float] | str]:
+    """Every class's probability for each text in one forward pass; an empty text gets a message instead.
+
+    Empty texts are answered here rather than raised, because an error in a batched call would fail
+    every request the queue grouped with it.
+    """
+    kept = [text for text in texts if text and text.strip()]
+    scores = iter(model.predict(kept) if kept else [])
+    return [next(scores) if text and text.strip() else EMPTY_TEXT for text in texts]
+
+
+def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], str]:
+    """The WordPiece tokens the model reads (token, id) and a notice when the text was truncated."""
+    if not text or not text.strip():
+        return [], ""
+    n_tokens = len(model.tokenizer(text, verbose=False)["input_ids"])
+    ids = model.tokenizer(text, truncation=True, max_length=model.max_length)["input_ids"]
+    rows = [[token, id_] for token, id_ in zip(model.tokenizer.convert_ids_to_tokens(ids), ids)]
+    notice = ""
+    if n_tokens > model.max_length:
+        notice = (f"⚠️ Your text is {n_tokens} tokens long: the model read only the first {model.max_length} "
+                  f"and ignored the rest.")
+    return rows, notice
+
+
+def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id: str = MODEL,
+               model_revision: str | None = MODEL_REVISION, storage_status: str = "", batch: bool = True,
+               concurrency_limit: int | None = 1) -> gr.Blocks:
+    """Build the app around a loaded backend and a flag store.
+
+    Args:
+        model: the loaded model (:func:`backend.load_backend`).
+        flag_store: where flags are written.
+        model_id: model id or path shown on the page and stored with each flag.
+        model_revision: its revision, or None.
+        storage_status: one line saying where flags go (from :func:`flags.open_store`).
+        batch: group concurrent /predict requests into one forward pass (False: one request per call).
+        concurrency_limit: how many /predict calls (batches) run at once.
+    """
+
+    def predict_batch(texts: list[str]) -> list[list[dict[str, float] | str]]:
+        """Probability of every class for each text (the queue groups up to MAX_BATCH_SIZE requests)."""
+        return [classify(model, texts)]
+
+    def predict(text: str) -> dict[str, float] | str:
+        """Probability of every class for one text."""
+        return classify(model, [text])[0]
+
+    def flag(text: str, corrected_label: str | None, note: str | None) -> str:
+        """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
+        text = check_text(text)
+        if corrected_label not in model.labels:
+            raise gr.Error(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.", print_exception=False)
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE_CHARS:
+            raise gr.Error(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.", print_exception=False)
+        record = flags.make_record(text=text, scores=model.predict([text])[0], corrected_label=corrected_label,
+                                   note=note, model=model_id, model_revision=model_revision)
+        record_id = flag_store.append(record)
+        gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
+        return record_id
+
+    revision = f" @ `{model_revision}`" if model_revision else ""
+    with gr.Blocks(title="Tweet emotion classifier") as demo:
+        gr.Markdown("# Tweet emotion classifier\n"
+                    f"Model `{model_id}`{revision} · backend {model.name} · "
+                    f"classes: {', '.join(model.labels)}")
+        with gr.Row():
+            with gr.Column():
+                text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
+                classify_button = gr.Button("Classify", variant="primary")
+                gr.Markdown(f"Texts longer than {model.max_length} tokens are truncated: the model reads only "
+                            "the beginning.")
+                truncated = gr.Markdown()
+                gr.Examples(EXAMPLES, inputs=text)
+            with gr.Column():
+                probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
+                with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
+                    tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
+        with gr.Group():
+            gr.Markdown("### Wrong prediction? Flag it with the right label\n" + storage_status)
+            with gr.Row():
+                corrected = gr.Dropdown(model.labels, value=None, label="Correct label")
+                note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
+            flag_button = gr.Button("Flag")
+            record_id = gr.Textbox(label="Saved flag record id", interactive=False)
+
+        # The page checks the text first (a per-user error toast), then joins the batched queue.
+        triggers = [classify_button.click, text.submit]
+        checked = gr.on(triggers, check_text, inputs=text, queue=False, api_visibility="private")
+        checked.success(predict_batch if batch else predict, inputs=text, outputs=probabilities, api_name="predict",
+                        batch=batch, max_batch_size=MAX_BATCH_SIZE, concurrency_limit=concurrency_limit)
+        gr.on(triggers, lambda t: token_table(model, t), inputs=text, outputs=[tokens, truncated],
+              queue=False, api_visibility="private")
+        flag_button.click(flag, inputs=[text, corrected, note], outputs=record_id, api_name="flag",
+                          concurrency_limit=4)
+    return demo
+
+
+model = backend.load_backend(MODEL, revision=MODEL_REVISION)
+flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO)
+demo = build_demo(model, flag_store, storage_status=storage_status)
+
+if __name__ == "__main__":
+    demo.launch()
