@@ -399,12 +399,15 @@ def data_warnings(splits: dict) -> list[str]:
 
 
 def subsample(data: LoadedData, max_train: int | None, max_eval: int | None, seed: int) -> LoadedData:
-    """Keep a seeded random subset of each split (for quick runs); warnings are recomputed."""
+    """Keep a seeded random subset of each split (for quick runs)."""
     limits = {"train": max_train, "validation": max_eval, "test": max_eval}
-    splits = {}
-    for name, ds in data.splits.items():
-        limit = limits[name]
-        splits[name] = ds.shuffle(seed=seed).select(range(limit)) if limit and limit < len(ds) else ds
+    return replace_splits(data, {name: ds.shuffle(seed=seed).select(range(limits[name]))
+                                 if limits[name] and limits[name] < len(ds) else ds
+                                 for name, ds in data.splits.items()})
+
+
+def replace_splits(data: LoadedData, splits: dict) -> LoadedData:
+    """The same data with new splits (a subset, corrected labels); warnings describe the new splits."""
     notes = [w for w in data.warnings if not w.startswith(("train:", "validation:", "test:"))]
     return LoadedData(splits=splits, labels=data.labels, source=data.source, revision=data.revision,
                       files=data.files, warnings=notes + data_warnings(splits))

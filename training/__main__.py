@@ -1,0 +1,231 @@
+"""Fine-tune a transformer to classify short texts, and write an evaluated, self-describing model folder.
+
+    python -m training --data dair-ai/emotion --output-dir runs/emotion
+    python -m training --data ./my_tweets/ --model offline --epochs 3 --output-dir runs/mine
+    python -m training --config demo.yaml          # options from YAML/JSON (or a saved train_config.json)
+    python -m training --help                      # every option, with help text
+
+Reads top to bottom: options -> data -> backbone -> figures of the data -> baselines -> fine-tuning
+-> evaluation -> files of the output folder (the contract in DESIGN.md) -> summary table.
+Runs unchanged under ``accelerate launch`` / ``torchrun``: every process trains, the main process
+alone makes the figures and baselines and writes the files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from training.errors import HubUnavailable, ToolkitError
+
+FIGURE_DPI = 120
+EMBEDDING_MAP_POINTS = 5000  # the 2-D map of a large train split uses a seeded sample of it
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the pipeline; a user error is one line on stderr and exit status 2 (no traceback)."""
+    try:
+        run(argv)
+    except ToolkitError as err:
+        print(err, file=sys.stderr)  # messages name their kind: "data error: ...", "config error: ..."
+        return 2
+    return 0
+
+
+def run(argv: list[str] | None = None) -> Path:
+    import numpy as np
+    from accelerate import PartialState
+
+    from training import config as cfg
+    from training.baselines import extract_embeddings, run_baselines
+    from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, subsample
+    from training.evaluate import classification_metrics, confusion_figure, errors_table
+    from training.explore import class_distribution, embedding_map, project_2d, words_per_text
+    from training.train import (detect_hardware, fine_tune, load_model_and_tokenizer, predict_logits,
+                                tokenize_splits)
+
+    state = PartialState()  # which process this is under torchrun / accelerate (one process otherwise)
+    main_process = state.is_main_process
+
+    # --- 1. Options ------------------------------------------------------------------------------
+    config, user_set = cfg.parse_config(argv)
+    hardware = detect_hardware(config.precision)
+    out = Path(config.output_dir)
+
+    # --- 2. Data: validated before anything slow happens ---------------------------------------
+    def load(source: str):
+        return load_data(source, text_column=config.text_column, label_column=config.label_column,
+                         label_names=config.label_names.split(",") if config.label_names else None,
+                         revision=config.data_revision, seed=config.seed)
+
+    data_fallback = False
+    try:
+        data = load(config.data)
+    except HubUnavailable as err:
+        if not config.fallback_offline:
+            raise
+        loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
+        config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
+        data = load(config.data)
+    data = subsample(data, config.max_train_samples, config.max_eval_samples, config.seed)
+
+    corrections = None
+    if config.corrections:  # community flags from the Space fix or extend the training split
+        from training.corrections import apply_corrections, format_summary
+
+        held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
+        train, corrections = apply_corrections(data.splits["train"], data.labels, config.corrections, held_out)
+        data = replace_splits(data, {**data.splits, "train": train})
+        print(format_summary(corrections))
+    for warning in data.warnings:
+        print(f"data warning: {warning}", file=sys.stderr)
+
+    # --- 3. Backbone: a Hub model, a folder, or an alias with its own recommended options ------
+    backbone = cfg.resolve_backbone(config)
+    try:
+        model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
+    except HubUnavailable as err:
+        if not config.fallback_offline:
+            raise
+        loud_fallback(f"{err}", "using the offline backbone (--model offline, all-MiniLM-L6-v2) instead")
+        config = cfg.offline_fallback(config, user_set)
+        backbone = dataclasses.replace(cfg.resolve_backbone(config), requested=backbone.requested, fallback=True)
+        model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
+    if main_process:
+        print_options(config, user_set, backbone, hardware, data)
+
+    # --- 4. Figures of the data and baselines on frozen embeddings (main process only) ----------
+    baselines = {}
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        train = data.splits["train"]
+        save_figure(class_distribution(train["label"], data.labels), out / "class_distribution.png")
+        save_figure(words_per_text(train["text"], train["label"], data.labels), out / "words_per_text.png")
+        features = {name: (extract_embeddings(backbone.resolved, ds["text"], batch_size=config.eval_batch_size,
+                                              max_length=config.max_length, device=str(state.device),
+                                              desc=f"Embedding {name}"), np.asarray(ds["label"]))
+                    for name, ds in data.splits.items()}
+        train_x, train_y = features.pop("train")
+        sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
+        points, method = project_2d(train_x[sample], config.seed)
+        save_figure(embedding_map(points, train_y[sample], data.labels, method), out / "embedding_map.png")
+        baselines = run_baselines(train_x, train_y, features, data.labels, config.seed)
+
+    # --- 5. Fine-tune ------------------------------------------------------------------------------
+    tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
+    tuned = fine_tune(config, model, tokenizer, tokenized, data.labels, hardware, out / "checkpoints")
+
+    # --- 6. Evaluate the best epoch on validation and test ------------------------------------------
+    logits = {name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized}
+    if not main_process:
+        return out
+    evaluation = {name: classification_metrics(data.splits[name]["label"], logit.argmax(-1), data.labels)
+                  for name, logit in logits.items()}
+    split = data.eval_split
+    errors = errors_table(data.splits[split]["text"], data.splits[split]["label"], logits[split], data.labels)
+
+    # --- 7. Write the output folder --------------------------------------------------------------------
+    tuned.trainer.save_model(str(out))  # weights, config.json with id2label/label2id, tokenizer
+    save_figure(confusion_figure(evaluation[split]["confusion_matrix"], data.labels,
+                                 f"Normalized confusion matrix ({split})"), out / "confusion_matrix.png")
+    errors.to_csv(out / "errors.csv", index=False)
+    write_json(out / "train_config.json", {
+        "config": cfg.config_dict(config),
+        "versions": library_versions(),
+        "data": {"source": data.source, "revision": data.revision, "files": data.files, "fallback": data_fallback,
+                 "split_sha256": {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()},
+                 "sizes": data.sizes()},
+        "hardware": dataclasses.asdict(hardware),
+        "backbone": dataclasses.asdict(backbone),
+    })
+    write_json(out / "metrics.json", {
+        "labels": data.labels,
+        "eval": evaluation,
+        "baselines": baselines,
+        "training": {"seconds": tuned.seconds, "samples_per_second": tuned.samples_per_second,
+                     "device": hardware.device, "precision": hardware.precision, "log": tuned.log},
+        "data": {"source": data.source, "sizes": data.sizes(), "warnings": data.warnings},
+    })
+    if corrections is not None:
+        write_json(out / "corrections.json", corrections)
+
+    # --- 8. Optional: ONNX export (adds metrics.json["export"]) and publishing ----------------------
+    if config.export_onnx:
+        from training.export import export_onnx, format_report
+
+        print(format_report(export_onnx(out)))
+    if config.push_to_hub:
+        push(out, config)
+
+    print_summary(out, evaluation, baselines, tuned, hardware)
+    return out
+
+
+def loud_fallback(problem: str, action: str) -> None:
+    """Say, impossible to miss, that the run is not using what was asked for."""
+    bar = "!" * 100
+    print(f"\n{bar}\n!! FALLBACK: {problem}\n!! {action}\n{bar}\n", file=sys.stderr, flush=True)
+
+
+def print_options(config, user_set: set[str], backbone, hardware, data) -> None:
+    """The resolved options (marking the ones the user set), backbone, device and data sizes."""
+    print("Resolved options (* = set by you; others are defaults or the backbone alias's recommendation):")
+    for name, value in dataclasses.asdict(config).items():
+        print(f"  {'*' if name in user_set else ' '} {name:24} {value}")
+    print(f"Backbone: {backbone.requested} -> {backbone.resolved}" + (" (fallback)" if backbone.fallback else ""))
+    print(f"Hardware: {hardware.device} ({hardware.name}), {hardware.precision}")
+    print(f"Data: {data.source}: {data.sizes()}, labels {data.labels}")
+
+
+def save_figure(figure, path: Path) -> None:
+    figure.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
+
+
+def write_json(path: Path, content: dict) -> None:
+    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that decide the result, for train_config.json."""
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "transformers", "datasets", "accelerate", "scikit-learn"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def push(out: Path, config) -> None:
+    """Publish the folder with the publish part (imported here: only --push-to-hub needs it)."""
+    from publish.errors import PublishError
+    from publish.hub import publish_folder
+
+    try:
+        result = publish_folder(out, config.hub_model_id, private=config.hub_private)
+    except PublishError as err:
+        raise ToolkitError(str(err)) from None
+    print(f"Published: {result}")
+
+
+def print_summary(out: Path, evaluation: dict, baselines: dict, tuned, hardware) -> None:
+    """Accuracy and macro F1 of the baselines and the fine-tuned model on each split."""
+    splits = list(evaluation)
+    rows = {"majority class": baselines.get("dummy", {}), "logistic regression (frozen)":
+            baselines.get("logistic_regression", {}), "fine-tuned": evaluation}
+    header = "".join(f"{name + ' acc':>16}{name + ' F1':>16}" for name in splits)
+    print(f"\n{'model':30}{header}")
+    for name, results in rows.items():
+        cells = "".join(f"{results[s]['accuracy']:>16.1%}{results[s]['f1_macro']:>16.1%}" if s in results
+                        else f"{'-':>16}{'-':>16}" for s in splits)
+        print(f"{name:30}{cells}")
+    print(f"\ntrained in {tuned.seconds:.0f} s ({tuned.samples_per_second:.1f} samples/s, {hardware.device}, "
+          f"{hardware.precision}); output: {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
