@@ -1,0 +1,121 @@
+"""The Space's backends: ONNX picked when exported, PyTorch otherwise, identical output format, /predict served."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT, make_texts
+from training.export import export_onnx
+
+sys.path.insert(0, str(REPO_ROOT / "space"))  # the app imports its neighbours as top-level modules
+import backend  # noqa: E402
+
+TEXTS = ["i feel happy", "so scared and anxious today really about my day", "amazed", "I AM FURIOUS!!", ""]
+
+
+@pytest.fixture(scope="module")
+def exported_dir(tiny_model_dir, emotion_labels, tmp_path_factory):
+    """The tiny DistilBERT with onnx/model.onnx and onnx/model_int8.onnx (accepted by the guard)."""
+    root = tmp_path_factory.mktemp("space-onnx")
+    data = root / "data"
+    data.mkdir()
+    for name, seed in (("train", 1), ("validation", 2)):
+        rows = make_texts(emotion_labels, 3, seed=seed)
+        (data / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+    run = root / "run"
+    shutil.copytree(tiny_model_dir, run)
+    # The random tiny model may lose a point on 18 texts: accept any int8 model here (guard tested in training).
+    assert export_onnx(run, data=str(data), max_drop_points=100)["int8_accepted"]
+    return run
+
+
+@pytest.fixture
+def fp32_only_dir(exported_dir, tmp_path):
+    """An export whose int8 model was refused (and so deleted) by the accuracy guard."""
+    run = tmp_path / "run"
+    shutil.copytree(exported_dir, run)
+    (run / "onnx" / "model_int8.onnx").unlink()
+    return run
+
+
+@pytest.fixture(autouse=True)
+def auto_backend(monkeypatch):
+    monkeypatch.delenv("BACKEND", raising=False)
+
+
+def assert_format(predictions, labels, count):
+    """Every class once, highest first, probabilities summing to 1 — the pipeline's format."""
+    assert len(predictions) == count
+    for scores in predictions:
+        assert sorted(scores) == sorted(labels)
+        values = list(scores.values())
+        assert values == sorted(values, reverse=True)
+        assert all(isinstance(v, float) and 0 <= v <= 1 for v in values)
+        assert sum(values) == pytest.approx(1, abs=1e-6)
+
+
+def test_int8_onnx_is_picked_when_exported(exported_dir, emotion_labels):
+    model = backend.load_backend(str(exported_dir))
+    assert model.name == "ONNX Runtime int8 (cpu)"
+    assert model.labels == emotion_labels
+    assert model.max_length == 64
+    assert model.tokenizer.tokenize("i feel happy") == ["i", "feel", "happy"]
+    assert_format(model.predict(TEXTS), emotion_labels, len(TEXTS))
+
+
+def test_fp32_onnx_when_int8_was_refused(fp32_only_dir):
+    assert backend.load_backend(str(fp32_only_dir)).name == "ONNX Runtime fp32 (cpu)"
+
+
+def test_pytorch_when_no_onnx_export(tiny_model_dir):
+    assert backend.load_backend(str(tiny_model_dir)).name == "PyTorch fp32 (cpu)"
+
+
+def test_backend_env_forces_a_choice(exported_dir, tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("BACKEND", "pytorch")
+    assert backend.load_backend(str(exported_dir)).name.startswith("PyTorch")
+    monkeypatch.setenv("BACKEND", "onnx")
+    with pytest.raises(FileNotFoundError, match="training.export"):
+        backend.load_backend(str(tiny_model_dir))
+    monkeypatch.setenv("BACKEND", "tensorrt")
+    with pytest.raises(ValueError, match="BACKEND='tensorrt'"):
+        backend.load_backend(str(exported_dir))
+
+
+def test_onnx_and_pytorch_outputs_are_identical(fp32_only_dir, emotion_labels, monkeypatch):
+    onnx_model = backend.load_backend(str(fp32_only_dir))
+    monkeypatch.setenv("BACKEND", "pytorch")
+    torch_model = backend.load_backend(str(fp32_only_dir))
+    texts = TEXTS * 8  # 40 texts: more than one batch of 32, with padding inside each batch
+    onnx_out, torch_out = onnx_model.predict(texts), torch_model.predict(texts)
+    assert_format(onnx_out, emotion_labels, len(texts))
+    assert_format(torch_out, emotion_labels, len(texts))
+    for ours, theirs in zip(onnx_out, torch_out):
+        assert ours == pytest.approx(theirs, abs=1e-4)
+    assert onnx_model.predict([]) == []
+
+
+def test_predict_is_served_through_gradio_client_with_the_onnx_backend(exported_dir, emotion_labels, tmp_path,
+                                                                         monkeypatch):
+    from gradio_client import Client
+
+    monkeypatch.setenv("MODEL", str(exported_dir))  # read when app.py is first imported
+    monkeypatch.setenv("FLAG_DIR", str(tmp_path / "flags"))
+    monkeypatch.delenv("FLAG_DATASET_REPO", raising=False)
+    app = importlib.import_module("app")
+    flags = importlib.import_module("flags")
+    model = backend.load_backend(str(exported_dir))
+    demo = app.build_demo(model, flags.FlagStore(tmp_path / "flags"), model_id=str(exported_dir))
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        result = Client(demo.local_url, verbose=False).predict("so scared and anxious today", api_name="/predict")
+    finally:
+        demo.close()
+    expected = model.predict(["so scared and anxious today"])[0]
+    assert result["label"] == next(iter(expected))
+    served = {item["label"]: item["confidence"] for item in result["confidences"]}
+    assert served == pytest.approx(expected, abs=1e-6)
