@@ -1,0 +1,60 @@
+"""Space fixtures: the app's modules importable as the Space imports them, and the app served on loopback."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SPACE_DIR = REPO_ROOT / "space"
+# The Space imports its neighbours as top-level modules (`import backend`, `import flags`).
+if str(SPACE_DIR) not in sys.path:
+    sys.path.insert(0, str(SPACE_DIR))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_module(tiny_model_dir, tmp_path_factory):
+    """The `app` module, imported the way a Space runs it: MODEL and FLAG_DIR from the environment."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MODEL", str(tiny_model_dir))
+    mp.setenv("FLAG_DIR", str(tmp_path_factory.mktemp("module-flags")))
+    mp.delenv("FLAG_DATASET_REPO", raising=False)
+    import app
+
+    yield app
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(app_module):
+    """The tiny six-class model as loaded by the app at start-up."""
+    return app_module.model
+
+
+def serve(demo):
+    """Launch ``demo`` on a free loopback port; return its URL."""
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def served(app_module, tiny_backend, tmp_path):
+    """The app on the tiny model with a fresh flag store, served on loopback: (url, store)."""
+    import flags
+
+    store = flags.FlagStore(tmp_path / "flags")
+    demo = app_module.build_demo(tiny_backend, store, model_id="tiny/emotion", model_revision="abc123",
+                                 storage_status="Flags stay local (test).")
+    url = serve(demo)
+    yield url, store
+    demo.close()
