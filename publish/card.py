@@ -1,0 +1,382 @@
+"""The model card of an output folder: facts read from the files training wrote, rendered with a template.
+
+Everything here is pure (no network): :func:`build_facts` reads ``metrics.json``,
+``train_config.json``, ``config.json``, ``errors.csv`` and, when present, ``corrections.json`` and
+``comparison.json`` into a :class:`CardFacts`; :func:`card_data` turns the facts into the Hub front
+matter (``ModelCardData`` with ``EvalResult`` s for the ``model-index``); :func:`render_card` fills
+``templates/model_card.md`` and returns a ``huggingface_hub.ModelCard``. Decisions live here, the
+template only lays them out.
+
+Text that comes from the data (tweets, labels, rejection reasons, paths) reaches the card only
+through :func:`md_text`, so a tweet cannot break a table or inject HTML/markdown into the card.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+from publish.errors import PublishError
+
+TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
+DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
+ERROR_EXAMPLES = 10  # highest-loss examples shown in the error analysis
+MAX_TEXT_CHARS = 280  # a tweet's length; longer texts are cut in the card's tables
+
+# dair-ai/emotion ("split" configuration) is recognised by content, not by name: training writes
+# sha256 over each split's rows (text TAB label NEWLINE), equal whether the rows came from the Hub or
+# from a local copy of the files such as ../shared/data/emotion.
+EMOTION_DATASET = "dair-ai/emotion"
+EMOTION_DATASET_CONFIG = "split"
+EMOTION_SPLIT_SHA256 = {
+    "train": "52c8cce8faa1b2908e40bb99c23095dd35c668a93498c3f5f0f64167414f4890",
+    "validation": "a2e8af9db0016a90faa46b5e51d2059ceb2f817fa2e3ef35f28727d621d4b05d",
+    "test": "22be3c92d12048019af9346708611353cf53c478b268d92aaa97b19f314c229b",
+}
+CARER_CITATION = """\
+@inproceedings{saravia-etal-2018-carer,
+    title = "{CARER}: Contextualized Affect Representations for Emotion Recognition",
+    author = "Saravia, Elvis and Liu, Hsien-Chi Toby and Huang, Yen-Hao and Wu, Junlin and Chen, Yi-Shin",
+    booktitle = "Proceedings of the 2018 Conference on Empirical Methods in Natural Language Processing",
+    year = "2018",
+    address = "Brussels, Belgium",
+    publisher = "Association for Computational Linguistics",
+    url = "https://aclanthology.org/D18-1404",
+    doi = "10.18653/v1/D18-1404",
+    pages = "3687--3697",
+}"""
+
+# Figures training writes, in the order the card shows them (a missing one is left out).
+PLOTS = [
+    ("confusion_matrix.png", "Confusion matrix"),
+    ("class_distribution.png", "Class distribution"),
+    ("words_per_text.png", "Words per text"),
+    ("embedding_map.png", "Embedding map"),
+]
+BASELINES = {
+    "logistic_regression": "Logistic regression (frozen embeddings)",
+    "dummy": "Majority class (DummyClassifier)",
+}
+EXPORT_VARIANTS = {"pytorch": "PyTorch fp32", "onnx_fp32": "ONNX fp32", "onnx_int8": "ONNX int8 (dynamic quantization)"}
+EVAL_METRICS = [  # (metrics.json key, model-index metric type, display name, metric args)
+    ("accuracy", "accuracy", "Accuracy", None),
+    ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
+    ("f1_weighted", "f1", "F1 (weighted)", {"average": "weighted"}),
+]
+
+
+def md_text(value: Any, limit: int | None = None) -> str:
+    """Make untrusted text safe inside a markdown table cell or sentence.
+
+    Newlines become spaces (a table row is one line), HTML is escaped (no tags reach the page) and
+    markdown punctuation is backslash-escaped (no links, images, emphasis, code or column breaks).
+    """
+    text = " ".join(str(value).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = html.escape(text, quote=False)
+    for char in "\\`*_[]|~$#!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """Everything the card says, read from one output folder (a CardData-style record; no network)."""
+
+    repo_id: str
+    labels: list[str]
+    base_model: str | None  # Hub id of the backbone, None when it was a local folder
+    model_type: str | None  # from config.json, e.g. "distilbert"
+    license: str
+    dataset_id: str | None  # Hub dataset id when known (front matter `datasets`)
+    dataset_config: str | None
+    dataset_revision: str | None
+    dataset_source: str  # what --data was
+    is_emotion_dataset: bool  # dair-ai/emotion: CARER citation, tweet-specific limitations
+    dataset_sizes: dict[str, int]
+    data_warnings: list[str]
+    eval: dict[str, dict]  # split -> metrics.json eval entry
+    baselines: dict[str, dict]  # name -> split -> metrics
+    main_split: str  # "test", or "validation" when there is no test split
+    weakest: list[tuple[str, float]]  # (label, F1) of the weakest classes on the main split
+    errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss (escaped)
+    plots: list[tuple[str, str]]  # (file, title) present in the folder
+    hyperparameters: dict[str, Any]
+    versions: dict[str, str]
+    hardware: dict[str, str]
+    training: dict[str, Any]  # seconds, samples_per_second, device, log
+    max_length: int | None
+    export: dict[str, Any] | None
+    corrections: dict[str, Any] | None
+    comparison: dict[str, Any] | None
+    has_comparison_plot: bool
+    space_id: str | None = None
+    extra_tags: list[str] = field(default_factory=list)
+
+    @property
+    def model_name(self) -> str:
+        return self.repo_id.split("/")[-1]
+
+    @property
+    def log_columns(self) -> list[str]:
+        """Columns of the training log table: every key any entry has, in first-seen order."""
+        return list(dict.fromkeys(key for entry in self.training.get("log", []) for key in entry))
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON object from one of the output folder's files, or raise a one-line PublishError."""
+    if not path.is_file():
+        raise PublishError(f"publish error: {path}: file not found — is this an output folder of `python -m training`?")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise PublishError(f"publish error: {path}: not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise PublishError(f"publish error: {path}: expected a JSON object")
+    return value
+
+
+def require(mapping: dict, dotted: str, path: Path) -> Any:
+    """``mapping["a"]["b"]`` for ``dotted="a.b"``, or a PublishError naming the file and field."""
+    value: Any = mapping
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise PublishError(f"publish error: {path}: field '{dotted}' missing — expected the format in DESIGN.md")
+        value = value[key]
+    return value
+
+
+def hub_id_or_none(value: Any) -> str | None:
+    """``value`` if it is a valid Hub repo id (``name`` or ``namespace/name``), else None (a local path)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return None
+    return value
+
+
+def read_errors(path: Path, limit: int) -> list[dict[str, str]]:
+    """The ``limit`` highest-loss rows of errors.csv, escaped for the card."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"index", "text", "label", "predicted", "loss"} - set(rows[0] if rows else {})
+    if rows and missing:
+        raise PublishError(f"publish error: {path}: column(s) {', '.join(sorted(missing))} missing — "
+                           "expected index,text,label,predicted,loss")
+    try:
+        rows.sort(key=lambda row: float(row["loss"]), reverse=True)
+    except ValueError as err:
+        raise PublishError(f"publish error: {path}: column 'loss' must be numbers ({err})") from None
+    return [{"index": md_text(row["index"]), "text": md_text(row["text"], MAX_TEXT_CHARS),
+             "label": md_text(row["label"]), "predicted": md_text(row["predicted"]),
+             "loss": f"{float(row['loss']):.2f}"} for row in rows[:limit]]
+
+
+def is_emotion_dataset(source: str, split_sha256: dict) -> bool:
+    """True for dair-ai/emotion, by name or by the content hash of any of its splits."""
+    if source in (EMOTION_DATASET, "emotion"):
+        return True
+    return any(split_sha256.get(split) == digest for split, digest in EMOTION_SPLIT_SHA256.items())
+
+
+def escape_comparison(comparison: dict) -> dict:
+    """comparison.json with its data-derived strings (labels, example texts) made card-safe (paths go in code spans)."""
+    return {
+        **comparison,
+        "per_class_f1": {md_text(label): values for label, values in comparison.get("per_class_f1", {}).items()},
+        "examples": [{key: md_text(value, MAX_TEXT_CHARS) for key, value in example.items()}
+                     for example in comparison.get("examples", [])],
+    }
+
+
+def build_facts(output_dir: str | Path, repo_id: str, *, space_id: str | None = None,
+                license: str = DEFAULT_LICENSE) -> CardFacts:
+    """Read an output folder into the facts of its model card.
+
+    Args:
+        output_dir: a folder written by ``python -m training``.
+        repo_id: the model repo the card is for (``namespace/name``), used in snippets and the model-index.
+        space_id: the Space serving the model, if one was deployed (adds a ``gradio_client`` snippet).
+        license: the model's license identifier for the front matter.
+
+    Raises:
+        PublishError: a required file or field is missing or malformed.
+    """
+    folder = Path(output_dir)
+    metrics_path, train_config_path = folder / "metrics.json", folder / "train_config.json"
+    metrics, train_config = read_json(metrics_path), read_json(train_config_path)
+    model_config = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+
+    labels = [str(label) for label in require(metrics, "labels", metrics_path)]
+    evals = require(metrics, "eval", metrics_path)
+    if not evals:
+        raise PublishError(f"publish error: {metrics_path}: field 'eval' is empty — expected validation and/or test")
+    for split, values in evals.items():
+        for key in ("accuracy", "f1_macro", "f1_weighted", "per_class"):
+            require(values, key, metrics_path / f"eval.{split}")
+    main_split = "test" if "test" in evals else next(iter(evals))
+    per_class = evals[main_split]["per_class"]
+    weakest = sorted(((label, values["f1"]) for label, values in per_class.items()), key=lambda item: item[1])[:2]
+
+    data = train_config.get("data", {})
+    source = str(data.get("source") or metrics.get("data", {}).get("source") or "unknown")
+    emotion = is_emotion_dataset(source, data.get("split_sha256") or {})
+    dataset_id = EMOTION_DATASET if emotion else (source if data.get("revision") else hub_id_or_none(source))
+    backbone = train_config.get("backbone", {})
+    config = train_config.get("config", {})
+    export = metrics.get("export") or None
+    corrections = read_json(folder / "corrections.json") if (folder / "corrections.json").is_file() else None
+    comparison = read_json(folder / "comparison.json") if (folder / "comparison.json").is_file() else None
+
+    return CardFacts(
+        repo_id=repo_id,
+        labels=labels,
+        base_model=hub_id_or_none(backbone.get("hub_id")),
+        model_type=model_config.get("model_type"),
+        license=license,
+        dataset_id=dataset_id,
+        dataset_config=EMOTION_DATASET_CONFIG if emotion else None,
+        dataset_revision=data.get("revision"),
+        dataset_source=source,
+        is_emotion_dataset=emotion,
+        dataset_sizes=dict(data.get("sizes") or metrics.get("data", {}).get("sizes") or {}),
+        data_warnings=[md_text(w) for w in metrics.get("data", {}).get("warnings", [])],
+        eval=evals,
+        baselines=metrics.get("baselines", {}),
+        main_split=main_split,
+        weakest=[(md_text(label), f1) for label, f1 in weakest],
+        errors=read_errors(folder / "errors.csv", ERROR_EXAMPLES),
+        plots=[(name, title) for name, title in PLOTS if (folder / name).is_file()],
+        hyperparameters=dict(config),
+        versions=dict(train_config.get("versions", {})),
+        hardware=dict(train_config.get("hardware", {})),
+        training=dict(metrics.get("training", {})),
+        max_length=config.get("max_length"),
+        export=export,
+        corrections=({**corrections, "rejections": [{key: md_text(value, MAX_TEXT_CHARS) for key, value in r.items()}
+                                                    for r in corrections.get("rejections", [])]}
+                     if corrections else None),
+        comparison=escape_comparison(comparison) if comparison else None,
+        has_comparison_plot=(folder / "comparison.png").is_file(),
+        space_id=space_id,
+    )
+
+
+def eval_results(facts: CardFacts) -> list[EvalResult]:
+    """Accuracy and macro/weighted F1 of the fine-tuned model on each evaluated split, for the model-index."""
+    dataset_name = facts.dataset_id or Path(facts.dataset_source).name or "custom"
+    return [
+        EvalResult(
+            task_type="text-classification",
+            task_name="Text Classification",
+            dataset_type=facts.dataset_id or "custom",
+            dataset_name=dataset_name,
+            dataset_config=facts.dataset_config,
+            dataset_split=split,
+            dataset_revision=facts.dataset_revision,
+            metric_type=metric_type,
+            metric_value=round(float(facts.eval[split][key]), 4),
+            metric_name=name,
+            metric_args=args,
+        )
+        for split in facts.eval
+        for key, metric_type, name, args in EVAL_METRICS
+    ]
+
+
+def tags(facts: CardFacts) -> list[str]:
+    """Hub tags: the task, the architecture, the domain when known, and ``onnx`` when exported."""
+    result = ["text-classification"]
+    if facts.model_type:
+        result.append(facts.model_type)
+    if facts.is_emotion_dataset:
+        result += ["emotion", "twitter"]
+    if facts.export:
+        result.append("onnx")
+    if facts.corrections:
+        result.append("community-corrections")
+    return result + facts.extra_tags
+
+
+def card_data(facts: CardFacts) -> ModelCardData:
+    """The card's front matter as ``ModelCardData`` (the Hub reads it for widgets, search and results)."""
+    return ModelCardData(
+        language="en",
+        license=facts.license,
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        base_model=facts.base_model,
+        datasets=[facts.dataset_id] if facts.dataset_id else None,
+        metrics=["accuracy", "f1"],
+        tags=tags(facts),
+        model_name=facts.model_name,
+        eval_results=eval_results(facts),
+    )
+
+
+def duration(seconds: float | None) -> str:
+    """``1234.5`` -> ``"20 min 34 s"`` (training time as a reader wants it)."""
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def pct(value: Any) -> str:
+    """A 0–1 fraction as a percentage with two decimals; ``–`` when absent."""
+    return "–" if value is None else f"{100 * float(value):.2f}"
+
+
+def pp(delta: Any) -> str:
+    """A difference of fractions in percentage points, signed."""
+    return "–" if delta is None else f"{100 * float(delta):+.2f} pp"
+
+
+def value_cell(value: Any) -> str:
+    """A hyperparameter value for the table: JSON spelling (``null``, ``true``, ``2e-05``), escaped."""
+    return md_text(json.dumps(value, ensure_ascii=False)) if not isinstance(value, str) else md_text(value)
+
+
+def log_value(value: Any) -> str:
+    """A training-log number: 4 decimals for floats, as-is for epochs and steps."""
+    return f"{value:.4f}" if isinstance(value, float) else md_text(value)
+
+
+def code_cell(value: Any) -> str:
+    """``value`` as an inline code span safe in a table: a fence longer than any backtick run inside, ``|`` escaped."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+
+
+def render_card(facts: CardFacts, template_path: Path = TEMPLATE_PATH) -> ModelCard:
+    """Render the model card (front matter + body) from its facts.
+
+    The template is rendered with StrictUndefined (a misspelt field fails loudly instead of leaving a
+    hole in the card) and trim_blocks/lstrip_blocks (control lines leave no blank lines), then parsed
+    by ``ModelCard``, which checks the front matter and the model-index round trip.
+    """
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_path.parent), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    env.filters.update(pct=pct, pp=pp, duration=duration, value_cell=value_cell, log_value=log_value, code=code_cell, md=md_text)
+    template = env.get_template(template_path.name)
+    content = template.render(card_data=card_data(facts).to_yaml(), facts=facts, baselines=BASELINES,
+                              export_variants=EXPORT_VARIANTS, citation=CARER_CITATION)
+    return ModelCard(content)

@@ -1,0 +1,190 @@
+"""The model card: golden file, front matter validity (offline), content rules, escaping of tweet text."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+from huggingface_hub.repocard_data import model_index_to_eval_results
+
+from publish.card import CARER_CITATION, build_facts, md_text, render_card
+from publish.errors import PublishError
+from tests.publish.conftest import FIXTURE_RUN
+
+GOLDEN = Path(__file__).resolve().parent / "golden_card.md"
+REPO_ID, SPACE_ID = "tester/distilbert-emotion", "tester/emotion-demo"
+
+
+def render(folder: Path, repo_id: str = REPO_ID, space_id: str | None = SPACE_ID) -> str:
+    return str(render_card(build_facts(folder, repo_id, space_id=space_id)))
+
+
+def front_matter(card: str) -> dict:
+    match = re.match(r"^---\n(.*?)\n---\n", card, re.S)
+    assert match, "card must start with a YAML front matter block"
+    return yaml.safe_load(match.group(1))
+
+
+def section(card: str, title: str) -> str:
+    """The text of a '## title' section, up to the next '## '."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", card, re.S | re.M)
+    assert match, f"section {title!r} missing"
+    return match.group(1)
+
+
+@pytest.fixture
+def run_copy(tmp_path) -> Path:
+    """A writable copy of the fixture output folder (reports only, no weights)."""
+    return Path(shutil.copytree(FIXTURE_RUN, tmp_path / "run"))
+
+
+def edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def test_golden_card():
+    """The card of the fixture folder is exactly the committed one (UPDATE_GOLDEN=1 rewrites it)."""
+    card = render(FIXTURE_RUN)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(card, encoding="utf-8")
+    assert card == GOLDEN.read_text(encoding="utf-8"), (
+        "card differs from tests/publish/golden_card.md; if the change is intended, rerun with UPDATE_GOLDEN=1 "
+        "and review the diff")
+
+
+def test_front_matter_is_valid_hub_metadata():
+    card = render(FIXTURE_RUN)
+    meta = front_matter(card)
+    assert meta["library_name"] == "transformers"
+    assert meta["pipeline_tag"] == "text-classification"
+    assert meta["language"] == "en" and meta["license"] == "apache-2.0"
+    assert meta["base_model"] == "distilbert/distilbert-base-uncased"  # train_config.json backbone.hub_id
+    assert meta["datasets"] == ["dair-ai/emotion"]  # recognised by the split hashes although --data was a path
+    assert set(meta["metrics"]) == {"accuracy", "f1"}
+    assert {"distilbert", "emotion", "onnx"} <= set(meta["tags"])
+
+    # The model-index round-trips through huggingface_hub's own parser with every value of metrics.json.
+    name, results = model_index_to_eval_results(meta["model-index"])
+    assert name == "distilbert-emotion"
+    metrics = json.loads((FIXTURE_RUN / "metrics.json").read_text())
+    got = {(r.dataset_split, r.metric_name): r.metric_value for r in results}
+    expected = {(split, label): round(metrics["eval"][split][key], 4)
+                for split in ("validation", "test")
+                for key, label in (("accuracy", "Accuracy"), ("f1_macro", "F1 (macro)"), ("f1_weighted", "F1 (weighted)"))}
+    assert got == expected
+    assert all(r.task_type == "text-classification" and r.dataset_type == "dair-ai/emotion" for r in results)
+
+    # And ModelCard (what the Hub client validates before a push) parses the whole card.
+    loaded = ModelCard(card)
+    assert len(loaded.data.eval_results) == 6
+
+
+def test_card_sections_come_from_the_folder():
+    card = render(FIXTURE_RUN)
+    metrics = json.loads((FIXTURE_RUN / "metrics.json").read_text())
+    results = section(card, "Results")
+    # fine-tuned model and both baselines, validation and test
+    assert "| **91.85** | **87.02** | **91.81** |" in results
+    assert "| Logistic regression (frozen embeddings) | 63.45 | 53.12 | 62.01 | 62.85 | 51.89 | 61.42 |" in results
+    assert "Majority class" in results
+    for label, values in metrics["eval"]["test"]["per_class"].items():
+        assert f"| {label} | {100 * values['precision']:.2f} | {100 * values['recall']:.2f} |" in results
+    for plot in ("confusion_matrix.png", "class_distribution.png", "words_per_text.png"):
+        assert f"]({plot})" in results
+    assert "label noise" in results
+    training = section(card, "Training procedure")
+    config = json.loads((FIXTURE_RUN / "train_config.json").read_text())["config"]
+    for name in config:
+        assert f"| `{name}` |" in training
+    assert "20 min 34 s" in training and "transformers 5.24.0" in training and "Xeon" in training
+    usage = section(card, "How to use")
+    assert f'pipeline("text-classification", model="{REPO_ID}", top_k=None)' in usage
+    assert f'Client("{SPACE_ID}")' in usage
+    assert CARER_CITATION in section(card, "Dataset")
+    limits = section(card, "Limitations and biases")
+    assert "**surprise** (F1 73.68%), **love** (F1 79.50%)" in limits
+    onnx = section(card, "ONNX variants")
+    assert "| ONNX int8 (dynamic quantization) | 91.60 | 2.71 | 64.3 |" in onnx and "**accepted**" in onnx
+    corrections = section(card, "Community corrections")
+    assert "Of 42 flags read, 31 were used" in corrections
+    assert "| F1 surprise | 67.29 | 73.68 | +6.39 pp |" in corrections
+    assert "27 test predictions were fixed" in corrections
+
+
+def test_weakest_classes_are_read_from_the_metrics(run_copy):
+    def make_joy_weakest(metrics):
+        metrics["eval"]["test"]["per_class"]["joy"]["f1"] = 0.5
+    edit_json(run_copy / "metrics.json", make_joy_weakest)
+    limits = section(render(run_copy), "Limitations and biases")
+    assert "**joy** (F1 50.00%), **surprise** (F1 73.68%)" in limits
+
+
+def test_card_without_export_corrections_comparison_or_space(run_copy):
+    edit_json(run_copy / "metrics.json", lambda m: m.pop("export"))
+    for name in ("corrections.json", "comparison.json", "comparison.md", "comparison.png"):
+        (run_copy / name).unlink()
+    card = render(run_copy, space_id=None)
+    assert "## ONNX variants" not in card and "onnx" not in front_matter(card)["tags"]
+    assert "## Community corrections" not in card
+    assert "gradio_client" not in card and "Space" not in section(card, "How to use")
+    assert "top_k=None" in card
+    ModelCard(card)
+
+
+def test_other_dataset_gets_no_emotion_citation(run_copy):
+    def hub_dataset(train_config):
+        train_config["data"].update(source="me/sentiment", revision="abc123", split_sha256={"test": "0" * 64})
+    edit_json(run_copy / "train_config.json", hub_dataset)
+    edit_json(run_copy / "metrics.json", lambda m: m["data"].update(source="me/sentiment"))
+    card = render(run_copy)
+    meta = front_matter(card)
+    assert meta["datasets"] == ["me/sentiment"] and "emotion" not in meta["tags"]
+    _, results = model_index_to_eval_results(meta["model-index"])
+    assert {r.dataset_type for r in results} == {"me/sentiment"} and {r.dataset_revision for r in results} == {"abc123"}
+    assert "CARER" not in card and "English tweet" not in card
+
+    def local_dataset(train_config):
+        train_config["data"].update(source="/data/my tweets", revision=None)
+    edit_json(run_copy / "train_config.json", local_dataset)
+    card = render(run_copy)
+    assert "datasets" not in front_matter(card)
+    assert "Local data from `/data/my tweets`" in card
+
+
+def test_tweet_text_cannot_break_or_inject_into_the_card():
+    card = render(FIXTURE_RUN)
+    errors = section(card, "Results").split("### Error analysis")[1]
+    rows = [line for line in errors.splitlines() if line.startswith("| ") and not line.startswith("| #")]
+    assert len(rows) == 10
+    for row in rows:  # every row keeps its 5 columns: exactly 6 unescaped pipes
+        assert len(re.findall(r"(?<!\\)\|", row)) == 6, row
+    assert "<script>" not in card and "&lt;script&gt;" in card
+    assert "[loved](http" not in card and "\\[loved\\](http://evil.example)" in card  # a link stays text
+    assert "line one line two i feel gloomy" in card  # a newline in a tweet does not end the row
+    assert "<b>" not in card  # comparison examples are escaped too
+
+
+def test_md_text_escapes_markdown_and_html():
+    assert md_text("a | b") == "a \\| b"
+    assert md_text("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert md_text("**bold** _it_ `code` [l](u) ![i](u) ~s~ $x$ #h") == (
+        "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[l\\](u) \\!\\[i\\](u) \\~s\\~ \\$x\\$ \\#h")
+    assert md_text("one\ntwo\r\nthree") == "one two three"
+    assert md_text("x" * 300, limit=10) == "x" * 9 + "…"
+
+
+def test_missing_field_is_one_clear_line(run_copy):
+    edit_json(run_copy / "metrics.json", lambda m: m.pop("labels"))
+    with pytest.raises(PublishError, match=r"metrics.json: field 'labels' missing"):
+        build_facts(run_copy, REPO_ID)
+    (run_copy / "train_config.json").write_text("{not json")
+    with pytest.raises(PublishError, match=r"train_config.json: not valid JSON"):
+        build_facts(run_copy, REPO_ID)
