@@ -139,8 +139,9 @@ def p50_latency_ms(run: RunBatch, tokenizer, texts: list[str], max_length: int) 
     return statistics.median(times) * 1000
 
 
-def load_validation(output_dir: Path, data: str | None, label2id: dict[str, int]) -> tuple[list[str], np.ndarray]:
-    """The validation texts and their gold ids in the model's label order.
+def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
+               split: str = "validation") -> tuple[list[str], np.ndarray]:
+    """The texts of ``split`` and their gold ids in the model's label order.
 
     The data comes from ``data`` if given, else from the run's ``train_config.json`` with the same
     options (columns, label names, revision, seed, ``max_eval_samples``) as in training.
@@ -160,16 +161,18 @@ def load_validation(output_dir: Path, data: str | None, label2id: dict[str, int]
                            label_names=label_names.split(",") if label_names else None,
                            revision=None if data else config.get("data_revision"), seed=config.get("seed", 42))
     except ToolkitError as error:
-        raise ToolkitError(f"{error} (validation data for the export check; name another source with --data)") from None
-    if data is None:  # the same validation subset that training reported
+        raise ToolkitError(f"{error} (data to check the exported models on; name another source with --data)") from None
+    if data is None:  # the same evaluation subset that training reported
         loaded = subsample(loaded, None, config.get("max_eval_samples"), config.get("seed", 42))
-    validation = loaded.splits["validation"]
+    if split not in loaded.splits:
+        raise ToolkitError(f"export error: {source} has no {split} split — name data that has one with --data")
+    rows = loaded.splits[split]
     unknown = sorted(set(loaded.labels) - set(label2id))
     if unknown:
         raise ToolkitError(f"export error: {source}: labels {unknown} are not classes of the model in {output_dir} "
                            f"({sorted(label2id)}) — pass the data the model was trained on with --data")
-    gold = np.array([label2id[loaded.labels[label]] for label in validation["label"]], dtype=np.int64)
-    return list(validation["text"]), gold
+    gold = np.array([label2id[loaded.labels[label]] for label in rows["label"]], dtype=np.int64)
+    return list(rows["text"]), gold
 
 
 def evaluate(runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray,
@@ -208,7 +211,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
     max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
     # Load the data before the slow export, so a bad --data fails at once.
-    texts, gold = load_validation(output_dir, data, model.config.label2id)
+    texts, gold = load_split(output_dir, data, model.config.label2id)
 
     onnx_dir = output_dir / ONNX_DIR
     onnx_dir.mkdir(exist_ok=True)
