@@ -1,0 +1,195 @@
+"""Publishing against the local Hub server with the real huggingface_hub client (no network).
+
+Asserts what the server received: exactly the allow-listed files with their bytes, in one commit, for
+the model and for the Space; visibility; the token in the Authorization header and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from publish import hub
+from publish.card import build_facts, render_card
+from publish.errors import PublishError
+from tests.hub_server import TEST_TOKEN, HubServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ID, SPACE_ID = "tester/distilbert-emotion", "tester/emotion-demo"
+UPLOADED_REPORTS = ["metrics.json", "train_config.json", "errors.csv", "confusion_matrix.png", "class_distribution.png",
+                    "words_per_text.png", "embedding_map.png", "corrections.json", "comparison.json",
+                    "comparison.md", "comparison.png"]
+
+
+def expected_model_files(run: Path) -> dict[str, bytes]:
+    """What the model repo must hold: the model, tokenizer, reports, onnx/ and the card — nothing else."""
+    names = ["config.json", "model.safetensors", *UPLOADED_REPORTS]
+    names += [p.name for p in run.iterdir() if p.name.startswith(("tokenizer", "special_tokens", "vocab"))]
+    files = {name: (run / name).read_bytes() for name in names}
+    files.update({f"onnx/{p.name}": p.read_bytes() for p in (run / "onnx").iterdir()})
+    return files
+
+
+def cli(*args: str, token: str | None = TEST_TOKEN, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m publish`` in a subprocess with the fixture's environment (HF_ENDPOINT etc.)."""
+    env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    if token is not None:
+        env["HF_TOKEN"] = token
+    env.update(extra_env or {})
+    return subprocess.run([sys.executable, "-m", "publish", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_cli_pushes_exactly_the_allow_list_in_one_commit(hub_server, run_dir):
+    result = cli(str(run_dir), "--repo-id", REPO_ID)
+    assert result.returncode == 0, result.stderr
+    repo = hub_server.repo(REPO_ID)
+    assert len(repo.commits) == 1
+    received = repo.commits[0].added
+    card = str(render_card(build_facts(run_dir, REPO_ID))).encode()
+    assert received == {**expected_model_files(run_dir), "README.md": card}
+    assert received["README.md"] != (run_dir / "README.md").read_bytes()  # the folder's stale card is not used
+    assert not repo.private
+    assert f"Model: {hub_server.endpoint}/{REPO_ID}" in result.stdout
+    assert f"Commit: {hub_server.endpoint}/{REPO_ID}/commit/{repo.commits[0].oid}" in result.stdout
+    assert "test accuracy 91.85%" in repo.commits[0].message
+
+    # The token reached the server, on every request but the pre-signed-style ones, and only there.
+    assert hub_server.tokens_seen() == {f"Bearer {TEST_TOKEN}"}
+    assert TEST_TOKEN not in result.stdout + result.stderr
+    assert all(TEST_TOKEN.encode() not in content for content in received.values())
+
+
+def test_private_is_honoured(hub_server, run_dir, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    hub.publish_folder(run_dir, REPO_ID, private=True)
+    assert hub_server.repo(REPO_ID).private
+    hub.publish_folder(run_dir, "tester/public-one")
+    assert not hub_server.repo("tester/public-one").private
+    # An existing public repo is never pushed to when --private was asked for.
+    with pytest.raises(PublishError, match="already exists and is public"):
+        hub.publish_folder(run_dir, "tester/public-one", private=True)
+    assert len(hub_server.repo("tester/public-one").commits) == 1
+
+
+def test_dry_run_writes_what_the_server_receives(hub_server, run_dir, tmp_path, monkeypatch):
+    out = tmp_path / "dry"
+    result = cli(str(run_dir), "--repo-id", REPO_ID, "--dry-run", str(out), token=None)
+    assert result.returncode == 0, result.stderr
+    assert hub_server.requests == []  # no network, no token needed
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    hub.publish_folder(run_dir, REPO_ID)
+    assert read_tree(out) == hub_server.repo(REPO_ID).files
+
+
+def test_dry_run_refuses_a_non_empty_folder(run_dir, tmp_path):
+    (tmp_path / "dry").mkdir()
+    (tmp_path / "dry" / "old.txt").write_text("stale")
+    with pytest.raises(PublishError, match="not an empty folder"):
+        hub.publish_folder(run_dir, REPO_ID, dry_run_dir=tmp_path / "dry")
+
+
+def test_space_is_deployed_in_one_commit_pointing_at_the_model(hub_server, run_dir, space_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    result = hub.publish_folder(run_dir, REPO_ID, space_id=SPACE_ID, space_dir=space_dir)
+
+    space = hub_server.repo(SPACE_ID, "space")
+    assert space.sdk == "gradio" and len(space.commits) == 1
+    received = space.commits[0].added
+    assert set(received) == {"app.py", "backend.py", "flags.py", "requirements.txt", "README.md"}
+    for name in ("app.py", "backend.py", "flags.py", "requirements.txt"):
+        assert received[name] == (space_dir / name).read_bytes()
+    readme = received["README.md"].decode()
+    meta = yaml.safe_load(readme.split("---")[1])
+    assert meta["models"] == [REPO_ID]  # rewritten from me/distilbert-emotion
+    assert meta["sdk"] == "gradio" and meta["title"] == "Tweet emotion" and meta["emoji"] == "😊"
+    assert readme.endswith("# Tweet emotion demo\n")
+    assert space.variables["MODEL"]["value"] == REPO_ID  # what space/app.py reads
+    assert result["space_url"] == f"{hub_server.endpoint}/spaces/{SPACE_ID}"
+
+    model = hub_server.repo(REPO_ID)
+    assert len(model.commits) == 1
+    assert f'Client("{SPACE_ID}")' in model.files["README.md"].decode()
+
+    # --dry-run with --space writes both repos, identical to what was pushed.
+    out = tmp_path / "dry"
+    hub.publish_folder(run_dir, REPO_ID, space_id=SPACE_ID, space_dir=space_dir, dry_run_dir=out)
+    assert read_tree(out / "model") == model.files
+    assert read_tree(out / "space") == space.files
+
+
+def test_cli_space_prints_its_url(hub_server, run_dir):
+    # The real space/ folder of this repository (the one publish deploys).
+    result = cli(str(run_dir), "--repo-id", REPO_ID, "--space", SPACE_ID)
+    assert result.returncode == 0, result.stderr
+    assert f"Space: {hub_server.endpoint}/spaces/{SPACE_ID}" in result.stdout
+    files = hub_server.repo(SPACE_ID, "space").files
+    assert {"app.py", "backend.py", "flags.py", "requirements.txt", "README.md"} <= set(files)
+    assert not any(name.startswith(("tests/", "__pycache__")) or name == "__init__.py" for name in files)
+
+
+def test_large_files_travel_through_lfs_with_a_progress_bar(run_dir, monkeypatch, tmp_path):
+    """With the Hub's LFS path (files over a threshold, hf_xet disabled) the bytes still arrive intact."""
+    from huggingface_hub import constants
+
+    server = HubServer(lfs_threshold=10_000).start()
+    try:
+        env = {"HF_ENDPOINT": server.endpoint, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0",
+               "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1", "NO_PROXY": "127.0.0.1"}
+        result = cli(str(run_dir), "--repo-id", REPO_ID, extra_env=env)
+        assert result.returncode == 0, result.stderr
+        commit = server.repo(REPO_ID).commits[0]
+        assert commit.upload_modes["model.safetensors"] == "lfs"
+        assert commit.added["model.safetensors"] == (run_dir / "model.safetensors").read_bytes()
+        assert "model.safetensors" in result.stderr and "100%" in result.stderr  # huggingface_hub's tqdm bar
+    finally:
+        server.stop()
+    assert constants.ENDPOINT != server.endpoint  # this test did not touch the in-process client
+
+
+@pytest.mark.parametrize("case, args, message", [
+    ("no token", [], "no Hugging Face token — set HF_TOKEN"),
+    ("bad token", [], "the Hub rejected your token (401)"),
+    ("no folder", ["missing-run"], "output folder not found"),
+    ("incomplete folder", [], "missing model.safetensors, metrics.json"),
+    ("repo id without namespace", ["--repo-id", "distilbert-emotion"], "--repo-id 'distilbert-emotion': expected 'namespace/name'"),
+    ("repo id with two slashes", ["--repo-id", "a/b/c"], "expected 'namespace/name'"),
+    ("bad space id", ["--space", "no spaces allowed/x"], "--space 'no spaces allowed/x': expected 'namespace/name'"),
+])
+def test_user_errors_are_one_line_without_traceback(hub_server, run_dir, tmp_path, case, args, message):
+    folder = run_dir
+    if case == "incomplete folder":
+        folder = tmp_path / "incomplete"
+        folder.mkdir()
+        for name in ("config.json", "tokenizer_config.json", "train_config.json"):
+            (folder / name).write_bytes((run_dir / name).read_bytes())
+    if args and args[0] == "missing-run":
+        folder, args = tmp_path / "missing-run", args[1:]
+    if "--repo-id" not in args:
+        args = ["--repo-id", REPO_ID, *args]
+    token = {"no token": None, "bad token": "hf_not_a_valid_token_123"}.get(case, TEST_TOKEN)
+    result = cli(str(folder), *args, token=token)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    if token:
+        assert token not in result.stdout + result.stderr
+    assert hub_server.repos == {}  # nothing was created
+
+
+def test_publish_never_imports_space_or_training():
+    code = ("import sys, publish.hub, publish.__main__; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('space', 'training')]; "
+            "assert not bad, bad; print(publish.hub.SPACE_DIR)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == REPO_ROOT / "space"
