@@ -36,11 +36,10 @@ EXAMPLES = [
 EMPTY_TEXT = "Nothing to classify: the text is empty."
 
 
-def check_text(text: str | None) -> str:
-    """The text to classify, or a gr.Error the user sees when there is nothing to classify."""
+def check_text(text: str | None) -> None:
+    """Raise the gr.Error the user sees when there is nothing to classify."""
     if text is None or not text.strip():
         raise gr.Error("Please type some text to classify — the text box is empty.", print_exception=False)
-    return text
 
 
 def classify(model: backend.Backend, texts: list[str | None]) -> list[dict[str, float] | str]:
@@ -93,7 +92,7 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
 
     def flag(text: str, corrected_label: str | None, note: str | None) -> str:
         """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
-        text = check_text(text)
+        check_text(text)
         if corrected_label not in model.labels:
             raise gr.Error(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.", print_exception=False)
         note = (note or "").strip()
@@ -122,7 +121,7 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
                 probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
                 with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
                     tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
-        with gr.Group():
+        with gr.Column(variant="panel"):
             gr.Markdown("### Wrong prediction? Flag it with the right label\n" + storage_status)
             with gr.Row():
                 corrected = gr.Dropdown(model.labels, value=None, label="Correct label")

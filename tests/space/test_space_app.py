@@ -1,0 +1,216 @@
+"""The app on tiny fixture models, driven by a real gradio_client over loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import backend
+import flags
+from tests.conftest import REPO_ROOT
+from tests.space.conftest import free_port, serve
+
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> i feel so happy'
+
+
+def confidences(result: dict) -> dict[str, float]:
+    return {c["label"]: c["confidence"] for c in result["confidences"]}
+
+
+def assert_same_scores(got: dict[str, float], expected: dict[str, float]) -> None:
+    # Padding in a batch moves float32 probabilities by ~1e-8; the ranking and the shown values are identical.
+    assert list(got) == list(expected)
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_classify_formats_every_class_highest_first_and_answers_empty_texts(tiny_backend, app_module):
+    texts = ["i feel happy", "", "   ", None, "so scared today"]
+    results = app_module.classify(tiny_backend, texts)
+    assert results[1] == results[2] == results[3] == app_module.EMPTY_TEXT
+    for result, text in zip([results[0], results[4]], [texts[0], texts[4]]):
+        assert list(result) == sorted(result, key=result.get, reverse=True)
+        assert set(result) == set(tiny_backend.labels)
+        assert sum(result.values()) == pytest.approx(1.0, abs=1e-6)
+        assert_same_scores(result, tiny_backend.predict([text])[0])
+
+
+def test_token_table_shows_wordpiece_tokens_with_ids_and_says_when_text_was_truncated(tiny_backend, app_module):
+    rows, notice = app_module.token_table(tiny_backend, "I feel happy")
+    vocab = tiny_backend.tokenizer.get_vocab()
+    assert rows == [[token, vocab[token]] for token in ["[CLS]", "i", "feel", "happy", "[SEP]"]]
+    assert notice == ""
+    long_text = " ".join(["happy"] * 100)  # 102 tokens with [CLS]/[SEP]; the tiny model reads 64
+    rows, notice = app_module.token_table(tiny_backend, long_text)
+    assert len(rows) == tiny_backend.max_length == 64 and rows[-1][0] == "[SEP]"
+    assert notice == "⚠️ Your text is 102 tokens long: the model read only the first 64 and ignored the rest."
+    assert app_module.token_table(tiny_backend, "  ") == ([], "")
+
+
+def test_api_lists_exactly_the_predict_and_flag_endpoints(served):
+    url, _ = served
+    api = Client(url, verbose=False).view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/predict", "/flag"}
+    assert api["unnamed_endpoints"] == {}
+    flag_params = [p["parameter_name"] for p in api["named_endpoints"]["/flag"]["parameters"]]
+    assert flag_params == ["text", "corrected_label", "note"]
+
+
+def test_predict_returns_every_class_summing_to_one_equal_to_unbatched_backend(served, tiny_backend):
+    url, _ = served
+    client = Client(url, verbose=False)
+    result = client.predict("i am so delighted and glad", api_name="/predict")
+    scores = confidences(result)
+    assert set(scores) == set(tiny_backend.labels)
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-6)
+    assert result["label"] == next(iter(scores))
+    assert_same_scores(scores, tiny_backend.predict(["i am so delighted and glad"])[0])
+
+
+class SlowRecordingBackend:
+    """Wraps a backend, records the size of every predict call, and is slow enough for requests to queue up."""
+
+    def __init__(self, inner):
+        self.inner, self.batch_sizes = inner, []
+        self.name, self.labels, self.max_length, self.tokenizer = inner.name, inner.labels, inner.max_length, inner.tokenizer
+
+    def predict(self, texts):
+        self.batch_sizes.append(len(texts))
+        time.sleep(0.3)
+        return self.inner.predict(texts)
+
+
+def test_concurrent_predicts_are_batched_and_each_client_gets_its_own_result(app_module, tiny_backend, tmp_path):
+    slow = SlowRecordingBackend(tiny_backend)
+    demo = app_module.build_demo(slow, flags.FlagStore(tmp_path), model_id="tiny")
+    url = serve(demo)
+    try:
+        texts = [f"i feel {w} today {i}" for i, w in enumerate(["happy", "scared", "lonely", "furious", "amazed",
+                                                                 "loving", "glad", "nervous", "mad", "shocked"] * 2)]
+        client = Client(url, verbose=False)
+        jobs = [client.submit(text, api_name="/predict") for text in texts]
+        results = [job.result(timeout=60) for job in jobs]
+    finally:
+        demo.close()
+    assert sum(slow.batch_sizes) == len(texts)
+    assert max(slow.batch_sizes) > 1  # the queue grouped waiting requests into one forward pass
+    for text, result in zip(texts, results):
+        assert_same_scores(confidences(result), tiny_backend.predict([text])[0])
+
+
+def test_flag_stores_a_record_that_reads_back_exactly(served, tiny_backend):
+    url, store = served
+    client = Client(url, verbose=False)
+    note = "sarcasm? <b>bold</b> & \"quotes\""
+    record_id = client.predict(XSS, "anger", note, api_name="/flag")
+    [rec] = store.records()
+    expected_scores = tiny_backend.predict([XSS])[0]
+    assert rec["id"] == record_id
+    assert rec["text"] == XSS and rec["note"] == note  # stored verbatim, as data
+    assert rec["corrected_label"] == "anger"
+    assert rec["predicted_label"] == next(iter(expected_scores))
+    assert rec["scores"] == pytest.approx(expected_scores, abs=1e-6) and set(rec["scores"]) == set(tiny_backend.labels)
+    assert (rec["model"], rec["model_revision"]) == ("tiny/emotion", "abc123")
+    assert rec["time"].endswith("Z")
+
+
+def test_concurrent_flags_over_the_api_are_all_stored(served):
+    url, store = served
+    client = Client(url, verbose=False)
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: client.predict(f"tweet {i}", "joy", f"n{i}", api_name="/flag"), range(40)))
+    records = store.records()
+    assert sorted(ids) == sorted(r["id"] for r in records) and len(set(ids)) == 40
+    assert {r["text"]: r["note"] for r in records} == {f"tweet {i}": f"n{i}" for i in range(40)}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("", "joy", ""), "Please type some text to classify"),
+    (("   \n ", "joy", ""), "Please type some text to classify"),
+    (("a tweet", "nope", ""), "not in the list of choices"),
+    (("a tweet", None, ""), "Pick the correct label from the model's classes: sadness, joy, love, anger, fear, surprise."),
+])
+def test_bad_flags_are_rejected_with_a_clear_message_and_store_nothing(served, args, message):
+    url, store = served
+    with pytest.raises(AppError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        Client(url, verbose=False).predict(*args, api_name="/flag")
+    assert store.records() == []
+
+
+def test_a_long_note_is_rejected(app_module, tiny_backend, tmp_path):
+    store = flags.FlagStore(tmp_path)
+    demo = app_module.build_demo(tiny_backend, store, model_id="tiny")
+    flag = next(fn for fn in demo.fns.values() if fn.api_name == "flag").fn
+    with pytest.raises(Exception, match="The note is 501 characters long; keep it under 500."):
+        flag("a tweet", "joy", "x" * 501)
+    assert store.records() == []
+
+
+def test_empty_text_to_predict_gets_a_message_not_a_crash(served):
+    url, _ = served
+    client = Client(url, verbose=False)
+    for text in ["", "  \t "]:
+        assert client.predict(text, api_name="/predict") == {"label": "Nothing to classify: the text is empty.",
+                                                             "confidences": None}
+    assert len(confidences(client.predict("still works", api_name="/predict"))) == 6
+
+
+def test_nothing_assumes_six_emotions(app_module, tiny_bert_dir, tmp_path):
+    three = backend.load_backend(str(tiny_bert_dir))
+    store = flags.FlagStore(tmp_path)
+    demo = app_module.build_demo(three, store, model_id="tiny/sentiment")
+    url = serve(demo)
+    try:
+        client = Client(url, verbose=False)
+        assert set(confidences(client.predict("a fine day", api_name="/predict"))) == {"negative", "neutral", "positive"}
+        client.predict("a fine day", "neutral", "", api_name="/flag")
+        with pytest.raises(AppError):
+            client.predict("a fine day", "joy", "", api_name="/flag")
+    finally:
+        demo.close()
+    assert [r["corrected_label"] for r in store.records()] == ["neutral"]
+
+
+def test_page_shows_model_revision_backend_and_truncation_note(served, tiny_backend):
+    import httpx
+
+    url, _ = served
+    config = httpx.get(url + "config", timeout=10).json()
+    markdown = " ".join(str(c["props"].get("value")) for c in config["components"] if c["type"] == "markdown")
+    assert "`tiny/emotion` @ `abc123`" in markdown and tiny_backend.name in markdown
+    assert f"longer than {tiny_backend.max_length} tokens are truncated" in markdown
+    [label] = [c for c in config["components"] if c["type"] == "label"]
+    assert label["props"]["num_top_classes"] == len(tiny_backend.labels)
+    [dropdown] = [c for c in config["components"] if c["type"] == "dropdown"]
+    assert [choice[0] for choice in dropdown["props"]["choices"]] == tiny_backend.labels
+
+
+def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_dir, tmp_path):
+    port = free_port()
+    env = {**os.environ, "MODEL": str(tiny_model_dir), "FLAG_DIR": str(tmp_path / "flags"),
+           "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    env.pop("FLAG_DATASET_REPO", None)
+    proc = subprocess.Popen([sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        output = []
+        for line in proc.stdout:  # wait for the URL gradio prints once it serves
+            output.append(line)
+            if f"http://127.0.0.1:{port}" in line:
+                break
+        assert proc.poll() is None, "".join(output)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        assert len(confidences(client.predict("hello", api_name="/predict"))) == 6
+        record_id = client.predict("hello", "fear", "", api_name="/flag")
+        assert [r["id"] for r in flags.read_records(tmp_path / "flags")] == [record_id]
+        assert any("stay local" in line or "saved locally" in line for line in output)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

@@ -1,0 +1,81 @@
+"""A real headless Chromium: classify a tweet, see a bar per class, flag it with another label, check the store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+# Text and note are user data: if anything rendered them as HTML, these would set window.__xss.
+TWEET = 'i feel so happy and glad today <img src=x onerror="window.__xss = 1"> <script>window.__xss = 2</script>'
+NOTE = '<b onmouseover="window.__xss = 3">not sad</b>'
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (install the Debian package `chromium`)"),
+]
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        yield page
+        browser.close()
+
+
+def test_classify_and_flag_in_the_browser(served, tiny_backend, page):
+    from playwright.sync_api import expect
+
+    url, store = served
+    labels = tiny_backend.labels
+    expected = tiny_backend.predict([TWEET])[0]
+    predicted = next(iter(expected))
+    corrected = next(label for label in labels if label != predicted)
+
+    page.goto(url)
+    expect(page.get_by_text("tiny/emotion")).to_be_visible()
+    page.get_by_role("textbox", name="Tweet").fill(TWEET)
+    page.get_by_role("button", name="Classify").click()
+
+    # One bar per class, the top class as the heading.
+    expect(page.locator(".confidence-set")).to_have_count(len(labels), timeout=30_000)
+    for label in labels:
+        expect(page.get_by_test_id(f"{label}-confidence-set")).to_be_visible()
+    expect(page.get_by_test_id("label-output-value")).to_have_text(predicted)
+
+    # The tokens panel, opened: WordPiece tokens of the text, HTML shown as inert pieces.
+    page.get_by_text("How the tokenizer splits your text").click()
+    expect(page.get_by_role("gridcell", name="[CLS]", exact=True).first).to_be_visible(timeout=10_000)
+
+    # Flag it with another label and a note.
+    page.get_by_label("Correct label").click()
+    page.get_by_role("option", name=corrected, exact=True).click()
+    page.get_by_role("textbox", name="Note (optional)").fill(NOTE)
+    page.get_by_role("button", name="Flag", exact=True).click()
+    record_id_box = page.get_by_role("textbox", name="Saved flag record id")
+    expect(record_id_box).to_have_value(re.compile(r"^[0-9a-f-]{36}$"), timeout=30_000)
+    expect(page.get_by_text("Your flag was saved with record id")).to_be_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "space_browser.png"), full_page=True)
+
+    [record] = store.records()
+    assert record["id"] == record_id_box.input_value()
+    assert (record["text"], record["note"]) == (TWEET, NOTE)
+    assert (record["predicted_label"], record["corrected_label"]) == (predicted, corrected)
+    assert record["scores"] == pytest.approx(expected, abs=1e-6)
+
+    # Nothing the user typed was interpreted as HTML or script anywhere on the page.
+    page.mouse.move(0, 0)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("img[src='x']").count() == 0
