@@ -69,10 +69,10 @@ def test_cli_pushes_exactly_the_allow_list_in_one_commit(hub_server, run_dir):
     assert all(TEST_TOKEN.encode() not in content for content in received.values())
 
 
-def test_private_is_honoured(hub_server, run_dir, monkeypatch):
+def test_private_is_honoured(hub_server, run_dir, space_dir, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
-    hub.publish_folder(run_dir, REPO_ID, private=True)
-    assert hub_server.repo(REPO_ID).private
+    hub.publish_folder(run_dir, REPO_ID, private=True, space_id=SPACE_ID, space_dir=space_dir)
+    assert hub_server.repo(REPO_ID).private and hub_server.repo(SPACE_ID, "space").private
     hub.publish_folder(run_dir, "tester/public-one")
     assert not hub_server.repo("tester/public-one").private
     # An existing public repo is never pushed to when --private was asked for.
