@@ -353,8 +353,10 @@ def value_cell(value: Any) -> str:
 
 
 def log_value(value: Any) -> str:
-    """A training-log number: 4 decimals for floats, as-is for epochs and steps."""
-    return f"{value:.4f}" if isinstance(value, float) else md_text(value)
+    """A training-log number: a whole float as an integer (epoch 1.0 -> 1), other floats with 4 decimals."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4f}"
+    return md_text(value)
 
 
 def code_cell(value: Any) -> str:

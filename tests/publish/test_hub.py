@@ -193,3 +193,20 @@ def test_publish_never_imports_space_or_training():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == REPO_ROOT / "space"
+
+
+@pytest.mark.slow
+def test_publishes_a_folder_written_by_training(tmp_path, tiny_backbone_dir, tiny_data_dir):
+    """The contract end to end: a real `python -m training` output folder publishes (dry run) as is."""
+    run = tmp_path / "run"
+    train = subprocess.run([sys.executable, "-m", "training", "--data", str(tiny_data_dir), "--model",
+                            str(tiny_backbone_dir), "--output-dir", str(run), "--epochs", "1", "--batch-size", "8"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-2000:]
+    result = cli(str(run), "--repo-id", REPO_ID, "--dry-run", str(tmp_path / "out"), token=None)
+    assert result.returncode == 0, result.stderr
+    pushed = read_tree(tmp_path / "out")
+    assert {"README.md", "config.json", "model.safetensors", "metrics.json", "train_config.json", "errors.csv",
+            "confusion_matrix.png"} <= set(pushed)
+    assert "training_args.bin" not in pushed and not any(name.startswith("checkpoint") for name in pushed)
+    assert "## Community corrections" not in pushed["README.md"].decode()  # trained without --corrections
