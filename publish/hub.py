@@ -158,8 +158,10 @@ def hub_error(err: Exception, action: str) -> PublishError:
                                 "access to that namespace")
         detail = (err.server_message or str(err).splitlines()[0]).strip()
         return PublishError(f"publish error: {action}: the Hub answered {status}: {detail}")
-    return PublishError(f"publish error: {action}: cannot reach {constants.ENDPOINT} ({err}) — check your "
-                        "network connection or HF_ENDPOINT")
+    if isinstance(err, OSError):  # a local file vanished or cannot be read mid-upload
+        return PublishError(f"publish error: {action}: {err}")
+    return PublishError(f"publish error: {action}: cannot reach {constants.ENDPOINT} ({type(err).__name__}) — "
+                        "check your network connection or HF_ENDPOINT")
 
 
 def commit(api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: bool, message: str,

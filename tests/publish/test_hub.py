@@ -210,3 +210,15 @@ def test_publishes_a_folder_written_by_training(tmp_path, tiny_backbone_dir, tin
             "confusion_matrix.png"} <= set(pushed)
     assert "training_args.bin" not in pushed and not any(name.startswith("checkpoint") for name in pushed)
     assert "## Community corrections" not in pushed["README.md"].decode()  # trained without --corrections
+
+
+def test_offline_mode_and_unreachable_hub_are_one_line(run_dir, tmp_path):
+    offline = cli(str(run_dir), "--repo-id", REPO_ID, extra_env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)})
+    assert offline.returncode == 2 and "offline mode is on (HF_HUB_OFFLINE)" in offline.stderr
+    stopped = HubServer()  # bound then closed: nothing listens on its port any more
+    stopped.httpd.server_close()
+    env = {"HF_ENDPOINT": stopped.endpoint, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HOME": str(tmp_path)}
+    unreachable = cli(str(run_dir), "--repo-id", REPO_ID, extra_env=env)
+    assert unreachable.returncode == 2 and f"cannot reach {stopped.endpoint}" in unreachable.stderr
+    for result in (offline, unreachable):
+        assert len(result.stderr.strip().splitlines()) == 1 and TEST_TOKEN not in result.stderr
