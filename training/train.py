@@ -135,15 +135,34 @@ def trainer_metrics(labels: list[str]):
     return compute
 
 
+def ordered_eval_trainer():
+    """A Trainer whose evaluation and prediction keep the dataset's row order.
+
+    transformers 5 also length-groups *evaluation* batches when ``train_sampling_strategy`` is
+    ``group_by_length``, which shuffles ``predict()`` outputs against the rows: errors.csv and the
+    per-split metrics need predictions aligned with their texts.
+    """
+    import torch
+    from transformers import Trainer
+
+    class OrderedEvalTrainer(Trainer):
+        def _get_eval_sampler(self, eval_dataset):
+            if self.args.world_size <= 1:
+                return torch.utils.data.SequentialSampler(eval_dataset)
+            return None  # distributed: accelerate shards in order and gathers back in order
+
+    return OrderedEvalTrainer
+
+
 def fine_tune(config: TrainConfig, model, tokenizer, tokenized: dict, labels: list[str],
               hardware: Hardware, checkpoint_dir: Path) -> FineTuned:
     """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
-    from transformers import DataCollatorWithPadding, Trainer
+    from transformers import DataCollatorWithPadding
 
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]))
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
-    trainer = Trainer(model=model, args=args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+    trainer = ordered_eval_trainer()(model=model, args=args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
                       processing_class=tokenizer, data_collator=collator, compute_metrics=trainer_metrics(labels))
     start = time.perf_counter()
     output = trainer.train()
