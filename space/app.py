@@ -1,7 +1,8 @@
 """Emotion of a tweet: the probability of every class, the tokens the model reads, and flagging of mistakes.
 
 Runs locally (``MODEL=runs/demo python space/app.py``) and unchanged as a Hugging Face Space's app.py.
-Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO.
+Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO
+(and BACKEND, read by backend.py).
 """
 
 import os
@@ -23,6 +24,7 @@ FLAG_DATASET_REPO = os.environ.get("FLAG_DATASET_REPO") or None
 
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
 MAX_NOTE_CHARS = 500
+EMPTY_TEXT = "Nothing to classify: the text is empty."  # /predict's answer to an empty text
 EXAMPLES = [
     "i feel so lonely since my best friend moved away",
     "just got the job offer, i can't stop smiling!!",
@@ -31,9 +33,6 @@ EXAMPLES = [
     "there is a strange noise downstairs and i'm home alone",
     "wait, you actually drove all the way here just to see me?",
 ]
-
-
-EMPTY_TEXT = "Nothing to classify: the text is empty."
 
 
 def check_text(text: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sys
 
@@ -28,8 +29,8 @@ def app_module(tiny_model_dir, tmp_path_factory):
     mp.setenv("MODEL", str(tiny_model_dir))
     mp.setenv("FLAG_DIR", str(tmp_path_factory.mktemp("module-flags")))
     mp.delenv("FLAG_DATASET_REPO", raising=False)
-    import app
-
+    # Another test may have imported app.py with its own MODEL: run the module again with ours.
+    app = importlib.reload(sys.modules["app"]) if "app" in sys.modules else importlib.import_module("app")
     yield app
     mp.undo()
 
