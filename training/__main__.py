@@ -103,11 +103,11 @@ def run(argv: list[str] | None = None) -> Path:
     if main_process:
         out.mkdir(parents=True, exist_ok=True)
         train = data.splits["train"]
-        save_figure(class_distribution(train["label"], data.labels), out / "class_distribution.png")
-        save_figure(words_per_text(train["text"], train["label"], data.labels), out / "words_per_text.png")
-        features = {name: (extract_embeddings(backbone.resolved, ds["text"], batch_size=config.eval_batch_size,
+        save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
+        save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / "words_per_text.png")
+        features = {name: (extract_embeddings(backbone.resolved, list(ds["text"]), batch_size=config.eval_batch_size,
                                               max_length=config.max_length, device=str(state.device),
-                                              desc=f"Embedding {name}"), np.asarray(ds["label"]))
+                                              desc=f"Embedding {name}"), np.asarray(list(ds["label"])))
                     for name, ds in data.splits.items()}
         train_x, train_y = features.pop("train")
         sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
@@ -123,10 +123,10 @@ def run(argv: list[str] | None = None) -> Path:
     logits = {name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized}
     if not main_process:
         return out
-    evaluation = {name: classification_metrics(data.splits[name]["label"], logit.argmax(-1), data.labels)
+    evaluation = {name: classification_metrics(list(data.splits[name]["label"]), logit.argmax(-1), data.labels)
                   for name, logit in logits.items()}
     split = data.eval_split
-    errors = errors_table(data.splits[split]["text"], data.splits[split]["label"], logits[split], data.labels)
+    errors = errors_table(list(data.splits[split]["text"]), list(data.splits[split]["label"]), logits[split], data.labels)
 
     # --- 7. Write the output folder --------------------------------------------------------------------
     tuned.trainer.save_model(str(out))  # weights, config.json with id2label/label2id, tokenizer
