@@ -1,0 +1,133 @@
+"""CPU inference benchmark: PyTorch fp32 eager vs ONNX Runtime fp32 vs ONNX Runtime int8, side by side.
+
+On a trained output folder that has been exported (``python -m training.export DIR``), on the test
+split of the emotion data, in one run on one machine:
+
+- batch 1: p50 / p95 latency of one text end to end (tokenize + forward), the Space's case;
+- accuracy of each variant on the whole test split, and the drop against PyTorch in points;
+- batch 32: throughput in texts/s over the test split (in file order, dynamic padding);
+- file sizes.
+
+    .venv/bin/python bench/inference.py runs/emotion
+    .venv/bin/python bench/inference.py runs/emotion --data ../shared/data/emotion --samples 500
+
+Targets (issue 5): int8 >= 2.5x faster than eager at p50, accuracy drop <= 0.5 points, DistilBERT
+int8 file <= 70 MB. All variants use the same number of CPU threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
+
+from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, load_split, onnx_session, predict, torch_runner  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
+THROUGHPUT_BATCH = 32
+
+
+def encoder(tokenizer, max_length: int):
+    """Text(s) -> the numpy inputs every runner takes (dynamic padding, truncation)."""
+    return lambda texts: dict(tokenizer(texts, padding=True, truncation=True, max_length=max_length,
+                                        return_tensors="np"))
+
+
+def latencies_ms(runners: dict, encode, texts: list[str]) -> dict[str, list[float]]:
+    """Per-text wall times (ms) of each variant at batch size 1, tokenization included.
+
+    The variants take turns text by text, so that load from other processes on the machine slows
+    them alike and the ratios stay fair.
+    """
+    for text in texts[:20]:  # warm-up: first calls allocate buffers and pick kernels
+        for run in runners.values():
+            run(encode([text]))
+    times = {name: [] for name in runners}
+    for text in texts:
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(encode([text]))
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def throughputs(runners: dict, encode, texts: list[str]) -> dict[str, float]:
+    """Texts/s of each variant in batches of THROUGHPUT_BATCH (file order), taking turns batch by batch."""
+    seconds = dict.fromkeys(runners, 0.0)
+    for start in range(0, len(texts), THROUGHPUT_BATCH):
+        batch = texts[start:start + THROUGHPUT_BATCH]
+        for name, run in runners.items():
+            begin = time.perf_counter()
+            run(encode(batch))
+            seconds[name] += time.perf_counter() - begin
+    return {name: len(texts) / s for name, s in seconds.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export).")
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="Data whose test split is used.")
+    parser.add_argument("--samples", type=int, default=1000, help="Texts timed one by one per variant.")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    onnx_dir = args.output_dir / ONNX_DIR
+    files = {"pytorch": args.output_dir / "model.safetensors", "onnx_fp32": onnx_dir / FP32_FILE,
+             "onnx_int8": onnx_dir / INT8_FILE}
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)} — run `python -m training.export {args.output_dir}` first "
+                 "(an int8 model refused by its accuracy check is deleted)")
+
+    model = AutoModelForSequenceClassification.from_pretrained(args.output_dir, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.output_dir)
+    max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    texts, gold = load_split(args.output_dir, args.data, model.config.label2id, split="test")
+    runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(files["onnx_fp32"]),
+               "onnx_int8": onnx_session(files["onnx_int8"])}
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(threads)  # onnx_session uses the same count
+    print(f"model {args.output_dir} ({model.config.model_type}, {model.num_parameters() / 1e6:.1f}M parameters); "
+          f"test split of {args.data}: {len(texts)} texts")
+    print(f"machine: {platform.processor() or platform.machine()}, {threads} threads; torch {torch.__version__}, "
+          f"onnxruntime {__import__('onnxruntime').__version__}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+
+    encode = encoder(tokenizer, max_length)
+    times = latencies_ms(runners, encode, texts[:args.samples])
+    rates = throughputs(runners, encode, texts)
+    rows = {name: {"p50": statistics.median(times[name]), "p95": float(np.percentile(times[name], 95)),
+                   "accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
+                   "throughput": rates[name], "size": files[name].stat().st_size / 1e6}
+            for name, run in runners.items()}
+
+    base = rows["pytorch"]
+    print(f"\n| variant | p50 ms (batch 1) | p95 ms | speed-up at p50 | accuracy | drop (points) "
+          f"| texts/s (batch {THROUGHPUT_BATCH}) | throughput ratio | size MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, row in rows.items():
+        print(f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {base['p50'] / row['p50']:.2f}x "
+              f"| {row['accuracy']:.2%} | {100 * (base['accuracy'] - row['accuracy']):+.2f} "
+              f"| {row['throughput']:.0f} | {row['throughput'] / base['throughput']:.2f}x | {row['size']:.1f} |")
+
+    int8 = rows["onnx_int8"]
+    speedup, drop = base["p50"] / int8["p50"], 100 * (base["accuracy"] - int8["accuracy"])
+    print(f"\nint8 vs eager at p50: {speedup:.2f}x (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
+          f"accuracy drop {drop:+.2f} points (target <= 0.5: {'met' if drop <= 0.5 else 'NOT met'}); "
+          f"int8 file {int8['size']:.1f} MB = {int8['size'] / base['size']:.0%} of fp32 "
+          f"(DistilBERT target <= 70 MB)")
+
+
+if __name__ == "__main__":
+    main()
