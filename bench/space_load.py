@@ -5,7 +5,7 @@ as shipped (``batch=True``, up to 32 requests per forward pass) and with Gradio'
 ``concurrency_limit=1``) — and the same clients send the same tweets to both, in one run::
 
     python bench/space_load.py                          # real model: the offline all-MiniLM-L6-v2 + a 6-class head
-    python bench/space_load.py --model runs/emotion --clients 16 --requests 12
+    python bench/space_load.py --model runs/emotion --clients 16 --rounds 5
 
 Prints requests/s and p50/p95 latency per variant and the throughput ratio (target: >= 5x at 16 clients).
 """
@@ -64,15 +64,9 @@ def start_server(model: str, variant: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the app server for {model} did not start")
 
 
-def load(url: str, texts: list[str], clients: int, requests: int) -> dict:
-    """``clients`` threads, each with its own Client, each sending ``requests`` predicts one after the other."""
-    from gradio_client import Client
-
-    # Plain HTTP on loopback: ssl_verify=False only spares each request httpx's CA-bundle load (~40 ms of
-    # CPU), which would otherwise make the load generator, not the app, the bottleneck on a small machine.
-    sessions = [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)]
-    sessions[0].predict(texts[0], api_name="/predict")  # warm-up
-    latencies, lock, start = [], threading.Lock(), threading.Barrier(clients + 1)
+def load(sessions: list, texts: list[str], requests: int) -> tuple[list[float], float]:
+    """Each client (its own thread) sends ``requests`` predicts one after the other: (latencies, wall seconds)."""
+    latencies, lock, start = [], threading.Lock(), threading.Barrier(len(sessions) + 1)
 
     def run(i: int) -> None:
         start.wait()
@@ -82,17 +76,45 @@ def load(url: str, texts: list[str], clients: int, requests: int) -> dict:
             with lock:
                 latencies.append(time.perf_counter() - t0)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
     for t in threads:
         t.start()
     start.wait()
     t0 = time.perf_counter()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
-    latencies.sort()
-    return {"rps": len(latencies) / wall, "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    return latencies, time.perf_counter() - t0
+
+
+def compare(model: str, texts: list[str], clients: int, requests: int, rounds: int) -> dict[str, dict]:
+    """Serve both variants at once and alternate short rounds between them, so that a change in the
+    machine's load during the run affects both alike."""
+    from gradio_client import Client
+
+    servers = {variant: start_server(model, variant) for variant in VARIANTS}
+    try:
+        # Plain HTTP on loopback: ssl_verify=False only spares each request httpx's CA-bundle load (~40 ms
+        # of CPU), which would otherwise make the load generator, not the app, the bottleneck.
+        sessions = {v: [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)]
+                    for v, (_, url) in servers.items()}
+        for v in VARIANTS:
+            sessions[v][0].predict(texts[0], api_name="/predict")  # warm-up
+        latencies, wall = {v: [] for v in VARIANTS}, dict.fromkeys(VARIANTS, 0.0)
+        for _ in range(rounds):
+            for v in VARIANTS:
+                lat, seconds = load(sessions[v], texts, requests)
+                latencies[v] += lat
+                wall[v] += seconds
+    finally:
+        for proc, _ in servers.values():
+            proc.kill()
+            proc.wait()
+    results = {}
+    for v in VARIANTS:
+        lat = sorted(latencies[v])
+        results[v] = {"rps": len(lat) / wall[v], "p50_ms": 1000 * statistics.median(lat),
+                      "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))]}
+    return results
 
 
 def tiny_model(directory: Path) -> str:
@@ -123,7 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="real model folder or Hub id (default: offline MiniLM + 6-class head)")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=12, help="predicts per client")
+    parser.add_argument("--requests", type=int, default=4, help="predicts per client per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per variant")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -133,22 +156,15 @@ def main() -> None:
 
     texts, work = tweets(), Path(tempfile.mkdtemp())
     models = {"tiny": tiny_model(work / "tiny"), "real": args.model or backbone_classifier(work / "minilm")}
-    print(f"{args.clients} concurrent clients x {args.requests} requests, {os.cpu_count()} CPUs")
+    print(f"{args.clients} concurrent clients, {args.rounds} alternating rounds of {args.requests} requests "
+          f"per client per variant, {os.cpu_count()} CPUs")
     print(f"{'model':<6} {'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     for name, model in models.items():
-        results = {}
-        for variant in VARIANTS:
-            proc, url = start_server(model, variant)
-            try:
-                results[variant] = load(url, texts, args.clients, args.requests)
-            finally:
-                proc.kill()
-                proc.wait()
-            r = results[variant]
-            print(f"{name:<6} {variant:<16} {r['rps']:>8.1f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f}", flush=True)
+        results = compare(model, texts, args.clients, args.requests, args.rounds)
+        for variant, r in results.items():
+            print(f"{name:<6} {variant:<16} {r['rps']:>8.1f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f}")
         ratio = results["batched (app)"]["rps"] / results["gradio defaults"]["rps"]
         print(f"{name:<6} throughput ratio batched / defaults: {ratio:.1f}x  ({model})", flush=True)
-
 
 if __name__ == "__main__":
     main()
