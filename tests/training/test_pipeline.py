@@ -1,0 +1,188 @@
+"""End to end: `python -m training` on tiny data writes every file of the output-folder contract."""
+
+import csv
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, make_texts
+from training.__main__ import main
+from training.config import TrainConfig
+
+CONTRACT_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_config.json",
+                  "metrics.json", "errors.csv", "confusion_matrix.png", "class_distribution.png",
+                  "words_per_text.png", "embedding_map.png"]
+METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}
+EPOCHS = 3
+TINY_OPTIONS = ["--epochs", str(EPOCHS), "--learning-rate", "5e-3", "--batch-size", "8", "--eval-batch-size", "16"]
+
+
+def write_splits(folder: Path, labels: list[str], per_class=(12, 4, 4)) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for (name, n), seed in zip(zip(("train", "validation", "test"), per_class), (1, 2, 3)):
+        splits[name] = make_texts(labels, n, seed=seed)
+        (folder / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in splits[name]), encoding="utf-8")
+    return splits
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tiny_backbone_dir, emotion_labels):
+    """One tiny training run, shared by the checks below."""
+    root = tmp_path_factory.mktemp("pipeline")
+    splits = write_splits(root / "data", emotion_labels)
+    out = root / "out"
+    code = main(["--data", str(root / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out),
+                 *TINY_OPTIONS])
+    assert code == 0
+    return out, splits
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def test_every_contract_file_is_written(run):
+    out, _ = run
+    for name in CONTRACT_FILES:
+        assert (out / name).is_file(), name
+    for name in CONTRACT_FILES:
+        if name.endswith(".png"):
+            assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (out / "checkpoints").exists()  # intermediate checkpoints are cleaned up
+
+
+def test_model_config_carries_the_labels(run, emotion_labels):
+    out, _ = run
+    config = read_json(out / "config.json")
+    labels = sorted(emotion_labels)  # files: sorted label order
+    assert config["id2label"] == {str(i): name for i, name in enumerate(labels)}
+    assert config["label2id"] == {name: i for i, name in enumerate(labels)}
+
+
+def test_train_config_json(run):
+    out, splits = run
+    saved = read_json(out / "train_config.json")
+    assert set(saved) >= {"config", "versions", "data", "hardware", "backbone"}
+    assert set(saved["config"]) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert saved["config"]["epochs"] == EPOCHS and saved["config"]["learning_rate"] == 5e-3
+    assert set(saved["versions"]) == {"python", "torch", "transformers", "datasets", "accelerate", "scikit-learn"}
+    data = saved["data"]
+    folder = Path(saved["config"]["data"])
+    assert data["files"] == {f"{n}.txt": hashlib.sha256((folder / f"{n}.txt").read_bytes()).hexdigest()
+                             for n in ("train", "validation", "test")}
+    for name, rows in splits.items():
+        expected = hashlib.sha256("".join(f"{t}\t{l}\n" for t, l in rows).encode()).hexdigest()
+        assert data["split_sha256"][name] == expected
+    assert data["sizes"] == {name: len(rows) for name, rows in splits.items()}
+    assert data["revision"] is None
+    assert saved["hardware"] == {"device": "cpu", "name": saved["hardware"]["name"], "precision": "fp32"}
+    assert saved["backbone"]["fallback"] is False and saved["backbone"]["resolved"] == saved["config"]["model"]
+
+
+def test_metrics_json(run, emotion_labels):
+    out, splits = run
+    metrics = read_json(out / "metrics.json")
+    labels = sorted(emotion_labels)
+    assert metrics["labels"] == labels
+    for split in ("validation", "test"):
+        m = metrics["eval"][split]
+        assert set(m) == METRIC_KEYS
+        assert 0 <= m["accuracy"] <= 1 and 0 <= m["f1_macro"] <= 1
+        assert set(m["per_class"]) == set(labels)
+        assert [m["per_class"][l]["support"] for l in labels] == [len(splits[split]) // len(labels)] * len(labels)
+        assert len(m["confusion_matrix"]) == len(labels) and sum(map(sum, m["confusion_matrix"])) == len(splits[split])
+        for baseline in ("dummy", "logistic_regression"):
+            assert set(metrics["baselines"][baseline][split]) == METRIC_KEYS
+    training = metrics["training"]
+    assert training["device"] == "cpu" and training["seconds"] > 0 and training["samples_per_second"] > 0
+    assert [entry["epoch"] for entry in training["log"]] == [1.0, 2.0, 3.0]
+    assert all({"train_loss", "eval_loss", "eval_accuracy", "eval_f1_macro"} <= set(e) for e in training["log"])
+    assert metrics["data"]["sizes"] == {name: len(rows) for name, rows in splits.items()}
+    assert isinstance(metrics["data"]["warnings"], list)
+
+
+def test_reported_validation_metrics_are_the_best_epochs(run):
+    """The saved model is the best epoch's, and its predictions line up with the rows."""
+    out, _ = run
+    metrics = read_json(out / "metrics.json")
+    best = max(metrics["training"]["log"], key=lambda e: e["eval_f1_macro"])
+    assert metrics["eval"]["validation"]["f1_macro"] == pytest.approx(best["eval_f1_macro"])
+    assert metrics["eval"]["validation"]["accuracy"] == pytest.approx(best["eval_accuracy"])
+
+
+def test_errors_csv_lists_every_test_example_by_loss(run, emotion_labels):
+    out, splits = run
+    with open(out / "errors.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["index", "text", "label", "predicted", "loss"]
+    test = splits["test"]
+    assert sorted(int(r["index"]) for r in rows) == list(range(len(test)))
+    for r in rows:
+        assert (r["text"], r["label"]) == test[int(r["index"])]
+        assert r["predicted"] in emotion_labels
+    losses = [float(r["loss"]) for r in rows]
+    assert losses == sorted(losses, reverse=True)
+    metrics = read_json(out / "metrics.json")
+    correct = sum(r["label"] == r["predicted"] for r in rows)
+    assert correct / len(rows) == pytest.approx(metrics["eval"]["test"]["accuracy"])
+
+
+def test_rerun_from_train_config_json_reproduces_the_run(run, tmp_path):
+    out, _ = run
+    again = tmp_path / "again"
+    assert main(["--config", str(out / "train_config.json"), "--output-dir", str(again)]) == 0
+    first, second = read_json(out / "train_config.json"), read_json(again / "train_config.json")
+    assert second["data"]["split_sha256"] == first["data"]["split_sha256"]
+    assert {k: v for k, v in second["config"].items() if k != "output_dir"} == \
+        {k: v for k, v in first["config"].items() if k != "output_dir"}
+    assert read_json(again / "metrics.json")["eval"] == read_json(out / "metrics.json")["eval"]  # seeded, CPU
+
+
+def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbone_dir):
+    labels = ["positive", "negative", "neutral"]
+    words = {"positive": "happy", "negative": "furious", "neutral": "today"}
+    for name, n in (("train", 10), ("validation", 3), ("test", 3)):
+        records = [{"tweet": f"i feel {words[l]} {name} {i}", "sentiment": l} for i in range(n) for l in labels]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["--data", str(tmp_path), "--text-column", "tweet", "--label-column", "sentiment",
+                 "--model", str(tiny_backbone_dir), "--output-dir", str(out), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert read_json(out / "config.json")["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    metrics = read_json(out / "metrics.json")
+    assert metrics["labels"] == ["negative", "neutral", "positive"]
+    assert len(metrics["eval"]["test"]["confusion_matrix"]) == 3
+
+
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, tiny_backbone_dir):
+    (tmp_path / "train.txt").write_text("fine;joy\nbroken line\n", encoding="utf-8")
+    assert main(["--data", str(tmp_path / "train.txt"), "--model", str(tiny_backbone_dir),
+                 "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f'data error: {tmp_path / "train.txt"} line 2: no \';\' separator — expected "text;label"'
+    assert not (tmp_path / "out").exists()  # nothing written before the data is valid
+
+
+def test_unreachable_hub_model_stops_with_a_hint(tmp_path, capsys):
+    write_splits(tmp_path / "data", ["joy", "fear"], per_class=(3, 1, 1))
+    assert main(["--data", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "distilbert/distilbert-base-uncased" in err[0] and "--model offline" in err[0]
+
+
+def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, capsys):
+    """No Hub in tests: demo.yaml's model and dataset are unreachable, and it says so."""
+    out = tmp_path / "demo"
+    assert main(["--config", str(REPO_ROOT / "demo.yaml"), "--output-dir", str(out), "--max-train-samples", "24",
+                 "--max-eval-samples", "12", "--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("FALLBACK") == 2 and "dair-ai/emotion" in err and "distilbert/distilbert-base-uncased" in err
+    saved = read_json(out / "train_config.json")
+    assert saved["backbone"]["fallback"] is True and saved["backbone"]["requested"] == "distilbert/distilbert-base-uncased"
+    assert saved["backbone"]["hub_id"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert saved["config"]["model"] == "offline" and saved["config"]["learning_rate"] == 1e-4
+    assert saved["data"]["fallback"] is True and saved["data"]["source"].endswith("data/sample")
+    assert read_json(out / "metrics.json")["data"]["sizes"] == {"train": 24, "validation": 12, "test": 12}
