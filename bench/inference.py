@@ -30,44 +30,22 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
 
-from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, load_split, onnx_session, predict, torch_runner  # noqa: E402
+from training.export import (  # noqa: E402
+    FP32_FILE, INT8_FILE, ONNX_DIR, latencies_ms, load_split, onnx_session, predict, torch_runner,
+)
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
 THROUGHPUT_BATCH = 32
 
 
-def encoder(tokenizer, max_length: int):
-    """Text(s) -> the numpy inputs every runner takes (dynamic padding, truncation)."""
-    return lambda texts: dict(tokenizer(texts, padding=True, truncation=True, max_length=max_length,
-                                        return_tensors="np"))
-
-
-def latencies_ms(runners: dict, encode, texts: list[str]) -> dict[str, list[float]]:
-    """Per-text wall times (ms) of each variant at batch size 1, tokenization included.
-
-    The variants take turns text by text, so that load from other processes on the machine slows
-    them alike and the ratios stay fair.
-    """
-    for text in texts[:20]:  # warm-up: first calls allocate buffers and pick kernels
-        for run in runners.values():
-            run(encode([text]))
-    times = {name: [] for name in runners}
-    for text in texts:
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(encode([text]))
-            times[name].append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def throughputs(runners: dict, encode, texts: list[str]) -> dict[str, float]:
+def throughputs(runners: dict, tokenizer, texts: list[str], max_length: int) -> dict[str, float]:
     """Texts/s of each variant in batches of THROUGHPUT_BATCH (file order), taking turns batch by batch."""
     seconds = dict.fromkeys(runners, 0.0)
     for start in range(0, len(texts), THROUGHPUT_BATCH):
         batch = texts[start:start + THROUGHPUT_BATCH]
         for name, run in runners.items():
             begin = time.perf_counter()
-            run(encode(batch))
+            run(dict(tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="np")))
             seconds[name] += time.perf_counter() - begin
     return {name: len(texts) / s for name, s in seconds.items()}
 
@@ -104,9 +82,8 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {threads} threads; torch {torch.__version__}, "
           f"onnxruntime {__import__('onnxruntime').__version__}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
 
-    encode = encoder(tokenizer, max_length)
-    times = latencies_ms(runners, encode, texts[:args.samples])
-    rates = throughputs(runners, encode, texts)
+    times = latencies_ms(runners, tokenizer, texts[:args.samples], max_length)
+    rates = throughputs(runners, tokenizer, texts, max_length)
     rows = {name: {"p50": statistics.median(times[name]), "p95": float(np.percentile(times[name], 95)),
                    "accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
                    "throughput": rates[name], "size": files[name].stat().st_size / 1e6}

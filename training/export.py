@@ -126,17 +126,25 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
     return predicted
 
 
-def p50_latency_ms(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> float:
-    """Median wall time in ms of one text end to end (tokenize + forward), batch size 1."""
-    texts = texts[:LATENCY_SAMPLES]
-    for text in texts[:5]:  # warm-up: first calls allocate buffers and pick kernels
-        run(dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")))
-    times = []
+def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_length: int) -> dict[str, list[float]]:
+    """Wall time in ms of each text end to end (tokenize + forward) at batch size 1, per runner.
+
+    The runners take turns text by text, so that load from other processes on the machine slows
+    them alike and their ratios stay fair.
+    """
+    def encode(text: str) -> dict[str, np.ndarray]:
+        return dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np"))
+
+    for text in texts[:10]:  # warm-up: first calls allocate buffers and pick kernels
+        for run in runners.values():
+            run(encode(text))
+    times: dict[str, list[float]] = {name: [] for name in runners}
     for text in texts:
-        start = time.perf_counter()
-        run(dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(encode(text))
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
@@ -178,8 +186,9 @@ def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
 def evaluate(runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray,
              max_length: int) -> dict[str, dict[str, float]]:
     """Accuracy (fraction) and batch-1 p50 latency of each runner on the same texts."""
+    times = latencies_ms(runners, tokenizer, texts[:LATENCY_SAMPLES], max_length)
     return {name: {"accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
-                   "p50_ms": round(p50_latency_ms(run, tokenizer, texts, max_length), 3)}
+                   "p50_ms": round(statistics.median(times[name]), 3)}
             for name, run in runners.items()}
 
 
