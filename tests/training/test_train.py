@@ -5,7 +5,7 @@ import pytest
 
 from training.config import Backbone, parse_config
 from training.errors import HubUnavailable, ToolkitError
-from training.train import (detect_hardware, epoch_log, load_model_and_tokenizer, ordered_eval_trainer,
+from training.train import (detect_hardware, epoch_log, load_model_and_tokenizer, ClassifierTrainer,
                             predict_logits, tokenize_splits, training_arguments)
 
 LABELS = ["neg", "neu", "pos"]
@@ -56,13 +56,20 @@ def test_predictions_keep_row_order_with_length_grouping(tiny_backbone_dir):
     config, _ = parse_config(["--eval-batch-size", "4", "--output-dir", "unused"])
     assert config.group_by_length
     args = training_arguments(config, detect_hardware(), tiny_backbone_dir / "unused", train_size=40)
-    trainer = ordered_eval_trainer()(model=model, args=args, eval_dataset=tokenized, processing_class=tokenizer,
+    trainer = ClassifierTrainer(model=model, args=args, eval_dataset=tokenized, processing_class=tokenizer,
                                      data_collator=DataCollatorWithPadding(tokenizer))
     logits = predict_logits(trainer, tokenized)
     model.eval()
     with torch.no_grad():
         expected = np.concatenate([model(**tokenizer([t], return_tensors="pt")).logits.numpy() for t in texts])
     assert np.allclose(logits, expected, atol=1e-4)
+
+    # Training batches group similar lengths; lengths come from the selected rows (indices mapping too).
+    subset = tokenized.shuffle(seed=1).select(range(24))
+    sampler = trainer._get_train_sampler(subset)
+    assert sampler.lengths == [len(ids) for ids in subset["input_ids"]]
+    order = list(sampler)
+    assert sorted(order) == list(range(24))
 
 
 def test_epoch_log_folds_the_trainer_history():
