@@ -38,6 +38,14 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
 THROUGHPUT_BATCH = 32
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
 def throughputs(runners: dict, tokenizer, texts: list[str], max_length: int) -> dict[str, float]:
     """Texts/s of each variant in batches of THROUGHPUT_BATCH (file order), taking turns batch by batch."""
     seconds = dict.fromkeys(runners, 0.0)
@@ -55,6 +63,8 @@ def main() -> None:
     parser.add_argument("output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export).")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="Data whose test split is used.")
     parser.add_argument("--samples", type=int, default=1000, help="Texts timed one by one per variant.")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads of every variant (default: all "
+                        "CPUs; 1 keeps figures sane on a machine loaded by other processes).")
     args = parser.parse_args()
 
     import torch
@@ -72,15 +82,15 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.output_dir)
     max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
     texts, gold = load_split(args.output_dir, args.data, model.config.label2id, split="test")
-    runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(files["onnx_fp32"]),
-               "onnx_int8": onnx_session(files["onnx_int8"])}
-
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(threads)  # onnx_session uses the same count
+    threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    torch.set_num_threads(threads)
+    runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(files["onnx_fp32"], threads),
+               "onnx_int8": onnx_session(files["onnx_int8"], threads)}
     print(f"model {args.output_dir} ({model.config.model_type}, {model.num_parameters() / 1e6:.1f}M parameters); "
           f"test split of {args.data}: {len(texts)} texts")
-    print(f"machine: {platform.processor() or platform.machine()}, {threads} threads; torch {torch.__version__}, "
-          f"onnxruntime {__import__('onnxruntime').__version__}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs, {threads} threads per variant; torch {torch.__version__}, "
+          f"onnxruntime {__import__('onnxruntime').__version__}; load average {os.getloadavg()[0]:.1f} "
+          f"(other processes slow every variant)")
 
     times = latencies_ms(runners, tokenizer, texts[:args.samples], max_length)
     rates = throughputs(runners, tokenizer, texts, max_length)
@@ -103,7 +113,7 @@ def main() -> None:
     print(f"\nint8 vs eager at p50: {speedup:.2f}x (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
           f"accuracy drop {drop:+.2f} points (target <= 0.5: {'met' if drop <= 0.5 else 'NOT met'}); "
           f"int8 file {int8['size']:.1f} MB = {int8['size'] / base['size']:.0%} of fp32 "
-          f"(DistilBERT target <= 70 MB)")
+          f"(DistilBERT target <= 70 MB); load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

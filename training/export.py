@@ -13,13 +13,16 @@ validation set; an int8 model that loses more than ``--max-drop-points`` accurac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
+import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -32,9 +35,27 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 EVAL_BATCH_SIZE = 64
 LATENCY_SAMPLES = 100  # batch-1 calls timed per variant (after a few warm-up calls)
+TURN = 25  # texts each variant times before the next one's turn
 
 # A forward pass: tokenizer output as numpy int64 arrays -> logits (batch, num_labels).
 RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+@contextlib.contextmanager
+def quiet_tools():
+    """Hide the exporters' chatter that asks nothing of the user ("torchvision is not installed", axis
+    renaming, "consider pre-processing before quantization" — the transformer optimizer is that step)."""
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 def export_fp32(model, tokenizer, path: Path) -> Path:
@@ -88,12 +109,17 @@ def quantize_int8(fp32_path: Path, path: Path, model_type: str) -> Path:
     return path
 
 
-def onnx_session(path: Path):
-    """An onnxruntime CPU session and its forward pass (feeds only the inputs the graph declares)."""
+def onnx_session(path: Path, threads: int | None = None) -> RunBatch:
+    """An onnxruntime CPU session's forward pass (fed only the inputs the graph declares).
+
+    Args:
+        path: the ``.onnx`` file.
+        threads: intra-op threads; default: every CPU this process may run on (as torch uses).
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    options.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0)
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
 
@@ -129,21 +155,24 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
 def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_length: int) -> dict[str, list[float]]:
     """Wall time in ms of each text end to end (tokenize + forward) at batch size 1, per runner.
 
-    The runners take turns text by text, so that load from other processes on the machine slows
-    them alike and their ratios stay fair.
+    The runners take turns every TURN texts, so that load from other processes on the machine slows
+    them alike; a turn starts with an untimed call, as a runner's first call after another's pays
+    for waking its threads (and the other's may still be spinning).
     """
     def encode(text: str) -> dict[str, np.ndarray]:
         return dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np"))
 
-    for text in texts[:10]:  # warm-up: first calls allocate buffers and pick kernels
-        for run in runners.values():
+    for run in runners.values():  # warm-up: first calls allocate buffers and pick kernels
+        for text in texts[:5]:
             run(encode(text))
     times: dict[str, list[float]] = {name: [] for name in runners}
-    for text in texts:
+    for turn in range(0, len(texts), TURN):
         for name, run in runners.items():
-            start = time.perf_counter()
-            run(encode(text))
-            times[name].append((time.perf_counter() - start) * 1000)
+            run(encode(texts[turn]))
+            for text in texts[turn:turn + TURN]:
+                start = time.perf_counter()
+                run(encode(text))
+                times[name].append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -224,8 +253,9 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
 
     onnx_dir = output_dir / ONNX_DIR
     onnx_dir.mkdir(exist_ok=True)
-    fp32_path = export_fp32(model, tokenizer, onnx_dir / FP32_FILE)
-    int8_path = quantize_int8(fp32_path, onnx_dir / INT8_FILE, model.config.model_type)
+    with quiet_tools():
+        fp32_path = export_fp32(model, tokenizer, onnx_dir / FP32_FILE)
+        int8_path = quantize_int8(fp32_path, onnx_dir / INT8_FILE, model.config.model_type)
     # The folder is self-contained: the Space loads the tokenizer and labels from onnx/ alone.
     tokenizer.save_pretrained(onnx_dir)
     model.config.save_pretrained(onnx_dir)
