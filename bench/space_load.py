@@ -46,7 +46,7 @@ def free_port() -> int:
 
 def start_server(model: str, variant: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", model, "--variant", variant, "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", model, "--variant", variant, "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     import httpx

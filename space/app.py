@@ -78,7 +78,9 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
         model_revision: its revision, or None.
         storage_status: one line saying where flags go (from :func:`flags.open_store`).
         batch: group concurrent /predict requests into one forward pass (False: one request per call).
-        concurrency_limit: how many /predict calls (batches) run at once.
+        concurrency_limit: how many /predict calls (batches) run at once. One: a batch's forward pass
+            already uses every core (torch's intra-op threads), and the requests arriving meanwhile
+            form the next batch; a second concurrent batch would only compete for the same cores.
     """
 
     def predict_batch(texts: list[str]) -> list[list[dict[str, float] | str]]:
