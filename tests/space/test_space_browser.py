@@ -33,7 +33,7 @@ def page():
         browser.close()
 
 
-def test_classify_and_flag_in_the_browser(served, tiny_backend, page):
+def test_classify_and_flag_in_the_browser(served, tiny_backend, app_module, page):
     from playwright.sync_api import expect
 
     url, store = served
@@ -44,7 +44,10 @@ def test_classify_and_flag_in_the_browser(served, tiny_backend, page):
 
     page.goto(url)
     expect(page.get_by_text("tiny/emotion")).to_be_visible()
-    page.get_by_role("textbox", name="Tweet").fill(TWEET)
+    tweet_box = page.get_by_role("textbox", name="Tweet")
+    page.get_by_text(app_module.EXAMPLES[1], exact=True).click()  # an example fills the text box
+    expect(tweet_box).to_have_value(app_module.EXAMPLES[1])
+    tweet_box.fill(TWEET)
     page.get_by_role("button", name="Classify").click()
 
     # One bar per class, the top class as the heading.
