@@ -95,10 +95,12 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
         """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
         check_text(text)
         if corrected_label not in model.labels:
-            raise gr.Error(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.", print_exception=False)
+            raise gr.Error(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.",
+                           print_exception=False)
         note = (note or "").strip()
         if len(note) > MAX_NOTE_CHARS:
-            raise gr.Error(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.", print_exception=False)
+            raise gr.Error(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.",
+                           print_exception=False)
         record = flags.make_record(text=text, scores=model.predict([text])[0], corrected_label=corrected_label,
                                    note=note, model=model_id, model_revision=model_revision)
         record_id = flag_store.append(record)
