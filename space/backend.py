@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 # Written by `python -m training.export` into the model folder (and uploaded with it by publish).
-ONNX_FILES = {"int8": "onnx/model_int8.onnx", "fp32": "onnx/model.onnx"}  # preferred first
+ONNX_FILES = ("onnx/model_int8.onnx", "onnx/model.onnx")  # preferred first
 
 
 class Backend(Protocol):
@@ -136,7 +136,7 @@ def _find_onnx(model: str, revision: str | None) -> Path | None:
             folder = Path(snapshot_download(model, revision=revision, allow_patterns=["onnx/*"]))
         except OSError:  # offline, no such repo: the PyTorch backend reports it properly
             return None
-    return next((folder / name for name in ONNX_FILES.values() if (folder / name).is_file()), None)
+    return next((folder / name for name in ONNX_FILES if (folder / name).is_file()), None)
 
 
 def _max_length(tokenizer: Any, config: Any) -> int:
@@ -161,7 +161,7 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
         if path is not None:
             return OnnxBackend(path)
         if choice == "onnx":
-            raise FileNotFoundError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES.values())} — "
+            raise FileNotFoundError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
                                     f"run `python -m training.export {model}` first")
     return PipelineBackend(model, revision=revision)
 
