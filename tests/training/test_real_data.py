@@ -1,0 +1,24 @@
+"""A short run on the real emotion data (slow: minutes on a 2-core CPU; needs ../shared/data/emotion)."""
+
+import json
+
+import pytest
+
+from tests.conftest import SHARED_EMOTION
+from training.__main__ import main
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_offline_backbone_learns_the_real_emotions(tmp_path):
+    out = tmp_path / "out"
+    assert main(["--data", str(SHARED_EMOTION), "--model", "offline", "--output-dir", str(out),
+                 "--max-train-samples", "3000", "--max-eval-samples", "500", "--epochs", "1",
+                 "--batch-size", "32"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["labels"] == ["anger", "fear", "joy", "love", "sadness", "surprise"]
+    majority = metrics["baselines"]["dummy"]["test"]["accuracy"]
+    assert metrics["eval"]["test"]["accuracy"] > majority + 0.2  # far above always answering "joy"
+    # the emotion data has duplicates and train/test overlap: both are reported, with counts
+    assert any("also appear in train" in w for w in metrics["data"]["warnings"]) or \
+        metrics["data"]["sizes"]["train"] < 16000
