@@ -19,6 +19,13 @@ def test_offline_backbone_learns_the_real_emotions(tmp_path):
     assert metrics["labels"] == ["anger", "fear", "joy", "love", "sadness", "surprise"]
     majority = metrics["baselines"]["dummy"]["test"]["accuracy"]
     assert metrics["eval"]["test"]["accuracy"] > majority + 0.2  # far above always answering "joy"
-    # the emotion data has duplicates and train/test overlap: both are reported, with counts
-    assert any("also appear in train" in w for w in metrics["data"]["warnings"]) or \
-        metrics["data"]["sizes"]["train"] < 16000
+
+
+@pytest.mark.shared_data
+def test_real_data_duplicates_and_overlap_are_reported():
+    from training.data import load_data
+
+    data = load_data(str(SHARED_EMOTION))
+    assert data.sizes() == {"train": 16000, "validation": 2000, "test": 2000}
+    assert any(w.startswith("train: ") and "duplicate texts" in w for w in data.warnings)
+    assert any(w.startswith("test: ") and "also appear in train" in w for w in data.warnings)
