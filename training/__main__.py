@@ -20,7 +20,16 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+from accelerate import PartialState
+
+from training import config as cfg
+from training.baselines import extract_embeddings, run_baselines
+from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, subsample
 from training.errors import HubUnavailable, ToolkitError
+from training.evaluate import classification_metrics, confusion_figure, errors_table
+from training.explore import class_distribution, embedding_map, project_2d, words_per_text
+from training.train import detect_hardware, fine_tune, load_model_and_tokenizer, predict_logits, tokenize_splits
 
 FIGURE_DPI = 120
 EMBEDDING_MAP_POINTS = 5000  # the 2-D map of a large train split uses a seeded sample of it
@@ -37,17 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None = None) -> Path:
-    import numpy as np
-    from accelerate import PartialState
-
-    from training import config as cfg
-    from training.baselines import extract_embeddings, run_baselines
-    from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, subsample
-    from training.evaluate import classification_metrics, confusion_figure, errors_table
-    from training.explore import class_distribution, embedding_map, project_2d, words_per_text
-    from training.train import (detect_hardware, fine_tune, load_model_and_tokenizer, predict_logits,
-                                tokenize_splits)
-
+    """The whole pipeline; returns the output folder."""
     state = PartialState()  # which process this is under torchrun / accelerate (one process otherwise)
     main_process = state.is_main_process
 

@@ -110,7 +110,8 @@ ALIASES = {
 
 def make_parser() -> HfArgumentParser:
     """The CLI parser: every TrainConfig field plus ``--config FILE``."""
-    parser = HfArgumentParser(TrainConfig, description="Fine-tune a transformer text classifier.")
+    parser = HfArgumentParser(TrainConfig, prog="python -m training",
+                              description="Fine-tune a transformer text classifier and evaluate it.")
     parser.add_argument("--config", default=None, help="YAML or JSON file of options (or a saved "
                         "train_config.json); options given on the command line override it.")
     return parser
