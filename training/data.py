@@ -182,6 +182,8 @@ def read_json(text: str, text_column: str, label_column: str, name: str) -> list
         data = json.loads(text)
     except json.JSONDecodeError:
         data = None  # not one JSON document: JSON Lines
+    if isinstance(data, dict) and not all(isinstance(v, list) for v in data.values()):
+        data = [data]  # one record (a one-line JSON Lines file)
     if isinstance(data, dict):  # columns: {"text": [...], "label": [...]}
         check_columns(list(data), text_column, label_column, name)
         return [Row(str(t).strip(), lab, f"{name} row {i}")

@@ -96,6 +96,13 @@ def test_json_columns_and_custom_column_names(tmp_path):
     assert sum(data.sizes().values()) == 30
 
 
+def test_a_json_file_with_one_record(tmp_path):
+    (tmp_path / "train.json").write_text('{"text": "only one", "label": "joy"}\n', encoding="utf-8")
+    (tmp_path / "validation.json").write_text('{"text": "another", "label": "joy"}', encoding="utf-8")
+    data = load_data(str(tmp_path))
+    assert data.splits["train"]["text"] == ["only one"] and data.labels == ["joy"]
+
+
 def test_single_file_is_split_stratified_80_10_10_with_the_seed(tmp_path):
     rows = [(f"t{i} {label}", label) for label, n in (("a", 50), ("b", 30), ("c", 20)) for i in range(n)]
     write_txt(tmp_path / "all.txt", rows)
