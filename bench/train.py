@@ -68,7 +68,7 @@ def run_speed(args) -> None:
 
     from training.config import ALIASES, parse_config
     from training.data import load_data, subsample
-    from training.train import detect_hardware, tokenize_splits, training_arguments
+    from training.train import ClassifierTrainer, detect_hardware, tokenize_splits, training_arguments
 
     if not torch.cuda.is_available():
         print("note: no GPU here: --speed compares GPU recipes; figures on CPU say little (bf16 on CPU is slow)")
@@ -105,7 +105,7 @@ def run_speed(args) -> None:
                                     logging_steps=50)
     tokenized = tokenize_splits(train, tokenizer, config.max_length)["train"]
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
-    ours_trainer = Trainer(model=fresh_model(), args=ours_args, train_dataset=tokenized, processing_class=tokenizer,
+    ours_trainer = ClassifierTrainer(model=fresh_model(), args=ours_args, train_dataset=tokenized, processing_class=tokenizer,
                            data_collator=collator)
 
     if torch.cuda.is_available():  # CUDA context, kernels and allocator warm before either is timed
