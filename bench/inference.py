@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
 
 from training.export import (  # noqa: E402
-    FP32_FILE, INT8_FILE, ONNX_DIR, latencies_ms, load_split, onnx_session, predict, torch_runner,
+    FP32_FILE, INT8_FILE, ONNX_DIR, THREADS, latencies_ms, load_split, onnx_session, predict, torch_runner,
 )
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
@@ -63,8 +63,9 @@ def main() -> None:
     parser.add_argument("output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export).")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="Data whose test split is used.")
     parser.add_argument("--samples", type=int, default=1000, help="Texts timed one by one per variant.")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads of every variant (default: all "
-                        "CPUs; 1 keeps figures sane on a machine loaded by other processes).")
+    parser.add_argument("--threads", type=int, default=THREADS, help="CPU threads of every variant (default: "
+                        "1, as training.export measures; more threads make PyTorch's figures erratic when "
+                        "other processes load the machine).")
     args = parser.parse_args()
 
     import torch
@@ -82,7 +83,7 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.output_dir)
     max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
     texts, gold = load_split(args.output_dir, args.data, model.config.label2id, split="test")
-    threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    threads = args.threads
     torch.set_num_threads(threads)
     runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(files["onnx_fp32"], threads),
                "onnx_int8": onnx_session(files["onnx_int8"], threads)}

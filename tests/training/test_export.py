@@ -100,12 +100,15 @@ def test_accepted_export_is_recorded_in_metrics(exported):
         assert report[variant]["p50_ms"] > 0 and report[variant]["size_mb"] > 0
     # 24 validation texts: the fp32 graph predicts exactly what PyTorch predicts.
     assert report["onnx_fp32"]["accuracy"] == report["pytorch"]["accuracy"]
+    assert report["latency"] == "p50 of 24 validation texts one at a time, tokenization included, 1 CPU thread"
 
 
 def test_guard_refuses_int8_and_keeps_fp32(tiny_model_dir, data_dir, tmp_path):
     run = copy_run(tiny_model_dir, tmp_path / "run", data_dir)
+    torch.set_num_threads(2)
     # -1 point: even an int8 model exactly as accurate as PyTorch is refused.
     report = export_onnx(run, max_drop_points=-1)
+    assert torch.get_num_threads() == 2  # timed on 1 thread, then given back to the calling training run
     assert report["int8_accepted"] is False
     assert "refused" in report["reason"] and "model_int8.onnx removed" in report["reason"]
     assert not (run / "onnx" / "model_int8.onnx").exists()
