@@ -14,6 +14,13 @@ here can download the real ones) for one epoch twice, side by side in one proces
     length-grouped batches, bf16/fp16, loader workers, pinned memory), batch 64;
 and prints both samples/s and their ratio (target >= 2x). Evaluation and checkpoints are off in
 both, so only training is timed.
+
+Measured (2-core CPU shared with other jobs, load average 5-8; no GPU was available):
+``python bench/train.py`` (offline backbone, 16,000 train texts, 2 epochs, lr 1e-4, fp32):
+test accuracy 92.15%, test macro F1 87.79%, validation accuracy 92.2% (epoch 1: 91.1%),
+19.9 train samples/s (1,605 s of training incl. per-epoch validation; 2,188 s end to end).
+Baselines (validation): majority class 35.2%, logistic regression on frozen embeddings 70.0%.
+``--speed`` has not run on a GPU yet.
 """
 
 from __future__ import annotations

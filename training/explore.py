@@ -76,7 +76,7 @@ def embedding_map(points: np.ndarray, label_ids, labels: list[str], method: str 
     for i, (ax, name) in enumerate(zip(axes, labels)):
         mine = points[label_ids == i]
         if len(mine):
-            ax.hexbin(mine[:, 0], mine[:, 1], cmap=CMAPS[i % len(CMAPS)], gridsize=20, linewidths=(0,),
+            ax.hexbin(mine[:, 0], mine[:, 1], cmap=CMAPS[i % len(CMAPS)], gridsize=20, linewidths=(0,), mincnt=1,
                       extent=extent)
         ax.set_title(f"{name} ({len(mine)})")
         ax.set_xticks([])
