@@ -70,13 +70,15 @@ def run(argv: list[str] | None = None) -> Path:
         loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
         config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
         data = load(config.data)
+    # Every validation/test text, taken before --max-eval-samples drops some: a flag on any of them
+    # must never bring it into training (that would leak evaluation data into a later full run).
+    held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
     data = subsample(data, config.max_train_samples, config.max_eval_samples, config.seed)
 
     corrections = None
     if config.corrections:  # community flags from the Space fix or extend the training split
         from training.corrections import apply_corrections, format_summary
 
-        held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
         train, corrections = apply_corrections(data.splits["train"], data.labels, config.corrections, held_out)
         data = replace_splits(data, {**data.splits, "train": train})
         print(format_summary(corrections))

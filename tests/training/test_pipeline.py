@@ -186,3 +186,27 @@ def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, 
     assert saved["config"]["model"] == "offline" and saved["config"]["learning_rate"] == 1e-4
     assert saved["data"]["fallback"] is True and saved["data"]["source"].endswith("data/sample")
     assert read_json(out / "metrics.json")["data"]["sizes"] == {"train": 24, "validation": 12, "test": 12}
+
+
+def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels):
+    """--corrections relabels a training text, adds a new one, and never takes in an evaluation text —
+    not even one that --max-eval-samples left out of this run's evaluation."""
+    splits = write_splits(tmp_path / "data", emotion_labels)
+    train_text, train_label = splits["train"][0]
+    new_label = next(label for label in emotion_labels if label != train_label)
+    flags = [
+        {"id": "a", "time": "2026-11-26T10:00:00Z", "text": train_text, "corrected_label": new_label},
+        {"id": "b", "time": "2026-11-26T10:01:00Z", "text": "brand new tweet", "corrected_label": "joy"},
+        *({"id": f"t{i}", "time": "2026-11-26T10:02:00Z", "text": text, "corrected_label": "joy"}
+          for i, (text, _) in enumerate(splits["test"])),
+    ]
+    (tmp_path / "flags.jsonl").write_text("".join(json.dumps(f) + "\n" for f in flags), encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["--data", str(tmp_path / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out),
+                 "--corrections", str(tmp_path / "flags.jsonl"), "--max-eval-samples", "2", *TINY_OPTIONS])
+    assert code == 0
+    summary = read_json(out / "corrections.json")
+    assert (summary["relabelled"], summary["added"]) == (1, 1)
+    assert summary["rejected"] == len(splits["test"])  # every test text, also those not evaluated
+    assert all("test/validation" in r["reason"] for r in summary["rejections"])
+    assert read_json(out / "train_config.json")["data"]["sizes"]["train"] == len(splits["train"]) + 1
