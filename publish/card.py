@@ -128,6 +128,11 @@ class CardFacts:
         return self.repo_id.split("/")[-1]
 
     @property
+    def onnx_file(self) -> str:
+        """The ONNX model to point users at: int8 unless the export's accuracy guard refused it."""
+        return "onnx/model_int8.onnx" if (self.export or {}).get("int8_accepted", True) else "onnx/model.onnx"
+
+    @property
     def log_columns(self) -> list[str]:
         """Columns of the training log table: every key any entry has, in first-seen order."""
         return list(dict.fromkeys(key for entry in self.training.get("log", []) for key in entry))

@@ -188,3 +188,10 @@ def test_missing_field_is_one_clear_line(run_copy):
     (run_copy / "train_config.json").write_text("{not json")
     with pytest.raises(PublishError, match=r"train_config.json: not valid JSON"):
         build_facts(run_copy, REPO_ID)
+
+
+def test_usage_points_at_fp32_onnx_when_int8_was_refused(run_copy):
+    assert 'hf_hub_download("tester/distilbert-emotion", "onnx/model_int8.onnx")' in render(run_copy)
+    edit_json(run_copy / "metrics.json", lambda m: m["export"].update(int8_accepted=False, reason="drop 2.0 points"))
+    usage = section(render(run_copy), "How to use")
+    assert '"onnx/model.onnx"' in usage and "model_int8" not in usage
