@@ -106,10 +106,10 @@ def run(argv: list[str] | None = None) -> Path:
         train = data.splits["train"]
         save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
         save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / "words_per_text.png")
-        features = {name: (extract_embeddings(backbone.resolved, list(ds["text"]), batch_size=config.eval_batch_size,
-                                              max_length=config.max_length, device=str(state.device),
-                                              desc=f"Embedding {name}"), np.asarray(list(ds["label"])))
-                    for name, ds in data.splits.items()}
+        embeddings = extract_embeddings(backbone.resolved, {name: list(ds["text"]) for name, ds in data.splits.items()},
+                                        batch_size=config.eval_batch_size, max_length=config.max_length,
+                                        device=str(state.device))
+        features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
         train_x, train_y = features.pop("train")
         sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
         points, method = project_2d(train_x[sample], config.seed)

@@ -11,28 +11,35 @@ import numpy as np
 from training.evaluate import classification_metrics
 
 
-def extract_embeddings(model_path: str, texts: list[str], *, batch_size: int = 128, max_length: int = 128,
-                       device: str = "cpu", desc: str = "Embedding") -> np.ndarray:
-    """Mean-pooled last hidden states of ``model_path``'s base model for every text, in order.
+def extract_embeddings(model_path: str, splits: dict[str, list[str]], *, batch_size: int = 128,
+                       max_length: int = 128, device: str = "cpu") -> dict[str, np.ndarray]:
+    """Mean-pooled last hidden states of ``model_path``'s base model for every text of every split.
 
-    Texts are batched by length (little padding), with a progress bar, and returned in input order.
+    The model is loaded once for all splits. Texts are batched by length (little padding), with a
+    progress bar per split, and each split's rows come back in input order.
     """
     import torch
-    from tqdm.auto import tqdm
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModel.from_pretrained(model_path).to(device).eval()
+    with torch.inference_mode():
+        return {name: _embed(model, tokenizer, texts, batch_size, max_length, device, f"Embedding {name}")
+                for name, texts in splits.items()}
+
+
+def _embed(model, tokenizer, texts: list[str], batch_size: int, max_length: int, device: str, desc: str) -> np.ndarray:
+    from tqdm.auto import tqdm
+
     order = np.argsort([len(text) for text in texts], kind="stable")
     chunks = []
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch"):
-            batch = [texts[i] for i in order[start:start + batch_size]]
-            inputs = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
-                               return_tensors="pt").to(device)
-            hidden = model(**inputs).last_hidden_state
-            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            chunks.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy())
+    for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch"):
+        batch = [texts[i] for i in order[start:start + batch_size]]
+        inputs = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
+                           return_tensors="pt").to(device)
+        hidden = model(**inputs).last_hidden_state
+        mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        chunks.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy())
     embeddings = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
     if chunks:
         embeddings[order] = np.concatenate(chunks)

@@ -10,11 +10,13 @@ LABELS = ["a", "b", "c"]
 
 def test_embeddings_are_in_input_order_and_batch_independent(tiny_backbone_dir):
     texts = ["i feel happy", "so lonely today and really gloomy about this day", "scared", "i am glad"]
-    together = extract_embeddings(str(tiny_backbone_dir), texts, batch_size=3)
+    together = extract_embeddings(str(tiny_backbone_dir), {"all": texts}, batch_size=3)["all"]
     assert together.shape == (4, 32) and together.dtype == np.float32
-    for i, text in enumerate(texts):  # alone: no padding at all; batched: padding must be masked out
-        alone = extract_embeddings(str(tiny_backbone_dir), [text], batch_size=1)
-        assert np.allclose(alone[0], together[i], atol=1e-5)
+    # alone: no padding at all; batched: padding must be masked out
+    alone = extract_embeddings(str(tiny_backbone_dir), {i: [text] for i, text in enumerate(texts)}, batch_size=1)
+    assert list(alone) == [0, 1, 2, 3]
+    for i in range(len(texts)):
+        assert np.allclose(alone[i][0], together[i], atol=1e-5)
     assert not np.allclose(together[0], together[1])
 
 
