@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import sys
 from importlib import metadata
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from accelerate import PartialState
+from huggingface_hub import is_offline_mode
 
 from training import config as cfg
 from training.baselines import extract_embeddings, run_baselines
@@ -61,6 +63,10 @@ def run(argv: list[str] | None = None) -> Path:
                          label_names=config.label_names.split(",") if config.label_names else None,
                          revision=config.data_revision, seed=config.seed)
 
+    if config.fallback_offline and not is_offline_mode() and not hub_reachable():
+        # Ask once, quickly: otherwise each download below retries for about a minute before failing.
+        loud_fallback("the Hugging Face Hub cannot be reached", "switching to offline mode: only cached and local files")
+        use_offline_mode()
     data_fallback = False
     try:
         data = load(config.data)
@@ -170,6 +176,35 @@ def loud_fallback(problem: str, action: str) -> None:
     """Say, impossible to miss, that the run is not using what was asked for."""
     bar = "!" * 100
     print(f"\n{bar}\n!! FALLBACK: {problem}\n!! {action}\n{bar}\n", file=sys.stderr, flush=True)
+
+
+def hub_reachable(timeout: float = 5.0) -> bool:
+    """Whether the Hub endpoint answers at all (any HTTP status counts: it is there)."""
+    import urllib.error
+    import urllib.request
+
+    from huggingface_hub import constants
+
+    try:
+        urllib.request.urlopen(f"{constants.ENDPOINT}/api/whoami-v2", timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True  # e.g. 401 without a token: reachable
+    except OSError:
+        return False
+    return True
+
+
+def use_offline_mode() -> None:
+    """From now on huggingface_hub, transformers and datasets use only local files and caches.
+
+    They read HF_HUB_OFFLINE when imported, so their module-level flags are switched too.
+    """
+    import datasets.config
+    from huggingface_hub import constants
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True
+    datasets.config.HF_HUB_OFFLINE = True
 
 
 def print_options(config, user_set: set[str], backbone, hardware, data) -> None:

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT, make_texts
 from training.__main__ import main
 from training.config import TrainConfig
+from tests.hub_server import hub_server  # noqa: F401  (fixture)
 
 CONTRACT_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_config.json",
                   "metrics.json", "errors.csv", "confusion_matrix.png", "class_distribution.png",
@@ -210,3 +211,20 @@ def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels
     assert summary["rejected"] == len(splits["test"])  # every test text, also those not evaluated
     assert all("test/validation" in r["reason"] for r in summary["rejections"])
     assert read_json(out / "train_config.json")["data"]["sizes"]["train"] == len(splits["train"]) + 1
+
+
+def test_hub_reachable_asks_the_endpoint_once(hub_server, monkeypatch):
+    """The demo's quick Hub check: the local Hub server answers (401 without a token counts); a closed port does not."""
+    import socket
+
+    from huggingface_hub import constants
+
+    from training.__main__ import hub_reachable
+
+    assert hub_reachable(timeout=5)
+    assert any(r.path == "/api/whoami-v2" for r in hub_server.requests)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{closed}")
+    assert not hub_reachable(timeout=5)
