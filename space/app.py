@@ -144,7 +144,10 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
     return demo
 
 
-model = backend.load_backend(MODEL, revision=MODEL_REVISION)
+try:
+    model = backend.load_backend(MODEL, revision=MODEL_REVISION)
+except backend.ModelLoadError as err:
+    sys.exit(f"error: {err}")
 flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO)
 demo = build_demo(model, flag_store, storage_status=storage_status)
 

@@ -137,7 +137,7 @@ def _find_onnx(model: str, revision: str | None) -> Path | None:
 
         try:  # only the onnx/ folder: a repo without one costs a listing, not a download
             folder = Path(snapshot_download(model, revision=revision, allow_patterns=["onnx/*"]))
-        except OSError:  # offline, no such repo: the PyTorch backend reports it properly
+        except (OSError, ValueError):  # offline, no such repo, not a repo id: load_backend reports it
             return None
     return next((folder / name for name in ONNX_FILES if (folder / name).is_file()), None)
 
@@ -158,15 +158,24 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
     """
     choice = os.environ.get("BACKEND", "auto").lower()
     if choice not in ("auto", "onnx", "pytorch"):
-        raise ValueError(f"BACKEND={choice!r}: expected 'onnx', 'pytorch' or unset (auto)")
+        raise ModelLoadError(f"BACKEND={choice!r}: expected 'onnx', 'pytorch' or unset (auto)")
     if choice == "onnx" or (choice == "auto" and not _has_cuda()):
         path = _find_onnx(model, revision)
         if path is not None:
             return OnnxBackend(path)
         if choice == "onnx":
-            raise FileNotFoundError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
-                                    f"run `python -m training.export {model}` first")
-    return PipelineBackend(model, revision=revision)
+            raise ModelLoadError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
+                                 f"run `python -m training.export {model}` first")
+    try:
+        return PipelineBackend(model, revision=revision)
+    except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ModelLoadError(f"cannot load the model {model!r}: {reason} — set MODEL to a folder written by "
+                             "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach") from None
+
+
+class ModelLoadError(Exception):
+    """The model named by MODEL / BACKEND cannot be loaded (one line a user can act on)."""
 
 
 def _has_cuda() -> bool:

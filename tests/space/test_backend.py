@@ -79,10 +79,10 @@ def test_backend_env_forces_a_choice(exported_dir, tiny_model_dir, monkeypatch):
     monkeypatch.setenv("BACKEND", "pytorch")
     assert backend.load_backend(str(exported_dir)).name.startswith("PyTorch")
     monkeypatch.setenv("BACKEND", "onnx")
-    with pytest.raises(FileNotFoundError, match="training.export"):
+    with pytest.raises(backend.ModelLoadError, match="training.export"):
         backend.load_backend(str(tiny_model_dir))
     monkeypatch.setenv("BACKEND", "tensorrt")
-    with pytest.raises(ValueError, match="BACKEND='tensorrt'"):
+    with pytest.raises(backend.ModelLoadError, match="BACKEND='tensorrt'"):
         backend.load_backend(str(exported_dir))
 
 

@@ -214,3 +214,12 @@ def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_di
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_python_space_app_py_with_a_model_it_cannot_load_says_so_in_one_line(tmp_path):
+    env = {**os.environ, "MODEL": str(tmp_path / "no-such-run"), "FLAG_DIR": str(tmp_path / "flags")}
+    result = subprocess.run([sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load the model '{tmp_path / 'no-such-run'}'")
+    assert "MODEL=runs/demo" in result.stderr
