@@ -31,16 +31,22 @@ class Backend(Protocol):
 
 
 @dataclass
-class PipelineBackend:
+class _Loaded:
+    """The Backend attributes, filled in by each backend's ``__post_init__`` when it loads."""
+
+    name: str = field(init=False)
+    labels: list[str] = field(init=False)
+    max_length: int = field(init=False)
+    tokenizer: Any = field(init=False)
+
+
+@dataclass
+class PipelineBackend(_Loaded):
     """A ``transformers`` text-classification pipeline returning all class scores (``top_k=None``)."""
 
     model: str
     revision: str | None = None
     batch_size: int = 32
-    name: str = field(init=False)
-    labels: list[str] = field(init=False)
-    max_length: int = field(init=False)
-    tokenizer: Any = field(init=False)
 
     def __post_init__(self) -> None:
         import torch
@@ -67,15 +73,11 @@ class PipelineBackend:
 
 
 @dataclass
-class OnnxBackend:
+class OnnxBackend(_Loaded):
     """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder."""
 
     path: Path  # the .onnx file; its folder holds config.json and the tokenizer files
     batch_size: int = 32
-    name: str = field(init=False)
-    labels: list[str] = field(init=False)
-    max_length: int = field(init=False)
-    tokenizer: Any = field(init=False)
 
     def __post_init__(self) -> None:
         import onnxruntime as ort
