@@ -17,7 +17,7 @@ import csv
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,6 @@ class CardFacts:
     comparison: dict[str, Any] | None
     has_comparison_plot: bool
     space_id: str | None = None
-    extra_tags: list[str] = field(default_factory=list)
 
     @property
     def model_name(self) -> str:
@@ -314,7 +313,7 @@ def tags(facts: CardFacts) -> list[str]:
         result.append("onnx")
     if facts.corrections:
         result.append("community-corrections")
-    return result + facts.extra_tags
+    return result
 
 
 def card_data(facts: CardFacts) -> ModelCardData:
