@@ -372,17 +372,17 @@ def code_cell(value: Any) -> str:
     return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
-def render_card(facts: CardFacts, template_path: Path = TEMPLATE_PATH) -> ModelCard:
+def render_card(facts: CardFacts) -> ModelCard:
     """Render the model card (front matter + body) from its facts.
 
     The template is rendered with StrictUndefined (a misspelt field fails loudly instead of leaving a
     hole in the card) and trim_blocks/lstrip_blocks (control lines leave no blank lines), then parsed
     by ``ModelCard``, which checks the front matter and the model-index round trip.
     """
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_path.parent), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_PATH.parent), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
     env.filters.update(pct=pct, pp=pp, duration=duration, value_cell=value_cell, log_value=log_value, code=code_cell, md=md_text)
-    template = env.get_template(template_path.name)
+    template = env.get_template(TEMPLATE_PATH.name)
     content = template.render(card_data=card_data(facts).to_yaml(), facts=facts, baselines=BASELINES,
                               export_variants=EXPORT_VARIANTS, citation=CARER_CITATION)
     return ModelCard(content)
