@@ -82,25 +82,24 @@ def load_data(source: str, *, text_column: str = "text", label_column: str = "la
             or URL cannot be downloaded.
     """
     path = Path(source)
+    raw: dict[str, list[Row]] = {}
     files: dict[str, str] = {}
     hub_revision = None
-    if source.startswith(("http://", "https://")):
-        file = download(source)
-        raw = {"train": read_rows(file, text_column, label_column, name=source)}
-        files[file.name] = sha256_file(file)
+    is_url = source.startswith(("http://", "https://"))
+    if is_url:
+        split_files = {"train": download(source)}
     elif path.is_dir():
-        raw = {}
-        for split, file in find_split_files(path).items():
-            raw[split] = read_rows(file, text_column, label_column)
-            files[file.name] = sha256_file(file)
+        split_files = find_split_files(path)
     elif path.is_file():
-        raw = {"train": read_rows(path, text_column, label_column)}
-        files[path.name] = sha256_file(path)
+        split_files = {"train": path}
     elif path.suffix.lower() in FORMATS or source.startswith((".", "/", "~")):
         raise ToolkitError(f"data error: {source}: no such file or folder")
     else:
+        split_files = {}
         raw, hub_names, hub_revision = read_hub(source, text_column, label_column, revision)
         label_names = label_names or hub_names
+    for split, file in split_files.items():
+        raw[split], files[file.name] = read_rows(file, text_column, label_column, name=source if is_url else None)
 
     raw, notes = complete_splits(raw, seed)
     labels = label_order(raw["train"], label_names)
@@ -129,13 +128,21 @@ def find_split_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def read_rows(path: Path, text_column: str, label_column: str, name: str | None = None) -> list[Row]:
-    """Read one data file into rows; ``name`` replaces the path in messages (e.g. a URL)."""
+def read_rows(path: Path, text_column: str, label_column: str, name: str | None = None) -> tuple[list[Row], str]:
+    """Read one data file into rows, with the sha256 of its bytes (read once for both).
+
+    ``name`` replaces the path in messages (e.g. a URL).
+    """
     name = name or str(path)
-    suffix = path.suffix.lower()
+    data = path.read_bytes()
+    return parse_rows(data, path.suffix.lower(), text_column, label_column, name), hashlib.sha256(data).hexdigest()
+
+
+def parse_rows(data: bytes, suffix: str, text_column: str, label_column: str, name: str) -> list[Row]:
+    """The rows of a data file's bytes, parsed by its format (``suffix``)."""
     if suffix == ".parquet":
-        return read_parquet(path, text_column, label_column, name)
-    text = decode_utf8(path.read_bytes(), name)
+        return read_parquet(data, text_column, label_column, name)
+    text = decode_utf8(data, name)
     if suffix == ".txt":
         return read_txt(text, name)
     if suffix in (".csv", ".tsv"):
@@ -209,11 +216,11 @@ def read_json(text: str, text_column: str, label_column: str, name: str) -> list
     return rows
 
 
-def read_parquet(path: Path, text_column: str, label_column: str, name: str) -> list[Row]:
+def read_parquet(data: bytes, text_column: str, label_column: str, name: str) -> list[Row]:
     """A Parquet table; rows are numbered from 0 as in pandas / datasets."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(io.BytesIO(data))
     check_columns(table.column_names, text_column, label_column, name)
     texts, labels = table.column(text_column).to_pylist(), table.column(label_column).to_pylist()
     return [Row(str(t or "").strip(), lab, f"{name} row {i}") for i, (t, lab) in enumerate(zip(texts, labels))]
@@ -241,10 +248,6 @@ def download(url: str) -> Path:
             raise HubUnavailable(f"data error: cannot download {url}: {err}") from None
         target.write_bytes(data)
     return target
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --- Hub datasets --------------------------------------------------------------------------------
