@@ -17,7 +17,6 @@ import contextlib
 import inspect
 import json
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -117,12 +116,12 @@ def quantize_int8(fp32_path: Path, path: Path, model_type: str) -> Path:
     return path
 
 
-def onnx_session(path: Path, threads: int | None = None) -> RunBatch:
+def onnx_session(path: Path, threads: int) -> RunBatch:
     """An onnxruntime CPU session's forward pass (fed only the inputs the graph declares).
 
     Args:
         path: the ``.onnx`` file.
-        threads: intra-op threads; default: every CPU this process may run on (as torch uses).
+        threads: intra-op threads.
     """
     import onnxruntime as ort
 
@@ -130,7 +129,7 @@ def onnx_session(path: Path, threads: int | None = None) -> RunBatch:
     # Idle threads sleep instead of spinning, as in the Space (space/backend.py): spinning ones would
     # also slow the PyTorch runner timed right after (on 2 loaded CPUs: 16.8 -> 9.4 ms int8 p50).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0)
+    options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
 
