@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
 
 from training.export import (  # noqa: E402
-    FP32_FILE, INT8_FILE, ONNX_DIR, THREADS, latencies_ms, load_split, onnx_session, predict, torch_runner,
+    FP32_FILE, INT8_FILE, ONNX_DIR, THREADS, latencies_ms, load_model, load_split, onnx_session, predict,
+    torch_runner,
 )
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
@@ -69,7 +70,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     onnx_dir = args.output_dir / ONNX_DIR
     files = {"pytorch": args.output_dir / "model.safetensors", "onnx_fp32": onnx_dir / FP32_FILE,
@@ -79,9 +79,7 @@ def main() -> None:
         sys.exit(f"missing {', '.join(missing)} — run `python -m training.export {args.output_dir}` first "
                  "(an int8 model refused by its accuracy check is deleted)")
 
-    model = AutoModelForSequenceClassification.from_pretrained(args.output_dir, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(args.output_dir)
-    max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    model, tokenizer, max_length = load_model(args.output_dir)
     texts, gold = load_split(args.output_dir, args.data, model.config.label2id, split="test")
     threads = args.threads
     torch.set_num_threads(threads)

@@ -186,6 +186,20 @@ def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_
     return times
 
 
+def load_model(output_dir: Path):
+    """The trained model in fp32 and eval mode, its tokenizer, and the longest input both accept.
+
+    Returns:
+        ``(model, tokenizer, max_length)``.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(output_dir, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    return model, tokenizer, min(tokenizer.model_max_length, model.config.max_position_embeddings)
+
+
 def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
                split: str = "validation") -> tuple[list[str], np.ndarray]:
     """The texts of ``split`` and their gold ids in the model's label order.
@@ -249,16 +263,13 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
         ToolkitError: the folder holds no model, or the validation data cannot be loaded.
     """
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     output_dir = Path(output_dir)
     weights = output_dir / "model.safetensors"
     if not (output_dir / "config.json").is_file() or not weights.is_file():
         raise ToolkitError(f"export error: {output_dir}: no config.json + model.safetensors — expected a folder "
                            "written by `python -m training --output-dir DIR`")
-    model = AutoModelForSequenceClassification.from_pretrained(output_dir, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id)
 
