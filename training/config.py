@@ -130,7 +130,7 @@ def read_config_file(path: str) -> dict[str, Any]:
             import yaml
 
             values = yaml.safe_load(text) or {}
-    except (ValueError, Exception) as err:  # yaml.YAMLError and json.JSONDecodeError both land here
+    except Exception as err:  # yaml.YAMLError and json.JSONDecodeError both land here
         raise ToolkitError(f"config error: {path}: not valid {file.suffix.lstrip('.').upper() or 'YAML'}: "
                            f"{str(err).splitlines()[0]}") from None
     if not isinstance(values, dict):
@@ -156,7 +156,6 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, set[str]]:
     Returns:
         The resolved config and the set of field names the user set (in the file or on the CLI).
     """
-    parser = make_parser()
     # A parser with every default suppressed returns only the options the user gave. File options go
     # through it as command-line strings placed before the real ones: one type conversion for both
     # (YAML reads 2e-5 as a string), and the command line wins because later options override.
@@ -169,10 +168,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, set[str]]:
     user_values = vars(explicit.parse_args(file_argv + argv))
     user_values.pop("config", None)
 
-    defaults = vars(parser.parse_args([]))
-    defaults.pop("config")
-    (config,) = parser.parse_dict({**defaults, **user_values})
-    config = apply_alias_defaults(config, set(user_values))
+    config = apply_alias_defaults(TrainConfig(**user_values), set(user_values))  # the rest: field defaults
     check_config(config)
     return config, set(user_values)
 
@@ -196,13 +192,8 @@ def apply_alias_defaults(config: TrainConfig, user_set: set[str]) -> TrainConfig
 
 def check_config(config: TrainConfig) -> None:
     """Reject option values that cannot work, naming the option."""
-    positive = {"epochs": config.epochs, "learning_rate": config.learning_rate, "batch_size": config.batch_size,
-                "eval_batch_size": config.eval_batch_size, "max_length": config.max_length,
-                "logging_steps": config.logging_steps}
-    for name, value in positive.items():
-        if value <= 0:
-            raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")
-    for name in ("max_train_samples", "max_eval_samples"):
+    for name in ("epochs", "learning_rate", "batch_size", "eval_batch_size", "max_length", "logging_steps",
+                 "max_train_samples", "max_eval_samples"):  # the last two may be None: no limit
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")
