@@ -150,6 +150,11 @@ def read_json(path: Path) -> dict:
     return value
 
 
+def read_optional_json(path: Path) -> dict | None:
+    """Like :func:`read_json` for a file training writes only sometimes: None when it is absent."""
+    return read_json(path) if path.is_file() else None
+
+
 def require(mapping: dict, dotted: str, path: Path) -> Any:
     """``mapping["a"]["b"]`` for ``dotted="a.b"``, or a PublishError naming the file and field."""
     value: Any = mapping
@@ -223,7 +228,7 @@ def build_facts(output_dir: str | Path, repo_id: str, *, space_id: str | None = 
     folder = Path(output_dir)
     metrics_path, train_config_path = folder / "metrics.json", folder / "train_config.json"
     metrics, train_config = read_json(metrics_path), read_json(train_config_path)
-    model_config = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    model_config = read_optional_json(folder / "config.json") or {}
 
     labels = [str(label) for label in require(metrics, "labels", metrics_path)]
     evals = require(metrics, "eval", metrics_path)
@@ -243,8 +248,8 @@ def build_facts(output_dir: str | Path, repo_id: str, *, space_id: str | None = 
     backbone = train_config.get("backbone", {})
     config = train_config.get("config", {})
     export = metrics.get("export") or None
-    corrections = read_json(folder / "corrections.json") if (folder / "corrections.json").is_file() else None
-    comparison = read_json(folder / "comparison.json") if (folder / "comparison.json").is_file() else None
+    corrections = read_optional_json(folder / "corrections.json")
+    comparison = read_optional_json(folder / "comparison.json")
 
     return CardFacts(
         repo_id=repo_id,
