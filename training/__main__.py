@@ -141,7 +141,7 @@ def run(argv: list[str] | None = None) -> Path:
                                  f"Normalized confusion matrix ({split})"), out / "confusion_matrix.png")
     errors.to_csv(out / "errors.csv", index=False)
     write_json(out / "train_config.json", {
-        "config": cfg.config_dict(config),
+        "config": dataclasses.asdict(config),
         "versions": library_versions(),
         "data": {"source": data.source, "revision": data.revision, "files": data.files, "fallback": data_fallback,
                  "split_sha256": {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()},

@@ -214,8 +214,3 @@ def resolve_backbone(config: TrainConfig) -> Backbone:
 def offline_fallback(config: TrainConfig, user_set: set[str]) -> TrainConfig:
     """The config after the loud fallback to the offline backbone (options the user set still win)."""
     return apply_alias_defaults(dataclasses.replace(config, model="offline"), user_set)
-
-
-def config_dict(config: TrainConfig) -> dict[str, Any]:
-    """Every field of the config as a JSON-ready dict (what train_config.json stores)."""
-    return dataclasses.asdict(config)
