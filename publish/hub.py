@@ -177,8 +177,7 @@ def commit(api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: b
         if private and not api.repo_info(repo_id, repo_type=repo_type).private:
             raise PublishError(f"publish error: {label} already exists and is public — --private does not "
                                "change an existing repo; make it private in its settings, or choose another name")
-        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=source if isinstance(source, bytes)
-                                         else str(source)) for path, source in files.items()]
+        operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=source) for path, source in files.items()]
         info = api.create_commit(repo_id, operations=operations, commit_message=message, repo_type=repo_type)
     except HUB_FAILURES as err:
         raise hub_error(err, f"uploading to {label}") from None
