@@ -193,7 +193,8 @@ def merge_corrections(
         corrected, then the added texts; and the summary counts (without ``source``).
     """
     classes = set(label_names)
-    train_keys = {text_key(t) for t in texts}
+    keys = [text_key(t) for t in texts]
+    train_keys = set(keys)
     held_out_keys = {text_key(t) for t in held_out_texts}
     rejections: list[dict] = []
 
@@ -209,15 +210,15 @@ def merge_corrections(
             duplicates += 1
             continue
         seen_ids.add(record["id"])
-        label = record["corrected_label"]
-        if not text_key(record["text"]):
+        key, label = text_key(record["text"]), record["corrected_label"]
+        if not key:
             reject(record, "empty text")
         elif not label:
             reject(record, "no corrected label")
         elif label not in classes:
             reject(record, f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})")
         else:
-            groups.setdefault(text_key(record["text"]), []).append(record)
+            groups.setdefault(key, []).append(record)
 
     # Rules 3-5: one winning label per text; relabel a training text, add a new one.
     winners: dict[str, str] = {}
@@ -248,13 +249,13 @@ def merge_corrections(
             added_texts.append(" ".join(latest["text"].split()))
             added_labels.append(winner)
 
-    new_labels = [winners.get(text_key(t), label) for t, label in zip(texts, labels)]
+    new_labels = [winners.get(key, label) for key, label in zip(keys, labels)]
     relabelled = sum(old != new for old, new in zip(labels, new_labels))
     summary = {
         "flags_read": len(seen_ids),
         "used": used,
         "relabelled": relabelled,
-        "unchanged": sum(text_key(t) in winners for t in texts) - relabelled,
+        "unchanged": sum(key in winners for key in keys) - relabelled,
         "added": len(added_texts),
         "rejected": len(rejections),
         "rejections": rejections,
