@@ -29,7 +29,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard, constants, get
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, render_card
+from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, pct, render_card
 from publish.errors import PublishError
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported
@@ -228,9 +228,9 @@ def publish_folder(output_dir: str | Path, repo_id: str, *, private: bool = Fals
         return {**result, "dry_run_dir": str(out)}
 
     api = hub_api()
-    split = facts.main_split
-    message = commit_message or (f"Publish {facts.model_name}: {split} accuracy {100 * facts.eval[split]['accuracy']:.2f}%, "
-                                 f"macro F1 {100 * facts.eval[split]['f1_macro']:.2f}%")
+    split, scores = facts.main_split, facts.eval[facts.main_split]
+    message = commit_message or (f"Publish {facts.model_name}: {split} accuracy {pct(scores['accuracy'])}%, "
+                                 f"macro F1 {pct(scores['f1_macro'])}%")
     print(f"Uploading {len(files)} files ({size_mb(files):.1f} MB) to {repo_id} in one commit…", file=sys.stderr)
     repo_url, info = commit(api, repo_id, files, repo_type="model", private=private, message=message)
     result.update(repo_url=str(repo_url), commit_url=info.commit_url, commit_oid=info.oid)
