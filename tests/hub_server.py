@@ -45,7 +45,6 @@ import yaml
 
 TEST_TOKEN = "hf_testtoken_0123456789abcdefABCDEF"  # the one valid token of the fixture
 TEST_USER = "tester"
-REPO_TYPES = ("model", "dataset", "space")
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 
 
@@ -293,7 +292,7 @@ def _make_handler(hub: HubServer):
                 return self._tree(repo, (m.group(2) or "").strip("/"), query.get("recursive", ["false"])[0])
             if re.match(r"^/paths-info/[^/]+$", rest) and method == "POST":
                 form = parse_qs(body.decode())
-                return self._send(200, [self._entry(repo, p) for p in form.get("paths", []) if self._entry(repo, p)])
+                return self._send(200, [entry for p in form.get("paths", []) if (entry := self._entry(repo, p))])
             if rest == "/variables" and repo.repo_type == "space":
                 if method == "POST":
                     if not authed:
