@@ -35,9 +35,14 @@ EXAMPLES = [
 ]
 
 
+def is_blank(text: str | None) -> bool:
+    """Whether there is nothing to classify: no text, or only whitespace."""
+    return not (text and text.strip())
+
+
 def check_text(text: str | None) -> None:
     """Raise the gr.Error the user sees when there is nothing to classify."""
-    if text is None or not text.strip():
+    if is_blank(text):
         raise gr.Error("Please type some text to classify — the text box is empty.", print_exception=False)
 
 
@@ -47,14 +52,14 @@ def classify(model: backend.Backend, texts: list[str | None]) -> list[dict[str, 
     Empty texts are answered here rather than raised, because an error in a batched call would fail
     every request the queue grouped with it.
     """
-    kept = [text for text in texts if text and text.strip()]
+    kept = [text for text in texts if not is_blank(text)]
     scores = iter(model.predict(kept) if kept else [])
-    return [next(scores) if text and text.strip() else EMPTY_TEXT for text in texts]
+    return [EMPTY_TEXT if is_blank(text) else next(scores) for text in texts]
 
 
 def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], str]:
     """The WordPiece tokens the model reads (token, id) and a notice when the text was truncated."""
-    if not text or not text.strip():
+    if is_blank(text):
         return [], ""
     n_tokens = len(model.tokenizer(text, verbose=False)["input_ids"])
     ids = model.tokenizer(text, truncation=True, max_length=model.max_length)["input_ids"]
