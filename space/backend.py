@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -17,31 +17,22 @@ import numpy as np
 ONNX_FILES = ("onnx/model_int8.onnx", "onnx/model.onnx")  # preferred first
 
 
-class Backend(Protocol):
-    """What the app needs from a loaded model."""
+@dataclass
+class Backend:
+    """What the app needs from a loaded model; each backend fills these in its ``__post_init__``."""
 
-    name: str  # shown on the page, e.g. "PyTorch fp32 (cpu)" or "ONNX Runtime int8 (cpu)"
-    labels: list[str]  # class names in id order, from the model's id2label
-    max_length: int  # longest input in tokens; longer texts are truncated
-    tokenizer: Any  # a transformers tokenizer (used for the tokens panel)
+    name: str = field(init=False)  # shown on the page, e.g. "PyTorch fp32 (cpu)" or "ONNX Runtime int8 (cpu)"
+    labels: list[str] = field(init=False)  # class names in id order, from the model's id2label
+    max_length: int = field(init=False)  # longest input in tokens; longer texts are truncated
+    tokenizer: Any = field(init=False)  # a transformers tokenizer (used for the tokens panel)
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         """Return, for each text, ``{label: probability}`` for every class, highest first."""
-        ...
+        raise NotImplementedError
 
 
 @dataclass
-class _Loaded:
-    """The Backend attributes, filled in by each backend's ``__post_init__`` when it loads."""
-
-    name: str = field(init=False)
-    labels: list[str] = field(init=False)
-    max_length: int = field(init=False)
-    tokenizer: Any = field(init=False)
-
-
-@dataclass
-class PipelineBackend(_Loaded):
+class PipelineBackend(Backend):
     """A ``transformers`` text-classification pipeline returning all class scores (``top_k=None``)."""
 
     model: str
@@ -73,7 +64,7 @@ class PipelineBackend(_Loaded):
 
 
 @dataclass
-class OnnxBackend(_Loaded):
+class OnnxBackend(Backend):
     """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder."""
 
     path: Path  # the .onnx file; its folder holds config.json and the tokenizer files
