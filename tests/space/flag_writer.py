@@ -21,13 +21,19 @@ def expected_record(text: str) -> dict:
             "note": f"note for {text} <b>é</b>", "model": "tiny/emotion", "model_revision": None}
 
 
+def make_flag(text: str) -> dict:
+    """A fresh record (new id and time) whose other fields are :func:`expected_record`'s."""
+    fields = expected_record(text)
+    del fields["predicted_label"]  # make_record takes it from the scores
+    return flags.make_record(**fields)
+
+
 def write(store: flags.FlagStore, name: str, thread: int, n_flags: int, out_lock: threading.Lock) -> None:
     for n in range(n_flags) if n_flags else forever():
-        fields = expected_record(f"{name}-t{thread}-{n}")
-        record_id = store.append(flags.make_record(**{k: fields[k] for k in
-                                                      ("text", "scores", "corrected_label", "note", "model", "model_revision")}))
+        text = f"{name}-t{thread}-{n}"
+        record_id = store.append(make_flag(text))
         with out_lock:
-            print(record_id, fields["text"], flush=True)
+            print(record_id, text, flush=True)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import sys
 import flags
 from tests.conftest import REPO_ROOT
 from tests.hub_server import TEST_TOKEN, hub_server  # noqa: F401  (fixture)
-from tests.space.flag_writer import expected_record
+from tests.space.flag_writer import make_flag
 from training.corrections import load_flag_records
 
 
@@ -25,12 +25,9 @@ def pull_cli(repo: str, out, token: str | None = None) -> subprocess.CompletedPr
 def synced_flags(tmp_path, n: int) -> tuple[dict[str, bytes], list[dict]]:
     """Files of a dataset repo as the Space's CommitScheduler leaves them: data/flags-<uuid>.jsonl."""
     store = flags.FlagStore(tmp_path / "space-flags")
-    records = []
-    for i in range(n):
-        fields = expected_record(f"synced tweet {i}")
-        records.append(flags.make_record(**{k: fields[k] for k in
-                                            ("text", "scores", "corrected_label", "note", "model", "model_revision")}))
-        store.append(records[-1])
+    records = [make_flag(f"synced tweet {i}") for i in range(n)]
+    for record in records:
+        store.append(record)
     files = {f"data/{p.name}": p.read_bytes() for p in (tmp_path / "space-flags").glob("*.jsonl")}
     return {**files, "README.md": b"---\nlicense: mit\n---\nflags\n"}, records
 

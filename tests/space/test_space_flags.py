@@ -14,7 +14,7 @@ import pytest
 
 import flags
 from tests.conftest import REPO_ROOT
-from tests.space.flag_writer import SCORES, expected_record
+from tests.space.flag_writer import SCORES, expected_record, make_flag
 
 WRITER = [sys.executable, "-m", "tests.space.flag_writer"]
 
@@ -92,9 +92,7 @@ def test_200_concurrent_flags_from_threads_and_processes_are_all_stored_exactly(
     def write_here(thread: int) -> None:
         for n in range(5):
             text = f"main-t{thread}-{n}"
-            fields = expected_record(text)
-            rid = store.append(flags.make_record(**{k: fields[k] for k in
-                                                    ("text", "scores", "corrected_label", "note", "model", "model_revision")}))
+            rid = store.append(make_flag(text))
             with lock:
                 acknowledged[rid] = text
 
