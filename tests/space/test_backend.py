@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, make_texts
+import backend
+import flags
+from tests.conftest import make_texts
+from tests.space.conftest import serve
 from training.export import export_onnx
-
-sys.path.insert(0, str(REPO_ROOT / "space"))  # the app imports its neighbours as top-level modules
-import backend  # noqa: E402
 
 TEXTS = ["i feel happy", "so scared and anxious today really about my day", "amazed", "I AM FURIOUS!!", ""]
 
@@ -99,20 +97,14 @@ def test_onnx_and_pytorch_outputs_are_identical(fp32_only_dir, emotion_labels, m
     assert onnx_model.predict([]) == []
 
 
-def test_predict_is_served_through_gradio_client_with_the_onnx_backend(exported_dir, emotion_labels, tmp_path,
-                                                                         monkeypatch):
+def test_predict_is_served_through_gradio_client_with_the_onnx_backend(exported_dir, app_module, tmp_path):
     from gradio_client import Client
 
-    monkeypatch.setenv("MODEL", str(exported_dir))  # read when app.py is first imported
-    monkeypatch.setenv("FLAG_DIR", str(tmp_path / "flags"))
-    monkeypatch.delenv("FLAG_DATASET_REPO", raising=False)
-    app = importlib.import_module("app")
-    flags = importlib.import_module("flags")
     model = backend.load_backend(str(exported_dir))
-    demo = app.build_demo(model, flags.FlagStore(tmp_path / "flags"), model_id=str(exported_dir))
-    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo = app_module.build_demo(model, flags.FlagStore(tmp_path / "flags"), model_id=str(exported_dir))
+    url = serve(demo)
     try:
-        result = Client(demo.local_url, verbose=False).predict("so scared and anxious today", api_name="/predict")
+        result = Client(url, verbose=False).predict("so scared and anxious today", api_name="/predict")
     finally:
         demo.close()
     expected = model.predict(["so scared and anxious today"])[0]
