@@ -58,10 +58,6 @@ def run(argv: list[str] | None = None) -> Path:
     out = Path(config.output_dir)
 
     # --- 2. Data: validated before anything slow happens ---------------------------------------
-    def load(source: str):
-        return load_data(source, text_column=config.text_column, label_column=config.label_column,
-                         label_names=config.label_names.split(",") if config.label_names else None,
-                         revision=config.data_revision, seed=config.seed)
 
     if config.fallback_offline and not is_offline_mode() and not hub_reachable():
         # Ask once, quickly: otherwise each download below retries for about a minute before failing.
@@ -69,13 +65,13 @@ def run(argv: list[str] | None = None) -> Path:
         use_offline_mode()
     data_fallback = False
     try:
-        data = load(config.data)
+        data = load_data(config.data, **config.data_options())
     except HubUnavailable as err:
         if not config.fallback_offline:
             raise
         loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
         config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
-        data = load(config.data)
+        data = load_data(config.data, **config.data_options())
     # Every validation/test text, taken before --max-eval-samples drops some: a flag on any of them
     # must never bring it into training (that would leak evaluation data into a later full run).
     held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]

@@ -76,6 +76,12 @@ class TrainConfig:
         "help": "If the Hub model or dataset cannot be downloaded, say so loudly and use the offline backbone "
                 "and the bundled sample data (data/sample) instead of stopping (used by the demo)."})
 
+    def data_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``training.data.load_data`` that these options set."""
+        return {"text_column": self.text_column, "label_column": self.label_column,
+                "label_names": self.label_names.split(",") if self.label_names else None,
+                "revision": self.data_revision, "seed": self.seed}
+
 
 @dataclass(frozen=True)
 class Backbone:

@@ -207,24 +207,23 @@ def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
     The data comes from ``data`` if given, else from the run's ``train_config.json`` with the same
     options (columns, label names, revision, seed, ``max_eval_samples``) as in training.
     """
+    from training.config import TrainConfig
     from training.data import load_data, subsample
 
     config_path = output_dir / "train_config.json"
     if data is None and not config_path.is_file():
         raise ToolkitError(f"export error: {config_path} not found — pass --data SOURCE to name the data "
                            "whose validation split checks the exported models")
-    config = json.loads(config_path.read_text(encoding="utf-8"))["config"] if config_path.is_file() else {}
-    label_names = config.get("label_names")
-    source = data or config["data"]
+    saved = json.loads(config_path.read_text(encoding="utf-8"))["config"] if config_path.is_file() else {}
+    config = TrainConfig(**saved)  # the run's options (the defaults when only --data is known)
+    source = data or config.data
+    options = {**config.data_options(), "revision": None} if data else config.data_options()
     try:
-        loaded = load_data(source, text_column=config.get("text_column", "text"),
-                           label_column=config.get("label_column", "label"),
-                           label_names=label_names.split(",") if label_names else None,
-                           revision=None if data else config.get("data_revision"), seed=config.get("seed", 42))
+        loaded = load_data(source, **options)
     except ToolkitError as error:
         raise ToolkitError(f"{error} (data to check the exported models on; name another source with --data)") from None
     if data is None:  # the same evaluation subset that training reported
-        loaded = subsample(loaded, None, config.get("max_eval_samples"), config.get("seed", 42))
+        loaded = subsample(loaded, None, config.max_eval_samples, config.seed)
     if split not in loaded.splits:
         raise ToolkitError(f"export error: {source} has no {split} split — name data that has one with --data")
     rows = loaded.splits[split]
