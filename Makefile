@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test test-all bench clean
+.PHONY: venv demo test test-all lint format bench clean
 
 # The virtual environment, built once from requirements-dev.txt. torch goes first as the CPU build
 # (torch 2.13.0 is a CPU wheel on this project's machines; elsewhere pip picks the CPU index below).
@@ -29,6 +29,15 @@ test: venv
 
 test-all: venv
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+# ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, ...) and the formatter, both must be clean.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -55,23 +55,39 @@ def flip_labels(rows, target: str, fraction: float, rng: random.Random) -> tuple
 def flag_records(rows, noisy, indices, rng: random.Random, model: str) -> list[dict]:
     """Flag records, as the Space writes them, correcting ``noisy`` back to ``rows`` at ``indices``."""
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    return [{
-        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "time": (start + timedelta(minutes=n)).isoformat().replace("+00:00", "Z"),
-        "text": rows[i][0],
-        "predicted_label": noisy[i][1],  # what a model trained on the noisy label would likely say
-        "scores": {},
-        "corrected_label": rows[i][1],
-        "note": "bench: simulated correction of a flipped label",
-        "model": model,
-        "model_revision": None,
-    } for n, i in enumerate(indices)]
+    return [
+        {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "time": (start + timedelta(minutes=n)).isoformat().replace("+00:00", "Z"),
+            "text": rows[i][0],
+            "predicted_label": noisy[i][1],  # what a model trained on the noisy label would likely say
+            "scores": {},
+            "corrected_label": rows[i][1],
+            "note": "bench: simulated correction of a flipped label",
+            "model": model,
+            "model_revision": None,
+        }
+        for n, i in enumerate(indices)
+    ]
 
 
 def train(data_dir: Path, output_dir: Path, args, corrections: Path | None = None) -> dict:
     """Run ``python -m training`` and return its metrics.json."""
-    command = [sys.executable, "-m", "training", "--data", str(data_dir), "--model", args.model,
-               "--output-dir", str(output_dir), "--epochs", str(args.epochs), "--seed", str(args.seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "training",
+        "--data",
+        str(data_dir),
+        "--model",
+        args.model,
+        "--output-dir",
+        str(output_dir),
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+    ]
     if args.max_eval_samples:
         command += ["--max-eval-samples", str(args.max_eval_samples)]
     if corrections:
@@ -84,11 +100,17 @@ def train(data_dir: Path, output_dir: Path, args, corrections: Path | None = Non
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/validation/test .txt")
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-corrections", help="work folder (data copies, runs)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "runs" / "bench-corrections", help="work folder (data copies, runs)"
+    )
     parser.add_argument("--model", default="offline", help="backbone passed to python -m training --model")
     parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--max-train-samples", type=int, default=None,
-                        help="train on a seeded random subset of this size (noise is added within it)")
+    parser.add_argument(
+        "--max-train-samples",
+        type=int,
+        default=None,
+        help="train on a seeded random subset of this size (noise is added within it)",
+    )
     parser.add_argument("--max-eval-samples", type=int, default=None, help="passed to python -m training")
     parser.add_argument("--target", default="surprise", help="class whose labels get noisy")
     parser.add_argument("--noise", type=float, default=0.10, help="fraction of the target class flipped")
@@ -114,19 +136,29 @@ def main():
     flags.parent.mkdir(parents=True, exist_ok=True)
     records = flag_records(train_rows, noisy_rows, fixed, rng, model=str(args.out / "noisy"))
     flags.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    print(f"train rows: {len(train_rows)}, {args.target}: {sum(l == args.target for _, l in train_rows)}, "
-          f"flipped: {len(flipped)}, corrected by flags: {len(fixed)}", flush=True)
+    print(
+        f"train rows: {len(train_rows)}, {args.target}: {sum(lab == args.target for _, lab in train_rows)}, "
+        f"flipped: {len(flipped)}, corrected by flags: {len(fixed)}",
+        flush=True,
+    )
 
     # 3. Train on the noisy data, then again with the flags; compare on the same test split.
     noisy = train(data_dir, args.out / "noisy", args)
     corrected = train(data_dir, args.out / "corrected", args, corrections=flags.parent)
-    subprocess.run([sys.executable, "-m", "training.compare", str(args.out / "noisy"), str(args.out / "corrected")],
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "training.compare", str(args.out / "noisy"), str(args.out / "corrected")],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
     summary = json.loads((args.out / "corrected" / "corrections.json").read_text())
     print(f"\ncorrections: {summary['used']} used, {summary['relabelled']} relabelled, {summary['rejected']} rejected")
-    rows = [(f"{args.target} F1", lambda m: m["per_class"][args.target]["f1"]),
-            ("macro F1", lambda m: m["f1_macro"]), ("accuracy", lambda m: m["accuracy"])]
+    rows = [
+        (f"{args.target} F1", lambda m: m["per_class"][args.target]["f1"]),
+        ("macro F1", lambda m: m["f1_macro"]),
+        ("accuracy", lambda m: m["accuracy"]),
+    ]
     print(f"\n{'test metric':<14} {'noisy':>8} {'corrected':>10} {'delta':>8}")
     for name, get in rows:
         before, after = get(noisy["eval"]["test"]), get(corrected["eval"]["test"])

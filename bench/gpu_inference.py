@@ -32,7 +32,6 @@ import argparse
 import copy
 import os
 import random
-import sys
 import threading
 import time
 from collections import deque
@@ -51,12 +50,37 @@ PREFETCH = 16  # batches tokenized ahead of the GPU (enough to keep 8 worker thr
 
 def load_texts(data: Path, count: int, seed: int = 0) -> list[str]:
     """``count`` tweets: the emotion splits shuffled and repeated (synthetic words if the data is absent)."""
-    texts = [line.rsplit(";", 1)[0] for split in ("train", "validation", "test") if (data / f"{split}.txt").is_file()
-             for line in (data / f"{split}.txt").read_text(encoding="utf-8").splitlines() if line]
+    texts = [
+        line.rsplit(";", 1)[0]
+        for split in ("train", "validation", "test")
+        if (data / f"{split}.txt").is_file()
+        for line in (data / f"{split}.txt").read_text(encoding="utf-8").splitlines()
+        if line
+    ]
     rng = random.Random(seed)
     if not texts:
         print(f"note: no data at {data}; using synthetic tweets of 5-40 words")
-        words = "i feel so happy sad today really about my day the this and am just love hate fear wow".split()
+        words = [
+            "i",
+            "feel",
+            "so",
+            "happy",
+            "sad",
+            "today",
+            "really",
+            "about",
+            "my",
+            "day",
+            "the",
+            "this",
+            "and",
+            "am",
+            "just",
+            "love",
+            "hate",
+            "fear",
+            "wow",
+        ]
         texts = [" ".join(rng.choices(words, k=rng.randint(5, 40))) for _ in range(20_000)]
     rng.shuffle(texts)
     return (texts * (count // len(texts) + 1))[:count]
@@ -86,8 +110,9 @@ def naive(model, tokenizer, texts: list[str], batch_size: int, device: torch.dev
     """The seed's loop: tokenize a batch, copy, run, softmax, read back; one batch at a time."""
     outputs = []
     for start in range(0, len(texts), batch_size):
-        encoded = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
-                            max_length=MAX_LENGTH, return_tensors="pt").to(device)
+        encoded = tokenizer(
+            texts[start : start + batch_size], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+        ).to(device)
         outputs.append(model(**encoded).logits.float().softmax(-1).cpu())
     return torch.cat(outputs)
 
@@ -95,7 +120,7 @@ def naive(model, tokenizer, texts: list[str], batch_size: int, device: torch.dev
 def length_buckets(texts: list[str], batch_size: int) -> list[np.ndarray]:
     """Index batches of texts of similar length (characters predict tokens well enough to sort by)."""
     order = np.argsort(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), kind="stable")
-    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def ahead(pool: ThreadPoolExecutor, fn, items, depth: int):
@@ -118,22 +143,25 @@ def make_encoder(tokenizer, texts: list[str], pin: bool):
     def encode(indices: np.ndarray):
         if getattr(_thread, "source", None) is not tokenizer:
             _thread.source, _thread.tokenizer = tokenizer, copy.deepcopy(tokenizer)
-        encoded = _thread.tokenizer([texts[i] for i in indices], padding=True, truncation=True,
-                                  max_length=MAX_LENGTH, return_tensors="pt")
+        encoded = _thread.tokenizer(
+            [texts[i] for i in indices], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+        )
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
         return (indices, ids.pin_memory(), mask.pin_memory()) if pin else (indices, ids, mask)
 
     return encode
 
 
-def pipelined(model, tokenizer, texts: list[str], batch_size: int, device: torch.device,
-              pool: ThreadPoolExecutor) -> torch.Tensor:
+def pipelined(
+    model, tokenizer, texts: list[str], batch_size: int, device: torch.device, pool: ThreadPoolExecutor
+) -> torch.Tensor:
     """Tokenize on the pool's threads while the GPU runs earlier batches; results in input order."""
     encode = make_encoder(tokenizer, texts, pin=device.type == "cuda")
     indices, probabilities = [], []
     for batch, ids, mask in ahead(pool, encode, length_buckets(texts, batch_size), depth=PREFETCH):
-        logits = model(input_ids=ids.to(device, non_blocking=True),
-                       attention_mask=mask.to(device, non_blocking=True)).logits
+        logits = model(
+            input_ids=ids.to(device, non_blocking=True), attention_mask=mask.to(device, non_blocking=True)
+        ).logits
         indices.append(batch)
         probabilities.append(logits.float().softmax(-1))  # stays on the device: no sync here
     ordered = torch.empty((len(texts), NUM_LABELS), device=device)
@@ -150,8 +178,12 @@ def tokenize_only(tokenizer, texts: list[str], batch_size: int, pool: ThreadPool
 
 def model_only(model, tokenizer, texts: list[str], batch_size: int, device: torch.device):
     """A closure running the model on bucketed batches tokenized and copied beforehand (the upper bound)."""
-    batches = [tokenizer([texts[i] for i in b], padding=True, truncation=True, max_length=MAX_LENGTH,
-                         return_tensors="pt").to(device) for b in length_buckets(texts, batch_size)]
+    batches = [
+        tokenizer([texts[i] for i in b], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt").to(
+            device
+        )
+        for b in length_buckets(texts, batch_size)
+    ]
     return lambda: [model(**encoded).logits.float().softmax(-1) for encoded in batches]
 
 
@@ -169,8 +201,9 @@ def timed(fn, device: torch.device) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--texts", type=int, default=None, help="Texts per measurement (default: 200,000 on "
-                        "CUDA, 512 on CPU).")
+    parser.add_argument(
+        "--texts", type=int, default=None, help="Texts per measurement (default: 200,000 on CUDA, 512 on CPU)."
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="Default: 1024 on CUDA, 32 on CPU.")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="Tokenizer threads.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -185,23 +218,29 @@ def main() -> None:
     tokenizer = load_tokenizer()
     model = build_model(device, dtype, len(tokenizer))
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} torch threads"
-    print(f"device: {name}; {str(dtype).removeprefix('torch.')}; {count} texts; batch {batch_size}; "
-          f"{args.workers} tokenizer threads; torch {torch.__version__}")
+    print(
+        f"device: {name}; {str(dtype).removeprefix('torch.')}; {count} texts; batch {batch_size}; "
+        f"{args.workers} tokenizer threads; torch {torch.__version__}"
+    )
 
     # One pool for the whole run: its threads keep their tokenizer copies between measurements.
     with torch.inference_mode(), ThreadPoolExecutor(args.workers) as pool:
-        warm = texts[:4 * batch_size]  # first calls pick kernels, allocate, copy tokenizers: not timed
+        warm = texts[: 4 * batch_size]  # first calls pick kernels, allocate, copy tokenizers: not timed
         naive(model, tokenizer, warm, batch_size, device)
         pipelined(model, tokenizer, warm, batch_size, device, pool)
         seconds = {}
         seconds["tokenize only (threads, bucketed)"], _ = timed(
-            lambda: tokenize_only(tokenizer, texts, batch_size, pool), device)
+            lambda: tokenize_only(tokenizer, texts, batch_size, pool), device
+        )
         seconds["model only (pre-tokenized, on device)"], _ = timed(
-            model_only(model, tokenizer, texts, batch_size, device), device)
+            model_only(model, tokenizer, texts, batch_size, device), device
+        )
         seconds["naive loop (end to end)"], slow = timed(
-            lambda: naive(model, tokenizer, texts, batch_size, device), device)
+            lambda: naive(model, tokenizer, texts, batch_size, device), device
+        )
         seconds["pipelined (end to end)"], fast = timed(
-            lambda: pipelined(model, tokenizer, texts, batch_size, device, pool), device)
+            lambda: pipelined(model, tokenizer, texts, batch_size, device, pool), device
+        )
 
     # Same predictions: padding differs between the two (bucketed vs file order), so bf16 differs slightly.
     agree = (slow.argmax(-1) == fast.argmax(-1)).float().mean().item()
@@ -213,8 +252,10 @@ def main() -> None:
         print(f"| {label} | {count / s:,.0f} | {count / s / naive_rate:.2f}x |")
     rate = count / seconds["pipelined (end to end)"]
     if cuda:
-        print(f"\npipelined end to end: {rate:,.0f} texts/s (target >= 20,000 on one H100/H200: "
-              f"{'met' if rate >= 20_000 else 'NOT met'}; the seed's loop: ~1,200)")
+        print(
+            f"\npipelined end to end: {rate:,.0f} texts/s (target >= 20,000 on one H100/H200: "
+            f"{'met' if rate >= 20_000 else 'NOT met'}; the seed's loop: ~1,200)"
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
 
-from training.export import (  # noqa: E402
-    FP32_FILE, INT8_FILE, ONNX_DIR, THREADS, latencies_ms, load_model, load_split, onnx_session, predict,
+from training.export import (  # noqa: E402 — needs the sys.path line above (bench/ runs as a script)
+    FP32_FILE,
+    INT8_FILE,
+    ONNX_DIR,
+    THREADS,
+    latencies_ms,
+    load_model,
+    load_split,
+    onnx_session,
+    predict,
     torch_runner,
 )
 
@@ -51,7 +59,7 @@ def throughputs(runners: dict, tokenizer, texts: list[str], max_length: int) -> 
     """Texts/s of each variant in batches of THROUGHPUT_BATCH (file order), taking turns batch by batch."""
     seconds = dict.fromkeys(runners, 0.0)
     for start in range(0, len(texts), THROUGHPUT_BATCH):
-        batch = texts[start:start + THROUGHPUT_BATCH]
+        batch = texts[start : start + THROUGHPUT_BATCH]
         for name, run in runners.items():
             begin = time.perf_counter()
             run(dict(tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="np")))
@@ -61,58 +69,89 @@ def throughputs(runners: dict, tokenizer, texts: list[str], max_length: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export).")
+    parser.add_argument(
+        "output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export)."
+    )
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="Data whose test split is used.")
     parser.add_argument("--samples", type=int, default=1000, help="Texts timed one by one per variant.")
-    parser.add_argument("--threads", type=int, default=THREADS, help="CPU threads of every variant (default: "
-                        "1, as training.export measures; more threads make PyTorch's figures erratic when "
-                        "other processes load the machine).")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help="CPU threads of every variant (default: "
+        "1, as training.export measures; more threads make PyTorch's figures erratic when "
+        "other processes load the machine).",
+    )
     args = parser.parse_args()
 
     import torch
 
     onnx_dir = args.output_dir / ONNX_DIR
-    files = {"pytorch": args.output_dir / "model.safetensors", "onnx_fp32": onnx_dir / FP32_FILE,
-             "onnx_int8": onnx_dir / INT8_FILE}
+    files = {
+        "pytorch": args.output_dir / "model.safetensors",
+        "onnx_fp32": onnx_dir / FP32_FILE,
+        "onnx_int8": onnx_dir / INT8_FILE,
+    }
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
-        sys.exit(f"missing {', '.join(missing)} — run `python -m training.export {args.output_dir}` first "
-                 "(an int8 model refused by its accuracy check is deleted)")
+        sys.exit(
+            f"missing {', '.join(missing)} — run `python -m training.export {args.output_dir}` first "
+            "(an int8 model refused by its accuracy check is deleted)"
+        )
 
     model, tokenizer, max_length = load_model(args.output_dir)
     texts, gold = load_split(args.output_dir, args.data, model.config.label2id, split="test")
     threads = args.threads
     torch.set_num_threads(threads)
-    runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(files["onnx_fp32"], threads),
-               "onnx_int8": onnx_session(files["onnx_int8"], threads)}
-    print(f"model {args.output_dir} ({model.config.model_type}, {model.num_parameters() / 1e6:.1f}M parameters); "
-          f"test split of {args.data}: {len(texts)} texts")
-    print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs, {threads} threads per variant; torch {torch.__version__}, "
-          f"onnxruntime {__import__('onnxruntime').__version__}; load average {os.getloadavg()[0]:.1f} "
-          f"(other processes slow every variant)")
+    runners = {
+        "pytorch": torch_runner(model),
+        "onnx_fp32": onnx_session(files["onnx_fp32"], threads),
+        "onnx_int8": onnx_session(files["onnx_int8"], threads),
+    }
+    print(
+        f"model {args.output_dir} ({model.config.model_type}, {model.num_parameters() / 1e6:.1f}M parameters); "
+        f"test split of {args.data}: {len(texts)} texts"
+    )
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} CPUs, {threads} threads per variant; torch {torch.__version__}, "
+        f"onnxruntime {__import__('onnxruntime').__version__}; load average {os.getloadavg()[0]:.1f} "
+        f"(other processes slow every variant)"
+    )
 
-    times = latencies_ms(runners, tokenizer, texts[:args.samples], max_length)
+    times = latencies_ms(runners, tokenizer, texts[: args.samples], max_length)
     rates = throughputs(runners, tokenizer, texts, max_length)
-    rows = {name: {"p50": statistics.median(times[name]), "p95": float(np.percentile(times[name], 95)),
-                   "accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
-                   "throughput": rates[name], "size": files[name].stat().st_size / 1e6}
-            for name, run in runners.items()}
+    rows = {
+        name: {
+            "p50": statistics.median(times[name]),
+            "p95": float(np.percentile(times[name], 95)),
+            "accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
+            "throughput": rates[name],
+            "size": files[name].stat().st_size / 1e6,
+        }
+        for name, run in runners.items()
+    }
 
     base = rows["pytorch"]
-    print(f"\n| variant | p50 ms (batch 1) | p95 ms | speed-up at p50 | accuracy | drop (points) "
-          f"| texts/s (batch {THROUGHPUT_BATCH}) | throughput ratio | size MB |")
+    print(
+        f"\n| variant | p50 ms (batch 1) | p95 ms | speed-up at p50 | accuracy | drop (points) "
+        f"| texts/s (batch {THROUGHPUT_BATCH}) | throughput ratio | size MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, row in rows.items():
-        print(f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {base['p50'] / row['p50']:.2f}x "
-              f"| {row['accuracy']:.2%} | {100 * (base['accuracy'] - row['accuracy']):+.2f} "
-              f"| {row['throughput']:.0f} | {row['throughput'] / base['throughput']:.2f}x | {row['size']:.1f} |")
+        print(
+            f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {base['p50'] / row['p50']:.2f}x "
+            f"| {row['accuracy']:.2%} | {100 * (base['accuracy'] - row['accuracy']):+.2f} "
+            f"| {row['throughput']:.0f} | {row['throughput'] / base['throughput']:.2f}x | {row['size']:.1f} |"
+        )
 
     int8 = rows["onnx_int8"]
     speedup, drop = base["p50"] / int8["p50"], 100 * (base["accuracy"] - int8["accuracy"])
-    print(f"\nint8 vs eager at p50: {speedup:.2f}x (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
-          f"accuracy drop {drop:+.2f} points (target <= 0.5: {'met' if drop <= 0.5 else 'NOT met'}); "
-          f"int8 file {int8['size']:.1f} MB = {int8['size'] / base['size']:.0%} of fp32 "
-          f"(DistilBERT target <= 70 MB); load average at the end {os.getloadavg()[0]:.1f}")
+    print(
+        f"\nint8 vs eager at p50: {speedup:.2f}x (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
+        f"accuracy drop {drop:+.2f} points (target <= 0.5: {'met' if drop <= 0.5 else 'NOT met'}); "
+        f"int8 file {int8['size']:.1f} MB = {int8['size'] / base['size']:.0%} of fp32 "
+        f"(DistilBERT target <= 70 MB); load average at the end {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

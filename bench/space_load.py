@@ -46,8 +46,11 @@ def free_port() -> int:
 
 def start_server(model: str, variant: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", model, "--variant", variant, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", model, "--variant", variant, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     import httpx
 
@@ -95,8 +98,9 @@ def compare(model: str, texts: list[str], clients: int, requests: int, rounds: i
     try:
         # Plain HTTP on loopback: ssl_verify=False only spares each request httpx's CA-bundle load (~40 ms
         # of CPU), which would otherwise make the load generator, not the app, the bottleneck.
-        sessions = {v: [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)]
-                    for v, (_, url) in servers.items()}
+        sessions = {
+            v: [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)] for v, (_, url) in servers.items()
+        }
         for v in VARIANTS:
             sessions[v][0].predict(texts[0], api_name="/predict")  # warm-up
         latencies, wall = {v: [] for v in VARIANTS}, dict.fromkeys(VARIANTS, 0.0)
@@ -112,8 +116,11 @@ def compare(model: str, texts: list[str], clients: int, requests: int, rounds: i
     results = {}
     for v in VARIANTS:
         lat = sorted(latencies[v])
-        results[v] = {"rps": len(lat) / wall[v], "p50_ms": 1000 * statistics.median(lat),
-                      "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))]}
+        results[v] = {
+            "rps": len(lat) / wall[v],
+            "p50_ms": 1000 * statistics.median(lat),
+            "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
+        }
     return results
 
 
@@ -156,8 +163,10 @@ def main() -> None:
 
     texts, work = tweets(), Path(tempfile.mkdtemp())
     models = {"tiny": tiny_model(work / "tiny"), "real": args.model or backbone_classifier(work / "minilm")}
-    print(f"{args.clients} concurrent clients, {args.rounds} alternating rounds of {args.requests} requests "
-          f"per client per variant, {os.cpu_count()} CPUs")
+    print(
+        f"{args.clients} concurrent clients, {args.rounds} alternating rounds of {args.requests} requests "
+        f"per client per variant, {os.cpu_count()} CPUs"
+    )
     print(f"{'model':<6} {'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     for name, model in models.items():
         results = compare(model, texts, args.clients, args.requests, args.rounds)
@@ -165,6 +174,7 @@ def main() -> None:
             print(f"{name:<6} {variant:<16} {r['rps']:>8.1f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f}")
         ratio = results["batched (app)"]["rps"] / results["gradio defaults"]["rps"]
         print(f"{name:<6} throughput ratio batched / defaults: {ratio:.1f}x  ({model})", flush=True)
+
 
 if __name__ == "__main__":
     main()

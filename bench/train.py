@@ -43,8 +43,16 @@ def run_pipeline(args) -> None:
     """The real pipeline, as a user runs it, then the headline figures from metrics.json."""
     from training.__main__ import main
 
-    argv = ["--data", str(args.data), "--model", args.model, "--output-dir", str(args.output_dir),
-            "--epochs", str(args.epochs)]
+    argv = [
+        "--data",
+        str(args.data),
+        "--model",
+        args.model,
+        "--output-dir",
+        str(args.output_dir),
+        "--epochs",
+        str(args.epochs),
+    ]
     if args.max_train_samples:
         argv += ["--max-train-samples", str(args.max_train_samples)]
     start = time.perf_counter()
@@ -53,12 +61,16 @@ def run_pipeline(args) -> None:
     wall = time.perf_counter() - start
     metrics = json.loads((args.output_dir / "metrics.json").read_text())
     test, training = metrics["eval"]["test"], metrics["training"]
-    print(f"\nbench/train.py  model={args.model}  data={args.data}  train={metrics['data']['sizes']['train']}  "
-          f"epochs={args.epochs}  device={training['device']} ({training['precision']})")
+    print(
+        f"\nbench/train.py  model={args.model}  data={args.data}  train={metrics['data']['sizes']['train']}  "
+        f"epochs={args.epochs}  device={training['device']} ({training['precision']})"
+    )
     print(f"test accuracy        {test['accuracy']:.2%}")
     print(f"test macro F1        {test['f1_macro']:.2%}")
-    print(f"train samples/s      {training['samples_per_second']:.1f}  (training {training['seconds']:.0f} s, "
-          f"including per-epoch validation; whole run {wall:.0f} s)")
+    print(
+        f"train samples/s      {training['samples_per_second']:.1f}  (training {training['seconds']:.0f} s, "
+        f"including per-epoch validation; whole run {wall:.0f} s)"
+    )
 
 
 def time_training(trainer) -> float:
@@ -70,8 +82,13 @@ def time_training(trainer) -> float:
 def run_speed(args) -> None:
     """Seed recipe vs ours on the DistilBERT architecture, one epoch each, in this process."""
     import torch
-    from transformers import (DataCollatorWithPadding, DistilBertConfig, DistilBertForSequenceClassification, Trainer,
-                              TrainingArguments)
+    from transformers import (
+        DataCollatorWithPadding,
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        Trainer,
+        TrainingArguments,
+    )
 
     from training.config import ALIASES, parse_config
     from training.data import load_data, subsample
@@ -94,26 +111,43 @@ def run_speed(args) -> None:
         return DistilBertForSequenceClassification(DistilBertConfig(num_labels=len(labels)))
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-train-"))
-    common = dict(num_train_epochs=1, eval_strategy="no", save_strategy="no", report_to="none",
-                  logging_steps=50, disable_tqdm=False)
+    common = dict(
+        num_train_epochs=1,
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=False,
+    )
 
     # Seed recipe: `dataset.map(tokenize, batched=True, batch_size=None)` with padding=True pads every
     # text to the longest of the whole dataset; fp32; batch 64; Trainer defaults otherwise.
-    padded = train["train"].map(lambda b: tokenizer(b["text"], padding=True, truncation=True), batched=True,
-                                batch_size=None, remove_columns=["text"])
-    seed_args = TrainingArguments(output_dir=str(scratch / "seed"), per_device_train_batch_size=64,
-                                  learning_rate=2e-5, weight_decay=0.01, **common)
+    padded = train["train"].map(
+        lambda b: tokenizer(b["text"], padding=True, truncation=True),
+        batched=True,
+        batch_size=None,
+        remove_columns=["text"],
+    )
+    seed_args = TrainingArguments(
+        output_dir=str(scratch / "seed"),
+        per_device_train_batch_size=64,
+        learning_rate=2e-5,
+        weight_decay=0.01,
+        **common,
+    )
     seed_trainer = Trainer(model=fresh_model(), args=seed_args, train_dataset=padded, processing_class=tokenizer)
 
     # Ours: exactly the settings training.train ships, with evaluation and checkpoints off.
     config, _ = parse_config(["--batch-size", "64", "--epochs", "1", "--output-dir", str(scratch)])
     ours_args = training_arguments(config, hardware, scratch / "ours", len(train["train"]))
-    ours_args = dataclasses.replace(ours_args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False,
-                                    logging_steps=50)
+    ours_args = dataclasses.replace(
+        ours_args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False, logging_steps=50
+    )
     tokenized = tokenize_splits(train, tokenizer, config.max_length)["train"]
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
-    ours_trainer = ClassifierTrainer(model=fresh_model(), args=ours_args, train_dataset=tokenized, processing_class=tokenizer,
-                           data_collator=collator)
+    ours_trainer = ClassifierTrainer(
+        model=fresh_model(), args=ours_args, train_dataset=tokenized, processing_class=tokenizer, data_collator=collator
+    )
 
     if torch.cuda.is_available():  # CUDA context, kernels and allocator warm before either is timed
         warm = torch.nn.Linear(8, 8).cuda()
@@ -122,8 +156,10 @@ def run_speed(args) -> None:
     seed_speed = time_training(seed_trainer)
     ours_speed = time_training(ours_trainer)
     longest = len(padded[0]["input_ids"])
-    print(f"\nbench/train.py --speed  DistilBertConfig() random weights, {len(tokenized)} texts, 1 epoch, batch 64, "
-          f"{hardware.device} ({hardware.name})")
+    print(
+        f"\nbench/train.py --speed  DistilBertConfig() random weights, {len(tokenized)} texts, 1 epoch, batch 64, "
+        f"{hardware.device} ({hardware.name})"
+    )
     print(f"seed recipe (padded to {longest} tokens, fp32)       {seed_speed:10.1f} samples/s")
     print(f"ours (dynamic padding, length groups, {hardware.precision})  {ours_speed:10.1f} samples/s")
     print(f"ratio ours / seed                                {ours_speed / seed_speed:10.2f}x  (target >= 2x)")

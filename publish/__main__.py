@@ -22,35 +22,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m publish",
         description="Publish an output folder of `python -m training` to the Hugging Face Hub: the model, its "
-                    "tokenizer, a generated model card and the reports, in one commit. Token: HF_TOKEN or "
-                    "`hf auth login`.")
+        "tokenizer, a generated model card and the reports, in one commit. Token: HF_TOKEN or "
+        "`hf auth login`.",
+    )
     parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="folder written by `python -m training`")
     parser.add_argument("--repo-id", required=True, help="model repo to create or update, namespace/name")
     parser.add_argument("--private", action="store_true", help="create the repo (and the Space) as private")
-    parser.add_argument("--dry-run", metavar="OUT_DIR", default=None,
-                        help="write exactly the files that would be pushed into OUT_DIR (new or empty) and stop: "
-                             "no network, no token (with --space: OUT_DIR/model and OUT_DIR/space)")
-    parser.add_argument("--space", metavar="SPACE_ID", default=None,
-                        help="also deploy the Gradio app of space/ to this Space (namespace/name), serving the model")
+    parser.add_argument(
+        "--dry-run",
+        metavar="OUT_DIR",
+        default=None,
+        help="write exactly the files that would be pushed into OUT_DIR (new or empty) and stop: "
+        "no network, no token (with --space: OUT_DIR/model and OUT_DIR/space)",
+    )
+    parser.add_argument(
+        "--space",
+        metavar="SPACE_ID",
+        default=None,
+        help="also deploy the Gradio app of space/ to this Space (namespace/name), serving the model",
+    )
     parser.add_argument("--commit-message", default=None, help="message of the model commit (default: the scores)")
-    parser.add_argument("--license", default=DEFAULT_LICENSE, help="license of the model for the card (default: %(default)s)")
+    parser.add_argument(
+        "--license", default=DEFAULT_LICENSE, help="license of the model for the card (default: %(default)s)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        result = publish_folder(args.output_dir, args.repo_id, private=args.private, space_id=args.space,
-                                dry_run_dir=args.dry_run, commit_message=args.commit_message, license=args.license)
+        result = publish_folder(
+            args.output_dir,
+            args.repo_id,
+            private=args.private,
+            space_id=args.space,
+            dry_run_dir=args.dry_run,
+            commit_message=args.commit_message,
+            license=args.license,
+        )
     except PublishError as err:
         print(err, file=sys.stderr)
         return 2
     if args.dry_run is not None:
-        print(f"Dry run: wrote the {len(result['files'])} files of {args.repo_id} to "
-              f"{args.dry_run}{'/model' if args.space else ''} (nothing was pushed)")
+        print(
+            f"Dry run: wrote the {len(result['files'])} files of {args.repo_id} to "
+            f"{args.dry_run}{'/model' if args.space else ''} (nothing was pushed)"
+        )
         if args.space:
-            print(f"Dry run: wrote the {len(result['space_files'])} files of the Space {args.space} to "
-                  f"{args.dry_run}/space; would set the Space variables {result['space_variables']}")
+            print(
+                f"Dry run: wrote the {len(result['space_files'])} files of the Space {args.space} to "
+                f"{args.dry_run}/space; would set the Space variables {result['space_variables']}"
+            )
         return 0
     print(f"Model: {result['repo_url']}")
     print(f"Commit: {result['commit_url']}")

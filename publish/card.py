@@ -184,15 +184,24 @@ def read_errors(path: Path, limit: int) -> list[dict[str, str]]:
         rows = list(csv.DictReader(f))
     missing = {"index", "text", "label", "predicted", "loss"} - set(rows[0] if rows else {})
     if rows and missing:
-        raise PublishError(f"publish error: {path}: column(s) {', '.join(sorted(missing))} missing — "
-                           "expected index,text,label,predicted,loss")
+        raise PublishError(
+            f"publish error: {path}: column(s) {', '.join(sorted(missing))} missing — "
+            "expected index,text,label,predicted,loss"
+        )
     try:
         rows.sort(key=lambda row: float(row["loss"]), reverse=True)
     except ValueError as err:
         raise PublishError(f"publish error: {path}: column 'loss' must be numbers ({err})") from None
-    return [{"index": md_text(row["index"]), "text": md_text(row["text"], MAX_TEXT_CHARS),
-             "label": md_text(row["label"]), "predicted": md_text(row["predicted"]),
-             "loss": f"{float(row['loss']):.2f}"} for row in rows[:limit]]
+    return [
+        {
+            "index": md_text(row["index"]),
+            "text": md_text(row["text"], MAX_TEXT_CHARS),
+            "label": md_text(row["label"]),
+            "predicted": md_text(row["predicted"]),
+            "loss": f"{float(row['loss']):.2f}",
+        }
+        for row in rows[:limit]
+    ]
 
 
 def is_emotion_dataset(source: str, split_sha256: dict) -> bool:
@@ -207,13 +216,16 @@ def escape_comparison(comparison: dict) -> dict:
     return {
         **comparison,
         "per_class_f1": {md_text(label): values for label, values in comparison.get("per_class_f1", {}).items()},
-        "examples": [{key: md_text(value, MAX_TEXT_CHARS) for key, value in example.items()}
-                     for example in comparison.get("examples", [])],
+        "examples": [
+            {key: md_text(value, MAX_TEXT_CHARS) for key, value in example.items()}
+            for example in comparison.get("examples", [])
+        ],
     }
 
 
-def build_facts(output_dir: str | Path, repo_id: str, *, space_id: str | None = None,
-                license: str = DEFAULT_LICENSE) -> CardFacts:
+def build_facts(
+    output_dir: str | Path, repo_id: str, *, space_id: str | None = None, license: str = DEFAULT_LICENSE
+) -> CardFacts:
     """Read an output folder into the facts of its model card.
 
     Args:
@@ -276,9 +288,17 @@ def build_facts(output_dir: str | Path, repo_id: str, *, space_id: str | None = 
         training=dict(metrics.get("training", {})),
         max_length=config.get("max_length"),
         export=export,
-        corrections=({**corrections, "rejections": [{key: md_text(value, MAX_TEXT_CHARS) for key, value in r.items()}
-                                                    for r in corrections.get("rejections", [])]}
-                     if corrections else None),
+        corrections=(
+            {
+                **corrections,
+                "rejections": [
+                    {key: md_text(value, MAX_TEXT_CHARS) for key, value in r.items()}
+                    for r in corrections.get("rejections", [])
+                ],
+            }
+            if corrections
+            else None
+        ),
         comparison=escape_comparison(comparison) if comparison else None,
         has_comparison_plot=(folder / "comparison.png").is_file(),
         space_id=space_id,
@@ -384,10 +404,23 @@ def render_card(facts: CardFacts) -> ModelCard:
     hole in the card) and trim_blocks/lstrip_blocks (control lines leave no blank lines), then parsed
     by ``ModelCard``, which checks the front matter and the model-index round trip.
     """
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_PATH.parent), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    env.filters.update(pct=pct, pp=pp, duration=duration, value_cell=value_cell, log_value=log_value, code=code_cell, md=md_text)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_PATH.parent),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        pct=pct, pp=pp, duration=duration, value_cell=value_cell, log_value=log_value, code=code_cell, md=md_text
+    )
     template = env.get_template(TEMPLATE_PATH.name)
-    content = template.render(card_data=card_data(facts).to_yaml(), facts=facts, baselines=BASELINES,
-                              export_variants=EXPORT_VARIANTS, citation=CARER_CITATION)
+    content = template.render(
+        card_data=card_data(facts).to_yaml(),
+        facts=facts,
+        baselines=BASELINES,
+        export_variants=EXPORT_VARIANTS,
+        citation=CARER_CITATION,
+    )
     return ModelCard(content)

@@ -37,11 +37,29 @@ SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as file
 # Files without which the folder is not a usable model (the card needs the two JSON reports).
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json", "metrics.json", "train_config.json")
 # Tokenizer files that save_pretrained writes, depending on the tokenizer family.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-                   "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
-                   "tokenizer.model", "chat_template.jinja")
-REPORT_FILES = ("metrics.json", "train_config.json", "errors.csv", *(name for name, _ in PLOTS),
-                "corrections.json", "comparison.json", "comparison.md", "comparison.png")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+    "chat_template.jinja",
+)
+REPORT_FILES = (
+    "metrics.json",
+    "train_config.json",
+    "errors.csv",
+    *(name for name, _ in PLOTS),
+    "corrections.json",
+    "comparison.json",
+    "comparison.md",
+    "comparison.png",
+)
 MODEL_FILES = ("config.json", "model.safetensors", *TOKENIZER_FILES, *REPORT_FILES)
 ONNX_DIR = "onnx"  # uploaded whole (models, their external data, the tokenizer and config copied there)
 SPACE_REQUIRED = ("app.py", "requirements.txt", "README.md")
@@ -58,9 +76,11 @@ def check_repo_id(repo_id: str, option: str) -> None:
             raise HFValidationError("not namespace/name")
         validate_repo_id(repo_id)
     except HFValidationError:
-        raise PublishError(f"publish error: {option} {repo_id!r}: expected 'namespace/name' (your user or "
-                           "organization, a slash, and a name of letters, digits, '-', '_' or '.'), "
-                           "e.g. me/distilbert-emotion") from None
+        raise PublishError(
+            f"publish error: {option} {repo_id!r}: expected 'namespace/name' (your user or "
+            "organization, a slash, and a name of letters, digits, '-', '_' or '.'), "
+            "e.g. me/distilbert-emotion"
+        ) from None
 
 
 def model_files(output_dir: Path) -> dict[str, Path]:
@@ -70,12 +90,16 @@ def model_files(output_dir: Path) -> dict[str, Path]:
         PublishError: the folder or one of :data:`REQUIRED_FILES` is missing.
     """
     if not output_dir.is_dir():
-        raise PublishError(f"publish error: {output_dir}: output folder not found — pass the --output-dir "
-                           "of a finished `python -m training` run")
+        raise PublishError(
+            f"publish error: {output_dir}: output folder not found — pass the --output-dir "
+            "of a finished `python -m training` run"
+        )
     missing = [name for name in REQUIRED_FILES if not (output_dir / name).is_file()]
     if missing:
-        raise PublishError(f"publish error: {output_dir}: missing {', '.join(missing)} — expected an output "
-                           "folder written by `python -m training` (did the run finish?)")
+        raise PublishError(
+            f"publish error: {output_dir}: missing {', '.join(missing)} — expected an output "
+            "folder written by `python -m training` (did the run finish?)"
+        )
     files = {name: output_dir / name for name in MODEL_FILES if (output_dir / name).is_file()}
     onnx = output_dir / ONNX_DIR
     if onnx.is_dir():
@@ -91,8 +115,10 @@ def space_files(space_dir: Path, model_id: str) -> Files:
     """
     missing = [name for name in SPACE_REQUIRED if not (space_dir / name).is_file()]
     if missing:
-        raise PublishError(f"publish error: {space_dir}: missing {', '.join(missing)} — the Space app folder "
-                           "of this repository is incomplete")
+        raise PublishError(
+            f"publish error: {space_dir}: missing {', '.join(missing)} — the Space app folder "
+            "of this repository is incomplete"
+        )
     files: Files = {p.name: p for p in sorted(space_dir.glob("*.py")) if p.name != "__init__.py"}
     files["requirements.txt"] = space_dir / "requirements.txt"
     readme = space_dir / "README.md"
@@ -108,8 +134,10 @@ def space_files(space_dir: Path, model_id: str) -> Files:
 def write_dry_run(files: Files, out_dir: Path) -> None:
     """Write exactly the files a push would upload into ``out_dir`` (which must be new or empty)."""
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise PublishError(f"publish error: --dry-run {out_dir}: exists and is not an empty folder — "
-                           "choose a new folder so it holds exactly the files that would be pushed")
+        raise PublishError(
+            f"publish error: --dry-run {out_dir}: exists and is not an empty folder — "
+            "choose a new folder so it holds exactly the files that would be pushed"
+        )
     for path_in_repo, source in files.items():
         target = out_dir / path_in_repo
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -131,15 +159,17 @@ def hub_api() -> HfApi:
     """
     token = get_token()
     if token is None:
-        raise PublishError("publish error: no Hugging Face token — set HF_TOKEN (a token with write access) "
-                           "or run `hf auth login`")
+        raise PublishError(
+            "publish error: no Hugging Face token — set HF_TOKEN (a token with write access) or run `hf auth login`"
+        )
     api = HfApi(token=token)
     try:
         api.whoami()
     except HfHubHTTPError as err:
         if err.response is not None and err.response.status_code == 401:
-            raise PublishError("publish error: the Hub rejected your token (401) — set a valid HF_TOKEN "
-                               "or run `hf auth login --force`") from None
+            raise PublishError(
+                "publish error: the Hub rejected your token (401) — set a valid HF_TOKEN or run `hf auth login --force`"
+            ) from None
         raise hub_error(err, "checking the token") from None
     except HUB_FAILURES as err:
         raise hub_error(err, "checking the token") from None
@@ -149,23 +179,29 @@ def hub_api() -> HfApi:
 def hub_error(err: Exception, action: str) -> PublishError:
     """A one-line PublishError for a failed Hub call (the messages never contain the token)."""
     if isinstance(err, OfflineModeIsEnabled):
-        return PublishError("publish error: offline mode is on (HF_HUB_OFFLINE) — unset it to publish, "
-                            "or use --dry-run to write the files locally")
+        return PublishError(
+            "publish error: offline mode is on (HF_HUB_OFFLINE) — unset it to publish, "
+            "or use --dry-run to write the files locally"
+        )
     if isinstance(err, HfHubHTTPError) and err.response is not None:
         status = err.response.status_code
         if status == 403:
-            return PublishError(f"publish error: {action}: permission denied (403) — use a token with write "
-                                "access to that namespace")
+            return PublishError(
+                f"publish error: {action}: permission denied (403) — use a token with write access to that namespace"
+            )
         detail = (err.server_message or str(err).splitlines()[0]).strip()
         return PublishError(f"publish error: {action}: the Hub answered {status}: {detail}")
     if isinstance(err, OSError):  # a local file vanished or cannot be read mid-upload
         return PublishError(f"publish error: {action}: {err}")
-    return PublishError(f"publish error: {action}: cannot reach {constants.ENDPOINT} ({type(err).__name__}) — "
-                        "check your network connection or HF_ENDPOINT")
+    return PublishError(
+        f"publish error: {action}: cannot reach {constants.ENDPOINT} ({type(err).__name__}) — "
+        "check your network connection or HF_ENDPOINT"
+    )
 
 
-def commit(api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: bool, message: str,
-           space_sdk: str | None = None):
+def commit(
+    api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: bool, message: str, space_sdk: str | None = None
+):
     """Create the repo if needed and upload ``files`` in ONE commit; return ``(repo_url, CommitInfo)``.
 
     ``create_commit`` rather than ``upload_folder``: the allow list decides the files, and with
@@ -175,8 +211,10 @@ def commit(api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: b
     try:
         url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
         if private and not api.repo_info(repo_id, repo_type=repo_type).private:
-            raise PublishError(f"publish error: {label} already exists and is public — --private does not "
-                               "change an existing repo; make it private in its settings, or choose another name")
+            raise PublishError(
+                f"publish error: {label} already exists and is public — --private does not "
+                "change an existing repo; make it private in its settings, or choose another name"
+            )
         operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=source) for path, source in files.items()]
         info = api.create_commit(repo_id, operations=operations, commit_message=message, repo_type=repo_type)
     except HUB_FAILURES as err:
@@ -184,9 +222,17 @@ def commit(api: HfApi, repo_id: str, files: Files, *, repo_type: str, private: b
     return url, info
 
 
-def publish_folder(output_dir: str | Path, repo_id: str, *, private: bool = False, space_id: str | None = None,
-                   dry_run_dir: str | Path | None = None, commit_message: str | None = None,
-                   license: str = DEFAULT_LICENSE, space_dir: Path = SPACE_DIR) -> dict:
+def publish_folder(
+    output_dir: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    space_id: str | None = None,
+    dry_run_dir: str | Path | None = None,
+    commit_message: str | None = None,
+    license: str = DEFAULT_LICENSE,
+    space_dir: Path = SPACE_DIR,
+) -> dict:
     """Publish a training output folder: model card + model in one commit, optionally the Space.
 
     Args:
@@ -217,8 +263,10 @@ def publish_folder(output_dir: str | Path, repo_id: str, *, private: bool = Fals
     files["README.md"] = str(render_card(facts)).encode("utf-8")
     spaces: Files = space_files(space_dir, repo_id) if space_id else {}
     variables = {SPACE_VARIABLE: repo_id} if space_id else {}
-    result: dict = {"files": sorted(files), **({"space_files": sorted(spaces), "space_variables": variables}
-                                               if space_id else {})}
+    result: dict = {
+        "files": sorted(files),
+        **({"space_files": sorted(spaces), "space_variables": variables} if space_id else {}),
+    }
 
     if dry_run_dir is not None:
         out = Path(dry_run_dir)
@@ -229,23 +277,33 @@ def publish_folder(output_dir: str | Path, repo_id: str, *, private: bool = Fals
 
     api = hub_api()
     split, scores = facts.main_split, facts.eval[facts.main_split]
-    message = commit_message or (f"Publish {facts.model_name}: {split} accuracy {pct(scores['accuracy'])}%, "
-                                 f"macro F1 {pct(scores['f1_macro'])}%")
+    message = commit_message or (
+        f"Publish {facts.model_name}: {split} accuracy {pct(scores['accuracy'])}%, macro F1 {pct(scores['f1_macro'])}%"
+    )
     print(f"Uploading {len(files)} files ({size_mb(files):.1f} MB) to {repo_id} in one commit…", file=sys.stderr)
     repo_url, info = commit(api, repo_id, files, repo_type="model", private=private, message=message)
     result.update(repo_url=str(repo_url), commit_url=info.commit_url, commit_oid=info.oid)
     if space_id:
         print(f"Deploying the Space {space_id} ({len(spaces)} files) for {repo_id}…", file=sys.stderr)
-        space_url, space_info = commit(api, space_id, spaces, repo_type="space", private=private,
-                                       message=f"Deploy the demo of {repo_id}", space_sdk="gradio")
+        space_url, space_info = commit(
+            api,
+            space_id,
+            spaces,
+            repo_type="space",
+            private=private,
+            message=f"Deploy the demo of {repo_id}",
+            space_sdk="gradio",
+        )
         try:
             for key, value in variables.items():
                 api.add_space_variable(space_id, key, value, description="Model the app serves (publish)")
         except HUB_FAILURES as err:
             raise hub_error(err, f"setting the Space variable {SPACE_VARIABLE} of {space_id}") from None
-        result.update(space_url=str(space_url), space_commit_url=space_info.commit_url,
-                      space_commit_oid=space_info.oid)
+        result.update(space_url=str(space_url), space_commit_url=space_info.commit_url, space_commit_oid=space_info.oid)
         if private:
-            print(f"note: {repo_id} is private: add a secret HF_TOKEN with read access in the settings of "
-                  f"{space_id} so the app can load it", file=sys.stderr)
+            print(
+                f"note: {repo_id} is private: add a secret HF_TOKEN with read access in the settings of "
+                f"{space_id} so the app can load it",
+                file=sys.stderr,
+            )
     return result

@@ -12,10 +12,9 @@ from pathlib import Path
 # Import the neighbours as top-level modules: this folder is the root of a Space, and `space/` locally.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gradio as gr  # noqa: E402
-
-import backend  # noqa: E402
-import flags  # noqa: E402
+import backend
+import flags
+import gradio as gr
 
 MODEL = os.environ.get("MODEL", "me/distilbert-emotion")  # a training output folder or a Hub model id
 MODEL_REVISION = os.environ.get("MODEL_REVISION") or None
@@ -63,17 +62,26 @@ def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], s
         return [], ""
     n_tokens = len(model.tokenizer(text, verbose=False)["input_ids"])
     ids = model.tokenizer(text, truncation=True, max_length=model.max_length)["input_ids"]
-    rows = [[token, id_] for token, id_ in zip(model.tokenizer.convert_ids_to_tokens(ids), ids)]
+    rows = [[token, id_] for token, id_ in zip(model.tokenizer.convert_ids_to_tokens(ids), ids, strict=True)]
     notice = ""
     if n_tokens > model.max_length:
-        notice = (f"⚠️ Your text is {n_tokens} tokens long: the model read only the first {model.max_length} "
-                  f"and ignored the rest.")
+        notice = (
+            f"⚠️ Your text is {n_tokens} tokens long: the model read only the first {model.max_length} "
+            f"and ignored the rest."
+        )
     return rows, notice
 
 
-def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id: str = MODEL,
-               model_revision: str | None = MODEL_REVISION, storage_status: str = "", batch: bool = True,
-               concurrency_limit: int | None = 1) -> gr.Blocks:
+def build_demo(
+    model: backend.Backend,
+    flag_store: flags.FlagStore,
+    *,
+    model_id: str = MODEL,
+    model_revision: str | None = MODEL_REVISION,
+    storage_status: str = "",
+    batch: bool = True,
+    concurrency_limit: int | None = 1,
+) -> gr.Blocks:
     """Build the app around a loaded backend and a flag store.
 
     Args:
@@ -100,29 +108,40 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
         """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
         check_text(text)
         if corrected_label not in model.labels:
-            raise gr.Error(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.",
-                           print_exception=False)
+            raise gr.Error(
+                f"Pick the correct label from the model's classes: {', '.join(model.labels)}.", print_exception=False
+            )
         note = (note or "").strip()
         if len(note) > MAX_NOTE_CHARS:
-            raise gr.Error(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.",
-                           print_exception=False)
-        record = flags.make_record(text=text, scores=model.predict([text])[0], corrected_label=corrected_label,
-                                   note=note, model=model_id, model_revision=model_revision)
+            raise gr.Error(
+                f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.", print_exception=False
+            )
+        record = flags.make_record(
+            text=text,
+            scores=model.predict([text])[0],
+            corrected_label=corrected_label,
+            note=note,
+            model=model_id,
+            model_revision=model_revision,
+        )
         record_id = flag_store.append(record)
         gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
         return record_id
 
     revision = f" @ `{model_revision}`" if model_revision else ""
     with gr.Blocks(title="Tweet emotion classifier") as demo:
-        gr.Markdown("# Tweet emotion classifier\n"
-                    f"Model `{model_id}`{revision} · backend {model.name} · "
-                    f"classes: {', '.join(model.labels)}")
+        gr.Markdown(
+            "# Tweet emotion classifier\n"
+            f"Model `{model_id}`{revision} · backend {model.name} · "
+            f"classes: {', '.join(model.labels)}"
+        )
         with gr.Row():
             with gr.Column():
                 text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
                 classify_button = gr.Button("Classify", variant="primary")
-                gr.Markdown(f"Texts longer than {model.max_length} tokens are truncated: the model reads only "
-                            "the beginning.")
+                gr.Markdown(
+                    f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning."
+                )
                 truncated = gr.Markdown()
                 gr.Examples(EXAMPLES, inputs=text)
             with gr.Column():
@@ -140,12 +159,24 @@ def build_demo(model: backend.Backend, flag_store: flags.FlagStore, *, model_id:
         # The page checks the text first (a per-user error toast), then joins the batched queue.
         triggers = [classify_button.click, text.submit]
         checked = gr.on(triggers, check_text, inputs=text, queue=False, api_visibility="private")
-        checked.success(predict_batch if batch else predict, inputs=text, outputs=probabilities, api_name="predict",
-                        batch=batch, max_batch_size=MAX_BATCH_SIZE, concurrency_limit=concurrency_limit)
-        gr.on(triggers, lambda t: token_table(model, t), inputs=text, outputs=[tokens, truncated],
-              queue=False, api_visibility="private")
-        flag_button.click(flag, inputs=[text, corrected, note], outputs=record_id, api_name="flag",
-                          concurrency_limit=4)
+        checked.success(
+            predict_batch if batch else predict,
+            inputs=text,
+            outputs=probabilities,
+            api_name="predict",
+            batch=batch,
+            max_batch_size=MAX_BATCH_SIZE,
+            concurrency_limit=concurrency_limit,
+        )
+        gr.on(
+            triggers,
+            lambda t: token_table(model, t),
+            inputs=text,
+            outputs=[tokens, truncated],
+            queue=False,
+            api_visibility="private",
+        )
+        flag_button.click(flag, inputs=[text, corrected, note], outputs=record_id, api_name="flag", concurrency_limit=4)
     return demo
 
 

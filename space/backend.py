@@ -46,8 +46,12 @@ class PipelineBackend(Backend):
         device = 0 if torch.cuda.is_available() else -1
         dtype = torch.bfloat16 if device == 0 and torch.cuda.is_bf16_supported() else torch.float32
         self._pipe = pipeline(
-            "text-classification", model=self.model, revision=self.revision, top_k=None,
-            device=device, dtype=dtype,
+            "text-classification",
+            model=self.model,
+            revision=self.revision,
+            top_k=None,
+            device=device,
+            dtype=dtype,
         )
         config = self._pipe.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
@@ -58,7 +62,10 @@ class PipelineBackend(Backend):
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         outputs = self._pipe(
-            list(texts), batch_size=self.batch_size, truncation=True, max_length=self.max_length,
+            list(texts),
+            batch_size=self.batch_size,
+            truncation=True,
+            max_length=self.max_length,
         )
         return [{item["label"]: float(item["score"]) for item in scores} for scores in outputs]
 
@@ -91,8 +98,13 @@ class OnnxBackend(Backend):
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         results = []
         for start in range(0, len(texts), self.batch_size):
-            encoded = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="np")
+            encoded = self.tokenizer(
+                list(texts[start : start + self.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
             logits = self._session.run(None, {name: encoded[name].astype(np.int64) for name in self._inputs})[0]
             results += [_ranked(self.labels, row) for row in _softmax(logits)]
         return results
@@ -107,7 +119,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def _ranked(labels: list[str], probabilities: np.ndarray) -> dict[str, float]:
     """``{label: probability}`` for every class, highest first (the pipeline's order)."""
-    return dict(sorted(zip(labels, map(float, probabilities)), key=lambda item: item[1], reverse=True))
+    return dict(sorted(zip(labels, map(float, probabilities), strict=True), key=lambda item: item[1], reverse=True))
 
 
 def _cpu_budget() -> int:
@@ -157,14 +169,18 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
         if path is not None:
             return OnnxBackend(path)
         if choice == "onnx":
-            raise ModelLoadError(f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
-                                 f"run `python -m training.export {model}` first")
+            raise ModelLoadError(
+                f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
+                f"run `python -m training.export {model}` first"
+            )
     try:
         return PipelineBackend(model, revision=revision)
     except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ModelLoadError(f"cannot load the model {model!r}: {reason} — set MODEL to a folder written by "
-                             "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach") from None
+        raise ModelLoadError(
+            f"cannot load the model {model!r}: {reason} — set MODEL to a folder written by "
+            "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach"
+        ) from None
 
 
 class ModelLoadError(Exception):

@@ -36,8 +36,9 @@ class FlagStoreError(Exception):
     """A flag file or export target the user must fix (printed as one line by the CLI)."""
 
 
-def make_record(*, text: str, scores: dict[str, float], corrected_label: str, note: str, model: str,
-                model_revision: str | None) -> dict:
+def make_record(
+    *, text: str, scores: dict[str, float], corrected_label: str, note: str, model: str, model_revision: str | None
+) -> dict:
     """Build a flag record (fields as in DESIGN.md) with a random id and the current UTC time.
 
     Args:
@@ -163,8 +164,9 @@ def read_csv(path: str | Path) -> list[dict]:
     """Read an exported CSV back into records (the inverse of :func:`export`)."""
     with Path(path).open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return [{**row, "scores": json.loads(row["scores"]), "model_revision": row["model_revision"] or None}
-            for row in rows]
+    return [
+        {**row, "scores": json.loads(row["scores"]), "model_revision": row["model_revision"] or None} for row in rows
+    ]
 
 
 def pull(repo_id: str, out: str | Path) -> list[Path]:
@@ -175,8 +177,10 @@ def pull(repo_id: str, out: str | Path) -> list[Path]:
     try:
         snapshot = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns="data/*.jsonl"))
     except (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
-        raise FlagStoreError(f"pull {repo_id}: {type(error).__name__} — check the dataset repo id, your network, "
-                             "and that HF_TOKEN (or `hf auth login`) can read it") from None
+        raise FlagStoreError(
+            f"pull {repo_id}: {type(error).__name__} — check the dataset repo id, your network, "
+            "and that HF_TOKEN (or `hf auth login`) can read it"
+        ) from None
     sources = sorted((snapshot / "data").glob("*.jsonl"))
     if not sources:
         raise FlagStoreError(f"pull {repo_id}: no data/*.jsonl in the dataset repo — expected the Space's synced flags")
@@ -198,13 +202,23 @@ def open_store(flag_dir: str | Path, dataset_repo: str | None = None) -> tuple[F
             status = f"FLAG_DATASET_REPO={dataset_repo} but no Hub token (HF_TOKEN): flags stay local in {flag_dir}"
         else:
             try:  # Gradio's recommended way to persist data from a Space: commit the folder every few minutes
-                scheduler = CommitScheduler(repo_id=dataset_repo, repo_type="dataset", folder_path=flag_dir,
-                                            path_in_repo="data", allow_patterns="*.jsonl", every=5)
-            except Exception as error:  # noqa: BLE001 — the app must still run and keep flags locally
-                status = f"could not sync flags to {dataset_repo} ({type(error).__name__}): flags stay local in {flag_dir}"
+                scheduler = CommitScheduler(
+                    repo_id=dataset_repo,
+                    repo_type="dataset",
+                    folder_path=flag_dir,
+                    path_in_repo="data",
+                    allow_patterns="*.jsonl",
+                    every=5,
+                )
+            except Exception as error:  # any failure: the app must still run and keep flags locally
+                status = (
+                    f"could not sync flags to {dataset_repo} ({type(error).__name__}): flags stay local in {flag_dir}"
+                )
             else:
                 logger.info("flags sync to dataset %s every 5 minutes", dataset_repo)
-                return FlagStore(flag_dir, lock=scheduler.lock), f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
+                return FlagStore(
+                    flag_dir, lock=scheduler.lock
+                ), f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
     else:
         status = f"Flags are saved locally in {flag_dir} (set FLAG_DATASET_REPO and HF_TOKEN to sync them to the Hub)."
     logger.warning(status)
@@ -215,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m space.flags", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     export_cmd = commands.add_parser("export", help="write every flag of a flag folder to one .jsonl or .csv file")
-    export_cmd.add_argument("--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)")
+    export_cmd.add_argument(
+        "--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)"
+    )
     export_cmd.add_argument("--out", required=True, help="output file, .jsonl or .csv")
     pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
     pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The local Hub server fixture (hub_server) for every test folder.
+pytest_plugins = ["tests.hub_server"]
+
 # No test may reach the network: make any accidental Hub call fail fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -42,7 +45,7 @@ def make_texts(labels: list[str], per_class: int, seed: int = 0) -> list[tuple[s
     rows = []
     for i in range(per_class):
         for label in labels:
-            words = rng.sample(FILLER, 4) + [rng.choice(CUES[label])]
+            words = [*rng.sample(FILLER, 4), rng.choice(CUES[label])]
             rng.shuffle(words)
             rows.append((" ".join(words) + f" {i}", label))
     return rows
@@ -78,14 +81,26 @@ def write_tiny_model(directory: Path, labels: list[str], arch: str = "distilbert
     torch.manual_seed(seed)
     if arch == "distilbert":
         config = DistilBertConfig(
-            vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2,
-            max_position_embeddings=64, id2label=id2label, label2id=label2id,
+            vocab_size=len(tokenizer),
+            dim=32,
+            hidden_dim=64,
+            n_layers=2,
+            n_heads=2,
+            max_position_embeddings=64,
+            id2label=id2label,
+            label2id=label2id,
         )
         model = DistilBertForSequenceClassification(config)
     else:
         config = BertConfig(
-            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=2, max_position_embeddings=64, id2label=id2label, label2id=label2id,
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=64,
+            id2label=id2label,
+            label2id=label2id,
         )
         model = BertForSequenceClassification(config)
     model.save_pretrained(directory)
@@ -118,11 +133,13 @@ def tiny_backbone_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_data_dir(tmp_path, emotion_labels) -> Path:
     """A folder of ``text;label`` files (train/validation/test) in the seed's format."""
-    splits = {"train": make_texts(emotion_labels, 8, seed=1),
-              "validation": make_texts(emotion_labels, 3, seed=2),
-              "test": make_texts(emotion_labels, 3, seed=3)}
+    splits = {
+        "train": make_texts(emotion_labels, 8, seed=1),
+        "validation": make_texts(emotion_labels, 3, seed=2),
+        "test": make_texts(emotion_labels, 3, seed=3),
+    }
     for name, rows in splits.items():
-        (tmp_path / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+        (tmp_path / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
     return tmp_path
 
 

@@ -25,7 +25,7 @@ reads of private repos need one too.
 Use the ``hub_server`` fixture (see :func:`hub_server`): it starts a server on 127.0.0.1 with a free
 port, points ``HF_ENDPOINT`` (and ``huggingface_hub.constants.ENDPOINT``) at it, turns the test
 suite's offline mode off for the Hub client, and gives the :class:`HubServer` to the test. Expose it
-in a test folder with ``from tests.hub_server import hub_server  # noqa: F401`` in its conftest.py.
+in every test folder through ``pytest_plugins`` in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class HubServer:
         self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         self.thread.start()
         return self
 
@@ -124,8 +124,9 @@ class HubServer:
     def repo(self, repo_id: str, repo_type: str = "model") -> Repo:
         return self.repos[(repo_type, repo_id)]
 
-    def create_repo(self, repo_id: str, repo_type: str = "model", private: bool = False,
-                    files: dict[str, bytes] | None = None) -> Repo:
+    def create_repo(
+        self, repo_id: str, repo_type: str = "model", private: bool = False, files: dict[str, bytes] | None = None
+    ) -> Repo:
         """Create a repository directly (e.g. a dataset of flags for a ``pull`` test), optionally with one commit."""
         repo = Repo(repo_type, repo_id, private, sdk="gradio" if repo_type == "space" else None)
         self.repos[(repo_type, repo_id)] = repo
@@ -137,8 +138,9 @@ class HubServer:
         return {r.authorization for r in self.requests}
 
     # -- state changes (called under the lock) ----------------------------------------------------
-    def _apply_commit(self, repo: Repo, message: str, added: dict[str, bytes], deleted: list[str],
-                      modes: dict[str, str]) -> Commit:
+    def _apply_commit(
+        self, repo: Repo, message: str, added: dict[str, bytes], deleted: list[str], modes: dict[str, str]
+    ) -> Commit:
         for path in deleted:
             if path.endswith("/"):
                 for name in [p for p in repo.files if p.startswith(path)]:
@@ -175,8 +177,9 @@ def _make_handler(hub: HubServer):
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
-        def _send(self, status: int, payload=None, headers: dict | None = None, raw: bytes | None = None,
-                  head: bool = False):
+        def _send(
+            self, status: int, payload=None, headers: dict | None = None, raw: bytes | None = None, head: bool = False
+        ):
             body = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream" if raw is not None else "application/json")
@@ -228,9 +231,16 @@ def _make_handler(hub: HubServer):
             if path == "/api/whoami-v2" and method == "GET":
                 if not authed:
                     return self._error(401, "Unauthorized")
-                return self._send(200, {"type": "user", "name": TEST_USER, "fullname": "Test User", "orgs": [],
-                                        "auth": {"type": "access_token",
-                                                 "accessToken": {"displayName": "tests", "role": "write"}}})
+                return self._send(
+                    200,
+                    {
+                        "type": "user",
+                        "name": TEST_USER,
+                        "fullname": "Test User",
+                        "orgs": [],
+                        "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": "write"}},
+                    },
+                )
             if path == "/api/validate-yaml" and method == "POST":
                 return self._validate_yaml(json.loads(body))
             if path == "/api/repos/create" and method == "POST":
@@ -281,8 +291,10 @@ def _make_handler(hub: HubServer):
             repo = hub.create_repo(repo_id, repo_type, private=payload.get("visibility") == "private")
             repo.sdk = payload.get("sdk")
             for variable in payload.get("variables") or []:
-                repo.variables[variable["key"]] = {"value": variable["value"],
-                                                   "description": variable.get("description")}
+                repo.variables[variable["key"]] = {
+                    "value": variable["value"],
+                    "description": variable.get("description"),
+                }
             return self._send(200, {"url": url, "name": repo_id, "id": repo_id})
 
         def _repo_api(self, repo: Repo, method, rest, query, body, authed):
@@ -298,9 +310,11 @@ def _make_handler(hub: HubServer):
                     if not authed:
                         return self._error(401, "You must be authenticated to set Space variables")
                     payload = json.loads(body)
-                    repo.variables[payload["key"]] = {"value": payload["value"],
-                                                      "description": payload.get("description"),
-                                                      "updatedAt": _now()}
+                    repo.variables[payload["key"]] = {
+                        "value": payload["value"],
+                        "description": payload.get("description"),
+                        "updatedAt": _now(),
+                    }
                 return self._send(200, repo.variables)
             if not authed:
                 return self._error(401, "You must be authenticated to write to a repo")
@@ -311,8 +325,13 @@ def _make_handler(hub: HubServer):
             return self._error(404, f"no route for {method} {rest}")
 
         def _info(self, repo: Repo) -> dict:
-            info = {"id": repo.repo_id, "sha": repo.sha, "private": repo.private, "lastModified": _now(),
-                    "siblings": [{"rfilename": p} for p in sorted(repo.files)]}
+            info = {
+                "id": repo.repo_id,
+                "sha": repo.sha,
+                "private": repo.private,
+                "lastModified": _now(),
+                "siblings": [{"rfilename": p} for p in sorted(repo.files)],
+            }
             if repo.repo_type == "space":
                 info["sdk"] = repo.sdk
             return info
@@ -331,7 +350,7 @@ def _make_handler(hub: HubServer):
             for path in repo.files:
                 if not path.startswith(prefix):
                     continue
-                parts = path[len(prefix):].split("/")
+                parts = path[len(prefix) :].split("/")
                 if recursive.lower() == "true":
                     names.update(prefix + "/".join(parts[:i]) for i in range(1, len(parts) + 1))
                 else:
@@ -345,18 +364,29 @@ def _make_handler(hub: HubServer):
             for item in payload["files"]:
                 lfs = hub.lfs_threshold is not None and item["size"] >= hub.lfs_threshold
                 existing = repo.files.get(item["path"])
-                files.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular",
-                              "shouldIgnore": False,
-                              "oid": git_blob_oid(existing) if existing is not None and not lfs else None})
+                files.append(
+                    {
+                        "path": item["path"],
+                        "uploadMode": "lfs" if lfs else "regular",
+                        "shouldIgnore": False,
+                        "oid": git_blob_oid(existing) if existing is not None and not lfs else None,
+                    }
+                )
             return self._send(200, {"files": files, "commitOid": repo.sha})
 
         def _lfs_batch(self, repo: Repo | None, payload, authed):
             if repo is None or not authed:
                 return self._error(401 if not authed else 404, "LFS batch refused")
             hub.lfs_issued.update(o["oid"] for o in payload["objects"])
-            objects = [{"oid": o["oid"], "size": o["size"], "authenticated": True,
-                        "actions": {"upload": {"href": f"{hub.endpoint}/_lfs/{o['oid']}"}}}
-                       for o in payload["objects"]]
+            objects = [
+                {
+                    "oid": o["oid"],
+                    "size": o["size"],
+                    "authenticated": True,
+                    "actions": {"upload": {"href": f"{hub.endpoint}/_lfs/{o['oid']}"}},
+                }
+                for o in payload["objects"]
+            ]
             return self._send(200, {"transfer": "basic", "objects": objects})
 
         def _commit(self, repo: Repo, body: bytes):
@@ -379,8 +409,7 @@ def _make_handler(hub: HubServer):
                     deleted.append(value["path"].rstrip("/") + "/")
             commit = hub._apply_commit(repo, header["summary"], added, deleted, modes)
             url = f"{hub.endpoint}/{URL_PREFIX[repo.repo_type]}{repo.repo_id}/commit/{commit.oid}"
-            return self._send(200, {"commitUrl": url, "commitOid": commit.oid, "pullRequestUrl": None,
-                                    "success": True})
+            return self._send(200, {"commitUrl": url, "commitOid": commit.oid, "pullRequestUrl": None, "success": True})
 
         def _resolve(self, repo: Repo | None, revision: str, path: str, method: str, authed: bool):
             if repo is None or (repo.private and not authed):
@@ -412,12 +441,18 @@ def hub_server(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     server = HubServer().start()
-    for name, value in {"HF_ENDPOINT": server.endpoint, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0",
-                        "HF_HOME": str(tmp_path / "hf_home"), "NO_PROXY": "127.0.0.1,localhost"}.items():
+    for name, value in {
+        "HF_ENDPOINT": server.endpoint,
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        server.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_home" / "hub"))

@@ -61,7 +61,9 @@ def run(argv: list[str] | None = None) -> Path:
 
     if config.fallback_offline and not is_offline_mode() and not hub_reachable():
         # Ask once, quickly: otherwise each download below retries for about a minute before failing.
-        loud_fallback("the Hugging Face Hub cannot be reached", "switching to offline mode: only cached and local files")
+        loud_fallback(
+            "the Hugging Face Hub cannot be reached", "switching to offline mode: only cached and local files"
+        )
         use_offline_mode()
     data_fallback = False
     try:
@@ -108,9 +110,13 @@ def run(argv: list[str] | None = None) -> Path:
         train = data.splits["train"]
         save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
         save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / "words_per_text.png")
-        embeddings = extract_embeddings(backbone.resolved, {name: list(ds["text"]) for name, ds in data.splits.items()},
-                                        batch_size=config.eval_batch_size, max_length=config.max_length,
-                                        device=str(state.device))
+        embeddings = extract_embeddings(
+            backbone.resolved,
+            {name: list(ds["text"]) for name, ds in data.splits.items()},
+            batch_size=config.eval_batch_size,
+            max_length=config.max_length,
+            device=str(state.device),
+        )
         features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
         train_x, train_y = features.pop("train")
         sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
@@ -123,36 +129,60 @@ def run(argv: list[str] | None = None) -> Path:
     tuned = fine_tune(config, model, tokenizer, tokenized, data.labels, hardware, out / "checkpoints")
 
     # --- 6. Evaluate the best epoch on validation and test ------------------------------------------
-    logits = {name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized}
+    logits = {
+        name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized
+    }
     if not main_process:
         return out
-    evaluation = {name: classification_metrics(list(data.splits[name]["label"]), logit.argmax(-1), data.labels)
-                  for name, logit in logits.items()}
+    evaluation = {
+        name: classification_metrics(list(data.splits[name]["label"]), logit.argmax(-1), data.labels)
+        for name, logit in logits.items()
+    }
     split = data.eval_split
-    errors = errors_table(list(data.splits[split]["text"]), list(data.splits[split]["label"]), logits[split], data.labels)
+    errors = errors_table(
+        list(data.splits[split]["text"]), list(data.splits[split]["label"]), logits[split], data.labels
+    )
 
     # --- 7. Write the output folder --------------------------------------------------------------------
     tuned.trainer.save_model(str(out))  # weights, config.json with id2label/label2id, tokenizer
-    save_figure(confusion_figure(evaluation[split]["confusion_matrix"], data.labels,
-                                 f"Normalized confusion matrix ({split})"), out / "confusion_matrix.png")
+    save_figure(
+        confusion_figure(evaluation[split]["confusion_matrix"], data.labels, f"Normalized confusion matrix ({split})"),
+        out / "confusion_matrix.png",
+    )
     errors.to_csv(out / "errors.csv", index=False)
-    write_json(out / "train_config.json", {
-        "config": dataclasses.asdict(config),
-        "versions": library_versions(),
-        "data": {"source": data.source, "revision": data.revision, "files": data.files, "fallback": data_fallback,
-                 "split_sha256": {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()},
-                 "sizes": data.sizes()},
-        "hardware": dataclasses.asdict(hardware),
-        "backbone": dataclasses.asdict(backbone),
-    })
-    write_json(out / "metrics.json", {
-        "labels": data.labels,
-        "eval": evaluation,
-        "baselines": baselines,
-        "training": {"seconds": tuned.seconds, "samples_per_second": tuned.samples_per_second,
-                     "device": hardware.device, "precision": hardware.precision, "log": tuned.log},
-        "data": {"source": data.source, "sizes": data.sizes(), "warnings": data.warnings},
-    })
+    write_json(
+        out / "train_config.json",
+        {
+            "config": dataclasses.asdict(config),
+            "versions": library_versions(),
+            "data": {
+                "source": data.source,
+                "revision": data.revision,
+                "files": data.files,
+                "fallback": data_fallback,
+                "split_sha256": {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()},
+                "sizes": data.sizes(),
+            },
+            "hardware": dataclasses.asdict(hardware),
+            "backbone": dataclasses.asdict(backbone),
+        },
+    )
+    write_json(
+        out / "metrics.json",
+        {
+            "labels": data.labels,
+            "eval": evaluation,
+            "baselines": baselines,
+            "training": {
+                "seconds": tuned.seconds,
+                "samples_per_second": tuned.samples_per_second,
+                "device": hardware.device,
+                "precision": hardware.precision,
+                "log": tuned.log,
+            },
+            "data": {"source": data.source, "sizes": data.sizes(), "warnings": data.warnings},
+        },
+    )
     if corrections is not None:
         write_json(out / "corrections.json", corrections)
 
@@ -247,16 +277,23 @@ def push(out: Path, config) -> None:
 def print_summary(out: Path, evaluation: dict, baselines: dict, tuned, hardware) -> None:
     """Accuracy and macro F1 of the baselines and the fine-tuned model on each split."""
     splits = list(evaluation)
-    rows = {"majority class": baselines.get("dummy", {}), "logistic regression (frozen)":
-            baselines.get("logistic_regression", {}), "fine-tuned": evaluation}
+    rows = {
+        "majority class": baselines.get("dummy", {}),
+        "logistic regression (frozen)": baselines.get("logistic_regression", {}),
+        "fine-tuned": evaluation,
+    }
     header = "".join(f"{name + ' acc':>16}{name + ' F1':>16}" for name in splits)
     print(f"\n{'model':30}{header}")
     for name, results in rows.items():
-        cells = "".join(f"{results[s]['accuracy']:>16.1%}{results[s]['f1_macro']:>16.1%}" if s in results
-                        else f"{'-':>16}{'-':>16}" for s in splits)
+        cells = "".join(
+            f"{results[s]['accuracy']:>16.1%}{results[s]['f1_macro']:>16.1%}" if s in results else f"{'-':>16}{'-':>16}"
+            for s in splits
+        )
         print(f"{name:30}{cells}")
-    print(f"\ntrained in {tuned.seconds:.0f} s ({tuned.samples_per_second:.1f} samples/s, {hardware.device}, "
-          f"{hardware.precision}); output: {out}")
+    print(
+        f"\ntrained in {tuned.seconds:.0f} s ({tuned.samples_per_second:.1f} samples/s, {hardware.device}, "
+        f"{hardware.precision}); output: {out}"
+    )
 
 
 if __name__ == "__main__":

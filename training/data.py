@@ -62,8 +62,15 @@ class LoadedData:
         return {name: len(ds) for name, ds in self.splits.items()}
 
 
-def load_data(source: str, *, text_column: str = "text", label_column: str = "label",
-              label_names: list[str] | None = None, revision: str | None = None, seed: int = 42) -> LoadedData:
+def load_data(
+    source: str,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    label_names: list[str] | None = None,
+    revision: str | None = None,
+    seed: int = 42,
+) -> LoadedData:
     """Load ``source`` (Hub id, folder, file or URL) and validate it.
 
     Args:
@@ -104,11 +111,18 @@ def load_data(source: str, *, text_column: str = "text", label_column: str = "la
     raw, notes = complete_splits(raw, seed)
     labels = label_order(raw["train"], label_names)
     splits = {name: to_dataset(rows, labels, split=name) for name, rows in raw.items()}
-    return LoadedData(splits=splits, labels=labels, source=source, revision=hub_revision, files=files,
-                      warnings=notes + data_warnings(splits))
+    return LoadedData(
+        splits=splits,
+        labels=labels,
+        source=source,
+        revision=hub_revision,
+        files=files,
+        warnings=notes + data_warnings(splits),
+    )
 
 
 # --- Reading files -------------------------------------------------------------------------------
+
 
 def find_split_files(folder: Path) -> dict[str, Path]:
     """Map split names to the data files of ``folder`` (``train.txt``, ``val.csv``, ...)."""
@@ -117,14 +131,18 @@ def find_split_files(folder: Path) -> dict[str, Path]:
     for split, aliases in SPLIT_ALIASES.items():
         matches = [p for p in data_files if p.stem.lower() in aliases]
         if len(matches) > 1:
-            raise ToolkitError(f"data error: {folder}: several {split} files ({', '.join(p.name for p in matches)}); keep one")
+            raise ToolkitError(
+                f"data error: {folder}: several {split} files ({', '.join(p.name for p in matches)}); keep one"
+            )
         if matches:
             found[split] = matches[0]
     if "train" not in found:
         if len(data_files) == 1:  # one data file with another name: split it like a single file
             return {"train": data_files[0]}
-        raise ToolkitError(f"data error: {folder}: no train file — expected train{{{','.join(FORMATS)}}} "
-                           f"(with validation/val/dev and test files next to it)")
+        raise ToolkitError(
+            f"data error: {folder}: no train file — expected train{{{','.join(FORMATS)}}} "
+            f"(with validation/val/dev and test files next to it)"
+        )
     return found
 
 
@@ -157,9 +175,10 @@ def decode_utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise ToolkitError(f"data error: {name} line {line}: not UTF-8 (byte 0x{data[err.start]:02x}) — "
-                           f"save the file as UTF-8") from None
+        line = data[: err.start].count(b"\n") + 1
+        raise ToolkitError(
+            f"data error: {name} line {line}: not UTF-8 (byte 0x{data[err.start]:02x}) — save the file as UTF-8"
+        ) from None
 
 
 def read_txt(text: str, name: str) -> list[Row]:
@@ -179,8 +198,10 @@ def read_csv(text: str, delimiter: str, text_column: str, label_column: str, nam
     """A CSV/TSV file with a header row naming the text and label columns."""
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     check_columns(reader.fieldnames or [], text_column, label_column, name)
-    return [Row((record[text_column] or "").strip(), (record[label_column] or "").strip(), f"{name} line {reader.line_num}")
-            for record in reader]
+    return [
+        Row((record[text_column] or "").strip(), (record[label_column] or "").strip(), f"{name} line {reader.line_num}")
+        for record in reader
+    ]
 
 
 def read_json(text: str, text_column: str, label_column: str, name: str) -> list[Row]:
@@ -193,8 +214,10 @@ def read_json(text: str, text_column: str, label_column: str, name: str) -> list
         data = [data]  # one record (a one-line JSON Lines file)
     if isinstance(data, dict):  # columns: {"text": [...], "label": [...]}
         check_columns(list(data), text_column, label_column, name)
-        return [Row(str(t).strip(), lab, f"{name} row {i}")
-                for i, (t, lab) in enumerate(zip(data[text_column], data[label_column]))]
+        return [
+            Row(str(t).strip(), lab, f"{name} row {i}")
+            for i, (t, lab) in enumerate(zip(data[text_column], data[label_column], strict=True))
+        ]
     if isinstance(data, list):
         records = [(record, f"{name} record {i}") for i, record in enumerate(data)]
     else:
@@ -205,8 +228,9 @@ def read_json(text: str, text_column: str, label_column: str, name: str) -> list
             try:
                 records.append((json.loads(line), f"{name} line {number}"))
             except json.JSONDecodeError as err:
-                raise ToolkitError(f"data error: {name} line {number}: not valid JSON ({err.msg}) — "
-                                   f"expected one object per line") from None
+                raise ToolkitError(
+                    f"data error: {name} line {number}: not valid JSON ({err.msg}) — expected one object per line"
+                ) from None
     rows = []
     for record, where in records:
         if not isinstance(record, dict):
@@ -223,14 +247,17 @@ def read_parquet(data: bytes, text_column: str, label_column: str, name: str) ->
     table = pq.read_table(io.BytesIO(data))
     check_columns(table.column_names, text_column, label_column, name)
     texts, labels = table.column(text_column).to_pylist(), table.column(label_column).to_pylist()
-    return [Row(str(t or "").strip(), lab, f"{name} row {i}") for i, (t, lab) in enumerate(zip(texts, labels))]
+    return [
+        Row(str(t or "").strip(), lab, f"{name} row {i}") for i, (t, lab) in enumerate(zip(texts, labels, strict=True))
+    ]
 
 
 def check_columns(columns: list[str], text_column: str, label_column: str, name: str) -> None:
     for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
         if column not in columns:
-            raise ToolkitError(f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) "
-                               f"— set {option}")
+            raise ToolkitError(
+                f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) — set {option}"
+            )
 
 
 def download(url: str) -> Path:
@@ -252,6 +279,7 @@ def download(url: str) -> Path:
 
 # --- Hub datasets --------------------------------------------------------------------------------
 
+
 def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str | None):
     """Load a Hub dataset's splits as rows, with its ``ClassLabel`` names and commit when known."""
     import datasets
@@ -260,8 +288,10 @@ def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str
         dataset = datasets.load_dataset(dataset_id, revision=revision)
     except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise HubUnavailable(f"data error: cannot load Hub dataset '{dataset_id}' ({reason}) — "
-                             f"use a local folder, file or URL with --data") from None
+        raise HubUnavailable(
+            f"data error: cannot load Hub dataset '{dataset_id}' ({reason}) — "
+            f"use a local folder, file or URL with --data"
+        ) from None
     raw, names = {}, None
     for split, aliases in SPLIT_ALIASES.items():
         hub_split = next((s for s in aliases if s in dataset), None)
@@ -275,7 +305,10 @@ def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str
         if isinstance(feature, datasets.ClassLabel):
             names = list(feature.names)
             labels = [feature.int2str(i) if i is not None and i >= 0 else None for i in labels]
-        raw[split] = [Row(str(t or "").strip(), lab, f"{where} row {i}") for i, (t, lab) in enumerate(zip(ds[text_column], labels))]
+        raw[split] = [
+            Row(str(t or "").strip(), lab, f"{where} row {i}")
+            for i, (t, lab) in enumerate(zip(ds[text_column], labels, strict=True))
+        ]
     if "train" not in raw:
         raise ToolkitError(f"data error: Hub dataset '{dataset_id}' has no train split (splits: {', '.join(dataset)})")
     return raw, names, hub_commit(dataset_id, revision)
@@ -292,6 +325,7 @@ def hub_commit(dataset_id: str, revision: str | None) -> str | None:
 
 
 # --- Splits and labels ---------------------------------------------------------------------------
+
 
 def complete_splits(raw: dict[str, list[Row]], seed: int) -> tuple[dict[str, list[Row]], list[str]]:
     """Carve the missing splits out of train, stratified: 80/10/10 alone, 90/10 when only validation lacks."""
@@ -336,8 +370,9 @@ def stratified_split(rows: list[Row], fractions: tuple[float, ...], seed: int) -
 
 
 def is_int_label(label: object) -> bool:
-    return isinstance(label, int) and not isinstance(label, bool) or (
-        isinstance(label, str) and label.lstrip("-").isdigit())
+    return (isinstance(label, int) and not isinstance(label, bool)) or (
+        isinstance(label, str) and label.lstrip("-").isdigit()
+    )
 
 
 def label_order(train: list[Row], label_names: list[str] | None) -> list[str]:
@@ -362,8 +397,9 @@ def label_id(row: Row, labels: list[str], ids: dict[str, int], split: str, expli
         raise ToolkitError(f"data error: {row.where}: label {value} out of range 0..{len(labels) - 1} of --label-names")
     if str(label) not in ids:
         where = "the label names" if split == "train" else "train"
-        raise ToolkitError(f"data error: {row.where}: label '{label}' never appears in {where} "
-                           f"(labels: {', '.join(labels)})")
+        raise ToolkitError(
+            f"data error: {row.where}: label '{label}' never appears in {where} (labels: {', '.join(labels)})"
+        )
     return ids[str(label)]
 
 
@@ -384,12 +420,13 @@ def to_dataset(rows: list[Row], labels: list[str], split: str):
 
 # --- Checks and fingerprints ---------------------------------------------------------------------
 
+
 def data_warnings(splits: dict) -> list[str]:
     """Duplicate texts in train (and how many disagree on the label), and texts shared with train."""
     warnings = []
     train_labels: dict[str, set[int]] = defaultdict(set)
     counts = Counter(splits["train"]["text"])
-    for text, label in zip(splits["train"]["text"], splits["train"]["label"]):
+    for text, label in zip(splits["train"]["text"], splits["train"]["label"], strict=True):
         train_labels[text].add(label)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     if duplicates:
@@ -406,21 +443,31 @@ def data_warnings(splits: dict) -> list[str]:
 def subsample(data: LoadedData, max_train: int | None, max_eval: int | None, seed: int) -> LoadedData:
     """Keep a seeded random subset of each split (for quick runs)."""
     limits = {"train": max_train, "validation": max_eval, "test": max_eval}
-    return replace_splits(data, {name: ds.shuffle(seed=seed).select(range(limits[name]))
-                                 if limits[name] and limits[name] < len(ds) else ds
-                                 for name, ds in data.splits.items()})
+    return replace_splits(
+        data,
+        {
+            name: ds.shuffle(seed=seed).select(range(limits[name])) if limits[name] and limits[name] < len(ds) else ds
+            for name, ds in data.splits.items()
+        },
+    )
 
 
 def replace_splits(data: LoadedData, splits: dict) -> LoadedData:
     """The same data with new splits (a subset, corrected labels); warnings describe the new splits."""
     notes = [w for w in data.warnings if not w.startswith(("train:", "validation:", "test:"))]
-    return LoadedData(splits=splits, labels=data.labels, source=data.source, revision=data.revision,
-                      files=data.files, warnings=notes + data_warnings(splits))
+    return LoadedData(
+        splits=splits,
+        labels=data.labels,
+        source=data.source,
+        revision=data.revision,
+        files=data.files,
+        warnings=notes + data_warnings(splits),
+    )
 
 
 def split_sha256(dataset, labels: list[str]) -> str:
     """sha256 over the split's rows, each ``text + "\\t" + label_name + "\\n"``, in order."""
     digest = hashlib.sha256()
-    for text, label in zip(dataset["text"], dataset["label"]):
-        digest.update(f"{text}\t{labels[label]}\n".encode("utf-8"))
+    for text, label in zip(dataset["text"], dataset["label"], strict=True):
+        digest.update(f"{text}\t{labels[label]}\n".encode())
     return digest.hexdigest()

@@ -28,14 +28,20 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
         The ``metrics.json`` entry for one split.
     """
     ids = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=ids, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "f1_macro": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
         "f1_weighted": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0)),
-        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                             "support": int(support[i])} for i, name in enumerate(labels)},
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(labels)
+        },
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
     }
 
@@ -54,13 +60,15 @@ def errors_table(texts: list[str], y_true, logits: np.ndarray, labels: list[str]
     Columns ``index,text,label,predicted,loss``; ``index`` is the row in the evaluated split.
     """
     y_true = np.asarray(y_true)
-    table = pd.DataFrame({
-        "index": np.arange(len(texts)),
-        "text": texts,
-        "label": [labels[i] for i in y_true],
-        "predicted": [labels[i] for i in np.asarray(logits).argmax(axis=1)],
-        "loss": per_example_loss(logits, y_true),
-    })
+    table = pd.DataFrame(
+        {
+            "index": np.arange(len(texts)),
+            "text": texts,
+            "label": [labels[i] for i in y_true],
+            "predicted": [labels[i] for i in np.asarray(logits).argmax(axis=1)],
+            "loss": per_example_loss(logits, y_true),
+        }
+    )
     # A stable sort keeps the split order among equal losses, so the file is reproducible.
     return table.sort_values("loss", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -83,7 +91,14 @@ def confusion_figure(matrix, labels: list[str], title: str = "Normalized confusi
     for row in range(len(labels)):
         for col in range(len(labels)):
             value = normalized[row, col]
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center",
-                    color="white" if value > 0.5 else "black", fontsize=8)
+            ax.text(
+                col,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                color="white" if value > 0.5 else "black",
+                fontsize=8,
+            )
     fig.tight_layout()
     return fig

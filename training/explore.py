@@ -73,15 +73,22 @@ def embedding_map(points: np.ndarray, label_ids, labels: list[str], method: str 
     fig = Figure(figsize=(3.2 * cols, 3 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).flatten()
     extent = (points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max())
-    for i, (ax, name) in enumerate(zip(axes, labels)):
+    for i, (ax, name) in enumerate(zip(axes, labels, strict=False)):  # spare panels past the last class stay empty
         mine = points[label_ids == i]
         if len(mine):
-            ax.hexbin(mine[:, 0], mine[:, 1], cmap=CMAPS[i % len(CMAPS)], gridsize=20, linewidths=(0,), mincnt=1,
-                      extent=extent)
+            ax.hexbin(
+                mine[:, 0],
+                mine[:, 1],
+                cmap=CMAPS[i % len(CMAPS)],
+                gridsize=20,
+                linewidths=(0,),
+                mincnt=1,
+                extent=extent,
+            )
         ax.set_title(f"{name} ({len(mine)})")
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[len(labels):]:
+    for ax in axes[len(labels) :]:
         ax.set_visible(False)
     fig.suptitle(f"Frozen embeddings of the training texts ({method})")
     fig.tight_layout()

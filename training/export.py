@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def quiet_tools():
                 logger.setLevel(logging.ERROR)
             yield
         finally:
-            for logger, level in zip(loggers, levels):
+            for logger, level in zip(loggers, levels, strict=True):
                 logger.setLevel(level)
 
 
@@ -80,8 +80,13 @@ def export_fp32(model, tokenizer, path: Path) -> Path:
     names = [name for name in tokenizer.model_input_names if name in example and name in accepted]
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     program = torch.onnx.export(
-        model, (), kwargs={name: example[name] for name in names}, dynamo=True, verbose=False,
-        input_names=names, output_names=["logits"],
+        model,
+        (),
+        kwargs={name: example[name] for name in names},
+        dynamo=True,
+        verbose=False,
+        input_names=names,
+        output_names=["logits"],
         dynamic_shapes={name: {0: batch, 1: sequence} for name in names},
     )
     program.save(str(path))
@@ -110,8 +115,9 @@ def quantize_int8(fp32_path: Path, path: Path, model_type: str) -> Path:
             # the result still runs with any onnxruntime execution provider. Saved to a file, which
             # records the com.microsoft opset of the fused nodes that quantization's shape inference needs.
             graph = Path(tmp) / "optimized.onnx"
-            optimize_model(str(fp32_path), model_type="bert", num_heads=0, hidden_size=0,
-                           opt_level=0).save_model_to_file(str(graph))
+            optimize_model(
+                str(fp32_path), model_type="bert", num_heads=0, hidden_size=0, opt_level=0
+            ).save_model_to_file(str(graph))
         quantize_dynamic(graph, path, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
     return path
 
@@ -155,9 +161,10 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     predicted = np.empty(len(texts), dtype=np.int64)
     for start in range(0, len(order), EVAL_BATCH_SIZE):
-        rows = order[start:start + EVAL_BATCH_SIZE]
-        encoded = tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="np")
+        rows = order[start : start + EVAL_BATCH_SIZE]
+        encoded = tokenizer(
+            [texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors="np"
+        )
         predicted[rows] = run(dict(encoded)).argmax(axis=-1)
     return predicted
 
@@ -169,6 +176,7 @@ def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_
     them alike; a turn starts with an untimed call, as a runner's first call after another's pays
     for waking its threads (and the other's may still be spinning).
     """
+
     def encode(text: str) -> dict[str, np.ndarray]:
         return dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np"))
 
@@ -179,7 +187,7 @@ def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_
     for turn in range(0, len(texts), TURN):
         for name, run in runners.items():
             run(encode(texts[turn]))
-            for text in texts[turn:turn + TURN]:
+            for text in texts[turn : turn + TURN]:
                 start = time.perf_counter()
                 run(encode(text))
                 times[name].append((time.perf_counter() - start) * 1000)
@@ -200,8 +208,9 @@ def load_model(output_dir: Path):
     return model, tokenizer, min(tokenizer.model_max_length, model.config.max_position_embeddings)
 
 
-def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
-               split: str = "validation") -> tuple[list[str], np.ndarray]:
+def load_split(
+    output_dir: Path, data: str | None, label2id: dict[str, int], split: str = "validation"
+) -> tuple[list[str], np.ndarray]:
     """The texts of ``split`` and their gold ids in the model's label order.
 
     The data comes from ``data`` if given, else from the run's ``train_config.json`` with the same
@@ -212,8 +221,10 @@ def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
 
     config_path = output_dir / "train_config.json"
     if data is None and not config_path.is_file():
-        raise ToolkitError(f"export error: {config_path} not found — pass --data SOURCE to name the data "
-                           "whose validation split checks the exported models")
+        raise ToolkitError(
+            f"export error: {config_path} not found — pass --data SOURCE to name the data "
+            "whose validation split checks the exported models"
+        )
     saved = json.loads(config_path.read_text(encoding="utf-8"))["config"] if config_path.is_file() else {}
     config = TrainConfig(**saved)  # the run's options (the defaults when only --data is known)
     source = data or config.data
@@ -229,19 +240,26 @@ def load_split(output_dir: Path, data: str | None, label2id: dict[str, int],
     rows = loaded.splits[split]
     unknown = sorted(set(loaded.labels) - set(label2id))
     if unknown:
-        raise ToolkitError(f"export error: {source}: labels {unknown} are not classes of the model in {output_dir} "
-                           f"({sorted(label2id)}) — pass the data the model was trained on with --data")
+        raise ToolkitError(
+            f"export error: {source}: labels {unknown} are not classes of the model in {output_dir} "
+            f"({sorted(label2id)}) — pass the data the model was trained on with --data"
+        )
     gold = np.array([label2id[loaded.labels[label]] for label in rows["label"]], dtype=np.int64)
     return list(rows["text"]), gold
 
 
-def evaluate(runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray,
-             max_length: int) -> dict[str, dict[str, float]]:
+def evaluate(
+    runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray, max_length: int
+) -> dict[str, dict[str, float]]:
     """Accuracy (fraction) and batch-1 p50 latency of each runner on the same texts."""
     times = latencies_ms(runners, tokenizer, texts[:LATENCY_SAMPLES], max_length)
-    return {name: {"accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
-                   "p50_ms": round(statistics.median(times[name]), 3)}
-            for name, run in runners.items()}
+    return {
+        name: {
+            "accuracy": float((predict(run, tokenizer, texts, max_length) == gold).mean()),
+            "p50_ms": round(statistics.median(times[name]), 3),
+        }
+        for name, run in runners.items()
+    }
 
 
 def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: str | None = None) -> dict:
@@ -266,8 +284,10 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     output_dir = Path(output_dir)
     weights = output_dir / "model.safetensors"
     if not (output_dir / "config.json").is_file() or not weights.is_file():
-        raise ToolkitError(f"export error: {output_dir}: no config.json + model.safetensors — expected a folder "
-                           "written by `python -m training --output-dir DIR`")
+        raise ToolkitError(
+            f"export error: {output_dir}: no config.json + model.safetensors — expected a folder "
+            "written by `python -m training --output-dir DIR`"
+        )
     model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id)
@@ -284,13 +304,18 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
-        runners = {"pytorch": torch_runner(model), "onnx_fp32": onnx_session(fp32_path, THREADS),
-                   "onnx_int8": onnx_session(int8_path, THREADS)}
+        runners = {
+            "pytorch": torch_runner(model),
+            "onnx_fp32": onnx_session(fp32_path, THREADS),
+            "onnx_int8": onnx_session(int8_path, THREADS),
+        }
         report: dict = evaluate(runners, tokenizer, texts, gold, max_length)
     finally:
         torch.set_num_threads(torch_threads)  # the training run that called us goes on as before
-    report["latency"] = (f"p50 of {min(len(texts), LATENCY_SAMPLES)} validation texts one at a time, tokenization "
-                         f"included, {THREADS} CPU thread")
+    report["latency"] = (
+        f"p50 of {min(len(texts), LATENCY_SAMPLES)} validation texts one at a time, tokenization "
+        f"included, {THREADS} CPU thread"
+    )
     for name, path in (("pytorch", weights), ("onnx_fp32", fp32_path), ("onnx_int8", int8_path)):
         report[name]["size_mb"] = round(path.stat().st_size / 1e6, 2)
 
@@ -300,9 +325,11 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
         report["reason"] = f"int8 accuracy drop {drop:.2f} points <= {max_drop_points} allowed"
     else:
         int8_path.unlink()  # the Space picks int8 whenever the file exists: a refused model must go
-        report["reason"] = (f"int8 model refused: accuracy {report['onnx_int8']['accuracy']:.2%} is {drop:.2f} points "
-                            f"below PyTorch's {report['pytorch']['accuracy']:.2%} (allowed: {max_drop_points}); "
-                            f"{INT8_FILE} removed, {FP32_FILE} kept")
+        report["reason"] = (
+            f"int8 model refused: accuracy {report['onnx_int8']['accuracy']:.2%} is {drop:.2f} points "
+            f"below PyTorch's {report['pytorch']['accuracy']:.2%} (allowed: {max_drop_points}); "
+            f"{INT8_FILE} removed, {FP32_FILE} kept"
+        )
     write_metrics(output_dir / "metrics.json", report)
     return report
 
@@ -320,16 +347,25 @@ def format_report(report: dict) -> str:
     for name in ("pytorch", "onnx_fp32", "onnx_int8"):
         row = report[name]
         lines.append(f"{name:<10} {row['accuracy']:>9.2%} {row['p50_ms']:>8.2f} {row['size_mb']:>8.1f}")
-    return "\n".join(lines + [report["reason"]])
+    return "\n".join([*lines, report["reason"]])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("output_dir", help="A folder written by `python -m training` (config, weights, tokenizer).")
-    parser.add_argument("--data", default=None, help="Data source holding the validation split used by the "
-                        "accuracy check (default: the `data` of the run's train_config.json).")
-    parser.add_argument("--max-drop-points", type=float, default=0.5, help="Refuse the int8 model if its "
-                        "validation accuracy is more than this many percentage points below PyTorch's.")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="Data source holding the validation split used by the "
+        "accuracy check (default: the `data` of the run's train_config.json).",
+    )
+    parser.add_argument(
+        "--max-drop-points",
+        type=float,
+        default=0.5,
+        help="Refuse the int8 model if its "
+        "validation accuracy is more than this many percentage points below PyTorch's.",
+    )
     args = parser.parse_args(argv)
     try:
         report = export_onnx(args.output_dir, max_drop_points=args.max_drop_points, data=args.data)
@@ -337,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     print(format_report(report))
-    print(f"wrote {Path(args.output_dir) / ONNX_DIR}/ and metrics.json[\"export\"]")
+    print(f'wrote {Path(args.output_dir) / ONNX_DIR}/ and metrics.json["export"]')
     return 0
 
 

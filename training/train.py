@@ -53,8 +53,9 @@ def detect_hardware(precision: str = "auto") -> Hardware:
         return Hardware("cuda", torch.cuda.get_device_name(0), precision)
     if precision == "fp16":
         raise ToolkitError("config error: --precision fp16 needs a GPU; use auto, fp32 or bf16 on CPU")
-    return Hardware("cpu", platform.processor() or platform.machine() or "cpu",
-                    "fp32" if precision == "auto" else precision)
+    return Hardware(
+        "cpu", platform.processor() or platform.machine() or "cpu", "fp32" if precision == "auto" else precision
+    )
 
 
 def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
@@ -71,25 +72,33 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
     try:
         tokenizer = AutoTokenizer.from_pretrained(backbone.resolved)
         model = AutoModelForSequenceClassification.from_pretrained(
-            backbone.resolved, num_labels=len(labels), id2label=id2label,
+            backbone.resolved,
+            num_labels=len(labels),
+            id2label=id2label,
             label2id={name: i for i, name in id2label.items()},
-            ignore_mismatched_sizes=True)  # a classifier checkpoint's old head is replaced, not an error
+            ignore_mismatched_sizes=True,
+        )  # a classifier checkpoint's old head is replaced, not an error
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if Path(backbone.resolved).is_dir():
             raise ToolkitError(f"model error: {backbone.resolved}: not a loadable model folder ({reason})") from None
-        raise HubUnavailable(f"model error: cannot download '{backbone.resolved}' from the Hub ({reason}) — "
-                             f"run with --model offline to use the bundled backbone") from None
+        raise HubUnavailable(
+            f"model error: cannot download '{backbone.resolved}' from the Hub ({reason}) — "
+            f"run with --model offline to use the bundled backbone"
+        ) from None
     return model, tokenizer
 
 
 def tokenize_splits(splits: dict, tokenizer, max_length: int) -> dict:
     """Tokenize every split once, batched and unpadded (padding happens per batch in the collator)."""
+
     def encode(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
-    return {name: ds.map(encode, batched=True, remove_columns=["text"], desc=f"Tokenizing {name}")
-            for name, ds in splits.items()}
+    return {
+        name: ds.map(encode, batched=True, remove_columns=["text"], desc=f"Tokenizing {name}")
+        for name, ds in splits.items()
+    }
 
 
 def training_arguments(config: TrainConfig, hardware: Hardware, checkpoint_dir: Path, train_size: int):
@@ -158,28 +167,38 @@ class ClassifierTrainer(Trainer):
         if self.args.train_sampling_strategy != "group_by_length" or not isinstance(dataset, datasets.Dataset):
             return super()._get_train_sampler(train_dataset)
         lengths = pyarrow.compute.list_value_length(dataset.with_format("arrow")["input_ids"]).to_pylist()
-        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                    lengths=lengths)
+        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=lengths)
 
 
-def fine_tune(config: TrainConfig, model, tokenizer, tokenized: dict, labels: list[str],
-              hardware: Hardware, checkpoint_dir: Path) -> FineTuned:
+def fine_tune(
+    config: TrainConfig, model, tokenizer, tokenized: dict, labels: list[str], hardware: Hardware, checkpoint_dir: Path
+) -> FineTuned:
     """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
     from transformers import DataCollatorWithPadding
 
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]))
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
-    trainer = ClassifierTrainer(model=model, args=args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
-                      processing_class=tokenizer, data_collator=collator, compute_metrics=trainer_metrics(labels))
+    trainer = ClassifierTrainer(
+        model=model,
+        args=args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+        data_collator=collator,
+        compute_metrics=trainer_metrics(labels),
+    )
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start
     if trainer.is_world_process_zero():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the best weights now live in the trainer's model
-    return FineTuned(trainer=trainer, seconds=seconds,
-                     samples_per_second=float(output.metrics["train_samples_per_second"]),
-                     log=epoch_log(trainer.state.log_history))
+    return FineTuned(
+        trainer=trainer,
+        seconds=seconds,
+        samples_per_second=float(output.metrics["train_samples_per_second"]),
+        log=epoch_log(trainer.state.log_history),
+    )
 
 
 def epoch_log(history: list[dict]) -> list[dict]:
@@ -192,8 +211,13 @@ def epoch_log(history: list[dict]) -> list[dict]:
             row = {"epoch": round(entry["epoch"], 2)}
             if losses:
                 row["train_loss"] = float(np.mean(losses))
-            row.update({k: v for k, v in entry.items() if k.startswith("eval_") and "runtime" not in k
-                        and "per_second" not in k})
+            row.update(
+                {
+                    k: v
+                    for k, v in entry.items()
+                    if k.startswith("eval_") and "runtime" not in k and "per_second" not in k
+                }
+            )
             log.append(row)
             losses = []
     return log

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub_server import hub_server  # noqa: F401  (re-exported fixture)
-
 FIXTURE_RUN = Path(__file__).resolve().parent.parent / "fixtures" / "run"
 
 
@@ -46,7 +44,9 @@ def space_dir(tmp_path) -> Path:
     (space / "requirements.txt").write_text("transformers>=5.0\ngradio>=6.0\n")
     (space / "README.md").write_text(
         "---\ntitle: Tweet emotion\nemoji: 😊\nsdk: gradio\nsdk_version: 6.31.0\napp_file: app.py\n"
-        "models:\n- me/distilbert-emotion\n---\n\n# Tweet emotion demo\n", encoding="utf-8")
+        "models:\n- me/distilbert-emotion\n---\n\n# Tweet emotion demo\n",
+        encoding="utf-8",
+    )
     for junk in ("tests/test_app.py", "__pycache__/app.cpython-311.pyc", "flags/flags-1.jsonl", ".gradio/x"):
         (space / junk).parent.mkdir(parents=True, exist_ok=True)
         (space / junk).write_text("not for upload")

@@ -57,7 +57,8 @@ def test_golden_card():
         GOLDEN.write_text(card, encoding="utf-8")
     assert card == GOLDEN.read_text(encoding="utf-8"), (
         "card differs from tests/publish/golden_card.md; if the change is intended, rerun with UPDATE_GOLDEN=1 "
-        "and review the diff")
+        "and review the diff"
+    )
 
 
 def test_front_matter_is_valid_hub_metadata():
@@ -76,9 +77,11 @@ def test_front_matter_is_valid_hub_metadata():
     assert name == "distilbert-emotion"
     metrics = json.loads((FIXTURE_RUN / "metrics.json").read_text())
     got = {(r.dataset_split, r.metric_name): r.metric_value for r in results}
-    expected = {(split, label): round(metrics["eval"][split][key], 4)
-                for split in ("validation", "test")
-                for key, label in (("accuracy", "Accuracy"), ("f1_macro", "F1 (macro)"), ("f1_weighted", "F1 (weighted)"))}
+    expected = {
+        (split, label): round(metrics["eval"][split][key], 4)
+        for split in ("validation", "test")
+        for key, label in (("accuracy", "Accuracy"), ("f1_macro", "F1 (macro)"), ("f1_weighted", "F1 (weighted)"))
+    }
     assert got == expected
     assert all(r.task_type == "text-classification" and r.dataset_type == "dair-ai/emotion" for r in results)
 
@@ -122,6 +125,7 @@ def test_card_sections_come_from_the_folder():
 def test_weakest_classes_are_read_from_the_metrics(run_copy):
     def make_joy_weakest(metrics):
         metrics["eval"]["test"]["per_class"]["joy"]["f1"] = 0.5
+
     edit_json(run_copy / "metrics.json", make_joy_weakest)
     limits = section(render(run_copy), "Limitations and biases")
     assert "**joy** (F1 50.00%), **surprise** (F1 73.68%)" in limits
@@ -142,6 +146,7 @@ def test_card_without_export_corrections_comparison_or_space(run_copy):
 def test_other_dataset_gets_no_emotion_citation(run_copy):
     def hub_dataset(train_config):
         train_config["data"].update(source="me/sentiment", revision="abc123", split_sha256={"test": "0" * 64})
+
     edit_json(run_copy / "train_config.json", hub_dataset)
     edit_json(run_copy / "metrics.json", lambda m: m["data"].update(source="me/sentiment"))
     card = render(run_copy)
@@ -153,6 +158,7 @@ def test_other_dataset_gets_no_emotion_citation(run_copy):
 
     def local_dataset(train_config):
         train_config["data"].update(source="/data/my tweets", revision=None)
+
     edit_json(run_copy / "train_config.json", local_dataset)
     card = render(run_copy)
     assert "datasets" not in front_matter(card)
@@ -176,7 +182,8 @@ def test_md_text_escapes_markdown_and_html():
     assert md_text("a | b") == "a \\| b"
     assert md_text("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
     assert md_text("**bold** _it_ `code` [l](u) ![i](u) ~s~ $x$ #h") == (
-        "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[l\\](u) \\!\\[i\\](u) \\~s\\~ \\$x\\$ \\#h")
+        "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[l\\](u) \\!\\[i\\](u) \\~s\\~ \\$x\\$ \\#h"
+    )
     assert md_text("one\ntwo\r\nthree") == "one two three"
     assert md_text("x" * 300, limit=10) == "x" * 9 + "…"
 

@@ -21,9 +21,19 @@ from tests.hub_server import TEST_TOKEN, HubServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_ID, SPACE_ID = "tester/distilbert-emotion", "tester/emotion-demo"
-UPLOADED_REPORTS = ["metrics.json", "train_config.json", "errors.csv", "confusion_matrix.png", "class_distribution.png",
-                    "words_per_text.png", "embedding_map.png", "corrections.json", "comparison.json",
-                    "comparison.md", "comparison.png"]
+UPLOADED_REPORTS = [
+    "metrics.json",
+    "train_config.json",
+    "errors.csv",
+    "confusion_matrix.png",
+    "class_distribution.png",
+    "words_per_text.png",
+    "embedding_map.png",
+    "corrections.json",
+    "comparison.json",
+    "comparison.md",
+    "comparison.png",
+]
 
 
 def expected_model_files(run: Path) -> dict[str, bytes]:
@@ -41,8 +51,9 @@ def cli(*args: str, token: str | None = TEST_TOKEN, extra_env: dict | None = Non
     if token is not None:
         env["HF_TOKEN"] = token
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-m", "publish", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "publish", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:
@@ -143,8 +154,14 @@ def test_large_files_travel_through_lfs_with_a_progress_bar(run_dir, monkeypatch
 
     server = HubServer(lfs_threshold=10_000).start()
     try:
-        env = {"HF_ENDPOINT": server.endpoint, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0",
-               "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_XET": "1", "NO_PROXY": "127.0.0.1"}
+        env = {
+            "HF_ENDPOINT": server.endpoint,
+            "HF_HUB_OFFLINE": "0",
+            "TRANSFORMERS_OFFLINE": "0",
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_DISABLE_XET": "1",
+            "NO_PROXY": "127.0.0.1",
+        }
         result = cli(str(run_dir), "--repo-id", REPO_ID, extra_env=env)
         assert result.returncode == 0, result.stderr
         commit = server.repo(REPO_ID).commits[0]
@@ -153,18 +170,29 @@ def test_large_files_travel_through_lfs_with_a_progress_bar(run_dir, monkeypatch
         assert "model.safetensors" in result.stderr and "100%" in result.stderr  # huggingface_hub's tqdm bar
     finally:
         server.stop()
-    assert constants.ENDPOINT != server.endpoint  # this test did not touch the in-process client
+    assert server.endpoint != constants.ENDPOINT  # this test did not touch the in-process client
 
 
-@pytest.mark.parametrize("case, args, message", [
-    ("no token", [], "no Hugging Face token — set HF_TOKEN"),
-    ("bad token", [], "the Hub rejected your token (401)"),
-    ("no folder", ["missing-run"], "output folder not found"),
-    ("incomplete folder", [], "missing model.safetensors, metrics.json"),
-    ("repo id without namespace", ["--repo-id", "distilbert-emotion"], "--repo-id 'distilbert-emotion': expected 'namespace/name'"),
-    ("repo id with two slashes", ["--repo-id", "a/b/c"], "expected 'namespace/name'"),
-    ("bad space id", ["--space", "no spaces allowed/x"], "--space 'no spaces allowed/x': expected 'namespace/name'"),
-])
+@pytest.mark.parametrize(
+    "case, args, message",
+    [
+        ("no token", [], "no Hugging Face token — set HF_TOKEN"),
+        ("bad token", [], "the Hub rejected your token (401)"),
+        ("no folder", ["missing-run"], "output folder not found"),
+        ("incomplete folder", [], "missing model.safetensors, metrics.json"),
+        (
+            "repo id without namespace",
+            ["--repo-id", "distilbert-emotion"],
+            "--repo-id 'distilbert-emotion': expected 'namespace/name'",
+        ),
+        ("repo id with two slashes", ["--repo-id", "a/b/c"], "expected 'namespace/name'"),
+        (
+            "bad space id",
+            ["--space", "no spaces allowed/x"],
+            "--space 'no spaces allowed/x': expected 'namespace/name'",
+        ),
+    ],
+)
 def test_user_errors_are_one_line_without_traceback(hub_server, run_dir, tmp_path, case, args, message):
     folder = run_dir
     if case == "incomplete folder":
@@ -187,9 +215,11 @@ def test_user_errors_are_one_line_without_traceback(hub_server, run_dir, tmp_pat
 
 
 def test_publish_never_imports_space_or_training():
-    code = ("import sys, publish.hub, publish.__main__; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('space', 'training')]; "
-            "assert not bad, bad; print(publish.hub.SPACE_DIR)")
+    code = (
+        "import sys, publish.hub, publish.__main__; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('space', 'training')]; "
+        "assert not bad, bad; print(publish.hub.SPACE_DIR)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == REPO_ROOT / "space"
@@ -199,15 +229,40 @@ def test_publish_never_imports_space_or_training():
 def test_publishes_a_folder_written_by_training(tmp_path, tiny_backbone_dir, tiny_data_dir):
     """The contract end to end: a real `python -m training` output folder publishes (dry run) as is."""
     run = tmp_path / "run"
-    train = subprocess.run([sys.executable, "-m", "training", "--data", str(tiny_data_dir), "--model",
-                            str(tiny_backbone_dir), "--output-dir", str(run), "--epochs", "1", "--batch-size", "8"],
-                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    train = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training",
+            "--data",
+            str(tiny_data_dir),
+            "--model",
+            str(tiny_backbone_dir),
+            "--output-dir",
+            str(run),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert train.returncode == 0, train.stderr[-2000:]
     result = cli(str(run), "--repo-id", REPO_ID, "--dry-run", str(tmp_path / "out"), token=None)
     assert result.returncode == 0, result.stderr
     pushed = read_tree(tmp_path / "out")
-    assert {"README.md", "config.json", "model.safetensors", "metrics.json", "train_config.json", "errors.csv",
-            "confusion_matrix.png"} <= set(pushed)
+    assert {
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "metrics.json",
+        "train_config.json",
+        "errors.csv",
+        "confusion_matrix.png",
+    } <= set(pushed)
     assert "training_args.bin" not in pushed and not any(name.startswith("checkpoint") for name in pushed)
     assert "## Community corrections" not in pushed["README.md"].decode()  # trained without --corrections
 
@@ -217,7 +272,12 @@ def test_offline_mode_and_unreachable_hub_are_one_line(run_dir, tmp_path):
     assert offline.returncode == 2 and "offline mode is on (HF_HUB_OFFLINE)" in offline.stderr
     stopped = HubServer()  # bound then closed: nothing listens on its port any more
     stopped.httpd.server_close()
-    env = {"HF_ENDPOINT": stopped.endpoint, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HOME": str(tmp_path)}
+    env = {
+        "HF_ENDPOINT": stopped.endpoint,
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_HOME": str(tmp_path),
+    }
     unreachable = cli(str(run_dir), "--repo-id", REPO_ID, extra_env=env)
     assert unreachable.returncode == 2 and f"cannot reach {stopped.endpoint}" in unreachable.stderr
     for result in (offline, unreachable):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import RepositoryNotFoundError
@@ -13,12 +15,13 @@ FLAGS = {"data/flags-a.jsonl": b'{"id": "1"}\n', "data/flags-b.jsonl": b'{"id": 
 
 def test_snapshot_and_file_download_of_a_dataset(hub_server, tmp_path):
     hub_server.create_repo("tester/emotion-flags", "dataset", files=FLAGS)
-    folder = snapshot_download("tester/emotion-flags", repo_type="dataset", allow_patterns="data/*.jsonl",
-                               local_dir=tmp_path / "flags")
+    folder = snapshot_download(
+        "tester/emotion-flags", repo_type="dataset", allow_patterns="data/*.jsonl", local_dir=tmp_path / "flags"
+    )
     got = {p.relative_to(folder).as_posix(): p.read_bytes() for p in (tmp_path / "flags" / "data").iterdir()}
     assert got == {name: content for name, content in FLAGS.items() if name.startswith("data/")}
     path = hf_hub_download("tester/emotion-flags", "README.md", repo_type="dataset", cache_dir=tmp_path / "cache")
-    assert open(path, "rb").read() == b"# flags\n"
+    assert Path(path).read_bytes() == b"# flags\n"
     files = HfApi().list_repo_files("tester/emotion-flags", repo_type="dataset")
     assert sorted(files) == sorted(FLAGS)
 

@@ -54,8 +54,9 @@ def served(app_module, tiny_backend, tmp_path):
     import flags
 
     store = flags.FlagStore(tmp_path / "flags")
-    demo = app_module.build_demo(tiny_backend, store, model_id="tiny/emotion", model_revision="abc123",
-                                 storage_status="Flags stay local (test).")
+    demo = app_module.build_demo(
+        tiny_backend, store, model_id="tiny/emotion", model_revision="abc123", storage_status="Flags stay local (test)."
+    )
     url = serve(demo)
     yield url, store
     demo.close()

@@ -10,15 +10,22 @@ from itertools import count as forever
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "space"))  # as the Space imports it
-import flags  # noqa: E402
+import flags
 
 SCORES = {"joy": 0.75, "surprise": 0.25}
 
 
 def expected_record(text: str) -> dict:
     """Every field of the record a writer stores for ``text``, except id and time."""
-    return {"text": text, "predicted_label": "joy", "scores": SCORES, "corrected_label": "surprise",
-            "note": f"note for {text} <b>é</b>", "model": "tiny/emotion", "model_revision": None}
+    return {
+        "text": text,
+        "predicted_label": "joy",
+        "scores": SCORES,
+        "corrected_label": "surprise",
+        "note": f"note for {text} <b>é</b>",
+        "model": "tiny/emotion",
+        "model_revision": None,
+    }
 
 
 def make_flag(text: str) -> dict:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-
-import pytest
 
 import backend
 import flags
+import pytest
+
 from tests.conftest import make_texts
 from tests.space.conftest import serve
 from training.export import export_onnx
@@ -23,7 +24,7 @@ def exported_dir(tiny_model_dir, emotion_labels, tmp_path_factory):
     data.mkdir()
     for name, seed in (("train", 1), ("validation", 2)):
         rows = make_texts(emotion_labels, 3, seed=seed)
-        (data / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+        (data / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
     run = root / "run"
     shutil.copytree(tiny_model_dir, run)
     # The random tiny model may lose a point on 18 texts: accept any int8 model here (guard tested in training).
@@ -77,7 +78,7 @@ def test_backend_env_forces_a_choice(exported_dir, tiny_model_dir, monkeypatch):
     monkeypatch.setenv("BACKEND", "pytorch")
     assert backend.load_backend(str(exported_dir)).name.startswith("PyTorch")
     monkeypatch.setenv("BACKEND", "onnx")
-    with pytest.raises(backend.ModelLoadError, match="training.export"):
+    with pytest.raises(backend.ModelLoadError, match=re.escape("training.export")):
         backend.load_backend(str(tiny_model_dir))
     monkeypatch.setenv("BACKEND", "tensorrt")
     with pytest.raises(backend.ModelLoadError, match="BACKEND='tensorrt'"):
@@ -92,7 +93,7 @@ def test_onnx_and_pytorch_outputs_are_identical(fp32_only_dir, emotion_labels, m
     onnx_out, torch_out = onnx_model.predict(texts), torch_model.predict(texts)
     assert_format(onnx_out, emotion_labels, len(texts))
     assert_format(torch_out, emotion_labels, len(texts))
-    for ours, theirs in zip(onnx_out, torch_out):
+    for ours, theirs in zip(onnx_out, torch_out, strict=True):
         assert ours == pytest.approx(theirs, abs=1e-4)
     assert onnx_model.predict([]) == []
 

@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import flags
+
 from tests.conftest import REPO_ROOT
-from tests.hub_server import TEST_TOKEN, hub_server  # noqa: F401  (fixture)
+from tests.hub_server import TEST_TOKEN
 from tests.space.flag_writer import make_flag
 from training.corrections import load_flag_records
 
@@ -18,8 +19,14 @@ def pull_cli(repo: str, out, token: str | None = None) -> subprocess.CompletedPr
     env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
     if token:
         env["HF_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "space.flags", "pull", "--repo", repo, "--out", str(out)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "space.flags", "pull", "--repo", repo, "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def synced_flags(tmp_path, n: int) -> tuple[dict[str, bytes], list[dict]]:

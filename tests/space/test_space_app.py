@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import backend
+import flags
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import backend
-import flags
 from tests.conftest import REPO_ROOT
 from tests.space.conftest import free_port, serve
 
@@ -35,7 +35,7 @@ def test_classify_formats_every_class_highest_first_and_answers_empty_texts(tiny
     texts = ["i feel happy", "", "   ", None, "so scared today"]
     results = app_module.classify(tiny_backend, texts)
     assert results[1] == results[2] == results[3] == app_module.EMPTY_TEXT
-    for result, text in zip([results[0], results[4]], [texts[0], texts[4]]):
+    for result, text in zip([results[0], results[4]], [texts[0], texts[4]], strict=True):
         assert list(result) == sorted(result, key=result.get, reverse=True)
         assert set(result) == set(tiny_backend.labels)
         assert sum(result.values()) == pytest.approx(1.0, abs=1e-6)
@@ -79,7 +79,12 @@ class SlowRecordingBackend:
 
     def __init__(self, inner):
         self.inner, self.batch_sizes = inner, []
-        self.name, self.labels, self.max_length, self.tokenizer = inner.name, inner.labels, inner.max_length, inner.tokenizer
+        self.name, self.labels, self.max_length, self.tokenizer = (
+            inner.name,
+            inner.labels,
+            inner.max_length,
+            inner.tokenizer,
+        )
 
     def predict(self, texts):
         self.batch_sizes.append(len(texts))
@@ -92,8 +97,12 @@ def test_concurrent_predicts_are_batched_and_each_client_gets_its_own_result(app
     demo = app_module.build_demo(slow, flags.FlagStore(tmp_path), model_id="tiny")
     url = serve(demo)
     try:
-        texts = [f"i feel {w} today {i}" for i, w in enumerate(["happy", "scared", "lonely", "furious", "amazed",
-                                                                 "loving", "glad", "nervous", "mad", "shocked"] * 2)]
+        texts = [
+            f"i feel {w} today {i}"
+            for i, w in enumerate(
+                ["happy", "scared", "lonely", "furious", "amazed", "loving", "glad", "nervous", "mad", "shocked"] * 2
+            )
+        ]
         client = Client(url, verbose=False)
         jobs = [client.submit(text, api_name="/predict") for text in texts]
         results = [job.result(timeout=60) for job in jobs]
@@ -101,14 +110,14 @@ def test_concurrent_predicts_are_batched_and_each_client_gets_its_own_result(app
         demo.close()
     assert sum(slow.batch_sizes) == len(texts)
     assert max(slow.batch_sizes) > 1  # the queue grouped waiting requests into one forward pass
-    for text, result in zip(texts, results):
+    for text, result in zip(texts, results, strict=True):
         assert_same_scores(confidences(result), tiny_backend.predict([text])[0])
 
 
 def test_flag_stores_a_record_that_reads_back_exactly(served, tiny_backend):
     url, store = served
     client = Client(url, verbose=False)
-    note = "sarcasm? <b>bold</b> & \"quotes\""
+    note = 'sarcasm? <b>bold</b> & "quotes"'
     record_id = client.predict(XSS, "anger", note, api_name="/flag")
     [rec] = store.records()
     expected_scores = tiny_backend.predict([XSS])[0]
@@ -131,12 +140,18 @@ def test_concurrent_flags_over_the_api_are_all_stored(served):
     assert {r["text"]: r["note"] for r in records} == {f"tweet {i}": f"n{i}" for i in range(40)}
 
 
-@pytest.mark.parametrize("args, message", [
-    (("", "joy", ""), "Please type some text to classify"),
-    (("   \n ", "joy", ""), "Please type some text to classify"),
-    (("a tweet", "nope", ""), "not in the list of choices"),
-    (("a tweet", None, ""), "Pick the correct label from the model's classes: sadness, joy, love, anger, fear, surprise."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("", "joy", ""), "Please type some text to classify"),
+        (("   \n ", "joy", ""), "Please type some text to classify"),
+        (("a tweet", "nope", ""), "not in the list of choices"),
+        (
+            ("a tweet", None, ""),
+            "Pick the correct label from the model's classes: sadness, joy, love, anger, fear, surprise.",
+        ),
+    ],
+)
 def test_bad_flags_are_rejected_with_a_clear_message_and_store_nothing(served, args, message):
     url, store = served
     with pytest.raises(AppError, match=message.replace("(", r"\(").replace("?", r"\?")):
@@ -148,7 +163,7 @@ def test_a_long_note_is_rejected(app_module, tiny_backend, tmp_path):
     store = flags.FlagStore(tmp_path)
     demo = app_module.build_demo(tiny_backend, store, model_id="tiny")
     flag = next(fn for fn in demo.fns.values() if fn.api_name == "flag").fn
-    with pytest.raises(Exception, match="The note is 501 characters long; keep it under 500."):
+    with pytest.raises(Exception, match=re.escape("The note is 501 characters long; keep it under 500.")):
         flag("a tweet", "joy", "x" * 501)
     assert store.records() == []
 
@@ -157,8 +172,10 @@ def test_empty_text_to_predict_gets_a_message_not_a_crash(served):
     url, _ = served
     client = Client(url, verbose=False)
     for text in ["", "  \t "]:
-        assert client.predict(text, api_name="/predict") == {"label": "Nothing to classify: the text is empty.",
-                                                             "confidences": None}
+        assert client.predict(text, api_name="/predict") == {
+            "label": "Nothing to classify: the text is empty.",
+            "confidences": None,
+        }
     assert len(confidences(client.predict("still works", api_name="/predict"))) == 6
 
 
@@ -169,7 +186,11 @@ def test_nothing_assumes_six_emotions(app_module, tiny_bert_dir, tmp_path):
     url = serve(demo)
     try:
         client = Client(url, verbose=False)
-        assert set(confidences(client.predict("a fine day", api_name="/predict"))) == {"negative", "neutral", "positive"}
+        assert set(confidences(client.predict("a fine day", api_name="/predict"))) == {
+            "negative",
+            "neutral",
+            "positive",
+        }
         client.predict("a fine day", "neutral", "", api_name="/flag")
         with pytest.raises(AppError):
             client.predict("a fine day", "joy", "", api_name="/flag")
@@ -194,11 +215,22 @@ def test_page_shows_model_revision_backend_and_truncation_note(served, tiny_back
 
 def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_dir, tmp_path):
     port = free_port()
-    env = {**os.environ, "MODEL": str(tiny_model_dir), "FLAG_DIR": str(tmp_path / "flags"),
-           "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "MODEL": str(tiny_model_dir),
+        "FLAG_DIR": str(tmp_path / "flags"),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+    }
     env.pop("FLAG_DATASET_REPO", None)
-    proc = subprocess.Popen([sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "space/app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output = []
         for line in proc.stdout:  # wait for the URL gradio prints once it serves
@@ -218,8 +250,11 @@ def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_di
 
 def test_python_space_app_py_with_a_model_it_cannot_load_says_so_in_one_line(tmp_path):
     env = {**os.environ, "MODEL": str(tmp_path / "no-such-run"), "FLAG_DIR": str(tmp_path / "flags")}
-    result = subprocess.run([sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load the model '{tmp_path / 'no-such-run'}'")
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load the model '{tmp_path / 'no-such-run'}'")
+    )
     assert "MODEL=runs/demo" in result.stderr

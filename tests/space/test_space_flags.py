@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
-
-import pytest
 
 import flags
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.space.flag_writer import SCORES, expected_record, make_flag
 
@@ -20,8 +19,14 @@ WRITER = [sys.executable, "-m", "tests.space.flag_writer"]
 
 
 def record(text: str, **overrides) -> dict:
-    fields = {"text": text, "scores": {"joy": 0.6, "fear": 0.4}, "corrected_label": "fear", "note": "",
-              "model": "runs/demo", "model_revision": None}
+    fields = {
+        "text": text,
+        "scores": {"joy": 0.6, "fear": 0.4},
+        "corrected_label": "fear",
+        "note": "",
+        "model": "runs/demo",
+        "model_revision": None,
+    }
     return flags.make_record(**{**fields, **overrides})
 
 
@@ -39,7 +44,7 @@ def test_make_record_has_the_design_fields_and_takes_the_top_score_as_prediction
 
 def test_append_then_read_back_exactly_verbatim_text(tmp_path):
     store = flags.FlagStore(tmp_path)
-    texts = ['<script>alert("x")</script>', "two\nlines; and \"quotes\"", "émoji 😀 \u2028 sep", "   padded  "]
+    texts = ['<script>alert("x")</script>', 'two\nlines; and "quotes"', "émoji 😀 \u2028 sep", "   padded  "]
     written = [record(t, note="<img src=x onerror=alert(1)>") for t in texts]
     ids = [store.append(r) for r in written]
     assert ids == [r["id"] for r in written]
@@ -84,8 +89,10 @@ def test_a_failed_write_leaves_no_half_line(tmp_path, monkeypatch):
 
 def test_200_concurrent_flags_from_threads_and_processes_are_all_stored_exactly(tmp_path):
     # 3 writer processes x 5 threads x 10 flags, plus 50 flags from 10 threads of this process: 200.
-    procs = [subprocess.Popen([*WRITER, str(tmp_path), f"p{p}", "5", "10"], cwd=REPO_ROOT,
-                              stdout=subprocess.PIPE, text=True) for p in range(3)]
+    procs = [
+        subprocess.Popen([*WRITER, str(tmp_path), f"p{p}", "5", "10"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        for p in range(3)
+    ]
     store, acknowledged = flags.FlagStore(tmp_path), {}
     lock = threading.Lock()
 
@@ -115,8 +122,9 @@ def test_200_concurrent_flags_from_threads_and_processes_are_all_stored_exactly(
 
 
 def test_kill_9_during_writes_keeps_every_acknowledged_flag(tmp_path):
-    proc = subprocess.Popen([*WRITER, str(tmp_path), "victim", "4", "0"], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*WRITER, str(tmp_path), "victim", "4", "0"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
     acknowledged = {}
     for line in proc.stdout:  # read acknowledgements until well into the stream, then kill mid-write
         rid, text = line.rstrip("\n").split(" ", 1)
@@ -143,7 +151,7 @@ def test_kill_9_during_writes_keeps_every_acknowledged_flag(tmp_path):
 def test_export_round_trips_exactly(tmp_path, suffix):
     store = flags.FlagStore(tmp_path / "store")
     for text, revision in [('she said "wow", then; left', "abc123"), ("two\nlines", None), ("<b>x</b>,é", None)]:
-        store.append(record(text, note="a, note; \"quoted\"", model_revision=revision))
+        store.append(record(text, note='a, note; "quoted"', model_revision=revision))
     written = store.records()
     out = flags.export(written, tmp_path / f"flags{suffix}")
     read = flags.read_jsonl(out) if suffix == ".jsonl" else flags.read_csv(out)
@@ -153,8 +161,14 @@ def test_export_round_trips_exactly(tmp_path, suffix):
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "space.flags", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "space.flags", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_cli_export_writes_every_flag_and_reports_user_errors_in_one_line(tmp_path):
@@ -167,7 +181,10 @@ def test_cli_export_writes_every_flag_and_reports_user_errors_in_one_line(tmp_pa
 
     bad = run_cli("export", "--flag-dir", str(tmp_path / "store"), "--out", str(tmp_path / "out.txt"))
     assert bad.returncode == 2
-    assert bad.stderr.strip() == f"flags error: {tmp_path / 'out.txt'}: unknown format — expected a .jsonl or .csv file name"
+    assert (
+        bad.stderr.strip()
+        == f"flags error: {tmp_path / 'out.txt'}: unknown format — expected a .jsonl or .csv file name"
+    )
     missing = run_cli("export", "--flag-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o.jsonl"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr and "Traceback" not in missing.stderr
 
@@ -193,8 +210,14 @@ def test_pull_copies_the_dataset_data_jsonl_files(tmp_path, monkeypatch):
 
 
 def test_pull_offline_is_a_clear_user_error(tmp_path):
-    result = run_cli("pull", "--repo", "me/emotion-flags", "--out", str(tmp_path / "pulled"),
-                     env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    result = run_cli(
+        "pull",
+        "--repo",
+        "me/emotion-flags",
+        "--out",
+        str(tmp_path / "pulled"),
+        env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("flags error: pull me/emotion-flags: ") and "Traceback" not in result.stderr
 
@@ -222,8 +245,16 @@ def test_open_store_with_token_syncs_with_commit_scheduler_and_writes_under_its_
     monkeypatch.setenv("HF_TOKEN", "hf_test_token_not_real")
     monkeypatch.setattr(huggingface_hub, "CommitScheduler", FakeScheduler)
     store, status = flags.open_store(tmp_path / "f", "me/emotion-flags")
-    assert created == [{"repo_id": "me/emotion-flags", "repo_type": "dataset", "folder_path": tmp_path / "f",
-                        "path_in_repo": "data", "allow_patterns": "*.jsonl", "every": 5}]
+    assert created == [
+        {
+            "repo_id": "me/emotion-flags",
+            "repo_type": "dataset",
+            "folder_path": tmp_path / "f",
+            "path_in_repo": "data",
+            "allow_patterns": "*.jsonl",
+            "every": 5,
+        }
+    ]
     assert "synced to the dataset me/emotion-flags" in status
     assert "hf_test_token" not in status
     scheduler_lock = schedulers[0].lock

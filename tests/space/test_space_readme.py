@@ -22,7 +22,9 @@ def test_front_matter_is_a_valid_gradio_space_on_the_installed_gradio():
 
 
 def test_requirements_name_what_the_app_imports_beyond_gradio():
-    lines = [l for l in (SPACE_DIR / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    lines = [
+        lab for lab in (SPACE_DIR / "requirements.txt").read_text().splitlines() if lab and not lab.startswith("#")
+    ]
     names = {Requirement(line).name for line in lines}
     assert {"torch", "transformers", "huggingface_hub"} <= names
     assert "gradio" not in names  # the Space's sdk_version installs gradio

@@ -21,11 +21,19 @@ def write_run(folder: Path, predictions: list[str], accuracy: float, f1: dict[st
     """A training output folder with only the three files compare reads (numbers given, not computed)."""
     folder.mkdir(parents=True)
     per_class = {label: {"precision": 0.0, "recall": 0.0, "f1": value, "support": 1} for label, value in f1.items()}
-    split = {"accuracy": accuracy, "f1_macro": sum(f1.values()) / len(f1), "f1_weighted": 0.0,
-             "per_class": per_class, "confusion_matrix": []}
+    split = {
+        "accuracy": accuracy,
+        "f1_macro": sum(f1.values()) / len(f1),
+        "f1_weighted": 0.0,
+        "per_class": per_class,
+        "confusion_matrix": [],
+    }
     (folder / "metrics.json").write_text(json.dumps({"labels": LABELS, "eval": {"validation": split, "test": split}}))
-    (folder / "train_config.json").write_text(json.dumps(
-        {"config": {}, "data": {"split_sha256": {"train": "t" * 64, "validation": "v" * 64, "test": test_hash}}}))
+    (folder / "train_config.json").write_text(
+        json.dumps(
+            {"config": {}, "data": {"split_sha256": {"train": "t" * 64, "validation": "v" * 64, "test": test_hash}}}
+        )
+    )
     with (folder / "errors.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["index", "text", "label", "predicted", "loss"])
@@ -38,7 +46,9 @@ def write_run(folder: Path, predictions: list[str], accuracy: float, f1: dict[st
 @pytest.fixture
 def runs(tmp_path):
     #                       0 neg      1 pos  2 neutral  3 pos   4 neg
-    a = write_run(tmp_path / "v1", ["pos", "pos", "neg", "neutral", "neg"], 0.4, {"neg": 0.5, "pos": 0.4, "neutral": 0.0})
+    a = write_run(
+        tmp_path / "v1", ["pos", "pos", "neg", "neutral", "neg"], 0.4, {"neg": 0.5, "pos": 0.4, "neutral": 0.0}
+    )
     b = write_run(tmp_path / "v2", ["neg", "neg", "pos", "pos", "neg"], 0.6, {"neg": 0.8, "pos": 0.5, "neutral": 0.0})
     return a, b
 
@@ -56,9 +66,20 @@ def test_compare_reports_differences_and_changed_predictions(runs):
     assert comparison["per_class_f1"]["neutral"]["delta"] == 0.0
     # row 0 and 3 now right (fixed), row 1 now wrong (broken), row 2 wrong both ways (other), row 4 same.
     assert comparison["changed"] == {"fixed": 2, "broken": 1, "other": 1}
-    assert [(e["index"], e["change"]) for e in comparison["examples"]] == [(0, "fixed"), (3, "fixed"), (1, "broken"), (2, "other")]
-    assert comparison["examples"][0] == {"index": 0, "text": "bad | day", "label": "neg", "baseline": "pos",
-                                         "candidate": "neg", "change": "fixed"}
+    assert [(e["index"], e["change"]) for e in comparison["examples"]] == [
+        (0, "fixed"),
+        (3, "fixed"),
+        (1, "broken"),
+        (2, "other"),
+    ]
+    assert comparison["examples"][0] == {
+        "index": 0,
+        "text": "bad | day",
+        "label": "neg",
+        "baseline": "pos",
+        "candidate": "neg",
+        "change": "fixed",
+    }
 
 
 def test_markdown_and_figure(runs):
@@ -90,7 +111,9 @@ def test_cli_writes_into_candidate_folder_by_default_and_out(runs, tmp_path, cap
 
 def test_refuses_runs_evaluated_on_different_test_data(runs, tmp_path, capsys):
     a, _ = runs
-    other = write_run(tmp_path / "other", ["neg"] * 5, 0.4, {"neg": 0.5, "pos": 0.0, "neutral": 0.0}, test_hash="b" * 64)
+    other = write_run(
+        tmp_path / "other", ["neg"] * 5, 0.4, {"neg": 0.5, "pos": 0.0, "neutral": 0.0}, test_hash="b" * 64
+    )
     with pytest.raises(ToolkitError, match="evaluated on different test data"):
         compare_runs(load_run(a), load_run(other))
     assert main([str(a), str(other)]) == 2
@@ -99,13 +122,16 @@ def test_refuses_runs_evaluated_on_different_test_data(runs, tmp_path, capsys):
     assert not (other / "comparison.json").exists()
 
 
-@pytest.mark.parametrize("remove, message", [
-    ("metrics.json", "metrics.json: file missing"),
-    ("train_config.json", "train_config.json: file missing"),
-    ("errors.csv", "errors.csv: file missing"),
-])
+@pytest.mark.parametrize(
+    "remove, message",
+    [
+        ("metrics.json", "metrics.json: file missing"),
+        ("train_config.json", "train_config.json: file missing"),
+        ("errors.csv", "errors.csv: file missing"),
+    ],
+)
 def test_missing_files_give_clear_errors(runs, remove, message):
-    a, b = runs
+    _a, b = runs
     (b / remove).unlink()
     with pytest.raises(ToolkitError, match=message):
         load_run(b)

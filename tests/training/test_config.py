@@ -9,8 +9,17 @@ import yaml
 from training.config import ALIASES, TrainConfig, make_parser, parse_config, resolve_backbone
 from training.errors import ToolkitError
 
-OPTIONS = {"data": "my_tweets/", "model": "offline", "epochs": 3.0, "batch_size": 16, "learning_rate": 3e-5,
-           "max_train_samples": 100, "group_by_length": False, "export_onnx": True, "precision": "fp32"}
+OPTIONS = {
+    "data": "my_tweets/",
+    "model": "offline",
+    "epochs": 3.0,
+    "batch_size": 16,
+    "learning_rate": 3e-5,
+    "max_train_samples": 100,
+    "group_by_length": False,
+    "export_onnx": True,
+    "precision": "fp32",
+}
 
 
 def to_cli(options: dict) -> list[str]:
@@ -28,8 +37,14 @@ def to_cli(options: dict) -> list[str]:
 
 def test_defaults_follow_the_seed_recipe():
     config, user_set = parse_config([])
-    assert (config.model, config.epochs, config.learning_rate, config.batch_size, config.weight_decay, config.seed) == \
-        ("distilbert/distilbert-base-uncased", 2.0, 2e-5, 64, 0.01, 42)
+    assert (config.model, config.epochs, config.learning_rate, config.batch_size, config.weight_decay, config.seed) == (
+        "distilbert/distilbert-base-uncased",
+        2.0,
+        2e-5,
+        64,
+        0.01,
+        42,
+    )
     assert user_set == set()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.epochs = 5
@@ -99,11 +114,14 @@ def test_offline_alias_resolves_to_the_bundled_model():
     assert backbone.hub_id == "sentence-transformers/all-MiniLM-L6-v2" and backbone.requested == "offline"
 
 
-@pytest.mark.parametrize("content, message", [
-    ("epochs: 2\nbogus_option: 1\n", "unknown option(s) bogus_option"),
-    ("- just\n- a list\n", "expected a mapping"),
-    ("epochs: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("epochs: 2\nbogus_option: 1\n", "unknown option(s) bogus_option"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("epochs: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
     (tmp_path / "c.yaml").write_text(content, encoding="utf-8")
     with pytest.raises(ToolkitError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
@@ -111,11 +129,14 @@ def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
     assert "c.yaml" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "--epochs must be > 0"),
-    (["--max-train-samples", "-1"], "--max-train-samples must be > 0"),
-    (["--push-to-hub"], "--push-to-hub needs --hub-model-id"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs must be > 0"),
+        (["--max-train-samples", "-1"], "--max-train-samples must be > 0"),
+        (["--push-to-hub"], "--push-to-hub needs --hub-model-id"),
+    ],
+)
 def test_impossible_values_are_rejected(argv, message):
     with pytest.raises(ToolkitError, match=message):
         parse_config(argv)

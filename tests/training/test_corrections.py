@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,18 @@ LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
 def flag(id_, text, label, time="2026-01-01T10:00:00Z", **extra):
     """A flag record as the Space writes it."""
-    return {"id": id_, "time": time, "text": text, "predicted_label": "joy", "scores": {"joy": 0.7, "surprise": 0.3},
-            "corrected_label": label, "note": "", "model": "me/model", "model_revision": "abc", **extra}
+    return {
+        "id": id_,
+        "time": time,
+        "text": text,
+        "predicted_label": "joy",
+        "scores": {"joy": 0.7, "surprise": 0.3},
+        "corrected_label": label,
+        "note": "",
+        "model": "me/model",
+        "model_revision": "abc",
+        **extra,
+    }
 
 
 def write_jsonl(path: Path, records, torn: str | None = None) -> Path:
@@ -45,7 +56,7 @@ def noisy_train():
     """Training rows with the true labels, and the same rows with every 7th label deliberately wrong."""
     truth = make_texts(LABELS, 6, seed=11)
     texts = [t for t, _ in truth]
-    gold = [l for _, l in truth]
+    gold = [lab for _, lab in truth]
     noisy = list(gold)
     wrong = list(range(0, len(gold), 7))
     for i in wrong:
@@ -87,7 +98,7 @@ def test_every_copy_of_a_duplicated_training_text_is_relabelled():
 
 
 def test_flag_agreeing_with_the_data_is_used_but_changes_nothing(noisy_train):
-    texts, gold, noisy, wrong = noisy_train
+    texts, _gold, noisy, wrong = noisy_train
     right = next(i for i in range(len(texts)) if i not in wrong)
     _, new_labels, summary = merge_corrections(texts, noisy, [flag("a", texts[right], noisy[right])], LABELS)
     assert new_labels == noisy
@@ -95,14 +106,16 @@ def test_flag_agreeing_with_the_data_is_used_but_changes_nothing(noisy_train):
 
 
 def test_new_text_is_added_to_training_only_once_with_the_latest_wording(noisy_train):
-    texts, gold, noisy, _ = noisy_train
-    records = [flag("a", "what a  twist", "surprise", time="2026-01-01T10:00:00Z"),
-               flag("b", "What a twist ", "surprise", time="2026-01-02T10:00:00Z")]
+    texts, _gold, noisy, _ = noisy_train
+    records = [
+        flag("a", "what a  twist", "surprise", time="2026-01-01T10:00:00Z"),
+        flag("b", "What a twist ", "surprise", time="2026-01-02T10:00:00Z"),
+    ]
 
     new_texts, new_labels, summary = merge_corrections(texts, noisy, records, LABELS)
 
-    assert new_texts == texts + ["What a twist"]
-    assert new_labels == noisy + ["surprise"]
+    assert new_texts == [*texts, "What a twist"]
+    assert new_labels == [*noisy, "surprise"]
     assert summary["added"] == 1 and summary["used"] == 2 and summary["relabelled"] == 0
 
 
@@ -122,7 +135,7 @@ def test_new_text_from_validation_or_test_is_rejected_but_training_copy_is_relab
 
 
 def test_conflicting_flags_resolve_by_majority_then_latest(noisy_train):
-    texts, gold, noisy, _ = noisy_train
+    texts, _gold, noisy, _ = noisy_train
     a, b = texts[1], texts[2]
     records = [
         # text a: two say surprise (the older ones), one says fear (the latest) -> majority wins
@@ -177,23 +190,33 @@ def test_apply_corrections_keeps_features_and_leaves_evaluation_splits_alone(tin
     train = read("train")
     held_out_before = {name: (tiny_data_dir / f"{name}.txt").read_bytes() for name in ("validation", "test")}
     held_out = [t for name in ("validation", "test") for t, _ in read(name)]
-    truth = [LABELS.index(l) for _, l in train]
+    truth = [LABELS.index(lab) for _, lab in train]
     noisy = [(y + 1) % 6 if i % 5 == 0 else y for i, y in enumerate(truth)]
     features = Features({"text": Value("string"), "label": ClassLabel(names=LABELS)})
     dataset = Dataset.from_dict({"text": [t for t, _ in train], "label": noisy}, features=features)
-    flags = write_jsonl(tmp_path / "flags" / "flags-1.jsonl",
-                        [flag(f"f{i}", train[i][0], train[i][1]) for i in range(0, len(train), 5)]
-                        + [flag("new", "totally unexpected ending", "surprise"), flag("leak", held_out[0], "joy")])
+    flags = write_jsonl(
+        tmp_path / "flags" / "flags-1.jsonl",
+        [flag(f"f{i}", train[i][0], train[i][1]) for i in range(0, len(train), 5)]
+        + [flag("new", "totally unexpected ending", "surprise"), flag("leak", held_out[0], "joy")],
+    )
 
     merged, summary = apply_corrections(dataset, LABELS, flags.parent, held_out_texts=held_out)
 
     assert merged.features == features
-    assert merged["label"] == truth + [LABELS.index("surprise")]
+    assert merged["label"] == [*truth, LABELS.index("surprise")]
     assert merged["text"] == [t for t, _ in train] + ["totally unexpected ending"]
     assert {name: (tiny_data_dir / f"{name}.txt").read_bytes() for name in held_out_before} == held_out_before
     assert summary["source"] == str(flags.parent)
-    assert set(summary) >= {"source", "flags_read", "used", "relabelled", "added", "rejected", "rejections",
-                            "conflicts_resolved"}
+    assert set(summary) >= {
+        "source",
+        "flags_read",
+        "used",
+        "relabelled",
+        "added",
+        "rejected",
+        "rejections",
+        "conflicts_resolved",
+    }
     assert (summary["relabelled"], summary["added"], summary["rejected"]) == (len(range(0, len(train), 5)), 1, 1)
     json.dumps(summary)  # corrections.json must be writable as is
 
@@ -202,8 +225,11 @@ def test_apply_corrections_keeps_features_and_leaves_evaluation_splits_alone(tin
 
 
 def test_folder_reads_every_jsonl_and_pulled_data_folder_ignoring_a_torn_last_line(tmp_path, caplog):
-    write_jsonl(tmp_path / "flags-a.jsonl", [flag("a1", "x", "joy"), flag("a2", "y", "fear")],
-                torn='{"id": "a3", "time": "2026-01-01T10:00:00Z", "te')
+    write_jsonl(
+        tmp_path / "flags-a.jsonl",
+        [flag("a1", "x", "joy"), flag("a2", "y", "fear")],
+        torn='{"id": "a3", "time": "2026-01-01T10:00:00Z", "te',
+    )
     write_jsonl(tmp_path / "flags-b.jsonl", [flag("b1", "z", "love")])
     write_jsonl(tmp_path / "data" / "flags-c.jsonl", [flag("c1", "w", "anger")])
     (tmp_path / "notes.txt").write_text("not a flag file\n")
@@ -228,9 +254,17 @@ def test_reads_what_the_space_flag_store_writes_and_exports(tmp_path):
     from space.flags import FlagStore, export, make_record
 
     store = FlagStore(tmp_path / "store")
-    for text, label in [("wow, did not see that coming", "surprise"), ("i feel \"fine\"; really", "joy")]:
-        store.append(make_record(text=text, scores={"joy": 0.8, "surprise": 0.2}, corrected_label=label,
-                                 note="", model="runs/v1", model_revision=None))
+    for text, label in [("wow, did not see that coming", "surprise"), ('i feel "fine"; really', "joy")]:
+        store.append(
+            make_record(
+                text=text,
+                scores={"joy": 0.8, "surprise": 0.2},
+                corrected_label=label,
+                note="",
+                model="runs/v1",
+                model_revision=None,
+            )
+        )
     written = store.records()
 
     assert sorted(load_flag_records(store.flag_dir), key=lambda r: r["time"]) == written
@@ -238,14 +272,20 @@ def test_reads_what_the_space_flag_store_writes_and_exports(tmp_path):
     assert load_flag_records(export(written, tmp_path / "flags.csv")) == written
 
 
-@pytest.mark.parametrize("line, message", [
-    ("{not json", "line 2: not valid JSON"),
-    ("[1, 2]", "line 2: expected a JSON object"),
-    (json.dumps({k: v for k, v in flag("x", "t", "joy").items() if k != "corrected_label"}), "line 2: missing field 'corrected_label'"),
-    (json.dumps(flag("x", "t", "joy", time="yesterday")), "line 2: field 'time' 'yesterday' is not an ISO 8601"),
-    (json.dumps(flag("", "t", "joy")), "line 2: field 'id' must be a non-empty string"),
-    (json.dumps(flag("x", 42, "joy")), "line 2: field 'text' must be a string"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{not json", "line 2: not valid JSON"),
+        ("[1, 2]", "line 2: expected a JSON object"),
+        (
+            json.dumps({k: v for k, v in flag("x", "t", "joy").items() if k != "corrected_label"}),
+            "line 2: missing field 'corrected_label'",
+        ),
+        (json.dumps(flag("x", "t", "joy", time="yesterday")), "line 2: field 'time' 'yesterday' is not an ISO 8601"),
+        (json.dumps(flag("", "t", "joy")), "line 2: field 'id' must be a non-empty string"),
+        (json.dumps(flag("x", 42, "joy")), "line 2: field 'text' must be a string"),
+    ],
+)
 def test_broken_jsonl_record_names_file_and_line(tmp_path, line, message):
     path = tmp_path / "flags.jsonl"
     path.write_text(json.dumps(flag("ok", "fine", "joy")) + "\n" + line + "\n", encoding="utf-8")
@@ -260,19 +300,22 @@ def test_broken_csv_names_file_and_line(tmp_path):
         load_flag_records(path)
     write_csv(path, [flag("1", "ok", "joy"), flag("2", "bad", "joy")])
     path.write_text(path.read_text().replace("2026-01-01T10:00:00Z,bad", "soon,bad"), encoding="utf-8")
-    with pytest.raises(ToolkitError, match="flags.csv line 3: field 'time' 'soon'"):
+    with pytest.raises(ToolkitError, match=re.escape("flags.csv line 3: field 'time' 'soon'")):
         load_flag_records(path)
     write_csv(path, [flag("1", "ok", "joy")])
     path.write_text(path.read_text().replace('"{""joy"": 0.7, ""surprise"": 0.3}"', "{oops"), encoding="utf-8")
-    with pytest.raises(ToolkitError, match="flags.csv line 2: field 'scores' is not a JSON object"):
+    with pytest.raises(ToolkitError, match=re.escape("flags.csv line 2: field 'scores' is not a JSON object")):
         load_flag_records(path)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing", "no such file or folder"),
-    (lambda p: p, "no flag files"),
-    (lambda p: (p / "flags.txt").write_text("x") and p / "flags.txt", "unsupported file type"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "no such file or folder"),
+        (lambda p: p, "no flag files"),
+        (lambda p: (p / "flags.txt").write_text("x") and p / "flags.txt", "unsupported file type"),
+    ],
+)
 def test_unusable_source_gives_a_clear_error(tmp_path, make, message):
     with pytest.raises(ToolkitError, match=message):
         load_flag_records(make(tmp_path))

@@ -43,7 +43,7 @@ def test_metrics_are_json_types():
 def test_per_example_loss_is_cross_entropy():
     logits = np.array([[0.0, 0.0], [2.0, 0.0], [1000.0, 0.0]])  # the last one would overflow a naive softmax
     loss = per_example_loss(logits, [0, 1, 0])
-    assert loss == pytest.approx([math.log(2), math.log(1 + math.e ** 2), 0.0])
+    assert loss == pytest.approx([math.log(2), math.log(1 + math.e**2), 0.0])
 
 
 def test_errors_table_has_every_row_sorted_by_loss():
@@ -56,7 +56,7 @@ def test_errors_table_has_every_row_sorted_by_loss():
     assert list(table["text"]) == ["t1", "t3", "t2", "t0"]
     assert list(table["predicted"]) == ["y", "y", "x", "x"]
     assert list(table["label"]) == ["x", "y", "x", "x"]
-    assert table["loss"][0] == pytest.approx(math.log(1 + math.e ** 3))
+    assert table["loss"][0] == pytest.approx(math.log(1 + math.e**3))
     assert table["loss"].is_monotonic_decreasing
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -16,8 +17,13 @@ from tests.conftest import make_texts
 from training.errors import ToolkitError
 from training.export import export_onnx, main
 
-TEXTS = ["i feel happy", "so scared and anxious today really about my day", "amazed", "I AM FURIOUS!!",
-         "lonely 42 and the [unknown] word soup of a much longer tweet that goes on and on"]
+TEXTS = [
+    "i feel happy",
+    "so scared and anxious today really about my day",
+    "amazed",
+    "I AM FURIOUS!!",
+    "lonely 42 and the [unknown] word soup of a much longer tweet that goes on and on",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,7 @@ def data_dir(tmp_path_factory, emotion_labels):
     folder = tmp_path_factory.mktemp("data")
     for name, per_class, seed in (("train", 8, 1), ("validation", 4, 2), ("test", 3, 3)):
         rows = make_texts(emotion_labels, per_class, seed=seed)
-        (folder / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in rows), encoding="utf-8")
+        (folder / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
     return folder
 
 
@@ -77,7 +83,7 @@ def test_onnx_folder_is_self_contained_with_dynamic_axes(exported, emotion_label
 
 
 def test_int8_model_is_valid_quantized_and_smaller(exported, emotion_labels):
-    run, report = exported
+    run, _report = exported
     int8, fp32 = run / "onnx" / "model_int8.onnx", run / "onnx" / "model.onnx"
     onnx.checker.check_model(str(int8))
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= {node.op_type for node in onnx.load(int8).graph.node}
@@ -138,5 +144,5 @@ def test_bad_data_and_foreign_labels_are_user_errors(tiny_model_dir, tmp_path):
 
 
 def test_folder_without_model_is_a_user_error(tmp_path):
-    with pytest.raises(ToolkitError, match="no config.json"):
+    with pytest.raises(ToolkitError, match=re.escape("no config.json")):
         export_onnx(tmp_path)

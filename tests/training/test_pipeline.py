@@ -11,11 +11,20 @@ import pytest
 from tests.conftest import REPO_ROOT, make_texts
 from training.__main__ import main
 from training.config import TrainConfig
-from tests.hub_server import hub_server  # noqa: F401  (fixture)
 
-CONTRACT_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "train_config.json",
-                  "metrics.json", "errors.csv", "confusion_matrix.png", "class_distribution.png",
-                  "words_per_text.png", "embedding_map.png"]
+CONTRACT_FILES = [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "train_config.json",
+    "metrics.json",
+    "errors.csv",
+    "confusion_matrix.png",
+    "class_distribution.png",
+    "words_per_text.png",
+    "embedding_map.png",
+]
 METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}
 EPOCHS = 3
 TINY_OPTIONS = ["--epochs", str(EPOCHS), "--learning-rate", "5e-3", "--batch-size", "8", "--eval-batch-size", "16"]
@@ -24,9 +33,9 @@ TINY_OPTIONS = ["--epochs", str(EPOCHS), "--learning-rate", "5e-3", "--batch-siz
 def write_splits(folder: Path, labels: list[str], per_class=(12, 4, 4)) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     splits = {}
-    for (name, n), seed in zip(zip(("train", "validation", "test"), per_class), (1, 2, 3)):
+    for (name, n), seed in zip(zip(("train", "validation", "test"), per_class, strict=True), (1, 2, 3), strict=True):
         splits[name] = make_texts(labels, n, seed=seed)
-        (folder / f"{name}.txt").write_text("".join(f"{t};{l}\n" for t, l in splits[name]), encoding="utf-8")
+        (folder / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in splits[name]), encoding="utf-8")
     return splits
 
 
@@ -36,8 +45,9 @@ def run(tmp_path_factory, tiny_backbone_dir, emotion_labels):
     root = tmp_path_factory.mktemp("pipeline")
     splits = write_splits(root / "data", emotion_labels)
     out = root / "out"
-    code = main(["--data", str(root / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out),
-                 *TINY_OPTIONS])
+    code = main(
+        ["--data", str(root / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out), *TINY_OPTIONS]
+    )
     assert code == 0
     return out, splits
 
@@ -73,10 +83,12 @@ def test_train_config_json(run):
     assert set(saved["versions"]) == {"python", "torch", "transformers", "datasets", "accelerate", "scikit-learn"}
     data = saved["data"]
     folder = Path(saved["config"]["data"])
-    assert data["files"] == {f"{n}.txt": hashlib.sha256((folder / f"{n}.txt").read_bytes()).hexdigest()
-                             for n in ("train", "validation", "test")}
+    assert data["files"] == {
+        f"{n}.txt": hashlib.sha256((folder / f"{n}.txt").read_bytes()).hexdigest()
+        for n in ("train", "validation", "test")
+    }
     for name, rows in splits.items():
-        expected = hashlib.sha256("".join(f"{t}\t{l}\n" for t, l in rows).encode()).hexdigest()
+        expected = hashlib.sha256("".join(f"{t}\t{lab}\n" for t, lab in rows).encode()).hexdigest()
         assert data["split_sha256"][name] == expected
     assert data["sizes"] == {name: len(rows) for name, rows in splits.items()}
     assert data["revision"] is None
@@ -94,7 +106,7 @@ def test_metrics_json(run, emotion_labels):
         assert set(m) == METRIC_KEYS
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["f1_macro"] <= 1
         assert set(m["per_class"]) == set(labels)
-        assert [m["per_class"][l]["support"] for l in labels] == [len(splits[split]) // len(labels)] * len(labels)
+        assert [m["per_class"][lab]["support"] for lab in labels] == [len(splits[split]) // len(labels)] * len(labels)
         assert len(m["confusion_matrix"]) == len(labels) and sum(map(sum, m["confusion_matrix"])) == len(splits[split])
         for baseline in ("dummy", "logistic_regression"):
             assert set(metrics["baselines"][baseline][split]) == METRIC_KEYS
@@ -138,8 +150,9 @@ def test_rerun_from_train_config_json_reproduces_the_run(run, tmp_path):
     assert main(["--config", str(out / "train_config.json"), "--output-dir", str(again)]) == 0
     first, second = read_json(out / "train_config.json"), read_json(again / "train_config.json")
     assert second["data"]["split_sha256"] == first["data"]["split_sha256"]
-    assert {k: v for k, v in second["config"].items() if k != "output_dir"} == \
-        {k: v for k, v in first["config"].items() if k != "output_dir"}
+    assert {k: v for k, v in second["config"].items() if k != "output_dir"} == {
+        k: v for k, v in first["config"].items() if k != "output_dir"
+    }
     assert read_json(again / "metrics.json")["eval"] == read_json(out / "metrics.json")["eval"]  # seeded, CPU
 
 
@@ -147,11 +160,30 @@ def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbo
     labels = ["positive", "negative", "neutral"]
     words = {"positive": "happy", "negative": "furious", "neutral": "today"}
     for name, n in (("train", 10), ("validation", 3), ("test", 3)):
-        records = [{"tweet": f"i feel {words[l]} {name} {i}", "sentiment": l} for i in range(n) for l in labels]
+        records = [{"tweet": f"i feel {words[lab]} {name} {i}", "sentiment": lab} for i in range(n) for lab in labels]
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["--data", str(tmp_path), "--text-column", "tweet", "--label-column", "sentiment",
-                 "--model", str(tiny_backbone_dir), "--output-dir", str(out), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert (
+        main(
+            [
+                "--data",
+                str(tmp_path),
+                "--text-column",
+                "tweet",
+                "--label-column",
+                "sentiment",
+                "--model",
+                str(tiny_backbone_dir),
+                "--output-dir",
+                str(out),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+            ]
+        )
+        == 0
+    )
     assert read_json(out / "config.json")["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
     metrics = read_json(out / "metrics.json")
     assert metrics["labels"] == ["negative", "neutral", "positive"]
@@ -160,10 +192,21 @@ def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbo
 
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, tiny_backbone_dir):
     (tmp_path / "train.txt").write_text("fine;joy\nbroken line\n", encoding="utf-8")
-    assert main(["--data", str(tmp_path / "train.txt"), "--model", str(tiny_backbone_dir),
-                 "--output-dir", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "--data",
+                str(tmp_path / "train.txt"),
+                "--model",
+                str(tiny_backbone_dir),
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
-    assert err == f'data error: {tmp_path / "train.txt"} line 2: no \';\' separator — expected "text;label"'
+    assert err == f"data error: {tmp_path / 'train.txt'} line 2: no ';' separator — expected \"text;label\""
     assert not (tmp_path / "out").exists()  # nothing written before the data is valid
 
 
@@ -177,12 +220,29 @@ def test_unreachable_hub_model_stops_with_a_hint(tmp_path, capsys):
 def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, capsys):
     """No Hub in tests: demo.yaml's model and dataset are unreachable, and it says so."""
     out = tmp_path / "demo"
-    assert main(["--config", str(REPO_ROOT / "demo.yaml"), "--output-dir", str(out), "--max-train-samples", "24",
-                 "--max-eval-samples", "12", "--epochs", "1"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(REPO_ROOT / "demo.yaml"),
+                "--output-dir",
+                str(out),
+                "--max-train-samples",
+                "24",
+                "--max-eval-samples",
+                "12",
+                "--epochs",
+                "1",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert err.count("FALLBACK") == 2 and "dair-ai/emotion" in err and "distilbert/distilbert-base-uncased" in err
     saved = read_json(out / "train_config.json")
-    assert saved["backbone"]["fallback"] is True and saved["backbone"]["requested"] == "distilbert/distilbert-base-uncased"
+    assert (
+        saved["backbone"]["fallback"] is True and saved["backbone"]["requested"] == "distilbert/distilbert-base-uncased"
+    )
     assert saved["backbone"]["hub_id"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert saved["config"]["model"] == "offline" and saved["config"]["learning_rate"] == 1e-4
     assert saved["data"]["fallback"] is True and saved["data"]["source"].endswith("data/sample")
@@ -198,13 +258,28 @@ def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels
     flags = [
         {"id": "a", "time": "2026-11-26T10:00:00Z", "text": train_text, "corrected_label": new_label},
         {"id": "b", "time": "2026-11-26T10:01:00Z", "text": "brand new tweet", "corrected_label": "joy"},
-        *({"id": f"t{i}", "time": "2026-11-26T10:02:00Z", "text": text, "corrected_label": "joy"}
-          for i, (text, _) in enumerate(splits["test"])),
+        *(
+            {"id": f"t{i}", "time": "2026-11-26T10:02:00Z", "text": text, "corrected_label": "joy"}
+            for i, (text, _) in enumerate(splits["test"])
+        ),
     ]
     (tmp_path / "flags.jsonl").write_text("".join(json.dumps(f) + "\n" for f in flags), encoding="utf-8")
     out = tmp_path / "out"
-    code = main(["--data", str(tmp_path / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out),
-                 "--corrections", str(tmp_path / "flags.jsonl"), "--max-eval-samples", "2", *TINY_OPTIONS])
+    code = main(
+        [
+            "--data",
+            str(tmp_path / "data"),
+            "--model",
+            str(tiny_backbone_dir),
+            "--output-dir",
+            str(out),
+            "--corrections",
+            str(tmp_path / "flags.jsonl"),
+            "--max-eval-samples",
+            "2",
+            *TINY_OPTIONS,
+        ]
+    )
     assert code == 0
     summary = read_json(out / "corrections.json")
     assert (summary["relabelled"], summary["added"]) == (1, 1)

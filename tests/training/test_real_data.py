@@ -12,9 +12,27 @@ from training.__main__ import main
 @pytest.mark.shared_data
 def test_offline_backbone_learns_the_real_emotions(tmp_path):
     out = tmp_path / "out"
-    assert main(["--data", str(SHARED_EMOTION), "--model", "offline", "--output-dir", str(out),
-                 "--max-train-samples", "3000", "--max-eval-samples", "500", "--epochs", "1",
-                 "--batch-size", "32"]) == 0
+    assert (
+        main(
+            [
+                "--data",
+                str(SHARED_EMOTION),
+                "--model",
+                "offline",
+                "--output-dir",
+                str(out),
+                "--max-train-samples",
+                "3000",
+                "--max-eval-samples",
+                "500",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["labels"] == ["anger", "fear", "joy", "love", "sadness", "surprise"]
     majority = metrics["baselines"]["dummy"]["test"]["accuracy"]

@@ -5,8 +5,15 @@ import pytest
 
 from training.config import Backbone, parse_config
 from training.errors import HubUnavailable, ToolkitError
-from training.train import (detect_hardware, epoch_log, load_model_and_tokenizer, ClassifierTrainer,
-                            predict_logits, tokenize_splits, training_arguments)
+from training.train import (
+    ClassifierTrainer,
+    detect_hardware,
+    epoch_log,
+    load_model_and_tokenizer,
+    predict_logits,
+    tokenize_splits,
+    training_arguments,
+)
 
 LABELS = ["neg", "neu", "pos"]
 
@@ -20,7 +27,7 @@ def test_cpu_trains_in_fp32_and_refuses_fp16():
 
 
 def test_backbone_gets_a_new_head_over_the_labels(tiny_backbone_dir):
-    model, tokenizer = load_model_and_tokenizer(Backbone("x", str(tiny_backbone_dir), "x"), LABELS, seed=0)
+    model, _tokenizer = load_model_and_tokenizer(Backbone("x", str(tiny_backbone_dir), "x"), LABELS, seed=0)
     assert model.config.id2label == {0: "neg", 1: "neu", 2: "pos"}
     assert model.config.label2id == {"neg": 0, "neu": 1, "pos": 2}
     assert model.classifier.out_features == 3
@@ -31,8 +38,9 @@ def test_backbone_gets_a_new_head_over_the_labels(tiny_backbone_dir):
 def test_unreachable_hub_model_names_the_offline_alias():
     # conftest sets HF_HUB_OFFLINE=1: a model that is not cached cannot be downloaded
     with pytest.raises(HubUnavailable, match="--model offline") as err:
-        load_model_and_tokenizer(Backbone("me/not-cached-model", "me/not-cached-model", "me/not-cached-model"),
-                                 LABELS, seed=0)
+        load_model_and_tokenizer(
+            Backbone("me/not-cached-model", "me/not-cached-model", "me/not-cached-model"), LABELS, seed=0
+        )
     assert "\n" not in str(err.value)
 
 
@@ -56,8 +64,13 @@ def test_predictions_keep_row_order_with_length_grouping(tiny_backbone_dir):
     config, _ = parse_config(["--eval-batch-size", "4", "--output-dir", "unused"])
     assert config.group_by_length
     args = training_arguments(config, detect_hardware(), tiny_backbone_dir / "unused", train_size=40)
-    trainer = ClassifierTrainer(model=model, args=args, eval_dataset=tokenized, processing_class=tokenizer,
-                                     data_collator=DataCollatorWithPadding(tokenizer))
+    trainer = ClassifierTrainer(
+        model=model,
+        args=args,
+        eval_dataset=tokenized,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+    )
     logits = predict_logits(trainer, tokenized)
     model.eval()
     with torch.no_grad():
@@ -73,11 +86,14 @@ def test_predictions_keep_row_order_with_length_grouping(tiny_backbone_dir):
 
 
 def test_epoch_log_folds_the_trainer_history():
-    history = [{"loss": 2.0, "epoch": 0.5}, {"loss": 1.0, "epoch": 1.0},
-               {"eval_loss": 0.9, "eval_accuracy": 0.5, "eval_runtime": 3.0, "eval_samples_per_second": 9.0,
-                "epoch": 1.0},
-               {"loss": 0.5, "epoch": 2.0}, {"eval_loss": 0.4, "eval_accuracy": 0.8, "epoch": 2.0},
-               {"train_runtime": 10.0, "train_loss": 1.1, "epoch": 2.0}]
+    history = [
+        {"loss": 2.0, "epoch": 0.5},
+        {"loss": 1.0, "epoch": 1.0},
+        {"eval_loss": 0.9, "eval_accuracy": 0.5, "eval_runtime": 3.0, "eval_samples_per_second": 9.0, "epoch": 1.0},
+        {"loss": 0.5, "epoch": 2.0},
+        {"eval_loss": 0.4, "eval_accuracy": 0.8, "epoch": 2.0},
+        {"train_runtime": 10.0, "train_loss": 1.1, "epoch": 2.0},
+    ]
     assert epoch_log(history) == [
         {"epoch": 1.0, "train_loss": 1.5, "eval_loss": 0.9, "eval_accuracy": 0.5},
         {"epoch": 2.0, "train_loss": 0.5, "eval_loss": 0.4, "eval_accuracy": 0.8},
