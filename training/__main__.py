@@ -14,7 +14,6 @@ alone makes the figures and baselines and writes the files.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import sys
@@ -31,9 +30,9 @@ from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, 
 from training.errors import HubUnavailable, ToolkitError
 from training.evaluate import classification_metrics, confusion_figure, errors_table
 from training.explore import class_distribution, embedding_map, project_2d, words_per_text
+from training.outputs import save_figure, write_json
 from training.train import detect_hardware, fine_tune, load_model_and_tokenizer, predict_logits, tokenize_splits
 
-FIGURE_DPI = 120
 EMBEDDING_MAP_POINTS = 5000  # the 2-D map of a large train split uses a seeded sample of it
 
 
@@ -241,14 +240,6 @@ def print_options(config, user_set: set[str], backbone, hardware, data) -> None:
     print(f"Backbone: {backbone.requested} -> {backbone.resolved}" + (" (fallback)" if backbone.fallback else ""))
     print(f"Hardware: {hardware.device} ({hardware.name}), {hardware.precision}")
     print(f"Data: {data.source}: {data.sizes()}, labels {data.labels}")
-
-
-def save_figure(figure, path: Path) -> None:
-    figure.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
-
-
-def write_json(path: Path, content: dict) -> None:
-    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def library_versions() -> dict[str, str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from training.errors import ToolkitError
+from training.outputs import save_figure, write_json
 
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
 
@@ -235,9 +236,9 @@ def write_comparison(comparison: dict, out_dir: Path) -> list[Path]:
     """Write comparison.json, comparison.md and comparison.png into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / name for name in ("comparison.json", "comparison.md", "comparison.png")]
-    paths[0].write_text(json.dumps(comparison, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(paths[0], comparison)
     paths[1].write_text(format_markdown(comparison), encoding="utf-8")
-    plot_per_class_f1(comparison).savefig(paths[2], dpi=120)
+    save_figure(plot_per_class_f1(comparison), paths[2])
     return paths
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from training.errors import ToolkitError
+from training.outputs import write_json
 
 ONNX_DIR = "onnx"
 FP32_FILE = "model.onnx"
@@ -338,7 +339,7 @@ def write_metrics(path: Path, report: dict) -> None:
     """Set ``metrics.json["export"]`` to ``report``, keeping every other key."""
     metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     metrics["export"] = report
-    path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(path, metrics)
 
 
 def format_report(report: dict) -> str:

@@ -16,6 +16,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from tests.conftest import make_texts
 from training.errors import ToolkitError
 from training.export import export_onnx, main
+from training.outputs import write_json
 
 TEXTS = [
     "i feel happy",
@@ -24,6 +25,8 @@ TEXTS = [
     "I AM FURIOUS!!",
     "lonely 42 and the [unknown] word soup of a much longer tweet that goes on and on",
 ]
+# What training wrote into metrics.json before the export, non-ASCII text included (labels and tweets can be).
+METRICS = {"labels": ["kept"], "errors": [{"text": "café naïve — 😢", "label": "sadness"}]}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,7 @@ def copy_run(source, target, data_dir):
     """A training output folder: the model plus the train_config.json and metrics.json training writes."""
     shutil.copytree(source, target)
     (target / "train_config.json").write_text(json.dumps({"config": {"data": str(data_dir), "seed": 42}}))
-    (target / "metrics.json").write_text(json.dumps({"labels": ["kept"]}))
+    write_json(target / "metrics.json", METRICS)
     return target
 
 
@@ -107,6 +110,15 @@ def test_accepted_export_is_recorded_in_metrics(exported):
     # 24 validation texts: the fp32 graph predicts exactly what PyTorch predicts.
     assert report["onnx_fp32"]["accuracy"] == report["pytorch"]["accuracy"]
     assert report["latency"] == "p50 of 24 validation texts one at a time, tokenization included, 1 CPU thread"
+
+
+def test_export_leaves_the_rest_of_metrics_json_byte_identical(exported, tmp_path):
+    run, _ = exported
+    before = tmp_path / "before.json"
+    write_json(before, METRICS)
+    # The export appends its key; every byte training wrote before it stays as it was (no re-escaping).
+    opened = before.read_bytes().removesuffix(b"\n}\n") + b',\n  "export": {'
+    assert (run / "metrics.json").read_bytes().startswith(opened)
 
 
 def test_guard_refuses_int8_and_keeps_fp32(tiny_model_dir, data_dir, tmp_path):
