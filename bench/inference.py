@@ -34,14 +34,13 @@ from training.export import (  # noqa: E402 — needs the sys.path line above (b
     FP32_FILE,
     INT8_FILE,
     ONNX_DIR,
-    THREADS,
-    latencies_ms,
     load_model,
     load_split,
     onnx_session,
     predict,
     torch_runner,
 )
+from training.latency import THREADS, latencies_ms  # noqa: E402 — as above
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
 THROUGHPUT_BATCH = 32

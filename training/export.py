@@ -20,28 +20,19 @@ import logging
 import statistics
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from training.errors import ToolkitError
+from training.latency import LATENCY_SAMPLES, THREADS, RunBatch, latencies_ms, torch_threads
 from training.outputs import write_json
 
 ONNX_DIR = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 EVAL_BATCH_SIZE = 64
-LATENCY_SAMPLES = 100  # batch-1 calls timed per variant (after a few warm-up calls)
-TURN = 25  # texts each variant times before the next one's turn
-# One CPU thread per variant while measuring: figures comparable across machines, and other processes
-# cannot wreck them (PyTorch with 2 threads on 2 busy CPUs measured 500 ms per tweet instead of 38).
-THREADS = 1
-
-# A forward pass: tokenizer output as numpy int64 arrays -> logits (batch, num_labels).
-RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 @contextlib.contextmanager
@@ -170,31 +161,6 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
     return predicted
 
 
-def latencies_ms(runners: dict[str, RunBatch], tokenizer, texts: list[str], max_length: int) -> dict[str, list[float]]:
-    """Wall time in ms of each text end to end (tokenize + forward) at batch size 1, per runner.
-
-    The runners take turns every TURN texts, so that load from other processes on the machine slows
-    them alike; a turn starts with an untimed call, as a runner's first call after another's pays
-    for waking its threads (and the other's may still be spinning).
-    """
-
-    def encode(text: str) -> dict[str, np.ndarray]:
-        return dict(tokenizer([text], truncation=True, max_length=max_length, return_tensors="np"))
-
-    for run in runners.values():  # warm-up: first calls allocate buffers and pick kernels
-        for text in texts[:5]:
-            run(encode(text))
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for turn in range(0, len(texts), TURN):
-        for name, run in runners.items():
-            run(encode(texts[turn]))
-            for text in texts[turn : turn + TURN]:
-                start = time.perf_counter()
-                run(encode(text))
-                times[name].append((time.perf_counter() - start) * 1000)
-    return times
-
-
 def load_model(output_dir: Path):
     """The trained model in fp32 and eval mode, its tokenizer, and the longest input both accept.
 
@@ -249,7 +215,7 @@ def load_split(
     return list(rows["text"]), gold
 
 
-def evaluate(
+def accuracy_and_latency(
     runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray, max_length: int
 ) -> dict[str, dict[str, float]]:
     """Accuracy (fraction) and batch-1 p50 latency of each runner on the same texts."""
@@ -280,8 +246,6 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     Raises:
         ToolkitError: the folder holds no model, or the validation data cannot be loaded.
     """
-    import torch
-
     output_dir = Path(output_dir)
     weights = output_dir / "model.safetensors"
     if not (output_dir / "config.json").is_file() or not weights.is_file():
@@ -302,17 +266,13 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     tokenizer.save_pretrained(onnx_dir)
     model.config.save_pretrained(onnx_dir)
 
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    try:
+    with torch_threads(THREADS):  # restored after: the training run that called us goes on as before
         runners = {
             "pytorch": torch_runner(model),
             "onnx_fp32": onnx_session(fp32_path, THREADS),
             "onnx_int8": onnx_session(int8_path, THREADS),
         }
-        report: dict = evaluate(runners, tokenizer, texts, gold, max_length)
-    finally:
-        torch.set_num_threads(torch_threads)  # the training run that called us goes on as before
+        report: dict = accuracy_and_latency(runners, tokenizer, texts, gold, max_length)
     report["latency"] = (
         f"p50 of {min(len(texts), LATENCY_SAMPLES)} validation texts one at a time, tokenization "
         f"included, {THREADS} CPU thread"
