@@ -8,15 +8,14 @@ matter (``ModelCardData`` with ``EvalResult`` s for the ``model-index``); :func:
 template only lays them out.
 
 Text that comes from the data (tweets, labels, rejection reasons, paths) reaches the card only
-through :func:`md_text`, so a tweet cannot break a table or inject HTML/markdown into the card.
+through ``publish.filters.md_text``, so a tweet cannot break a table or inject HTML/markdown into the card;
+the template's other filters (percentages, durations, code spans) live in ``publish.filters`` too.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from publish.errors import PublishError
+from publish.filters import FILTERS, md_text
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
@@ -72,21 +72,6 @@ EVAL_METRICS = [  # (metrics.json key, model-index metric type, display name, me
     ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
     ("f1_weighted", "f1", "F1 (weighted)", {"average": "weighted"}),
 ]
-
-
-def md_text(value: Any, limit: int | None = None) -> str:
-    """Make untrusted text safe inside a markdown table cell or sentence.
-
-    Newlines become spaces (a table row is one line), HTML is escaped (no tags reach the page) and
-    markdown punctuation is backslash-escaped (no links, images, emphasis, code or column breaks).
-    """
-    text = " ".join(str(value).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = html.escape(text, quote=False)
-    for char in "\\`*_[]|~$#!":
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 @dataclass(frozen=True)
@@ -357,46 +342,6 @@ def card_data(facts: CardFacts) -> ModelCardData:
     )
 
 
-def duration(seconds: float | None) -> str:
-    """``1234.5`` -> ``"20 min 34 s"`` (training time as a reader wants it)."""
-    if seconds is None:
-        return "unknown"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
-def pct(value: Any) -> str:
-    """A 0–1 fraction as a percentage with two decimals; ``–`` when absent."""
-    return "–" if value is None else f"{100 * float(value):.2f}"
-
-
-def pp(delta: Any) -> str:
-    """A difference of fractions in percentage points, signed."""
-    return "–" if delta is None else f"{100 * float(delta):+.2f} pp"
-
-
-def value_cell(value: Any) -> str:
-    """A hyperparameter value for the table: JSON spelling (``null``, ``true``, ``2e-05``), escaped."""
-    return md_text(json.dumps(value, ensure_ascii=False)) if not isinstance(value, str) else md_text(value)
-
-
-def log_value(value: Any) -> str:
-    """A training-log number: a whole float as an integer (epoch 1.0 -> 1), other floats with 4 decimals."""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.4f}"
-    return md_text(value)
-
-
-def code_cell(value: Any) -> str:
-    """``value`` as an inline code span safe in a table: a fence longer than any backtick run inside, ``|`` escaped."""
-    text = " ".join(str(value).split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
-
-
 def render_card(facts: CardFacts) -> ModelCard:
     """Render the model card (front matter + body) from its facts.
 
@@ -412,9 +357,7 @@ def render_card(facts: CardFacts) -> ModelCard:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(
-        pct=pct, pp=pp, duration=duration, value_cell=value_cell, log_value=log_value, code=code_cell, md=md_text
-    )
+    env.filters.update(FILTERS)
     template = env.get_template(TEMPLATE_PATH.name)
     content = template.render(
         card_data=card_data(facts).to_yaml(),

@@ -29,8 +29,9 @@ from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard, constants, get
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, pct, render_card
+from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, render_card
 from publish.errors import PublishError
+from publish.filters import pct
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported
 

@@ -13,8 +13,9 @@ import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from publish.card import CARER_CITATION, build_facts, md_text, render_card
+from publish.card import CARER_CITATION, build_facts, render_card
 from publish.errors import PublishError
+from publish.filters import md_text
 from tests.publish.conftest import FIXTURE_RUN
 
 GOLDEN = Path(__file__).resolve().parent / "golden_card.md"
