@@ -30,7 +30,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, render_card
-from publish.errors import PublishError
+from publish.errors import PublishError, first_line
 from publish.filters import pct
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported
@@ -190,7 +190,7 @@ def hub_error(err: Exception, action: str) -> PublishError:
             return PublishError(
                 f"publish error: {action}: permission denied (403) — use a token with write access to that namespace"
             )
-        detail = (err.server_message or str(err).splitlines()[0]).strip()
+        detail = (err.server_message or "").strip() or first_line(err)
         return PublishError(f"publish error: {action}: the Hub answered {status}: {detail}")
     if isinstance(err, OSError):  # a local file vanished or cannot be read mid-upload
         return PublishError(f"publish error: {action}: {err}")

@@ -176,15 +176,21 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
     try:
         return PipelineBackend(model, revision=revision)
     except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ModelLoadError(
-            f"cannot load the model {model!r}: {reason} — set MODEL to a folder written by "
+            f"cannot load the model {model!r}: {first_line(err)} — set MODEL to a folder written by "
             "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach"
         ) from None
 
 
 class ModelLoadError(Exception):
     """The model named by MODEL / BACKEND cannot be loaded (one line a user can act on)."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none: the reason a one-line
+    user error quotes from a library's multi-line message (the Space's own copy: it imports no other part)."""
+    message = str(err).strip()
+    return message.splitlines()[0] if message else type(err).__name__
 
 
 def _has_cuda() -> bool:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+# Twin of training/corrections.py FIELDS (the parts may not import each other): change both together. The
+# guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
 
 
@@ -158,15 +160,6 @@ def export(records: list[dict], out: str | Path) -> Path:
     else:
         raise FlagStoreError(f"{out}: unknown format — expected a .jsonl or .csv file name")
     return out
-
-
-def read_csv(path: str | Path) -> list[dict]:
-    """Read an exported CSV back into records (the inverse of :func:`export`)."""
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [
-        {**row, "scores": json.loads(row["scores"]), "model_revision": row["model_revision"] or None} for row in rows
-    ]
 
 
 def pull(repo_id: str, out: str | Path) -> list[Path]:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
-from training.errors import ToolkitError
+from training.errors import ToolkitError, first_line
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
 
@@ -194,7 +194,7 @@ def read_config_file(path: str) -> dict[str, Any]:
             values = yaml.safe_load(text) or {}
     except Exception as err:  # yaml.YAMLError and json.JSONDecodeError both land here
         raise ToolkitError(
-            f"config error: {path}: not valid {file.suffix.lstrip('.').upper() or 'YAML'}: {str(err).splitlines()[0]}"
+            f"config error: {path}: not valid {file.suffix.lstrip('.').upper() or 'YAML'}: {first_line(err)}"
         ) from None
     if not isinstance(values, dict):
         raise ToolkitError(f"config error: {path}: expected a mapping of option names to values")

@@ -50,6 +50,8 @@ from training.errors import ToolkitError
 
 log = logging.getLogger(__name__)
 
+# Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
+# tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = ("id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision")
 # The fields the merge needs; the others are carried along untouched and may be absent.
 REQUIRED = ("id", "time", "text", "corrected_label")
@@ -82,15 +84,15 @@ def load_flag_records(path: str | Path) -> list[dict]:
         files = sorted(path.glob("*.jsonl")) + sorted(path.glob("data/*.jsonl"))
         if not files:
             raise ToolkitError(f"corrections error: {path}: no flag files (*.jsonl or data/*.jsonl) in this folder")
-        return [record for file in files for record in _read_jsonl(file)]
+        return [record for file in files for record in _read_flags_jsonl(file)]
     if not path.exists():
         raise ToolkitError(
             f"corrections error: {path}: no such file or folder — expected a flag folder, a .jsonl or a .csv"
         )
     if path.suffix == ".jsonl":
-        return _read_jsonl(path)
+        return _read_flags_jsonl(path)
     if path.suffix == ".csv":
-        return _read_csv(path)
+        return _read_flags_csv(path)
     raise ToolkitError(f"corrections error: {path}: unsupported file type — expected a flag folder, a .jsonl or a .csv")
 
 
@@ -101,7 +103,7 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
         raise ToolkitError(f"corrections error: {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_flags_jsonl(path: Path) -> list[dict]:
     lines = _read_text(path).split("\n")
     # split() leaves "" after a final newline; anything else there is a line the writer never finished.
     if lines[-1]:
@@ -122,7 +124,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return records
 
 
-def _read_csv(path: Path) -> list[dict]:
+def _read_flags_csv(path: Path) -> list[dict]:
     # newline="" as the csv docs ask: a quoted text may hold line breaks; utf-8-sig drops a spreadsheet's BOM.
     reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
     missing = [f for f in REQUIRED if f not in (reader.fieldnames or [])]

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.errors import HubUnavailable, ToolkitError
+from training.errors import HubUnavailable, ToolkitError, first_line
 from training.readers import FORMATS, SPLIT_ALIASES, Row, check_columns, download, find_split_files, read_rows
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
@@ -115,9 +115,8 @@ def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str
     try:
         dataset = datasets.load_dataset(dataset_id, revision=revision)
     except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise HubUnavailable(
-            f"data error: cannot load Hub dataset '{dataset_id}' ({reason}) — "
+            f"data error: cannot load Hub dataset '{dataset_id}' ({first_line(err)}) — "
             f"use a local folder, file or URL with --data"
         ) from None
     raw, names = {}, None

@@ -71,7 +71,7 @@ def parse_rows(data: bytes, suffix: str, text_column: str, label_column: str, na
     if suffix == ".txt":
         return read_txt(text, name)
     if suffix in (".csv", ".tsv"):
-        return read_csv(text, "\t" if suffix == ".tsv" else ",", text_column, label_column, name)
+        return read_delimited(text, "\t" if suffix == ".tsv" else ",", text_column, label_column, name)
     if suffix in (".json", ".jsonl"):
         return read_json(text, text_column, label_column, name)
     raise ToolkitError(f"data error: {name}: unsupported format '{suffix}' — expected one of {', '.join(FORMATS)}")
@@ -101,7 +101,7 @@ def read_txt(text: str, name: str) -> list[Row]:
     return rows
 
 
-def read_csv(text: str, delimiter: str, text_column: str, label_column: str, name: str) -> list[Row]:
+def read_delimited(text: str, delimiter: str, text_column: str, label_column: str, name: str) -> list[Row]:
     """A CSV/TSV file with a header row naming the text and label columns."""
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     check_columns(reader.fieldnames or [], text_column, label_column, name)

@@ -23,7 +23,7 @@ from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from training.config import Backbone, TrainConfig
-from training.errors import HubUnavailable, ToolkitError
+from training.errors import HubUnavailable, ToolkitError, first_line
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
             ignore_mismatched_sizes=True,
         )  # a classifier checkpoint's old head is replaced, not an error
     except (OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = first_line(err)
         if Path(backbone.resolved).is_dir():
             raise ToolkitError(f"model error: {backbone.resolved}: not a loadable model folder ({reason})") from None
         raise HubUnavailable(
