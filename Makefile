@@ -39,5 +39,17 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The CPU benchmarks with short settings (minutes; the real data in ../shared/data/emotion): a small
+# training run, its ONNX export and inference figures, the Space under a light load, the GPU script on
+# the CPU, the corrections loop on a small subset. The settings of the figures in README are in README; these only show that every script runs.
+BENCH_RUN := runs/bench-quick
+bench: venv
+	$(BIN)/python bench/train.py --max-train-samples 600 --max-eval-samples 200 --epochs 1 --output-dir $(BENCH_RUN)
+	$(BIN)/python -m training.export $(BENCH_RUN)
+	$(BIN)/python bench/inference.py $(BENCH_RUN) --samples 100
+	$(BIN)/python bench/space_load.py --clients 4 --requests 2 --rounds 1
+	$(BIN)/python bench/gpu_inference.py --device cpu --texts 256
+	$(BIN)/python bench/corrections.py --max-train-samples 600 --max-eval-samples 200 --epochs 1 --out runs/bench-quick-corrections
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache

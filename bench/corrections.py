@@ -9,9 +9,9 @@ side by side and writes ``python -m training.compare`` output into the corrected
     .venv/bin/python bench/corrections.py                                   # full data, 2 epochs (GPU: minutes)
     .venv/bin/python bench/corrections.py --max-train-samples 2400 --epochs 1 --max-eval-samples 1000
 
-The second (about 20 minutes on a busy 2-core CPU) only shows that the loop runs: a model trained
-for 38 steps is so far from converged that relabelling 4 of 2400 rows can swing its test accuracy
-by tens of points either way, so its metric deltas say nothing about corrections.
+The second only shows that the loop runs: a model trained for 38 steps is so far from converged that
+relabelling a handful of 2400 rows can swing its test accuracy either way, so its metric deltas say
+nothing about corrections. Measured figures: README, "Benchmarks".
 
 Both runs train through the real CLI (``python -m training``) in a subprocess, with the same seed,
 options and test split, so the only difference between them is the corrected labels.
@@ -28,13 +28,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
-
-
-def read_split(path: Path) -> list[tuple[str, str]]:
-    """``text;label`` lines (split on the last ``;``, as the training loader does)."""
-    return [tuple(line.rsplit(";", 1)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+from harness import DATA, REPO, machine, pct, pp, print_table, read_split
 
 
 def write_split(path: Path, rows: list[tuple[str, str]]):
@@ -99,7 +93,7 @@ def train(data_dir: Path, output_dir: Path, args, corrections: Path | None = Non
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train/validation/test .txt")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with train/validation/test .txt")
     parser.add_argument(
         "--out", type=Path, default=REPO / "runs" / "bench-corrections", help="work folder (data copies, runs)"
     )
@@ -159,10 +153,12 @@ def main():
         ("macro F1", lambda m: m["f1_macro"]),
         ("accuracy", lambda m: m["accuracy"]),
     ]
-    print(f"\n{'test metric':<14} {'noisy':>8} {'corrected':>10} {'delta':>8}")
-    for name, get in rows:
-        before, after = get(noisy["eval"]["test"]), get(corrected["eval"]["test"])
-        print(f"{name:<14} {before:>8.4f} {after:>10.4f} {after - before:>+8.4f}")
+    print(f"{machine()}\n")
+    before, after = noisy["eval"]["test"], corrected["eval"]["test"]
+    print_table(
+        ["test metric", "noisy labels", f"+ {summary['used']} corrections", "Δ"],
+        [(name, pct(get(before)), pct(get(after)), pp(get(after) - get(before))) for name, get in rows],
+    )
     print(f"\ncomparison: {args.out / 'corrected' / 'comparison.md'}")
 
 

@@ -40,9 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from harness import DATA, print_table, ratio, read_split
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
 MAX_LENGTH = 128  # tweets are short; the same truncation as training's default
 NUM_LABELS = 6
 PREFETCH = 16  # batches tokenized ahead of the GPU (enough to keep 8 worker threads busy)
@@ -50,13 +49,8 @@ PREFETCH = 16  # batches tokenized ahead of the GPU (enough to keep 8 worker thr
 
 def load_texts(data: Path, count: int, seed: int = 0) -> list[str]:
     """``count`` tweets: the emotion splits shuffled and repeated (synthetic words if the data is absent)."""
-    texts = [
-        line.rsplit(";", 1)[0]
-        for split in ("train", "validation", "test")
-        if (data / f"{split}.txt").is_file()
-        for line in (data / f"{split}.txt").read_text(encoding="utf-8").splitlines()
-        if line
-    ]
+    files = [data / f"{split}.txt" for split in ("train", "validation", "test")]
+    texts = [text for file in files if file.is_file() for text, _ in read_split(file)]
     rng = random.Random(seed)
     if not texts:
         print(f"note: no data at {data}; using synthetic tweets of 5-40 words")
@@ -206,7 +200,7 @@ def main() -> None:
     )
     parser.add_argument("--batch-size", type=int, default=None, help="Default: 1024 on CUDA, 32 on CPU.")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="Tokenizer threads.")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
 
     device = torch.device(args.device)
@@ -245,11 +239,11 @@ def main() -> None:
     # Same predictions: padding differs between the two (bucketed vs file order), so bf16 differs slightly.
     agree = (slow.argmax(-1) == fast.argmax(-1)).float().mean().item()
     print(f"naive vs pipelined: max |dp| {(slow - fast).abs().max().item():.2e}, same top class {agree:.2%}\n")
-    print("| measurement | texts/s | vs naive |")
-    print("|---|---:|---:|")
     naive_rate = count / seconds["naive loop (end to end)"]
-    for label, s in seconds.items():
-        print(f"| {label} | {count / s:,.0f} | {count / s / naive_rate:.2f}x |")
+    print_table(
+        ["measurement", "texts/s", "vs naive"],
+        [(label, f"{count / s:,.0f}", ratio(count / s / naive_rate)) for label, s in seconds.items()],
+    )
     rate = count / seconds["pipelined (end to end)"]
     if cuda:
         print(

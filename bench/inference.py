@@ -18,19 +18,15 @@ int8 file <= 70 MB. All variants use the same number of CPU threads.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from harness import DATA, machine, pct, print_table, ratio
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # bench/ runs as a script; it uses training's export helpers
-
-from training.export import (  # noqa: E402 — needs the sys.path line above (bench/ runs as a script)
+from training.export import (
     FP32_FILE,
     INT8_FILE,
     ONNX_DIR,
@@ -40,18 +36,9 @@ from training.export import (  # noqa: E402 — needs the sys.path line above (b
     predict,
     torch_runner,
 )
-from training.latency import THREADS, latencies_ms  # noqa: E402 — as above
+from training.latency import THREADS, latencies_ms
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
 THROUGHPUT_BATCH = 32
-
-
-def cpu_name() -> str:
-    """The processor's model name (Linux), else what platform knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
 
 
 def throughputs(runners: dict, tokenizer, texts: list[str], max_length: int) -> dict[str, float]:
@@ -71,7 +58,7 @@ def main() -> None:
     parser.add_argument(
         "output_dir", type=Path, help="A training output folder with onnx/ (python -m training.export)."
     )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="Data whose test split is used.")
+    parser.add_argument("--data", default=str(DATA), help="Data whose test split is used.")
     parser.add_argument("--samples", type=int, default=1000, help="Texts timed one by one per variant.")
     parser.add_argument(
         "--threads",
@@ -112,9 +99,8 @@ def main() -> None:
         f"test split of {args.data}: {len(texts)} texts"
     )
     print(
-        f"machine: {cpu_name()}, {os.cpu_count()} CPUs, {threads} threads per variant; torch {torch.__version__}, "
-        f"onnxruntime {__import__('onnxruntime').__version__}; load average {os.getloadavg()[0]:.1f} "
-        f"(other processes slow every variant)"
+        f"machine: {machine()} (other processes slow every variant); {threads} threads per variant; "
+        f"torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}\n"
     )
 
     times = latencies_ms(runners, tokenizer, texts[: args.samples], max_length)
@@ -131,25 +117,41 @@ def main() -> None:
     }
 
     base = rows["pytorch"]
-    print(
-        f"\n| variant | p50 ms (batch 1) | p95 ms | speed-up at p50 | accuracy | drop (points) "
-        f"| texts/s (batch {THROUGHPUT_BATCH}) | throughput ratio | size MB |"
+    print_table(
+        [
+            "variant",
+            "p50 ms (batch 1)",
+            "p95 ms",
+            "speed-up at p50",
+            "accuracy",
+            "drop (points)",
+            f"texts/s (batch {THROUGHPUT_BATCH})",
+            "throughput ratio",
+            "size MB",
+        ],
+        [
+            (
+                name,
+                f"{row['p50']:.2f}",
+                f"{row['p95']:.2f}",
+                ratio(base["p50"] / row["p50"]),
+                pct(row["accuracy"]),
+                f"{100 * (base['accuracy'] - row['accuracy']):+.2f}",
+                f"{row['throughput']:.0f}",
+                ratio(row["throughput"] / base["throughput"]),
+                f"{row['size']:.1f}",
+            )
+            for name, row in rows.items()
+        ],
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, row in rows.items():
-        print(
-            f"| {name} | {row['p50']:.2f} | {row['p95']:.2f} | {base['p50'] / row['p50']:.2f}x "
-            f"| {row['accuracy']:.2%} | {100 * (base['accuracy'] - row['accuracy']):+.2f} "
-            f"| {row['throughput']:.0f} | {row['throughput'] / base['throughput']:.2f}x | {row['size']:.1f} |"
-        )
 
     int8 = rows["onnx_int8"]
     speedup, drop = base["p50"] / int8["p50"], 100 * (base["accuracy"] - int8["accuracy"])
     print(
-        f"\nint8 vs eager at p50: {speedup:.2f}x (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
+        f"\nint8 vs eager at p50: {ratio(speedup)} (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "
         f"accuracy drop {drop:+.2f} points (target <= 0.5: {'met' if drop <= 0.5 else 'NOT met'}); "
         f"int8 file {int8['size']:.1f} MB = {int8['size'] / base['size']:.0%} of fp32 "
-        f"(DistilBERT target <= 70 MB); load average at the end {os.getloadavg()[0]:.1f}"
+        f"(DistilBERT target <= 70 MB); at the end: {machine()}"
     )
 
 

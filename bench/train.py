@@ -13,14 +13,7 @@ here can download the real ones) for one epoch twice, side by side in one proces
   * ours: the settings of ``training.train`` (unpadded tokens, ``DataCollatorWithPadding`` per batch,
     length-grouped batches, bf16/fp16, loader workers, pinned memory), batch 64;
 and prints both samples/s and their ratio (target >= 2x). Evaluation and checkpoints are off in
-both, so only training is timed.
-
-Measured (2-core CPU shared with other jobs, load average 5-8; no GPU was available):
-``python bench/train.py`` (offline backbone, 16,000 train texts, 2 epochs, lr 1e-4, fp32):
-test accuracy 92.15%, test macro F1 87.79%, validation accuracy 92.2% (epoch 1: 91.1%),
-19.9 train samples/s (1,605 s of training incl. per-epoch validation; 2,188 s end to end).
-Baselines (validation): majority class 35.2%, logistic regression on frozen embeddings 70.0%.
-``--speed`` has not run on a GPU yet.
+both, so only training is timed. Measured figures: README, "Benchmarks".
 """
 
 from __future__ import annotations
@@ -33,10 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # run as a script from anywhere
-
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "emotion"
+from harness import DATA, REPO, machine, pct, print_table, ratio
 
 
 def run_pipeline(args) -> None:
@@ -55,6 +45,8 @@ def run_pipeline(args) -> None:
     ]
     if args.max_train_samples:
         argv += ["--max-train-samples", str(args.max_train_samples)]
+    if args.max_eval_samples:
+        argv += ["--max-eval-samples", str(args.max_eval_samples)]
     start = time.perf_counter()
     if main(argv) != 0:
         sys.exit(2)
@@ -63,13 +55,20 @@ def run_pipeline(args) -> None:
     test, training = metrics["eval"]["test"], metrics["training"]
     print(
         f"\nbench/train.py  model={args.model}  data={args.data}  train={metrics['data']['sizes']['train']}  "
-        f"epochs={args.epochs}  device={training['device']} ({training['precision']})"
+        f"epochs={args.epochs}  device={training['device']} ({training['precision']}); {machine()}\n"
     )
-    print(f"test accuracy        {test['accuracy']:.2%}")
-    print(f"test macro F1        {test['f1_macro']:.2%}")
-    print(
-        f"train samples/s      {training['samples_per_second']:.1f}  (training {training['seconds']:.0f} s, "
-        f"including per-epoch validation; whole run {wall:.0f} s)"
+    print_table(
+        ["test accuracy", "test macro F1", "train samples/s", "training s (with validation)", "whole run s"],
+        [
+            (
+                pct(test["accuracy"]),
+                pct(test["f1_macro"]),
+                f"{training['samples_per_second']:.1f}",
+                f"{training['seconds']:.0f}",
+                f"{wall:.0f}",
+            )
+        ],
+        align="rrrrr",
     )
 
 
@@ -158,19 +157,29 @@ def run_speed(args) -> None:
     longest = len(padded[0]["input_ids"])
     print(
         f"\nbench/train.py --speed  DistilBertConfig() random weights, {len(tokenized)} texts, 1 epoch, batch 64, "
-        f"{hardware.device} ({hardware.name})"
+        f"{hardware.device} ({hardware.name}); {machine()}\n"
     )
-    print(f"seed recipe (padded to {longest} tokens, fp32)       {seed_speed:10.1f} samples/s")
-    print(f"ours (dynamic padding, length groups, {hardware.precision})  {ours_speed:10.1f} samples/s")
-    print(f"ratio ours / seed                                {ours_speed / seed_speed:10.2f}x  (target >= 2x)")
+    print_table(
+        ["recipe", "samples/s", "vs seed"],
+        [
+            (f"seed (padded to {longest} tokens, fp32)", f"{seed_speed:.1f}", ratio(1)),
+            (
+                f"ours (dynamic padding, length groups, {hardware.precision})",
+                f"{ours_speed:.1f}",
+                ratio(ours_speed / seed_speed),
+            ),
+        ],
+    )
+    print("\ntarget: ours >= 2× the seed recipe")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="emotion data folder (default: %(default)s)")
+    parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
     parser.add_argument("--model", default="offline", help="backbone (default: the offline alias)")
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--max-train-samples", type=int, default=None, help="subset for a quick estimate")
+    parser.add_argument("--max-eval-samples", type=int, default=None, help="validation/test subset (quick runs)")
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench-train")
     parser.add_argument("--speed", action="store_true", help="GPU: seed recipe vs ours, samples/s and ratio")
     args = parser.parse_args()
