@@ -43,8 +43,7 @@ class PipelineBackend(Backend):
         import torch
         from transformers import pipeline
 
-        device = 0 if torch.cuda.is_available() else -1
-        dtype = torch.bfloat16 if device == 0 and torch.cuda.is_bf16_supported() else torch.float32
+        device, dtype = pick_device()
         self._pipe = pipeline(
             "text-classification",
             model=self.model,
@@ -197,3 +196,17 @@ def _has_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def pick_device():
+    """The pipeline's device (0 = first GPU, -1 = CPU) and dtype.
+
+    bf16 only on a GPU that has it natively: ``torch.cuda.is_bf16_supported()`` also says yes on T4 /
+    V100 through emulation, which is slower there than fp32.
+    """
+    import torch
+
+    if not _has_cuda():
+        return -1, torch.float32
+    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    return 0, torch.bfloat16 if native_bf16 else torch.float32

@@ -7,8 +7,10 @@
 
 Reads top to bottom: options -> data -> backbone -> figures of the data -> baselines -> fine-tuning
 -> evaluation -> files of the output folder (the contract in DESIGN.md) -> summary table.
-Runs unchanged under ``accelerate launch`` / ``torchrun``: every process trains, the main process
-alone makes the figures and baselines and writes the files.
+Runs under ``torchrun`` / ``accelerate launch`` as one job (``training.distributed``): every process
+trains on its share of each epoch and predicts; the main process alone prints, writes the files, and
+makes the figures and baselines, after the last step that every process takes part in, so that no
+process waits on it.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from accelerate import PartialState
 from huggingface_hub import is_offline_mode
 
 from training import config as cfg
 from training.baselines import extract_embeddings, run_baselines
 from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, subsample
+from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError
 from training.evaluate import classification_metrics, confusion_figure, errors_table
 from training.explore import class_distribution, embedding_map, project_2d, words_per_text
@@ -48,12 +50,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None = None) -> Path:
     """The whole pipeline; returns the output folder."""
-    state = PartialState()  # which process this is under torchrun / accelerate (one process otherwise)
-    main_process = state.is_main_process
-
-    # --- 1. Options ------------------------------------------------------------------------------
+    # --- 1. Options, and which process this is under torchrun / accelerate (one process otherwise) --
     config, user_set = cfg.parse_config(argv)
     hardware = detect_hardware(config.precision)
+    state = init_processes(hardware.device)
+    main_process = state.is_main_process
     out = Path(config.output_dir)
 
     # --- 2. Data: validated before anything slow happens ---------------------------------------
@@ -65,14 +66,15 @@ def run(argv: list[str] | None = None) -> Path:
         )
         use_offline_mode()
     data_fallback = False
-    try:
-        data = load_data(config.data, **config.data_options())
-    except HubUnavailable as err:
-        if not config.fallback_offline:
-            raise
-        loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
-        config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
-        data = load_data(config.data, **config.data_options())
+    with state.local_main_process_first():  # it downloads (a URL, a Hub dataset); the others read its copy
+        try:
+            data = load_data(config.data, **config.data_options())
+        except HubUnavailable as err:
+            if not config.fallback_offline:
+                raise
+            loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
+            config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
+            data = load_data(config.data, **config.data_options())
     # Every validation/test text, taken before --max-eval-samples drops some: a flag on any of them
     # must never bring it into training (that would leak evaluation data into a later full run).
     held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
@@ -84,55 +86,44 @@ def run(argv: list[str] | None = None) -> Path:
 
         train, corrections = apply_corrections(data.splits["train"], data.labels, config.corrections, held_out)
         data = replace_splits(data, {**data.splits, "train": train})
-        print(format_summary(corrections))
-    for warning in data.warnings:
+        if main_process:
+            print(format_summary(corrections))
+    fingerprints = {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()}
+    check_same_data(state, fingerprints)
+    for warning in data.warnings if main_process else ():
         print(f"data warning: {warning}", file=sys.stderr)
 
     # --- 3. Backbone: a Hub model, a folder, or an alias with its own recommended options ------
     backbone = cfg.resolve_backbone(config)
-    try:
-        model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
-    except HubUnavailable as err:
-        if not config.fallback_offline:
-            raise
-        loud_fallback(f"{err}", "using the offline backbone (--model offline, all-MiniLM-L6-v2) instead")
-        config = cfg.offline_fallback(config, user_set)
-        backbone = dataclasses.replace(cfg.resolve_backbone(config), requested=backbone.requested, fallback=True)
-        model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
+    with state.local_main_process_first():  # one download of a Hub model per machine
+        try:
+            model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
+        except HubUnavailable as err:
+            if not config.fallback_offline:
+                raise
+            loud_fallback(f"{err}", "using the offline backbone (--model offline, all-MiniLM-L6-v2) instead")
+            config = cfg.offline_fallback(config, user_set)
+            backbone = dataclasses.replace(cfg.resolve_backbone(config), requested=backbone.requested, fallback=True)
+            model, tokenizer = load_model_and_tokenizer(backbone, data.labels, config.seed)
     if main_process:
         print_options(config, user_set, backbone, hardware, data)
 
-    # --- 4. Figures of the data and baselines on frozen embeddings (main process only) ----------
-    baselines = {}
-    if main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        train = data.splits["train"]
-        save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
-        save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / "words_per_text.png")
-        embeddings = extract_embeddings(
-            backbone.resolved,
-            {name: list(ds["text"]) for name, ds in data.splits.items()},
-            batch_size=config.eval_batch_size,
-            max_length=config.max_length,
-            device=str(state.device),
-        )
-        features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
-        train_x, train_y = features.pop("train")
-        sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
-        points, method = project_2d(train_x[sample], config.seed)
-        save_figure(embedding_map(points, train_y[sample], data.labels, method), out / "embedding_map.png")
-        baselines = run_baselines(train_x, train_y, features, data.labels, config.seed)
-
-    # --- 5. Fine-tune ------------------------------------------------------------------------------
+    # --- 4. Fine-tune (every process) ---------------------------------------------------------------
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
     tuned = fine_tune(config, model, tokenizer, tokenized, data.labels, hardware, out / "checkpoints")
 
-    # --- 6. Evaluate the best epoch on validation and test ------------------------------------------
+    # --- 5. Predict validation and test with the best epoch (every process) -------------------------
     logits = {
         name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized
     }
+    tuned.trainer.save_model(str(out))  # every process calls it; Trainer writes once: weights, config, tokenizer
     if not main_process:
-        return out
+        return out  # nothing below is collective: the main process alone does it, no process waits
+
+    # --- 6. Figures of the data and baselines on frozen embeddings (main process only) ----------
+    baselines = figures_and_baselines(out, data, backbone, config, str(state.device))
+
+    # --- 7. Evaluate ---------------------------------------------------------------------------------
     evaluation = {
         name: classification_metrics(list(data.splits[name]["label"]), logit.argmax(-1), data.labels)
         for name, logit in logits.items()
@@ -142,8 +133,7 @@ def run(argv: list[str] | None = None) -> Path:
         list(data.splits[split]["text"]), list(data.splits[split]["label"]), logits[split], data.labels
     )
 
-    # --- 7. Write the output folder --------------------------------------------------------------------
-    tuned.trainer.save_model(str(out))  # weights, config.json with id2label/label2id, tokenizer
+    # --- 8. Write the output folder --------------------------------------------------------------------
     save_figure(
         confusion_figure(evaluation[split]["confusion_matrix"], data.labels, f"Normalized confusion matrix ({split})"),
         out / "confusion_matrix.png",
@@ -159,7 +149,7 @@ def run(argv: list[str] | None = None) -> Path:
                 "revision": data.revision,
                 "files": data.files,
                 "fallback": data_fallback,
-                "split_sha256": {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()},
+                "split_sha256": fingerprints,
                 "sizes": data.sizes(),
             },
             "hardware": dataclasses.asdict(hardware),
@@ -175,6 +165,8 @@ def run(argv: list[str] | None = None) -> Path:
             "training": {
                 "seconds": tuned.seconds,
                 "samples_per_second": tuned.samples_per_second,
+                "processes": state.num_processes,
+                "steps": tuned.steps,  # optimizer steps of each process
                 "device": hardware.device,
                 "precision": hardware.precision,
                 "log": tuned.log,
@@ -185,7 +177,7 @@ def run(argv: list[str] | None = None) -> Path:
     if corrections is not None:
         write_json(out / "corrections.json", corrections)
 
-    # --- 8. Optional: ONNX export (adds metrics.json["export"]) and publishing ----------------------
+    # --- 9. Optional: ONNX export (adds metrics.json["export"]) and publishing ----------------------
     if config.export_onnx:
         from training.export import export_onnx, format_report
 
@@ -197,8 +189,33 @@ def run(argv: list[str] | None = None) -> Path:
     return out
 
 
+def figures_and_baselines(out: Path, data, backbone, config, device: str) -> dict:
+    """Write the figures of the training data and return the two baselines' metrics (on frozen embeddings)."""
+    out.mkdir(parents=True, exist_ok=True)
+    train = data.splits["train"]
+    save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
+    save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / "words_per_text.png")
+    embeddings = extract_embeddings(
+        backbone.resolved,
+        {name: list(ds["text"]) for name, ds in data.splits.items()},
+        batch_size=config.eval_batch_size,
+        max_length=config.max_length,
+        device=device,
+    )
+    features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
+    train_x, train_y = features.pop("train")
+    sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
+    points, method = project_2d(train_x[sample], config.seed)
+    save_figure(embedding_map(points, train_y[sample], data.labels, method), out / "embedding_map.png")
+    return run_baselines(train_x, train_y, features, data.labels, config.seed)
+
+
 def loud_fallback(problem: str, action: str) -> None:
-    """Say, impossible to miss, that the run is not using what was asked for."""
+    """Say, impossible to miss, that the run is not using what was asked for (once per job)."""
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:
+        return
     bar = "!" * 100
     print(f"\n{bar}\n!! FALLBACK: {problem}\n!! {action}\n{bar}\n", file=sys.stderr, flush=True)
 

@@ -12,6 +12,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -168,7 +170,11 @@ def check_columns(columns: list[str], text_column: str, label_column: str, name:
 
 
 def download(url: str) -> Path:
-    """Download ``url`` once into the user cache; the file keeps the URL's name (its format)."""
+    """Download ``url`` once into the user cache; the file keeps the URL's name (its format).
+
+    The bytes go to a temporary file beside the target, renamed over it when complete: a process that
+    finds the target (another rank, another machine on a shared cache) never reads a partial file.
+    """
     file_name = Path(urllib.parse.urlparse(url).path).name
     if Path(file_name).suffix.lower() not in FORMATS:
         raise ToolkitError(f"data error: {url}: the URL must end in a file name with one of {', '.join(FORMATS)}")
@@ -180,5 +186,7 @@ def download(url: str) -> Path:
                 data = response.read()
         except OSError as err:
             raise HubUnavailable(f"data error: cannot download {url}: {err}") from None
-        target.write_bytes(data)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{file_name}.", delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, target)  # atomic on one file system
     return target

@@ -3,12 +3,14 @@
 Fast where it matters on a GPU: texts are tokenized once (``datasets.map``, batched) without padding;
 ``DataCollatorWithPadding`` pads each batch only to its longest text, and batches group texts of
 similar length, so little compute goes to padding; bf16 (fp16 where bf16 is unsupported) and data
-loader workers with pinned memory keep the GPU fed. The same code runs on CPU, and under
-``accelerate launch`` / ``torchrun`` (Trainer handles the distribution).
+loader workers with pinned memory keep the GPU fed, and nothing waits for the GPU on each step
+(non-blocking copies, no per-step NaN check). The same code runs on CPU, and under ``accelerate
+launch`` / ``torchrun`` as one job of several processes (``training.distributed``).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import time
@@ -23,6 +25,7 @@ from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from training.config import Backbone, TrainConfig
+from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError, first_line
 
 
@@ -42,6 +45,7 @@ class FineTuned:
     trainer: object  # transformers.Trainer holding the best model
     seconds: float
     samples_per_second: float
+    steps: int  # optimizer steps of this process (an epoch is split between the processes)
     log: list[dict]  # one entry per epoch: train_loss, eval_loss, eval_accuracy, ...
 
 
@@ -49,7 +53,8 @@ def detect_hardware(precision: str = "auto") -> Hardware:
     """The device, its name, and the precision: bf16 on GPUs that support it, else fp16; fp32 on CPU."""
     if torch.cuda.is_available():
         if precision == "auto":
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            # Not emulated bf16 (T4, V100 report it through emulation, far slower than fp16 there)
+            precision = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
         return Hardware("cuda", torch.cuda.get_device_name(0), precision)
     if precision == "fp16":
         raise ToolkitError("config error: --precision fp16 needs a GPU; use auto, fp32 or bf16 on CPU")
@@ -76,8 +81,11 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
             num_labels=len(labels),
             id2label=id2label,
             label2id={name: i for i, name in id2label.items()},
-            ignore_mismatched_sizes=True,
-        )  # a classifier checkpoint's old head is replaced, not an error
+            ignore_mismatched_sizes=True,  # a classifier checkpoint's old head is replaced, not an error
+            # fp32 master weights whatever the checkpoint's dtype (transformers 5 defaults to "auto": a bf16
+            # checkpoint would train in bf16, where most 2e-5 updates round away); Trainer adds mixed precision.
+            dtype=torch.float32,
+        )
     except (OSError, ValueError) as err:
         reason = first_line(err)
         if Path(backbone.resolved).is_dir():
@@ -101,39 +109,76 @@ def tokenize_splits(splits: dict, tokenizer, max_length: int) -> dict:
     }
 
 
-def training_arguments(config: TrainConfig, hardware: Hardware, checkpoint_dir: Path, train_size: int):
-    """TrainingArguments for the seed recipe's schedule, plus the speed settings of this module."""
-    from transformers import TrainingArguments
+def steps_per_epoch(train_size: int, batch_size: int, replicas: int = 1) -> int:
+    """Optimizer steps in one epoch when ``replicas`` model copies each take ``batch_size`` texts a step.
 
+    accelerate shards the epoch's batches between the processes, so each takes every ``replicas``-th.
+    """
+    batches = -(-train_size // batch_size)
+    return max(1, -(-batches // replicas))
+
+
+def training_options(
+    config: TrainConfig, hardware: Hardware, checkpoint_dir: Path, train_size: int, replicas: int = 1
+) -> dict:
+    """The TrainingArguments keywords: the seed recipe's schedule plus the speed settings of this module.
+
+    Args:
+        config: the run's options.
+        hardware: device and precision.
+        checkpoint_dir: where Trainer keeps the best epoch's checkpoint.
+        train_size: number of training texts.
+        replicas: model copies training at once (``training.distributed.data_parallel_replicas``).
+    """
     on_gpu = hardware.device == "cuda"
     workers = config.dataloader_num_workers if config.dataloader_num_workers is not None else (4 if on_gpu else 0)
-    steps_per_epoch = max(1, -(-train_size // config.batch_size))
-    return TrainingArguments(
-        output_dir=str(checkpoint_dir),
-        num_train_epochs=config.epochs,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,  # a float in [0, 1) is a fraction of all steps
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_only_model=True,  # checkpoints only serve to restore the best epoch: no optimizer state
-        save_total_limit=1,
-        load_best_model_at_end=True,
-        metric_for_best_model=config.metric_for_best_model,
-        # at least one loss entry per epoch, so the per-epoch log always has a train loss
-        logging_steps=min(config.logging_steps, steps_per_epoch),
-        seed=config.seed,
-        bf16=hardware.precision == "bf16",
-        fp16=hardware.precision == "fp16",
-        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-        dataloader_num_workers=workers,
-        dataloader_pin_memory=on_gpu,
-        dataloader_persistent_workers=workers > 0,
-        report_to="none",
-        disable_tqdm=False,
-    )
+    return {
+        "output_dir": str(checkpoint_dir),
+        "num_train_epochs": config.epochs,
+        "learning_rate": config.learning_rate,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.eval_batch_size,
+        "weight_decay": config.weight_decay,
+        "warmup_steps": config.warmup_ratio,  # a float in [0, 1) is a fraction of all steps
+        "eval_strategy": "epoch",
+        "save_strategy": "epoch",
+        "save_only_model": True,  # checkpoints only serve to restore the best epoch: no optimizer state
+        "save_total_limit": 1,
+        "load_best_model_at_end": True,
+        "metric_for_best_model": config.metric_for_best_model,
+        # at least one loss entry per epoch (of this process's share), so every epoch has a train loss
+        "logging_steps": min(config.logging_steps, steps_per_epoch(train_size, config.batch_size, replicas)),
+        "seed": config.seed,
+        "bf16": hardware.precision == "bf16",
+        "fp16": hardware.precision == "fp16",
+        "train_sampling_strategy": "group_by_length" if config.group_by_length else "random",
+        "dataloader_num_workers": workers,
+        "dataloader_pin_memory": on_gpu,
+        "dataloader_persistent_workers": workers > 0,
+        # On CPU, Trainer joins the torchrun group (gloo) only when told it runs on CPU.
+        "use_cpu": not on_gpu,
+        "ddp_timeout": DDP_TIMEOUT_S,
+        # Classification heads average their loss over the batch themselves; Trainer's token averaging
+        # across processes would multiply the logged train and eval loss by the number of processes.
+        "average_tokens_across_devices": False,
+        # Every parameter of a sequence classifier takes part in the loss: no extra autograd traversal.
+        "ddp_find_unused_parameters": False,
+        # On a GPU, copy batches without waiting (pinned memory) and skip the per-step NaN/Inf check of
+        # the loss, which waits for the GPU at every step.
+        "accelerator_config": {"non_blocking": True} if on_gpu else None,
+        "logging_nan_inf_filter": not on_gpu,
+        "report_to": "none",
+        "disable_tqdm": False,
+    }
+
+
+def training_arguments(
+    config: TrainConfig, hardware: Hardware, checkpoint_dir: Path, train_size: int, replicas: int = 1
+):
+    """``TrainingArguments`` built from ``training_options`` (same arguments)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(**training_options(config, hardware, checkpoint_dir, train_size, replicas))
 
 
 def trainer_metrics(labels: list[str]):
@@ -174,9 +219,11 @@ def fine_tune(
     config: TrainConfig, model, tokenizer, tokenized: dict, labels: list[str], hardware: Hardware, checkpoint_dir: Path
 ) -> FineTuned:
     """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
+    from accelerate import PartialState
     from transformers import DataCollatorWithPadding
 
-    args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]))
+    replicas = data_parallel_replicas(PartialState())
+    args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
     trainer = ClassifierTrainer(
@@ -188,17 +235,33 @@ def fine_tune(
         data_collator=collator,
         compute_metrics=trainer_metrics(labels),
     )
+    quiet_tokenizer_forks(args.dataloader_num_workers)
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start
+    # Every process loads the best checkpoint at the end of train(): none may lose it before it has.
+    trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the best weights now live in the trainer's model
     return FineTuned(
         trainer=trainer,
         seconds=seconds,
         samples_per_second=float(output.metrics["train_samples_per_second"]),
+        steps=trainer.state.global_step,
         log=epoch_log(trainer.state.log_history),
     )
+
+
+def quiet_tokenizer_forks(workers: int) -> None:
+    """Before data-loader workers fork: say how the tokenizer may use threads, unless the user has.
+
+    The workers fork after ``datasets.map`` used the tokenizer's threads; tokenizers before 0.23 then print
+    "The current process just got forked, after parallelism has already been used" in every worker of
+    every loader of every process, unless ``TOKENIZERS_PARALLELISM`` is set. Nothing is tokenized in
+    the workers (the splits are tokenized already), so "false" costs nothing there.
+    """
+    if workers > 0:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def epoch_log(history: list[dict]) -> list[dict]:

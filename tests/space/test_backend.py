@@ -112,3 +112,17 @@ def test_predict_is_served_through_gradio_client_with_the_onnx_backend(exported_
     assert result["label"] == next(iter(expected))
     served = {item["label"]: item["confidence"] for item in result["confidences"]}
     assert served == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(("native_bf16", "dtype"), [(False, "float32"), (True, "bfloat16")])
+def test_a_gpu_serves_bf16_only_where_it_is_native(monkeypatch, native_bf16, dtype):
+    """``torch.cuda.is_bf16_supported()`` says yes on a T4 through emulation, slower there than fp32."""
+    import torch
+
+    monkeypatch.setattr(backend, "_has_cuda", lambda: True)
+
+    def bf16(including_emulation=True):
+        return native_bf16 or including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", bf16)
+    assert backend.pick_device() == (0, getattr(torch, dtype))
