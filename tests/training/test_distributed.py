@@ -6,16 +6,14 @@ CUDA branches are reached with a fake CUDA ``Hardware`` or a patched ``torch.cud
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from tests.file_server import serve_folder
 from training import distributed
 from training.config import Backbone, parse_config
 from training.data import download
@@ -139,9 +137,6 @@ def test_a_download_appears_only_complete(tmp_path, monkeypatch):
 
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "tweets.txt").write_text("i feel happy;joy\n" * 1000, encoding="utf-8")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     renames = []
 
@@ -150,9 +145,7 @@ def test_a_download_appears_only_complete(tmp_path, monkeypatch):
         os.rename(source, target)
 
     monkeypatch.setattr(training.readers.os, "replace", replace)
-    try:
-        target = download(f"http://127.0.0.1:{server.server_address[1]}/tweets.txt")
-    finally:
-        server.shutdown()
+    with serve_folder(tmp_path / "site") as base_url:
+        target = download(f"{base_url}/tweets.txt")
     assert renames == [(b"i feel happy;joy\n" * 1000, False)]  # complete before it had the target's name
     assert [p.name for p in target.parent.iterdir()] == ["tweets.txt"]

@@ -8,51 +8,37 @@ process recording the files it opens for writing (tests/training/record_writes.p
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT, make_texts
+from tests.file_server import serve_folder
+from tests.training.test_pipeline import CONTRACT_FILES
 from training.data import load_data
 from training.evaluate import classification_metrics
 from training.train import steps_per_epoch
 
 EPOCHS = 3
 BATCH = 8
-# Python-written files of the output folder (model.safetensors and tokenizer.json are written by Rust code,
-# in the same save_pretrained call as config.json and tokenizer_config.json)
-RECORDED_FILES = {
-    "config.json",
-    "tokenizer_config.json",
-    "train_config.json",
-    "metrics.json",
-    "errors.csv",
-    "confusion_matrix.png",
-    "class_distribution.png",
-    "words_per_text.png",
-    "embedding_map.png",
-}
+# The contract files written from Python (model.safetensors and tokenizer.json are written by Rust code,
+# in the same save_pretrained call as config.json and tokenizer_config.json).
+RECORDED_FILES = set(CONTRACT_FILES) - {"model.safetensors", "tokenizer.json"}
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, emotion_labels):
-    """One `text;label` file (split 80/10/10 by the run) served over HTTP on 127.0.0.1."""
+    """One `text;label` file (split 80/10/10 by the run) served over HTTP on 127.0.0.1: (path, URL)."""
     root = tmp_path_factory.mktemp("served")
-    rows = make_texts(emotion_labels, 20, seed=4)
-    (root / "tweets.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root / "tweets.txt", f"http://127.0.0.1:{server.server_address[1]}/tweets.txt"
-    server.shutdown()
+    lines = [f"{text};{label}\n" for text, label in make_texts(emotion_labels, 20, seed=4)]
+    (root / "tweets.txt").write_text("".join(lines), encoding="utf-8")
+    with serve_folder(root) as base_url:
+        yield root / "tweets.txt", f"{base_url}/tweets.txt"
 
 
 @pytest.fixture(scope="module")
