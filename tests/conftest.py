@@ -51,6 +51,26 @@ def make_texts(labels: list[str], per_class: int, seed: int = 0) -> list[tuple[s
     return rows
 
 
+def write_split(path: Path, rows: list[tuple[str, str]]) -> Path:
+    """Write ``(text, label)`` rows to ``path`` as ``text;label`` lines (the emotion data's format)."""
+    path.write_text("".join(f"{text};{label}\n" for text, label in rows), encoding="utf-8")
+    return path
+
+
+def write_splits(
+    folder: Path, labels: list[str], per_class: tuple[int, ...], names=("train", "validation", "test")
+) -> dict[str, list[tuple[str, str]]]:
+    """Write :func:`make_texts` rows as ``folder/NAME.txt`` per split (seeds 1, 2, 3, ...); return them by split."""
+    folder.mkdir(parents=True, exist_ok=True)
+    splits = {
+        name: make_texts(labels, count, seed=seed)
+        for seed, (name, count) in enumerate(zip(names, per_class, strict=True), start=1)
+    }
+    for name, rows in splits.items():
+        write_split(folder / f"{name}.txt", rows)
+    return splits
+
+
 def write_tiny_tokenizer(directory: Path):
     """Save a word-level BERT tokenizer (WordPiece vocab of the fixture words) into ``directory``."""
     from transformers import BertTokenizerFast
@@ -133,13 +153,7 @@ def tiny_backbone_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_data_dir(tmp_path, emotion_labels) -> Path:
     """A folder of ``text;label`` files (train/validation/test) in the seed's format."""
-    splits = {
-        "train": make_texts(emotion_labels, 8, seed=1),
-        "validation": make_texts(emotion_labels, 3, seed=2),
-        "test": make_texts(emotion_labels, 3, seed=3),
-    }
-    for name, rows in splits.items():
-        (tmp_path / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
+    write_splits(tmp_path, emotion_labels, per_class=(8, 3, 3))
     return tmp_path
 
 

@@ -9,7 +9,7 @@ import backend
 import flags
 import pytest
 
-from tests.conftest import make_texts
+from tests.conftest import write_splits
 from tests.space.conftest import serve
 from training.export import export_onnx
 
@@ -21,10 +21,7 @@ def exported_dir(tiny_model_dir, emotion_labels, tmp_path_factory):
     """The tiny DistilBERT with onnx/model.onnx and onnx/model_int8.onnx (accepted by the guard)."""
     root = tmp_path_factory.mktemp("space-onnx")
     data = root / "data"
-    data.mkdir()
-    for name, seed in (("train", 1), ("validation", 2)):
-        rows = make_texts(emotion_labels, 3, seed=seed)
-        (data / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
+    write_splits(data, emotion_labels, per_class=(3, 3), names=("train", "validation"))
     run = root / "run"
     shutil.copytree(tiny_model_dir, run)
     # The random tiny model may lose a point on 18 texts: accept any int8 model here (guard tested in training).

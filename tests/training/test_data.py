@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from tests.conftest import make_texts
+from tests.conftest import make_texts, write_split
 from training.data import SAMPLE_DATA, load_data, split_sha256, subsample
 from training.errors import HubUnavailable, ToolkitError
 
@@ -20,11 +20,6 @@ LABELS3 = ["positive", "negative", "neutral"]  # deliberately not sorted
 def rows3(per_class=10, seed=0):
     """(text, label) rows over three classes; texts are unique."""
     return [(f"text number {seed}-{i} about {label}", label) for i in range(per_class) for label in LABELS3]
-
-
-def write_txt(path, rows):
-    path.write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
-    return path
 
 
 def write_csv(path, rows, delimiter=",", columns=("text", "label")):
@@ -39,7 +34,7 @@ def write_format(path, rows, fmt):
     """Write rows as ``fmt`` (txt, csv, tsv, json, jsonl, parquet) to ``path`` + suffix."""
     path = path.with_suffix("." + fmt)
     if fmt == "txt":
-        return write_txt(path, rows)
+        return write_split(path, rows)
     if fmt in ("csv", "tsv"):
         return write_csv(path, rows, "," if fmt == "csv" else "\t")
     records = [{"text": t, "label": lab} for t, lab in rows]
@@ -80,7 +75,7 @@ def test_val_and_dev_names_are_validation(tmp_path):
 
 
 def test_text_may_contain_semicolons_split_on_the_last(tmp_path):
-    write_txt(tmp_path / "train.txt", [("so; many; semicolons", "joy"), ("plain", "fear")] * 10)
+    write_split(tmp_path / "train.txt", [("so; many; semicolons", "joy"), ("plain", "fear")] * 10)
     data = load_data(str(tmp_path / "train.txt"))
     texts = [t for ds in data.splits.values() for t in ds["text"]]
     assert texts.count("so; many; semicolons") == 10 and texts.count("plain") == 10
@@ -105,7 +100,7 @@ def test_a_json_file_with_one_record(tmp_path):
 
 def test_single_file_is_split_stratified_80_10_10_with_the_seed(tmp_path):
     rows = [(f"t{i} {label}", label) for label, n in (("a", 50), ("b", 30), ("c", 20)) for i in range(n)]
-    write_txt(tmp_path / "all.txt", rows)
+    write_split(tmp_path / "all.txt", rows)
     data = load_data(str(tmp_path / "all.txt"), seed=7)
     assert data.sizes() == {"train": 80, "validation": 10, "test": 10}
     for name, expected in (("validation", [5, 3, 2]), ("test", [5, 3, 2])):
@@ -119,8 +114,8 @@ def test_single_file_is_split_stratified_80_10_10_with_the_seed(tmp_path):
 
 
 def test_missing_validation_is_held_out_from_train(tmp_path):
-    write_txt(tmp_path / "train.txt", rows3(20))
-    write_txt(tmp_path / "test.txt", rows3(2, 9))
+    write_split(tmp_path / "train.txt", rows3(20))
+    write_split(tmp_path / "test.txt", rows3(2, 9))
     data = load_data(str(tmp_path))
     assert data.sizes() == {"train": 54, "validation": 6, "test": 6}
 
@@ -226,7 +221,7 @@ def test_non_utf8_file_names_the_line(tmp_path):
 
 
 def test_empty_split(tmp_path):
-    write_txt(tmp_path / "train.txt", rows3(3))
+    write_split(tmp_path / "train.txt", rows3(3))
     (tmp_path / "validation.txt").write_text("\n", encoding="utf-8")
     with pytest.raises(ToolkitError, match="the validation split is empty"):
         load_data(str(tmp_path))
@@ -250,8 +245,8 @@ def test_unseen_label_in_csv_names_the_line(tmp_path):
 def test_missing_source_and_missing_train_file(tmp_path):
     with pytest.raises(ToolkitError, match="no such file or folder"):
         load_data(str(tmp_path / "nope.csv"))
-    write_txt(tmp_path / "validation.txt", rows3(2))
-    write_txt(tmp_path / "test.txt", rows3(2))
+    write_split(tmp_path / "validation.txt", rows3(2))
+    write_split(tmp_path / "test.txt", rows3(2))
     with pytest.raises(ToolkitError, match="no train file"):
         load_data(str(tmp_path))
 
@@ -273,9 +268,9 @@ def test_duplicates_and_overlap_are_counted_warnings(tmp_path):
         ("again", "neutral"),
         ("again", "neutral"),
     ]
-    write_txt(tmp_path / "train.txt", train)
-    write_txt(tmp_path / "validation.txt", [("same text", "positive"), ("fresh", "neutral")])
-    write_txt(tmp_path / "test.txt", [("again", "neutral"), ("same text", "negative"), ("new", "neutral")])
+    write_split(tmp_path / "train.txt", train)
+    write_split(tmp_path / "validation.txt", [("same text", "positive"), ("fresh", "neutral")])
+    write_split(tmp_path / "test.txt", [("again", "neutral"), ("same text", "negative"), ("new", "neutral")])
     warnings = load_data(str(tmp_path)).warnings
     assert "train: 2 duplicate texts (1 texts with conflicting labels)" in warnings
     assert "validation: 1 of 2 texts also appear in train" in warnings

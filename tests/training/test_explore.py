@@ -36,7 +36,7 @@ def test_embedding_map_has_one_panel_per_class():
     fig = embedding_map(points, labels, LABELS, method)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == ["neg (20)", "neu (20)", "pos (20)"]
-    assert method in fig._suptitle.get_text()
+    assert method in fig.get_suptitle()
 
 
 def test_embedding_map_hides_spare_panels():

@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from tests.conftest import make_texts
+from tests.conftest import write_splits
 from training.errors import ToolkitError
 from training.export import export_onnx, main
 from training.outputs import write_json
@@ -32,9 +32,7 @@ METRICS = {"labels": ["kept"], "errors": [{"text": "café naïve — 😢", "lab
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory, emotion_labels):
     folder = tmp_path_factory.mktemp("data")
-    for name, per_class, seed in (("train", 8, 1), ("validation", 4, 2), ("test", 3, 3)):
-        rows = make_texts(emotion_labels, per_class, seed=seed)
-        (folder / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in rows), encoding="utf-8")
+    write_splits(folder, emotion_labels, per_class=(8, 4, 3))
     return folder
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, make_texts
+from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
 
@@ -27,23 +27,15 @@ CONTRACT_FILES = [
 ]
 METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}
 EPOCHS = 3
+PER_CLASS = (12, 4, 4)  # train, validation, test texts per class
 TINY_OPTIONS = ["--epochs", str(EPOCHS), "--learning-rate", "5e-3", "--batch-size", "8", "--eval-batch-size", "16"]
-
-
-def write_splits(folder: Path, labels: list[str], per_class=(12, 4, 4)) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
-    splits = {}
-    for (name, n), seed in zip(zip(("train", "validation", "test"), per_class, strict=True), (1, 2, 3), strict=True):
-        splits[name] = make_texts(labels, n, seed=seed)
-        (folder / f"{name}.txt").write_text("".join(f"{t};{lab}\n" for t, lab in splits[name]), encoding="utf-8")
-    return splits
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_backbone_dir, emotion_labels):
     """One tiny training run, shared by the checks below."""
     root = tmp_path_factory.mktemp("pipeline")
-    splits = write_splits(root / "data", emotion_labels)
+    splits = write_splits(root / "data", emotion_labels, PER_CLASS)
     out = root / "out"
     code = main(
         ["--data", str(root / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out), *TINY_OPTIONS]
@@ -252,7 +244,7 @@ def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, 
 def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels):
     """--corrections relabels a training text, adds a new one, and never takes in an evaluation text —
     not even one that --max-eval-samples left out of this run's evaluation."""
-    splits = write_splits(tmp_path / "data", emotion_labels)
+    splits = write_splits(tmp_path / "data", emotion_labels, PER_CLASS)
     train_text, train_label = splits["train"][0]
     new_label = next(label for label in emotion_labels if label != train_label)
     flags = [
