@@ -132,9 +132,12 @@ def test_flag_stores_a_record_that_reads_back_exactly(served, tiny_backend):
 
 def test_concurrent_flags_over_the_api_are_all_stored(served):
     url, store = served
-    client = Client(url, verbose=False)
+    # One Client per call, as README tells API users: a Client shared between threads can cancel one thread's
+    # call (CancelledError) when the server closes the session's event stream after another thread's call
+    # completes. Eight threads still send their flags at once, each from its own session.
     with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda i: client.predict(f"tweet {i}", "joy", f"n{i}", api_name="/flag"), range(40)))
+        clients = list(pool.map(lambda _: Client(url, verbose=False), range(40)))
+        ids = list(pool.map(lambda i: clients[i].predict(f"tweet {i}", "joy", f"n{i}", api_name="/flag"), range(40)))
     records = store.records()
     assert sorted(ids) == sorted(r["id"] for r in records) and len(set(ids)) == 40
     assert {r["text"]: r["note"] for r in records} == {f"tweet {i}": f"n{i}" for i in range(40)}
