@@ -145,7 +145,10 @@ def require(mapping: dict, dotted: str, path: Path) -> Any:
     value: Any = mapping
     for key in dotted.split("."):
         if not isinstance(value, dict) or key not in value:
-            raise PublishError(f"publish error: {path}: field '{dotted}' missing — expected the format in DESIGN.md")
+            raise PublishError(
+                f"publish error: {path}: field '{dotted}' missing — expected the metrics.json that "
+                '`python -m training` writes (README: "The output folder")'
+            )
         value = value[key]
     return value
 

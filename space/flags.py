@@ -41,7 +41,7 @@ class FlagStoreError(Exception):
 def make_record(
     *, text: str, scores: dict[str, float], corrected_label: str, note: str, model: str, model_revision: str | None
 ) -> dict:
-    """Build a flag record (fields as in DESIGN.md) with a random id and the current UTC time.
+    """Build a flag record (the fields of ``FIELDS``, listed in README.md) with a random id and the current UTC time.
 
     Args:
         text: the flagged text, stored verbatim.

@@ -6,7 +6,8 @@
     python -m training --help                      # every option, with help text
 
 Reads top to bottom: options -> data -> backbone -> fine-tuning -> predictions -> figures of the data
--> baselines -> evaluation -> files of the output folder (the contract in DESIGN.md) -> summary table.
+-> baselines -> evaluation -> files of the output folder (the contract in README, "The output folder")
+-> summary table.
 Runs under ``torchrun`` / ``accelerate launch`` as one job (``training.distributed``): every process
 trains on its share of each epoch and predicts; the main process alone prints, writes the files, and
 makes the figures and baselines, after the last step that every process takes part in, so that no
