@@ -28,7 +28,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from harness import DATA, REPO, machine, pct, pp, print_table, read_split
+from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
 
 
 def write_split(path: Path, rows: list[tuple[str, str]]):
@@ -67,25 +67,16 @@ def flag_records(rows, noisy, indices, rng: random.Random, model: str) -> list[d
 
 def train(data_dir: Path, output_dir: Path, args, corrections: Path | None = None) -> dict:
     """Run ``python -m training`` and return its metrics.json."""
-    command = [
-        sys.executable,
-        "-m",
-        "training",
-        "--data",
-        str(data_dir),
-        "--model",
-        args.model,
-        "--output-dir",
-        str(output_dir),
-        "--epochs",
-        str(args.epochs),
-        "--seed",
-        str(args.seed),
-    ]
-    if args.max_eval_samples:
-        command += ["--max-eval-samples", str(args.max_eval_samples)]
-    if corrections:
-        command += ["--corrections", str(corrections)]
+    options = training_args(
+        data=data_dir,
+        model=args.model,
+        output_dir=output_dir,
+        epochs=args.epochs,
+        seed=args.seed,
+        max_eval_samples=args.max_eval_samples,
+        corrections=corrections,
+    )
+    command = [sys.executable, "-m", "training", *options]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True)
     return json.loads((output_dir / "metrics.json").read_text())

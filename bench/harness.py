@@ -12,6 +12,7 @@ API:
     REPO: the repository root. DATA: the real emotion data (``../shared/data/emotion`` beside the repository).
     read_split(path): the ``(text, label)`` rows of a ``text;label`` file, read by ``training.readers``.
     read_texts(path, limit): just the texts of such a file (synthetic tweets if it is absent).
+    training_args(**options): ``python -m training`` arguments, ``output_dir=p`` -> ``--output-dir p``.
     free_port(): a TCP port free on 127.0.0.1, for a server the benchmark starts.
     machine(): one line naming the CPU, its cores and the load average (figures depend on all three).
     print_table(header, rows, align): a Markdown table, as README shows them.
@@ -52,6 +53,19 @@ def read_texts(path: Path, limit: int | None = None) -> list[str]:
     print(f"note: no data at {path}; using synthetic tweets")
     texts = [f"i feel {word} about my day number {i}" for i in range(512) for word in ("happy", "lonely", "scared")]
     return texts[:limit]
+
+
+def training_args(**options: object) -> list[str]:
+    """The command-line arguments of ``python -m training`` that set ``options``; a None option is left out.
+
+    ``training_args(data=DATA, epochs=1, max_eval_samples=None)`` -> ``["--data", "...", "--epochs", "1"]``.
+    """
+    return [
+        arg
+        for name, value in options.items()
+        if value is not None
+        for arg in (f"--{name.replace('_', '-')}", str(value))
+    ]
 
 
 def free_port() -> int:

@@ -26,27 +26,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import DATA, REPO, machine, pct, print_table, ratio
+from harness import DATA, REPO, machine, pct, print_table, ratio, training_args
 
 
 def run_pipeline(args) -> None:
     """The real pipeline, as a user runs it, then the headline figures from metrics.json."""
     from training.__main__ import main
 
-    argv = [
-        "--data",
-        str(args.data),
-        "--model",
-        args.model,
-        "--output-dir",
-        str(args.output_dir),
-        "--epochs",
-        str(args.epochs),
-    ]
-    if args.max_train_samples:
-        argv += ["--max-train-samples", str(args.max_train_samples)]
-    if args.max_eval_samples:
-        argv += ["--max-eval-samples", str(args.max_eval_samples)]
+    argv = training_args(
+        data=args.data,
+        model=args.model,
+        output_dir=args.output_dir,
+        epochs=args.epochs,
+        max_train_samples=args.max_train_samples,
+        max_eval_samples=args.max_eval_samples,
+    )
     start = time.perf_counter()
     if main(argv) != 0:
         sys.exit(2)

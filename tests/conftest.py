@@ -98,31 +98,24 @@ def write_tiny_model(directory: Path, labels: list[str], arch: str = "distilbert
     tokenizer = write_tiny_tokenizer(directory)
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
+    # Two layers, 32 wide, 2 heads, in each architecture's own parameter names.
+    config_class, model_class, size = {
+        "distilbert": (
+            DistilBertConfig,
+            DistilBertForSequenceClassification,
+            {"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 2},
+        ),
+        "bert": (
+            BertConfig,
+            BertForSequenceClassification,
+            {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2},
+        ),
+    }[arch]
+    config = config_class(
+        vocab_size=len(tokenizer), max_position_embeddings=64, id2label=id2label, label2id=label2id, **size
+    )
     torch.manual_seed(seed)
-    if arch == "distilbert":
-        config = DistilBertConfig(
-            vocab_size=len(tokenizer),
-            dim=32,
-            hidden_dim=64,
-            n_layers=2,
-            n_heads=2,
-            max_position_embeddings=64,
-            id2label=id2label,
-            label2id=label2id,
-        )
-        model = DistilBertForSequenceClassification(config)
-    else:
-        config = BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=64,
-            id2label=id2label,
-            label2id=label2id,
-        )
-        model = BertForSequenceClassification(config)
+    model = model_class(config)
     model.save_pretrained(directory)
     return directory
 

@@ -13,6 +13,7 @@ and line (or row) before any training starts; duplicates and train/test overlap 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import Counter, defaultdict
@@ -282,14 +283,7 @@ def subsample(data: LoadedData, max_train: int | None, max_eval: int | None, see
 def replace_splits(data: LoadedData, splits: dict) -> LoadedData:
     """The same data with new splits (a subset, corrected labels); warnings describe the new splits."""
     notes = [w for w in data.warnings if not w.startswith(("train:", "validation:", "test:"))]
-    return LoadedData(
-        splits=splits,
-        labels=data.labels,
-        source=data.source,
-        revision=data.revision,
-        files=data.files,
-        warnings=notes + data_warnings(splits),
-    )
+    return dataclasses.replace(data, splits=splits, warnings=notes + data_warnings(splits))
 
 
 def split_sha256(dataset, labels: list[str]) -> str:
