@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="also deploy the Gradio app of space/ to this Space (namespace/name), serving the model",
     )
+    parser.add_argument(
+        "--allow-demo-model",
+        action="store_true",
+        help="publish a model trained on the bundled synthetic sample (data/sample), which is refused otherwise: "
+        "it is not a real emotion classifier (its card says so)",
+    )
     parser.add_argument("--commit-message", default=None, help="message of the model commit (default: the scores)")
     parser.add_argument(
         "--license", default=DEFAULT_LICENSE, help="license of the model for the card (default: %(default)s)"
@@ -59,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             dry_run_dir=args.dry_run,
             commit_message=args.commit_message,
             license=args.license,
+            allow_demo_model=args.allow_demo_model,
         )
     except PublishError as err:
         print(err, file=sys.stderr)

@@ -86,7 +86,8 @@ class CardFacts:
     dataset_id: str | None  # Hub dataset id when known (front matter `datasets`)
     dataset_config: str | None
     dataset_revision: str | None
-    dataset_source: str  # what --data was
+    dataset_source: str  # what --data was (a local path by its name)
+    synthetic_sample: bool  # trained on the bundled synthetic sample (data/sample): not a real classifier
     is_emotion_dataset: bool  # dair-ai/emotion: CARER citation, tweet-specific limitations
     dataset_sizes: dict[str, int]
     data_warnings: list[str]
@@ -244,10 +245,13 @@ def build_facts(
     data = train_config.get("data", {})
     source = str(data.get("source") or metrics.get("data", {}).get("source") or "unknown")
     emotion = is_emotion_dataset(source, data.get("split_sha256") or {})
-    dataset_id = EMOTION_DATASET if emotion else (source if data.get("revision") else hub_id_or_none(source))
+    # Local files (and URLs) have their sha256 recorded: their name is no Hub id even when it looks like one.
+    hub_source = None if data.get("files") else hub_id_or_none(source)
+    dataset_id = EMOTION_DATASET if emotion else (source if data.get("revision") else hub_source)
     backbone = train_config.get("backbone", {})
     config = train_config.get("config", {})
-    export = metrics.get("export") or None
+    # Exports before metrics.json recorded the split measured on validation, as they all did.
+    export = {"split": "validation", **metrics["export"]} if metrics.get("export") else None
     corrections = read_optional_json(folder / "corrections.json")
     comparison = read_optional_json(folder / "comparison.json")
 
@@ -261,6 +265,7 @@ def build_facts(
         dataset_config=EMOTION_DATASET_CONFIG if emotion else None,
         dataset_revision=data.get("revision"),
         dataset_source=source,
+        synthetic_sample=bool(data.get("synthetic_sample") or data.get("fallback")),
         is_emotion_dataset=emotion,
         dataset_sizes=dict(data.get("sizes") or metrics.get("data", {}).get("sizes") or {}),
         data_warnings=[md_text(w) for w in metrics.get("data", {}).get("warnings", [])],

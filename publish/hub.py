@@ -233,6 +233,7 @@ def publish_folder(
     commit_message: str | None = None,
     license: str = DEFAULT_LICENSE,
     space_dir: Path = SPACE_DIR,
+    allow_demo_model: bool = False,
 ) -> dict:
     """Publish a training output folder: model card + model in one commit, optionally the Space.
 
@@ -246,6 +247,8 @@ def publish_folder(
         commit_message: the model commit's message (default: says the test scores).
         license: license identifier for the model card.
         space_dir: the Space app folder (this repository's ``space/``).
+        allow_demo_model: push a model trained on the synthetic demo sample (refused otherwise; a dry
+            run is always allowed).
 
     Returns:
         ``files`` (model paths), and either ``dry_run_dir`` or ``repo_url``, ``commit_url``,
@@ -253,7 +256,8 @@ def publish_folder(
         ``space_url``, ``space_commit_url``, ``space_commit_oid``.
 
     Raises:
-        PublishError: any user error (bad repo id, missing files, token missing or rejected, Hub refusal).
+        PublishError: any user error (bad repo id, missing files, token missing or rejected, Hub refusal,
+            a model of the synthetic demo sample without ``allow_demo_model``).
     """
     check_repo_id(repo_id, "--repo-id")
     if space_id is not None:
@@ -276,6 +280,11 @@ def publish_folder(
             write_dry_run(spaces, out / "space")
         return {**result, "dry_run_dir": str(out)}
 
+    if facts.synthetic_sample and not allow_demo_model:
+        raise PublishError(
+            f"publish error: {folder / 'train_config.json'} records training on the synthetic demo sample "
+            "(data/sample): this is not a real emotion classifier — pass --allow-demo-model to publish it anyway"
+        )
     api = hub_api()
     split, scores = facts.main_split, facts.eval[facts.main_split]
     message = commit_message or (

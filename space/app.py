@@ -132,7 +132,7 @@ def build_demo(
     with gr.Blocks(title="Tweet emotion classifier") as demo:
         gr.Markdown(
             "# Tweet emotion classifier\n"
-            f"Model `{model_id}`{revision} · backend {model.name} · "
+            f"Model `{flags.public_model_name(model_id)}`{revision} · backend {model.name} · "
             f"classes: {', '.join(model.labels)}"
         )
         with gr.Row():

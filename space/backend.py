@@ -160,6 +160,11 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
     ``training.export`` deletes an int8 model that failed its accuracy check — and the PyTorch pipeline
     otherwise, or on a GPU (batched bf16 beats ONNX there). ``BACKEND=pytorch|onnx`` forces a choice.
     """
+    if _can_only_be_a_folder(model) and not Path(model).expanduser().is_dir():
+        raise ModelLoadError(
+            f"MODEL={model}: no such folder — set MODEL to a folder written by `python -m training` "
+            "(e.g. MODEL=runs/demo) or a Hub model id"
+        )
     choice = os.environ.get("BACKEND", "auto").lower()
     if choice not in ("auto", "onnx", "pytorch"):
         raise ModelLoadError(f"BACKEND={choice!r}: expected 'onnx', 'pytorch' or unset (auto)")
@@ -179,6 +184,11 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
             f"cannot load the model {model!r}: {first_line(err)} — set MODEL to a folder written by "
             "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach"
         ) from None
+
+
+def _can_only_be_a_folder(model: str) -> bool:
+    """Whether ``model`` cannot be a Hub id (``name`` or ``namespace/name``): absolute, ``./``, ``~``, deeper."""
+    return model.startswith((".", "~")) or Path(model).is_absolute() or model.count("/") > 1
 
 
 class ModelLoadError(Exception):

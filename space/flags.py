@@ -48,7 +48,7 @@ def make_record(
         scores: the model's ``{label: probability}`` for ``text``; the top one is ``predicted_label``.
         corrected_label: the label the user believes is right.
         note: the user's optional note.
-        model: model id or path that produced ``scores``.
+        model: model id or path that produced ``scores`` (a local folder is stored by its name only).
         model_revision: its revision, or None.
     """
     return {
@@ -59,9 +59,19 @@ def make_record(
         "scores": scores,
         "corrected_label": corrected_label,
         "note": note,
-        "model": model,
+        "model": public_model_name(model),
         "model_revision": model_revision,
     }
+
+
+def public_model_name(model: str) -> str:
+    """How a flag names the model: a Hub id as it is, a local folder by its name only.
+
+    Flags are synced to a Hub dataset and exported: an absolute path would publish the layout of the
+    machine the app ran on (its home folder, user name). Shown on the page too, for the same reason.
+    """
+    path = Path(model).expanduser()
+    return path.resolve().name if path.is_dir() or path.is_absolute() or model.startswith((".", "~")) else model
 
 
 class FlagStore:

@@ -28,12 +28,13 @@ from huggingface_hub import is_offline_mode
 
 from training import config as cfg
 from training.baselines import extract_embeddings, run_baselines
-from training.data import SAMPLE_DATA, load_data, replace_splits, split_sha256, subsample
+from training.data import SAMPLE_DATA, is_sample, load_data, replace_splits, split_sha256, subsample
 from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError
 from training.evaluate import classification_metrics, confusion_figure, errors_table
 from training.explore import class_distribution, embedding_map, project_2d, words_per_text
 from training.outputs import save_figure, write_json
+from training.paths import LOCAL_PATHS_FILE, local_paths, portable_name, published_options
 from training.train import detect_hardware, fine_tune, load_model_and_tokenizer, predict_logits, tokenize_splits
 
 EMBEDDING_MAP_POINTS = 5000  # the 2-D map of a large train split uses a seeded sample of it
@@ -76,6 +77,11 @@ def run(argv: list[str] | None = None) -> Path:
             loud_fallback(f"{err}", f"using the bundled synthetic sample {SAMPLE_DATA} instead")
             config, data_fallback = dataclasses.replace(config, data=str(SAMPLE_DATA)), True
             data = load_data(config.data, **config.data_options())
+    if config.push_to_hub and not config.allow_demo_model and (data_fallback or is_sample(config.data)):
+        raise ToolkitError(  # before the slow part: publish would refuse this model at the end
+            "config error: --push-to-hub would publish a model of the synthetic demo sample (data/sample), "
+            "which is not a real emotion classifier — pass --allow-demo-model to publish it anyway"
+        )
     # Every validation/test text, taken before --max-eval-samples drops some: a flag on any of them
     # must never bring it into training (that would leak evaluation data into a later full run).
     held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
@@ -143,20 +149,22 @@ def run(argv: list[str] | None = None) -> Path:
     write_json(
         out / "train_config.json",
         {
-            "config": dataclasses.asdict(config),
+            "config": published_options(dataclasses.asdict(config)),
             "versions": library_versions(),
             "data": {
-                "source": data.source,
+                "source": portable_name(data.source),
                 "revision": data.revision,
                 "files": data.files,
                 "fallback": data_fallback,
+                "synthetic_sample": data_fallback or is_sample(config.data),
                 "split_sha256": fingerprints,
                 "sizes": data.sizes(),
             },
             "hardware": dataclasses.asdict(hardware),
-            "backbone": dataclasses.asdict(backbone),
+            "backbone": backbone.published(),
         },
     )
+    write_json(out / LOCAL_PATHS_FILE, local_paths(dataclasses.asdict(config)))  # never published
     write_json(
         out / "metrics.json",
         {
@@ -172,7 +180,7 @@ def run(argv: list[str] | None = None) -> Path:
                 "precision": hardware.precision,
                 "log": tuned.log,
             },
-            "data": {"source": data.source, "sizes": data.sizes(), "warnings": data.warnings},
+            "data": {"source": portable_name(data.source), "sizes": data.sizes(), "warnings": data.warnings},
         },
     )
     if corrections is not None:
@@ -257,7 +265,10 @@ def print_options(config, user_set: set[str], backbone, hardware, data) -> None:
         print(f"  {'*' if name in user_set else ' '} {name:24} {value}")
     print(f"Backbone: {backbone.requested} -> {backbone.resolved}" + (" (fallback)" if backbone.fallback else ""))
     print(f"Hardware: {hardware.device} ({hardware.name}), {hardware.precision}")
-    print(f"Data: {data.source}: {data.sizes()}, labels {data.labels}")
+    print(f"Data: {data.source}: {data.sizes()}")
+    print(f"Examples per class ({' / '.join(data.splits)}):")  # a typo label or a missing class shows here
+    for label, counts in data.class_counts().items():
+        print(f"  {label:24} {' / '.join(str(n) for n in counts.values())}")
 
 
 def library_versions() -> dict[str, str]:
@@ -277,7 +288,9 @@ def push(out: Path, config) -> None:
     from publish.hub import publish_folder
 
     try:
-        result = publish_folder(out, config.hub_model_id, private=config.hub_private)
+        result = publish_folder(
+            out, config.hub_model_id, private=config.hub_private, allow_demo_model=config.allow_demo_model
+        )
     except PublishError as err:
         raise ToolkitError(str(err)) from None
     print(f"Published: {result}")

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from training.errors import ToolkitError
 from training.outputs import save_figure, write_json
+from training.paths import portable_name
 
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
 
@@ -152,8 +153,8 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
         )
 
     return {
-        "baseline": baseline["path"],
-        "candidate": candidate["path"],
+        "baseline": portable_name(baseline["path"]),  # published with the candidate: names, not local paths
+        "candidate": portable_name(candidate["path"]),
         "split": baseline["split"],
         "test_sha256": baseline["sha256"],
         "metrics": {

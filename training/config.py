@@ -19,6 +19,7 @@ from typing import Any, Literal
 from transformers import HfArgumentParser
 
 from training.errors import ToolkitError, first_line
+from training.paths import can_only_be_local, portable_name, with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
 
@@ -58,6 +59,13 @@ class TrainConfig:
         },
     )
     data_revision: str | None = field(default=None, metadata={"help": "Hub dataset revision (branch, tag or commit)."})
+    min_class_examples: int = field(
+        default=5,
+        metadata={
+            "help": "Stop when a label has fewer than N training examples (usually a typo such as 'joyy', or a ';' "
+            "inside a text with no label after it); the error names the label and its lines. 0 turns the check off."
+        },
+    )
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Train on at most N examples (a seeded random subset) for quick runs."}
     )
@@ -114,6 +122,13 @@ class TrainConfig:
         default=None, metadata={"help": "Hub repo for --push-to-hub, e.g. me/distilbert-emotion."}
     )
     hub_private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
+    allow_demo_model: bool = field(
+        default=False,
+        metadata={
+            "help": "Let --push-to-hub publish a model trained on the bundled synthetic sample (data/sample); "
+            "without it such a model is refused (its card says it is not a real emotion classifier)."
+        },
+    )
     fallback_offline: bool = field(
         default=False,
         metadata={
@@ -130,6 +145,7 @@ class TrainConfig:
             "label_names": self.label_names.split(",") if self.label_names else None,
             "revision": self.data_revision,
             "seed": self.seed,
+            "min_class_examples": self.min_class_examples,
         }
 
 
@@ -141,6 +157,17 @@ class Backbone:
     resolved: str  # the path or Hub id actually loaded
     hub_id: str  # the base model's Hub id (for the model card)
     fallback: bool = False  # True when the offline backbone replaced an unreachable Hub model
+    alias: str | None = None  # the alias that named it ("offline"), if any
+
+    def published(self) -> dict[str, Any]:
+        """As ``train_config.json`` records it: an alias by its name (not the package's path on this
+        machine) and its model id, a local folder by its name."""
+        return {
+            "requested": portable_name(self.requested),
+            "resolved": self.alias or portable_name(self.resolved),
+            "hub_id": portable_name(self.hub_id),
+            "fallback": self.fallback,
+        }
 
 
 @dataclass(frozen=True)
@@ -199,7 +226,7 @@ def read_config_file(path: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ToolkitError(f"config error: {path}: expected a mapping of option names to values")
     if isinstance(values.get("config"), dict):  # a train_config.json written by a previous run
-        values = values["config"]
+        values = with_local_paths(values["config"], file.parent)  # its full paths, when run on this machine
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     # accept the CLI spelling (max-train-samples) as well as the field name
     values = {key.replace("-", "_"): value for key, value in values.items()}
@@ -273,13 +300,20 @@ def check_config(config: TrainConfig) -> None:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:
         raise ToolkitError("config error: --push-to-hub needs --hub-model-id (e.g. me/distilbert-emotion)")
+    if config.min_class_examples < 0:
+        raise ToolkitError(f"config error: --min-class-examples must be >= 0, got {config.min_class_examples}")
+    if config.model not in ALIASES and can_only_be_local(config.model) and not Path(config.model).expanduser().exists():
+        raise ToolkitError(
+            f"config error: --model {config.model}: no such folder — expected a model folder on this disk, "
+            "a Hub model id or 'offline'"
+        )
 
 
 def resolve_backbone(config: TrainConfig) -> Backbone:
     """Map ``--model`` to what will be loaded (an alias becomes the bundled folder)."""
     alias = ALIASES.get(config.model)
     if alias is not None:
-        return Backbone(requested=config.model, resolved=alias.path(), hub_id=alias.hub_id)
+        return Backbone(requested=config.model, resolved=alias.path(), hub_id=alias.hub_id, alias=config.model)
     return Backbone(requested=config.model, resolved=config.model, hub_id=config.model)
 
 

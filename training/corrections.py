@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from training.errors import ToolkitError
+from training.paths import portable_name
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ def apply_corrections(train_dataset, label_names: list[str], path: str | Path, h
     label_id = {name: i for i, name in enumerate(label_names)}
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
     merged = Dataset.from_dict({"text": texts, "label": [label_id[lab] for lab in new_labels]}, features=features)
-    return merged, {"source": str(path), **summary}
+    return merged, {"source": portable_name(str(path)), **summary}  # published: the name, not the local path
 
 
 def format_summary(summary: dict, limit: int = 10) -> str:

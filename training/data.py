@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.errors import HubUnavailable, ToolkitError, first_line
+from training.paths import can_only_be_local
 from training.readers import FORMATS, SPLIT_ALIASES, Row, check_columns, download, find_split_files, read_rows
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
+MAX_LISTED = 5  # labels, and lines of each, that a data error names before "..."
 
 
 @dataclass
@@ -46,6 +48,11 @@ class LoadedData:
     def sizes(self) -> dict[str, int]:
         return {name: len(ds) for name, ds in self.splits.items()}
 
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        """Examples of every class in each split: ``{label: {split: count}}`` (0 where a class is absent)."""
+        counts = {name: Counter(ds["label"]) for name, ds in self.splits.items()}
+        return {label: {name: counts[name][i] for name in self.splits} for i, label in enumerate(self.labels)}
+
 
 def load_data(
     source: str,
@@ -55,6 +62,7 @@ def load_data(
     label_names: list[str] | None = None,
     revision: str | None = None,
     seed: int = 42,
+    min_class_examples: int = 0,
 ) -> LoadedData:
     """Load ``source`` (Hub id, folder, file or URL) and validate it.
 
@@ -65,6 +73,7 @@ def load_data(
         label_names: label names in id order, for integer labels (optional).
         revision: Hub dataset revision.
         seed: seed of the stratified split when a split is missing.
+        min_class_examples: a label with fewer training examples is an error (0: no check).
 
     Returns:
         The validated splits, label names and provenance.
@@ -84,7 +93,7 @@ def load_data(
         split_files = find_split_files(path)
     elif path.is_file():
         split_files = {"train": path}
-    elif path.suffix.lower() in FORMATS or source.startswith((".", "/", "~")):
+    elif path.suffix.lower() in FORMATS or can_only_be_local(source):
         raise ToolkitError(f"data error: {source}: no such file or folder")
     else:
         split_files = {}
@@ -92,8 +101,12 @@ def load_data(
         label_names = label_names or hub_names
     for split, file in split_files.items():
         raw[split], files[file.name] = read_rows(file, text_column, label_column, name=source if is_url else None)
+    where = {split: source if is_url else str(file) for split, file in split_files.items()} or dict.fromkeys(
+        raw, f"Hub dataset '{source}'"
+    )
 
-    raw, notes = complete_splits(raw, seed)
+    check_classes(raw["train"], where["train"], min_class_examples)
+    raw, notes = complete_splits(raw, seed, where)
     labels = label_order(raw["train"], label_names)
     splits = {name: to_dataset(rows, labels, split=name) for name, rows in raw.items()}
     return LoadedData(
@@ -104,6 +117,12 @@ def load_data(
         files=files,
         warnings=notes + data_warnings(splits),
     )
+
+
+def is_sample(source: str) -> bool:
+    """Whether ``source`` is the bundled synthetic sample (the folder, or one of its files)."""
+    path = Path(source).expanduser()
+    return path.exists() and SAMPLE_DATA in (path.resolve(), path.resolve().parent)
 
 
 # --- Hub datasets --------------------------------------------------------------------------------
@@ -117,8 +136,8 @@ def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str
         dataset = datasets.load_dataset(dataset_id, revision=revision)
     except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
         raise HubUnavailable(
-            f"data error: cannot load Hub dataset '{dataset_id}' ({first_line(err)}) — "
-            f"use a local folder, file or URL with --data"
+            f"data error: {dataset_id}: no such local file or folder, and as a Hub dataset id it could not be "
+            f"loaded either ({first_line(err)}) — check the path, or the dataset id and your connection to the Hub"
         ) from None
     raw, names = {}, None
     for split, aliases in SPLIT_ALIASES.items():
@@ -155,8 +174,50 @@ def hub_commit(dataset_id: str, revision: str | None) -> str | None:
 # --- Splits and labels ---------------------------------------------------------------------------
 
 
-def complete_splits(raw: dict[str, list[Row]], seed: int) -> tuple[dict[str, list[Row]], list[str]]:
-    """Carve the missing splits out of train, stratified: 80/10/10 alone, 90/10 when only validation lacks."""
+def check_classes(train: list[Row], where: str, min_examples: int) -> None:
+    """Stop, before anything slow, on training data that cannot make the classifier the user means.
+
+    Fewer than two classes cannot be classified. A label with fewer than ``min_examples`` rows is
+    nearly always a typo (``joyy``) or a ``;`` inside a text with no label after it, which would
+    otherwise silently become a class of its own; the error names the label and its lines.
+    """
+    places: dict[str, list[str]] = defaultdict(list)
+    for row in train:
+        if row.label is None or row.label == "":
+            raise ToolkitError(f"data error: {row.where}: empty label")
+        places[str(row.label)].append(row.where.removeprefix(f"{where} "))
+    if len(places) < 2:
+        found = f"only one label ('{next(iter(places))}')" if places else "no labels"
+        raise ToolkitError(f"data error: {where}: {found} in the training data — a classifier needs at least two")
+    rare = sorted((label, lines) for label, lines in places.items() if len(lines) < min_examples)
+    if not rare:
+        return
+    described = "; ".join(
+        f"'{label}' on {', '.join(lines[:MAX_LISTED])}{' ...' if len(lines) > MAX_LISTED else ''}"
+        for label, lines in rare[:MAX_LISTED]
+    )
+    more = f" and {len(rare) - MAX_LISTED} more" if len(rare) > MAX_LISTED else ""
+    hint = (
+        " (a label with spaces: a ';' inside a text whose label is missing?)"
+        if any(" " in label for label, _ in rare)
+        else ""
+    )
+    raise ToolkitError(
+        f"data error: {where}: {len(rare)} label(s) with fewer than {min_examples} training examples — "
+        f"{described}{more}{hint}; fix them, or set --min-class-examples 0 to keep rare classes"
+    )
+
+
+def complete_splits(
+    raw: dict[str, list[Row]], seed: int, where: dict[str, str]
+) -> tuple[dict[str, list[Row]], list[str]]:
+    """Carve the missing splits out of train, stratified: 80/10/10 alone, 90/10 when only validation lacks.
+
+    ``where`` names the file (or Hub dataset) each split was read from, for the error on an empty one.
+    """
+    for name, rows in raw.items():
+        if not rows:
+            raise ToolkitError(f"data error: {where[name]}: the {name} split is empty — expected labelled examples")
     notes = []
     if "validation" not in raw and "test" not in raw:
         train, validation, test = stratified_split(raw["train"], (0.8, 0.1, 0.1), seed)
@@ -167,8 +228,11 @@ def complete_splits(raw: dict[str, list[Row]], seed: int) -> tuple[dict[str, lis
         raw = {**raw, "train": train, "validation": validation}
         notes.append(f"no validation split: held out 10% of train (stratified, seed {seed})")
     for name, rows in raw.items():
-        if not rows:
-            raise ToolkitError(f"data error: the {name} split is empty")
+        if not rows:  # too few training examples to carve this split out of them
+            raise ToolkitError(
+                f"data error: {where['train']}: too few examples to hold out a {name} split — add examples "
+                f"or a {name} file"
+            )
     return raw, notes
 
 

@@ -203,3 +203,35 @@ def test_usage_points_at_fp32_onnx_when_int8_was_refused(run_copy):
     edit_json(run_copy / "metrics.json", lambda m: m["export"].update(int8_accepted=False, reason="drop 2.0 points"))
     usage = section(render(run_copy), "How to use")
     assert '"onnx/model.onnx"' in usage and "model_int8" not in usage
+
+
+def test_onnx_table_names_the_split_the_export_measured(run_copy):
+    sentence = "measured on the\n{} split; latency"
+    assert sentence.format("validation") in render(run_copy)
+    edit_json(run_copy / "metrics.json", lambda m: m["export"].update(split="test"))
+    assert sentence.format("test") in render(run_copy)
+    edit_json(run_copy / "metrics.json", lambda m: m["export"].pop("split"))  # older exports: validation
+    assert sentence.format("validation") in render(run_copy)
+
+
+@pytest.mark.parametrize("key", ["fallback", "synthetic_sample"])
+def test_a_model_of_the_synthetic_sample_says_so_in_bold_first(run_copy, key):
+    assert "synthetic" not in render(run_copy)
+    edit_json(run_copy / "train_config.json", lambda c: c["data"].update({key: True}))
+    card = render(run_copy)
+    first_paragraph = card.split("\n# ", 1)[1].split("\n\n")[1]
+    assert first_paragraph.startswith("**This model was trained on the synthetic demo sample")
+    assert first_paragraph.endswith("**") and "not a real emotion classifier" in first_paragraph
+
+
+def test_a_local_data_file_is_no_hub_dataset(run_copy):
+    """Local data is named by its file name, which can look like a Hub id ('tweets.csv'): no link, no `datasets:`."""
+
+    def local(config):
+        config["data"].update(source="tweets.csv", split_sha256={})
+
+    edit_json(run_copy / "train_config.json", local)
+    edit_json(run_copy / "metrics.json", lambda m: m["data"].update(source="tweets.csv"))
+    card = render(run_copy)
+    assert "on a local dataset (`tweets.csv`)" in card and "datasets/tweets.csv" not in card
+    assert "datasets" not in front_matter(card)

@@ -6,6 +6,7 @@ the model and for the Space; visibility; the token in the Authorization header a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -282,3 +283,20 @@ def test_offline_mode_and_unreachable_hub_are_one_line(run_dir, tmp_path):
     assert unreachable.returncode == 2 and f"cannot reach {stopped.endpoint}" in unreachable.stderr
     for result in (offline, unreachable):
         assert len(result.stderr.strip().splitlines()) == 1 and TEST_TOKEN not in result.stderr
+
+
+def test_a_model_of_the_synthetic_sample_needs_allow_demo_model(hub_server, run_dir, tmp_path):
+    """A demo run (the bundled sample) scores ~100% on its own data: it must not reach the Hub by accident."""
+    config = json.loads((run_dir / "train_config.json").read_text())
+    config["data"]["fallback"] = True
+    (run_dir / "train_config.json").write_text(json.dumps(config))
+    refused = cli(str(run_dir), "--repo-id", REPO_ID)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "synthetic demo sample" in refused.stderr and "pass --allow-demo-model" in refused.stderr
+    assert hub_server.repos == {}
+    dry = cli(str(run_dir), "--repo-id", REPO_ID, "--dry-run", str(tmp_path / "dry"), token=None)
+    assert dry.returncode == 0, dry.stderr
+    assert "not a real emotion classifier" in (tmp_path / "dry" / "README.md").read_text(encoding="utf-8")
+    allowed = cli(str(run_dir), "--repo-id", REPO_ID, "--allow-demo-model")
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(hub_server.repo(REPO_ID).commits) == 1

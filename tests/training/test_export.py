@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -83,6 +84,16 @@ def test_onnx_folder_is_self_contained_with_dynamic_axes(exported, emotion_label
         assert all(d.dim_param and not d.dim_value for d in dims), f"{tensor.name} has a fixed axis"
 
 
+def test_onnx_files_name_no_folder_of_this_machine(exported):
+    """The exporter records a Python stack trace per node, naming site-packages; the files are published."""
+    run, _ = exported
+    site_packages = str(Path(torch.__file__).resolve().parent.parent)
+    for name in ("model.onnx", "model_int8.onnx"):
+        path = run / "onnx" / name
+        assert site_packages.encode() not in path.read_bytes(), name
+        assert not [p.key for node in onnx.load(path).graph.node for p in node.metadata_props if "stack" in p.key]
+
+
 def test_int8_model_is_valid_quantized_and_smaller(exported, emotion_labels):
     run, _report = exported
     int8, fp32 = run / "onnx" / "model_int8.onnx", run / "onnx" / "model.onnx"
@@ -101,7 +112,7 @@ def test_accepted_export_is_recorded_in_metrics(exported):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["labels"] == ["kept"]  # the rest of metrics.json is untouched
     assert metrics["export"] == report
-    assert report["int8_accepted"] is True
+    assert report["int8_accepted"] is True and report["split"] == "validation"  # the card names it
     for variant in ("pytorch", "onnx_fp32", "onnx_int8"):
         assert 0 <= report[variant]["accuracy"] <= 1
         assert report[variant]["p50_ms"] > 0 and report[variant]["size_mb"] > 0

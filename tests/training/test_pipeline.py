@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
+from training.data import SAMPLE_DATA
 
 CONTRACT_FILES = [
     "config.json",
@@ -74,7 +75,7 @@ def test_train_config_json(run):
     assert saved["config"]["epochs"] == EPOCHS and saved["config"]["learning_rate"] == 5e-3
     assert set(saved["versions"]) == {"python", "torch", "transformers", "datasets", "accelerate", "scikit-learn"}
     data = saved["data"]
-    folder = Path(saved["config"]["data"])
+    folder = Path(read_json(out / "local_paths.json")["data"])  # train_config.json names it by its folder name
     assert data["files"] == {
         f"{n}.txt": hashlib.sha256((folder / f"{n}.txt").read_bytes()).hexdigest()
         for n in ("train", "validation", "test")
@@ -148,7 +149,7 @@ def test_rerun_from_train_config_json_reproduces_the_run(run, tmp_path):
     assert read_json(again / "metrics.json")["eval"] == read_json(out / "metrics.json")["eval"]  # seeded, CPU
 
 
-def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbone_dir):
+def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbone_dir, capsys):
     labels = ["positive", "negative", "neutral"]
     words = {"positive": "happy", "negative": "furious", "neutral": "today"}
     for name, n in (("train", 10), ("validation", 3), ("test", 3)):
@@ -177,6 +178,10 @@ def test_three_class_jsonl_data_trains_without_code_change(tmp_path, tiny_backbo
         == 0
     )
     assert read_json(out / "config.json")["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
+    printed = capsys.readouterr().out.splitlines()  # the data summary counts every class of every split
+    assert "Examples per class (train / validation / test):" in printed
+    for label in labels:
+        assert f"  {label:24} 10 / 3 / 3" in printed
     metrics = read_json(out / "metrics.json")
     assert metrics["labels"] == ["negative", "neutral", "positive"]
     assert len(metrics["eval"]["test"]["confusion_matrix"]) == 3
@@ -203,14 +208,14 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, tiny_backbo
 
 
 def test_unreachable_hub_model_stops_with_a_hint(tmp_path, capsys):
-    write_splits(tmp_path / "data", ["joy", "fear"], per_class=(3, 1, 1))
+    write_splits(tmp_path / "data", ["joy", "fear"], per_class=(5, 1, 1))
     assert main(["--data", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "distilbert/distilbert-base-uncased" in err[0] and "--model offline" in err[0]
 
 
 def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, capsys):
-    """No Hub in tests: demo.yaml's model and dataset are unreachable, and it says so."""
+    """No Hub in tests: demo.yaml's model and dataset are unreachable, and it says so; it exports to ONNX."""
     out = tmp_path / "demo"
     assert (
         main(
@@ -237,7 +242,10 @@ def test_demo_config_falls_back_loudly_to_offline_backbone_and_sample(tmp_path, 
     )
     assert saved["backbone"]["hub_id"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert saved["config"]["model"] == "offline" and saved["config"]["learning_rate"] == 1e-4
-    assert saved["data"]["fallback"] is True and saved["data"]["source"].endswith("data/sample")
+    assert saved["data"]["fallback"] is True and saved["data"]["synthetic_sample"] is True
+    assert saved["data"]["source"] == "sample/"  # by its name: the path of this machine stays in local_paths.json
+    assert saved["config"]["export_onnx"] is True  # make demo serves the int8 ONNX model
+    assert (out / "onnx" / "model_int8.onnx").is_file() and read_json(out / "metrics.json")["export"]["int8_accepted"]
     assert read_json(out / "metrics.json")["data"]["sizes"] == {"train": 24, "validation": 12, "test": 12}
 
 
@@ -295,3 +303,26 @@ def test_hub_reachable_asks_the_endpoint_once(hub_server, monkeypatch):
         closed = sock.getsockname()[1]
     monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{closed}")
     assert not hub_reachable(timeout=5)
+
+
+def test_push_to_hub_of_the_synthetic_sample_needs_allow_demo_model(tmp_path, capsys, tiny_backbone_dir):
+    """Refused before training (publish would refuse it at the end), naming the flag that allows it."""
+    out = tmp_path / "out"
+    argv = ["--data", str(SAMPLE_DATA), "--model", str(tiny_backbone_dir), "--output-dir", str(out)]
+    assert main([*argv, "--push-to-hub", "--hub-model-id", "me/demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "synthetic demo sample" in err[0] and "pass --allow-demo-model" in err[0]
+    assert not out.exists()
+
+
+def test_too_few_examples_of_a_label_stop_before_anything_is_written(tmp_path, capsys, tiny_backbone_dir):
+    splits = write_splits(tmp_path / "data", ["joy", "fear"], per_class=(6, 2, 2))
+    with (tmp_path / "data" / "train.txt").open("a", encoding="utf-8") as f:
+        f.write("so happy today;joyy\n")
+    out = tmp_path / "out"
+    argv = ["--data", str(tmp_path / "data"), "--model", str(tiny_backbone_dir), "--output-dir", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    line = len(splits["train"]) + 1
+    assert len(err) == 1 and f"'joyy' on line {line}" in err[0] and "fewer than 5 training examples" in err[0]
+    assert not out.exists()
