@@ -180,8 +180,9 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
     try:
         return PipelineBackend(model, revision=revision)
     except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id
+        where = "" if Path(model).expanduser().is_dir() else "no such local folder, and from the Hub: "
         raise ModelLoadError(
-            f"cannot load the model {model!r}: {first_line(err)} — set MODEL to a folder written by "
+            f"cannot load the model {model!r}: {where}{first_line(err)} — set MODEL to a folder written by "
             "`python -m training` (e.g. MODEL=runs/demo) or a Hub model id you can reach"
         ) from None
 

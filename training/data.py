@@ -94,7 +94,7 @@ def load_data(
     elif path.is_file():
         split_files = {"train": path}
     elif path.suffix.lower() in FORMATS or can_only_be_local(source):
-        raise ToolkitError(f"data error: {source}: no such file or folder")
+        raise ToolkitError(f"data error: {source}: no such local file or folder")
     else:
         split_files = {}
         raw, hub_names, hub_revision = read_hub(source, text_column, label_column, revision)

@@ -91,7 +91,8 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
         if Path(backbone.resolved).is_dir():
             raise ToolkitError(f"model error: {backbone.resolved}: not a loadable model folder ({reason})") from None
         raise HubUnavailable(
-            f"model error: cannot download '{backbone.resolved}' from the Hub ({reason}) — "
+            f"model error: '{backbone.resolved}': no such local folder, and it cannot be downloaded from the Hub "
+            f"({reason}) — "
             f"run with --model offline to use the bundled backbone"
         ) from None
     return model, tokenizer

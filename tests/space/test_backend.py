@@ -131,3 +131,10 @@ def test_a_missing_model_folder_says_it_does_not_exist(model):
     with pytest.raises(backend.ModelLoadError) as err:
         backend.load_backend(model)
     assert str(err.value).startswith(f"MODEL={model}: no such folder")
+
+
+def test_a_model_that_could_be_a_hub_id_names_both_places_it_looked():
+    with pytest.raises(
+        backend.ModelLoadError, match=r"^cannot load the model 'runs/missing': no such local folder, and from the Hub: "
+    ):
+        backend.load_backend("runs/missing")

@@ -57,7 +57,8 @@ def test_compare_reports_differences_and_changed_predictions(runs):
     a, b = runs
     comparison = compare_runs(load_run(a), load_run(b))
 
-    assert comparison["baseline"] == str(a) and comparison["candidate"] == str(b)
+    # comparison.json is published with B: the runs by their folder names, not this machine's paths
+    assert (comparison["baseline"], comparison["candidate"]) == ("v1/", "v2/")
     assert comparison["split"] == "test" and comparison["test_sha256"] == TEST_HASH
     assert comparison["metrics"]["accuracy"] == {"baseline": 0.4, "candidate": 0.6, "delta": pytest.approx(0.2)}
     assert comparison["metrics"]["f1_macro"]["delta"] == pytest.approx((0.3 + 0.1) / 3)

@@ -206,7 +206,7 @@ def test_apply_corrections_keeps_features_and_leaves_evaluation_splits_alone(tin
     assert merged["label"] == [*truth, LABELS.index("surprise")]
     assert merged["text"] == [t for t, _ in train] + ["totally unexpected ending"]
     assert {name: (tiny_data_dir / f"{name}.txt").read_bytes() for name in held_out_before} == held_out_before
-    assert summary["source"] == str(flags.parent)
+    assert summary["source"] == "flags/"  # corrections.json is published: the folder's name, not its path
     assert set(summary) >= {
         "source",
         "flags_read",

@@ -203,7 +203,7 @@ def test_missing_local_folder_says_so_before_blaming_the_hub(monkeypatch, tmp_pa
         load_data("my_tweets")
     assert str(err.value).startswith("data error: my_tweets: no such local file or folder, and as a Hub dataset id")
     for path in ("./my_tweets", str(tmp_path / "my_tweets"), "my/tweets/folder"):  # can only be local paths
-        with pytest.raises(ToolkitError, match=rf"^data error: {path}: no such file or folder$"):
+        with pytest.raises(ToolkitError, match=rf"^data error: {path}: no such local file or folder$"):
             load_data(path)
 
 
@@ -303,7 +303,7 @@ def test_unseen_label_in_csv_names_the_line(tmp_path):
 
 
 def test_missing_source_and_missing_train_file(tmp_path):
-    with pytest.raises(ToolkitError, match="no such file or folder"):
+    with pytest.raises(ToolkitError, match="no such local file or folder"):
         load_data(str(tmp_path / "nope.csv"))
     write_split(tmp_path / "validation.txt", rows3(2))
     write_split(tmp_path / "test.txt", rows3(2))
