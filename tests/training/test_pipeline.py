@@ -19,6 +19,7 @@ CONTRACT_FILES = [
     "tokenizer.json",
     "tokenizer_config.json",
     "train_config.json",
+    "local_paths.json",
     "metrics.json",
     "errors.csv",
     "confusion_matrix.png",
