@@ -16,34 +16,49 @@ from matplotlib.figure import Figure
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
-def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
+def classification_metrics(y_true, y_pred, labels: list[str], sample_weight=None) -> dict:
     """Accuracy, macro / weighted F1, per-class precision/recall/F1/support and the confusion matrix.
 
     Args:
         y_true: gold label ids.
         y_pred: predicted label ids.
         labels: label names in id order.
+        sample_weight: how many examples each ``(y_true, y_pred)`` pair stands for (default: one each).
 
     Returns:
         The ``metrics.json`` entry for one split.
     """
     ids = list(range(len(labels)))
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
+    weights = {"sample_weight": sample_weight}
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=ids, zero_division=0, **weights
+    )
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "f1_macro": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
-        "f1_weighted": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred, **weights)),
+        "f1_macro": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0, **weights)),
+        "f1_weighted": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0, **weights)),
         "per_class": {
             name: {
                 "precision": float(precision[i]),
                 "recall": float(recall[i]),
                 "f1": float(f1[i]),
-                "support": int(support[i]),
+                "support": int(round(support[i])),
             }
             for i, name in enumerate(labels)
         },
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
+        "confusion_matrix": np.rint(confusion_matrix(y_true, y_pred, labels=ids, **weights)).astype(int).tolist(),
     }
+
+
+def metrics_from_confusion(matrix, labels: list[str]) -> dict:
+    """:func:`classification_metrics` from a confusion matrix (gold rows, predicted columns) alone.
+
+    What a streamed prediction keeps instead of every gold and predicted id: each cell is one
+    ``(gold, predicted)`` pair weighted by its count, which gives the same figures.
+    """
+    counts = np.asarray(matrix, dtype=np.int64)
+    gold, predicted = np.nonzero(counts)
+    return classification_metrics(gold, predicted, labels, sample_weight=counts[gold, predicted])
 
 
 def per_example_loss(logits: np.ndarray, y_true) -> np.ndarray:

@@ -188,7 +188,12 @@ def load_model(output_dir: Path):
 
     model = AutoModelForSequenceClassification.from_pretrained(output_dir, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    return model, tokenizer, min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    return model, tokenizer, max_input_length(tokenizer, model.config)
+
+
+def max_input_length(tokenizer, config) -> int:
+    """The longest input in tokens: the tokenizer's limit, capped by the model's position embeddings."""
+    return min(tokenizer.model_max_length, config.max_position_embeddings)
 
 
 def load_split(

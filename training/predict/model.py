@@ -1,0 +1,158 @@
+"""MODEL (a training output folder or a Hub model id) -> an :class:`~training.predict.engine.Engine`.
+
+``--backend auto`` picks PyTorch bf16 on CUDA; on the CPU the exported int8 ONNX model when the
+folder has ``onnx/model_int8.onnx`` (``training.export`` deletes an int8 model that failed its
+accuracy check), else the fp32 ONNX model, else PyTorch fp32 (and says how to export).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from training.errors import ToolkitError
+from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, load_model, max_input_length, onnx_session
+from training.predict.engine import Engine, OnnxEngine, TorchEngine
+
+BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch")
+ONNX_FILES = {"onnx-int8": INT8_FILE, "onnx-fp32": FP32_FILE}
+# What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
+HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
+GPU_WORKERS = 8  # tokenizer threads feeding one GPU
+
+
+def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
+    """The local folder of ``model``: itself, or a Hub snapshot (``weights``: with the PyTorch weights)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    if model.startswith((".", "/", "~")) or path.exists():
+        raise ToolkitError(f"predict error: {model}: no such model folder — expected a folder written by python -m training")
+    from huggingface_hub import snapshot_download
+
+    patterns = [*HUB_FILES, "*.safetensors"] if weights else HUB_FILES
+    try:
+        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
+    except Exception as err:  # offline, unknown repo, gated, bad id: the client raises many types
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ToolkitError(
+            f"predict error: cannot load model '{model}' from the Hub ({reason}) — "
+            "expected a folder written by python -m training or a Hub model id you can reach"
+        ) from None
+
+
+def classifier_config(folder: Path, model: str):
+    """The model's config, or a one-line error when ``folder`` holds no text classifier."""
+    from transformers import AutoConfig
+
+    if not (folder / "config.json").is_file():
+        raise ToolkitError(
+            f"predict error: {model}: no config.json — expected a folder written by python -m training "
+            "(or a Hub model id)"
+        )
+    config = AutoConfig.from_pretrained(folder)
+    architectures = config.architectures or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        raise ToolkitError(
+            f"predict error: {model}: not a text classifier (architectures: {', '.join(architectures) or 'none'}) "
+            "— expected a *ForSequenceClassification model, e.g. a folder written by python -m training"
+        )
+    return config
+
+
+def choose_backend(requested: str, folder: Path, model: str, cuda: bool) -> tuple[str, str | None]:
+    """The backend to run and, when it is a fallback the user should know about, a note saying so."""
+    if requested in ONNX_FILES:
+        if not (folder / ONNX_DIR / ONNX_FILES[requested]).is_file():
+            raise ToolkitError(
+                f"predict error: --backend {requested}: {model} has no {ONNX_DIR}/{ONNX_FILES[requested]} "
+                f"— run python -m training.export {model} first"
+            )
+        return requested, None
+    if requested == "torch" or cuda:
+        return "torch", None
+    for backend, file in ONNX_FILES.items():
+        if (folder / ONNX_DIR / file).is_file():
+            return backend, None
+    return "torch", (
+        f"note: {model} has no {ONNX_DIR}/ export: running PyTorch fp32 on the CPU instead (several times "
+        f"slower); python -m training.export {model} writes the int8 model"
+    )
+
+
+def labels_of(config) -> list[str]:
+    """Class names in id order."""
+    return [config.id2label[i] for i in range(config.num_labels)]
+
+
+def load_engine(
+    model: str,
+    *,
+    revision: str | None = None,
+    backend: str = "auto",
+    batch_size: int | None = None,
+    threads: int = 1,
+    device: str = "cpu",
+) -> tuple[Engine, str | None]:
+    """Load ``model`` on ``backend`` for labelling texts.
+
+    Args:
+        model: a folder written by ``python -m training`` or a Hub model id.
+        revision: Hub revision (branch, tag or commit) when ``model`` is a Hub id.
+        backend: one of :data:`BACKENDS`.
+        batch_size: texts per forward pass (default: 64 on the CPU, 1024 on CUDA).
+        threads: CPU threads for the model (ONNX Runtime intra-op threads, or torch's).
+        device: ``"cpu"`` or a CUDA device (``"cuda:0"``).
+
+    Returns:
+        The engine, and a note for the user when the backend is a slower fallback (else None).
+
+    Raises:
+        ToolkitError: no such model, not a text classifier, or the requested backend is not available.
+    """
+    if backend not in BACKENDS:
+        raise ToolkitError(f"predict error: --backend {backend}: expected one of {', '.join(BACKENDS)}")
+    cuda = str(device).startswith("cuda")
+    folder = resolve_model(model, revision, weights=False)
+    config = classifier_config(folder, model)
+    chosen, note = choose_backend(backend, folder, model, cuda)
+    common = {"labels": labels_of(config), "batch_size": batch_size or (1024 if cuda else 64)}
+    if chosen in ONNX_FILES:
+        from transformers import AutoTokenizer
+
+        onnx_dir = folder / ONNX_DIR  # self-contained: the export saves the tokenizer and config there too
+        tokenizer = AutoTokenizer.from_pretrained(onnx_dir if (onnx_dir / "config.json").is_file() else folder)
+        run = onnx_session(onnx_dir / ONNX_FILES[chosen], threads)
+        name = f"{chosen} (onnxruntime, {threads} thread{'s' * (threads > 1)})"
+        return OnnxEngine(chosen, name, tokenizer, max_length=max_input_length(tokenizer, config), run=run, **common), note
+    return torch_engine(resolve_model(model, revision, weights=True), device, threads, common), note
+
+
+def torch_engine(folder: Path, device: str, threads: int, common: dict) -> TorchEngine:
+    """PyTorch: bf16 with pinned memory and tokenizer threads on CUDA, fp32 on the CPU."""
+    import inspect
+
+    import torch
+
+    cuda = str(device).startswith("cuda")
+    model, tokenizer, max_length = load_model(folder)
+    if cuda:
+        model = model.to(device=device, dtype=torch.bfloat16)
+        name, workers = f"torch bf16 ({torch.cuda.get_device_name(device)})", min(GPU_WORKERS, os.cpu_count() or 1)
+    else:
+        torch.set_num_threads(threads)
+        name, workers = f"torch fp32 (cpu, {threads} thread{'s' * (threads > 1)})", 1
+    accepted = tuple(arg for arg in inspect.signature(model.forward).parameters if arg in tokenizer.model_input_names)
+    return TorchEngine(
+        "torch",
+        name,
+        tokenizer,
+        max_length=max_length,
+        workers=workers,
+        tensors="pt",
+        pin=cuda,
+        model=model,
+        device=torch.device(device),
+        accepted=accepted,
+        **common,
+    )

@@ -1,0 +1,190 @@
+"""The output file: its columns, the shards it is written in, and the manifest that makes a run resumable.
+
+Columns, one row per input row in input order (the layout ``pandas.read_parquet`` gives as a flat table):
+
+- ``id``: the ``--id-column`` value (as text), else the row number in the input (int64, from 0);
+- ``label``: the predicted class; ``score``: its probability;
+- ``prob_<class>``: the probability of each class, in the model's label order;
+- ``text`` with ``--keep-text``.
+
+An empty text keeps its row, with ``label``, ``score`` and the probabilities null.
+
+While a run goes, shard ``k`` (rows ``k*S .. (k+1)*S-1``) is written to ``OUT.parts/part-0000k.<ext>``
+under a temporary name and renamed when complete, and only then is ``part-0000k.json`` (its counts)
+written the same way: a shard is done iff its ``.json`` exists, so a killed run can never leave a
+half-written shard that counts. ``manifest.json`` records the command; a restart of the same command
+skips the done shards, another command is refused. At the end the main process concatenates the
+shards into ``OUT`` (temporary name, then rename) and removes ``OUT.parts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from training.errors import ToolkitError
+
+OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
+MANIFEST = "manifest.json"
+
+
+def output_format(out: Path) -> str:
+    """The format of ``out`` from its extension, or a one-line error."""
+    suffix = out.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ToolkitError(
+            f"predict error: --output {out}: unsupported extension '{suffix}' — expected {', '.join(OUTPUT_FORMATS)}"
+        )
+    return suffix
+
+
+def output_schema(labels: list[str], ids_are_text: bool, keep_text: bool) -> pa.Schema:
+    """The output's columns and types (fixed, so that every shard has the same schema)."""
+    fields = [
+        pa.field("id", pa.string() if ids_are_text else pa.int64()),
+        pa.field("label", pa.string()),
+        pa.field("score", pa.float32()),
+        *(pa.field(f"prob_{name}", pa.float32()) for name in labels),
+    ]
+    if keep_text:
+        fields.append(pa.field("text", pa.string()))
+    return pa.schema(fields)
+
+
+def shard_table(schema: pa.Schema, labels: list[str], ids: list, texts: list[str], probs: np.ndarray) -> pa.Table:
+    """One shard's output rows.
+
+    Args:
+        schema: from :func:`output_schema`.
+        labels: class names in id order.
+        ids: each row's id.
+        texts: each row's text; empty ones get null predictions.
+        probs: ``(non-empty texts, classes)`` probabilities, in row order.
+    """
+    filled = np.fromiter((bool(t) for t in texts), dtype=bool, count=len(texts))
+    full = np.full((len(texts), len(labels)), np.nan, dtype=np.float32)
+    full[filled] = probs
+    score = np.full(len(texts), np.nan, dtype=np.float32)
+    predicted = np.full(len(texts), None, dtype=object)
+    if len(probs):
+        best = probs.argmax(axis=1)
+        score[filled] = probs[np.arange(len(probs)), best]
+        predicted[filled] = np.asarray(labels, dtype=object)[best]
+    null = ~filled
+    columns = [
+        pa.array(ids, type=schema.field("id").type),
+        pa.array(predicted, type=pa.string()),
+        pa.array(score, mask=null),
+        *(pa.array(full[:, i], mask=null) for i in range(len(labels))),
+    ]
+    if "text" in schema.names:
+        columns.append(pa.array(texts, type=pa.string()))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    """Write ``table`` to ``path`` as parquet (one row group), csv (with a header) or JSON lines."""
+    if fmt == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, row_group_size=max(1, table.num_rows))
+    elif fmt == ".csv":
+        table.to_pandas().to_csv(path, index=False)
+    else:
+        table.to_pandas().to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+@contextmanager
+def atomic(path: Path):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only when the block succeeds."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON, atomically (temporary file + rename)."""
+    with atomic(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+class Parts:
+    """The shard folder ``OUT.parts/`` of one run: manifest, done shards, and the final merge."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.fmt = output_format(out)
+        self.folder = out.with_name(out.name + ".parts")
+
+    def file(self, shard: int, suffix: str) -> Path:
+        return self.folder / f"part-{shard:05d}{suffix}"
+
+    def start(self, command: dict, overwrite: bool) -> None:
+        """Create the folder and manifest, or check that an existing one was started by ``command``.
+
+        Called by the main process only. Raises ``ToolkitError`` when ``OUT`` exists (without
+        ``overwrite``) or the parts were written by another command.
+        """
+        manifest = self.folder / MANIFEST
+        if manifest.is_file():
+            saved = json.loads(manifest.read_text(encoding="utf-8"))["command"]
+            changed = sorted(key for key in {*saved, *command} if saved.get(key) != command.get(key))
+            if changed:
+                raise ToolkitError(
+                    f"predict error: {self.folder} holds parts of another command ({', '.join(changed)} differ) "
+                    f"— run that command again to resume it, or delete {self.folder} to start over"
+                )
+            return
+        if self.out.exists() and not overwrite:
+            raise ToolkitError(f"predict error: {self.out} exists — delete it or pass --overwrite")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json(manifest, {"command": command})
+
+    def done(self, shard: int) -> bool:
+        return self.file(shard, ".json").is_file()
+
+    def save(self, shard: int, table: pa.Table, counts: dict) -> None:
+        """Write one shard's rows, then its counts: the counts file is what marks the shard done."""
+        with atomic(self.file(shard, self.fmt)) as tmp:
+            write_table(table, tmp, self.fmt)
+        write_json(self.file(shard, ".json"), counts)
+
+    def counts(self, shard: int) -> dict:
+        return json.loads(self.file(shard, ".json").read_text(encoding="utf-8"))
+
+    def finish(self, shards: int) -> list[dict]:
+        """Concatenate shards ``0..shards-1`` into ``OUT`` (atomically), remove the folder; their counts."""
+        missing = [k for k in range(shards) if not self.done(k)]
+        if missing:  # a bug, or a rank that failed: never write an output with rows missing
+            raise ToolkitError(f"predict error: shards {missing[:5]} of {self.folder} are not done — run again")
+        counts = [self.counts(k) for k in range(shards)]
+        with atomic(self.out) as tmp:
+            concatenate([self.file(k, self.fmt) for k in range(shards)], tmp, self.fmt)
+        shutil.rmtree(self.folder)
+        return counts
+
+
+def concatenate(files: list[Path], target: Path, fmt: str) -> None:
+    """Join shard files in order: parquet row groups, csv under one header, JSON lines as they are."""
+    if fmt == ".parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(target, pq.read_schema(files[0])) as writer:
+            for file in files:  # one shard in memory at a time
+                writer.write_table(pq.read_table(file))
+        return
+    with open(target, "wb") as sink:
+        for number, file in enumerate(files):
+            with open(file, "rb") as source:
+                if fmt == ".csv" and number:
+                    source.readline()  # the header, already written by the first shard
+                shutil.copyfileobj(source, sink)

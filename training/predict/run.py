@@ -1,0 +1,193 @@
+"""Label a corpus: stream the input in shards, predict each, write it atomically; torchrun-aware.
+
+Every process reads (and validates) the whole input, but labels only its own shards: shard ``k``
+belongs to rank ``k % world_size``. Shards are cut by row number, never by rank, so the output does
+not depend on how many processes made it, and a run can be resumed with another number of them.
+The main process writes the manifest first and, once every rank is done, the output and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from training.errors import ToolkitError
+from training.evaluate import metrics_from_confusion
+from training.predict.engine import Engine
+from training.predict.inputs import open_input
+from training.predict.model import load_engine
+from training.predict.parts import Parts, output_schema, shard_table, write_json
+
+METRICS_FILE = "predict_metrics.json"
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """What ``python -m training.predict`` was asked (see its ``--help`` for each option)."""
+
+    model: str
+    input: str
+    output: str
+    revision: str | None = None
+    split: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    id_column: str | None = None
+    no_labels: bool = False
+    keep_text: bool = False
+    backend: str = "auto"
+    batch_size: int | None = None
+    shard_size: int = 50_000
+    threads: int | None = None
+    overwrite: bool = False
+    metrics: str | None = None
+    progress: bool = True
+
+    def command(self, backend: str) -> dict:
+        """What the output depends on: a resumed run must match it (threads, batch size, progress do not)."""
+        same_output = ("model", "revision", "split", "text_column", "label_column", "id_column", "no_labels")
+        return {**{key: getattr(self, key) for key in same_output}, "keep_text": self.keep_text, "backend": backend}
+
+
+def cpu_budget() -> int:
+    """CPUs this process may use (its affinity mask, not the host's core count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def predict_corpus(options: PredictOptions) -> dict | None:
+    """Label ``options.input`` with ``options.model`` into ``options.output``.
+
+    Returns:
+        On the main process, the summary (also in ``predict_metrics.json`` when the input is
+        labelled): counts, seconds, texts/s, backend, and the metrics; None on the other processes.
+
+    Raises:
+        ToolkitError: bad model, input or output, on every process alike.
+    """
+    from accelerate import PartialState
+
+    state = PartialState()  # which process this is under torchrun / accelerate (one process otherwise)
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    threads = options.threads or max(1, cpu_budget() // local_processes)
+    engine, note = load_engine(
+        options.model,
+        revision=options.revision,
+        backend=options.backend,
+        batch_size=options.batch_size,
+        threads=threads,
+        device=str(state.device),
+    )
+    if note and state.is_main_process:
+        print(note)
+    out = Path(options.output)
+    parts = Parts(out)  # checks the extension before the input is read
+    data = open_input(
+        options.input,
+        text_column=options.text_column,
+        label_column=None if options.no_labels else options.label_column,
+        id_column=options.id_column,
+        split=options.split,
+        revision=options.revision,
+    )
+    count, labelled = data.scan(engine.labels)  # the whole input, validated before any slow work
+    shards = math.ceil(count / options.shard_size)
+    command = {**options.command(engine.backend), "input": data.fingerprint(), "shard_size": options.shard_size}
+    main_only(state, lambda: parts.start(command, options.overwrite))
+
+    mine = [k for k in range(state.process_index, shards, state.num_processes) if not parts.done(k)]
+    todo = sum(min(options.shard_size, count - k * options.shard_size) for k in mine)
+    schema = output_schema(engine.labels, ids_are_text=options.id_column is not None, keep_text=options.keep_text)
+    start = time.perf_counter()
+    with progress_bar(todo, count - todo if state.num_processes == 1 else 0, options.progress and state.is_main_process) as bar:
+        for shard, rows in numbered_shards(data.rows(), options.shard_size):
+            if shard in mine:
+                label_shard(engine, parts, shard, rows, shard * options.shard_size, schema, labelled)
+                bar.update(len(rows))
+    seconds = time.perf_counter() - start
+    engine.close()
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return None
+    summary = summarize(parts.finish(shards), engine, labelled, todo, seconds)
+    if labelled:
+        write_json(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
+    return summary
+
+
+def main_only(state, action) -> None:
+    """Run ``action`` on the main process; a ``ToolkitError`` it raises is raised on every process."""
+    from accelerate.utils import broadcast_object_list
+
+    message = [None]
+    if state.is_main_process:
+        try:
+            action()
+        except ToolkitError as error:
+            message = [str(error)]
+    if state.num_processes > 1:
+        broadcast_object_list(message, from_process=0)  # also the barrier: nobody labels before the manifest
+    if message[0]:
+        raise ToolkitError(message[0])
+
+
+def numbered_shards(rows, size: int):
+    """``(k, rows of shard k)`` over an iterator of rows, ``size`` rows per shard (the last may be shorter)."""
+    for shard in range(1 << 62):
+        chunk = list(islice(rows, size))
+        if not chunk:
+            return
+        yield shard, chunk
+
+
+def label_shard(engine: Engine, parts: Parts, shard: int, rows: list, first: int, schema, labelled: bool) -> None:
+    """Predict one shard's non-empty texts, and save its rows and counts."""
+    texts = [row.text for row in rows]
+    filled = [i for i, text in enumerate(texts) if text]
+    probs, truncated = engine.probabilities([texts[i] for i in filled])
+    ids = [str(row.id) for row in rows] if schema.field("id").type == pa.string() else range(first, first + len(rows))
+    counts = {"rows": len(rows), "empty": len(rows) - len(filled), "truncated": truncated}
+    if labelled:
+        gold = np.array([engine.labels.index(str(rows[i].label)) for i in filled], dtype=np.int64)
+        classes = len(engine.labels)
+        cells = np.bincount(gold * classes + probs.argmax(axis=1), minlength=classes * classes)
+        counts["confusion_matrix"] = cells.reshape(classes, classes).tolist()
+    parts.save(shard, shard_table(schema, engine.labels, list(ids), texts, probs), counts)
+
+
+def summarize(counts: list[dict], engine: Engine, labelled: bool, labelled_now: int, seconds: float) -> dict:
+    """Totals over all shards, this run's speed, the metrics when labelled, and a one-line summary."""
+    totals = {key: sum(c[key] for c in counts) for key in ("rows", "empty", "truncated")}
+    summary: dict = {**totals, "backend": engine.name, "seconds": round(seconds, 2)}
+    summary["texts_per_second"] = round(labelled_now / seconds, 1) if seconds else None
+    line = (
+        f"labelled {totals['rows']:,} rows with {engine.name}"
+        f" ({labelled_now:,} in this run: {seconds:.1f} s, {summary['texts_per_second'] or 0:,.0f} texts/s);"
+        f" {totals['empty']:,} empty texts (no prediction), {totals['truncated']:,} truncated to {engine.max_length} tokens"
+    )
+    if labelled:
+        matrix = np.sum([c["confusion_matrix"] for c in counts], axis=0)
+        if matrix.sum():
+            summary.update(metrics_from_confusion(matrix, engine.labels))
+            line += (
+                f"; accuracy {summary['accuracy']:.2%}, macro F1 {summary['f1_macro']:.2%}"
+                f" on {int(matrix.sum()):,} labelled texts"
+            )
+    summary["summary"] = line
+    return summary
+
+
+def progress_bar(total: int, already: int, enabled: bool):
+    """A tqdm bar over texts with texts/s and ETA (on stderr); ``already``: rows done by an earlier run."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total + already, initial=already, unit=" texts", desc="predict", disable=not enabled, smoothing=0.05
+    )
+
