@@ -17,12 +17,13 @@ import dataclasses
 import hashlib
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.errors import HubUnavailable, ToolkitError, first_line
 from training.paths import can_only_be_local
-from training.readers import FORMATS, SPLIT_ALIASES, Row, check_columns, download, find_split_files, read_rows
+from training.readers import FORMATS, SPLIT_ALIASES, Columns, Row, download, find_split_files, read_rows
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -132,33 +133,50 @@ def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str
     """Load a Hub dataset's splits as rows, with its ``ClassLabel`` names and commit when known."""
     import datasets
 
-    try:
-        dataset = datasets.load_dataset(dataset_id, revision=revision)
-    except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
-        raise HubUnavailable(
-            f"data error: {dataset_id}: no such local file or folder, and as a Hub dataset id it could not be "
-            f"loaded either ({first_line(err)}) — check the path, or the dataset id and your connection to the Hub"
-        ) from None
+    dataset = load_hub_dataset(dataset_id, revision)
     raw, names = {}, None
     for split, aliases in SPLIT_ALIASES.items():
         hub_split = next((s for s in aliases if s in dataset), None)
         if hub_split is None:
             continue
         ds = dataset[hub_split]
-        where = f"{dataset_id} [{hub_split}]"
-        check_columns(ds.column_names, text_column, label_column, where)
-        feature = ds.features[label_column]
-        labels = ds[label_column]
-        if isinstance(feature, datasets.ClassLabel):
-            names = list(feature.names)
-            labels = [feature.int2str(i) if i is not None and i >= 0 else None for i in labels]
-        raw[split] = [
-            Row(str(t or "").strip(), lab, f"{where} row {i}")
-            for i, (t, lab) in enumerate(zip(ds[text_column], labels, strict=True))
-        ]
+        raw[split] = list(hub_rows(ds, Columns(text_column, label_column), f"{dataset_id} [{hub_split}]"))
+        if isinstance(ds.features[label_column], datasets.ClassLabel):
+            names = list(ds.features[label_column].names)
     if "train" not in raw:
         raise ToolkitError(f"data error: Hub dataset '{dataset_id}' has no train split (splits: {', '.join(dataset)})")
     return raw, names, hub_commit(dataset_id, revision)
+
+
+def load_hub_dataset(dataset_id: str, revision: str | None):
+    """``datasets.load_dataset`` (every split, memory-mapped), or ``HubUnavailable`` saying what was tried."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(dataset_id, revision=revision)
+    except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
+        raise HubUnavailable(
+            f"data error: {dataset_id}: no such local file or folder, and as a Hub dataset id it could not be "
+            f"loaded either ({first_line(err)}) — check the path, or the dataset id and your connection to the Hub"
+        ) from None
+
+
+def hub_rows(ds, columns: Columns, where: str, batch_size: int = 10_000) -> Iterator[Row]:
+    """Stream the rows of one Hub split a batch at a time; ``ClassLabel`` ids become their names."""
+    import datasets
+
+    columns = columns.check(ds.column_names, where)
+    feature = ds.features[columns.label] if columns.label else None
+    fields = [f for f in (columns.text, columns.label, columns.id) if f]
+    number = 0
+    for batch in ds.select_columns(fields).iter(batch_size=batch_size):
+        if isinstance(feature, datasets.ClassLabel):
+            batch[columns.label] = [
+                feature.int2str(i) if i is not None and i >= 0 else None for i in batch[columns.label]
+            ]
+        for values in zip(*(batch[f] for f in fields), strict=True):
+            yield columns.row(dict(zip(fields, values, strict=True)), f"{where} row {number}")
+            number += 1
 
 
 def hub_commit(dataset_id: str, revision: str | None) -> str | None:

@@ -42,7 +42,7 @@ def classification_metrics(y_true, y_pred, labels: list[str], sample_weight=None
                 "precision": float(precision[i]),
                 "recall": float(recall[i]),
                 "f1": float(f1[i]),
-                "support": int(round(support[i])),
+                "support": int(np.rint(support[i])),
             }
             for i, name in enumerate(labels)
         },

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 import tempfile
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,8 +29,33 @@ class Row(NamedTuple):
     """One example as read, before label ids exist; ``where`` locates it for error messages."""
 
     text: str
-    label: object  # a name (str) or an integer id, as found in the data
+    label: object  # a name (str) or an integer id, as found in the data; None when the input has no labels
     where: str  # e.g. "data/train.txt line 3"
+    id: object = None  # the --id-column value (prediction only)
+
+
+class Columns(NamedTuple):
+    """Which fields of a record to read, and whether the label may be absent."""
+
+    text: str
+    label: str | None  # None: read texts only (every line of a .txt is one text)
+    id: str | None = None
+    optional_label: bool = False  # prediction: a file without the label column is read as texts only
+
+    def check(self, found: list, name: str) -> Columns:
+        """These columns, with ``label`` None when it is optional and absent; else a one-line error."""
+        label = self.label if self.label in found or not self.optional_label else None
+        check_columns(found, self.text, label, name, id_column=self.id)
+        return self._replace(label=label)
+
+    def row(self, record: dict, where: str) -> Row:
+        label = record[self.label] if self.label else None
+        return Row(
+            str(record[self.text] or "").strip(),
+            label.strip() if isinstance(label, str) else label,
+            where,
+            record[self.id] if self.id else None,
+        )
 
 
 def find_split_files(folder: Path) -> dict[str, Path]:
@@ -60,60 +85,106 @@ def read_rows(path: Path, text_column: str, label_column: str, name: str | None 
 
     ``name`` replaces the path in messages (e.g. a URL).
     """
+    digest = hashlib.sha256()
+    rows = list(iter_rows(path, Columns(text_column, label_column), name=name, digest=digest))
+    return rows, digest.hexdigest()
+
+
+def iter_rows(path: Path, columns: Columns, name: str | None = None, digest=None) -> Iterator[Row]:
+    """Stream the rows of one data file, parsed by its format; memory does not grow with the file.
+
+    Args:
+        path: the file.
+        columns: the fields to read.
+        name: replaces the path in messages (e.g. a URL).
+        digest: a ``hashlib`` object updated with the file's bytes as they are read.
+
+    Raises:
+        ToolkitError: bad data, naming the file and line (or row).
+    """
     name = name or str(path)
-    data = path.read_bytes()
-    return parse_rows(data, path.suffix.lower(), text_column, label_column, name), hashlib.sha256(data).hexdigest()
-
-
-def parse_rows(data: bytes, suffix: str, text_column: str, label_column: str, name: str) -> list[Row]:
-    """The rows of a data file's bytes, parsed by its format (``suffix``)."""
+    suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return read_parquet(data, text_column, label_column, name)
-    text = decode_utf8(data, name)
+        return read_parquet(path, columns, name, digest)
+    if suffix == ".json":  # one JSON document: read whole (use .jsonl for corpora too large for memory)
+        data = path.read_bytes()
+        if digest is not None:
+            digest.update(data)
+        return read_json(decode_utf8(data, name), columns, name)
+    lines = utf8_lines(path, name, digest)
     if suffix == ".txt":
-        return read_txt(text, name)
+        return read_txt(lines, columns, name)
     if suffix in (".csv", ".tsv"):
-        return read_delimited(text, "\t" if suffix == ".tsv" else ",", text_column, label_column, name)
-    if suffix in (".json", ".jsonl"):
-        return read_json(text, text_column, label_column, name)
+        return read_delimited(lines, "\t" if suffix == ".tsv" else ",", columns, name)
+    if suffix == ".jsonl":
+        return read_records(read_json_lines(lines, name), columns, name)
     raise ToolkitError(f"data error: {name}: unsupported format '{suffix}' — expected one of {', '.join(FORMATS)}")
 
 
-def decode_utf8(data: bytes, name: str) -> str:
+def utf8_lines(path: Path, name: str, digest=None) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a UTF-8 file, line endings kept; a byte-order mark is allowed."""
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            if digest is not None:
+                digest.update(raw)
+            yield number, decode_utf8(raw, name, number)
+
+
+def decode_utf8(data: bytes, name: str, first_line: int = 1) -> str:
     """Decode UTF-8 (a byte-order mark is allowed) or name the line of the first bad byte."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if first_line == 1 else "utf-8")
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
+        line = first_line + data[: err.start].count(b"\n")
         raise ToolkitError(
             f"data error: {name} line {line}: not UTF-8 (byte 0x{data[err.start]:02x}) — save the file as UTF-8"
         ) from None
 
 
-def read_txt(text: str, name: str) -> list[Row]:
-    """``text;label`` lines; the text may contain ``;`` itself, so split on the last one."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> Iterator[Row]:
+    """``text;label`` lines, split on the last ``;`` (the text may contain ``;`` itself).
+
+    Texts only when ``columns.label`` is None; with ``columns.optional_label``, the first non-blank
+    line decides: ``text;label`` if it has a ``;``, else one text per line. Blank lines carry no
+    example in ``text;label`` files; in a file of texts they are empty texts, so that row ``i`` is
+    line ``i + 1``.
+    """
+    if columns.id:
+        raise ToolkitError(f"data error: {name}: a .txt file has no columns — --id-column needs csv, json or parquet")
+    labelled = columns.label is not None
+    decided = not columns.optional_label
+    blank: list[int] = []  # blank lines before the first non-blank one decides
+    for number, line in lines:
+        line = line.rstrip("\r\n")
         if not line.strip():
-            continue  # blank lines (a trailing newline, a gap) carry no example
+            if not labelled:
+                yield Row("", None, f"{name} line {number}")
+            elif not decided:
+                blank.append(number)
+            continue
+        if not decided:
+            labelled, decided = ";" in line, True
+            if not labelled:
+                yield from (Row("", None, f"{name} line {n}") for n in blank)
+        if not labelled:
+            yield Row(line.strip(), None, f"{name} line {number}")
+            continue
         if ";" not in line:
-            raise ToolkitError(f"data error: {name} line {number}: no ';' separator — expected \"text;label\"")
+            hint = " as on its first line (one text per line: pass --no-labels)" if columns.optional_label else ""
+            raise ToolkitError(f"data error: {name} line {number}: no ';' separator — expected \"text;label\"{hint}")
         text_part, label = line.rsplit(";", 1)
-        rows.append(Row(text_part.strip(), label.strip(), f"{name} line {number}"))
-    return rows
+        yield Row(text_part.strip(), label.strip(), f"{name} line {number}")
 
 
-def read_delimited(text: str, delimiter: str, text_column: str, label_column: str, name: str) -> list[Row]:
+def read_delimited(lines: Iterator[tuple[int, str]], delimiter: str, columns: Columns, name: str) -> Iterator[Row]:
     """A CSV/TSV file with a header row naming the text and label columns."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    check_columns(reader.fieldnames or [], text_column, label_column, name)
-    return [
-        Row((record[text_column] or "").strip(), (record[label_column] or "").strip(), f"{name} line {reader.line_num}")
-        for record in reader
-    ]
+    reader = csv.DictReader((line for _, line in lines), delimiter=delimiter)
+    columns = columns.check(reader.fieldnames or [], name)
+    for record in reader:
+        yield columns.row(record, f"{name} line {reader.line_num}")
 
 
-def read_json(text: str, text_column: str, label_column: str, name: str) -> list[Row]:
+def read_json(text: str, columns: Columns, name: str) -> Iterator[Row]:
     """A JSON list of records, a JSON object of columns, or JSON Lines (one record per line)."""
     try:
         data = json.loads(text)
@@ -122,48 +193,68 @@ def read_json(text: str, text_column: str, label_column: str, name: str) -> list
     if isinstance(data, dict) and not all(isinstance(v, list) for v in data.values()):
         data = [data]  # one record (a one-line JSON Lines file)
     if isinstance(data, dict):  # columns: {"text": [...], "label": [...]}
-        check_columns(list(data), text_column, label_column, name)
-        return [
-            Row(str(t).strip(), lab, f"{name} row {i}")
-            for i, (t, lab) in enumerate(zip(data[text_column], data[label_column], strict=True))
-        ]
+        columns = columns.check(list(data), name)
+        fields = [f for f in (columns.text, columns.label, columns.id) if f]
+        records = (dict(zip(fields, values, strict=True)) for values in zip(*(data[f] for f in fields), strict=True))
+        return (columns.row(record, f"{name} row {i}") for i, record in enumerate(records))
     if isinstance(data, list):
-        records = [(record, f"{name} record {i}") for i, record in enumerate(data)]
-    else:
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((json.loads(line), f"{name} line {number}"))
-            except json.JSONDecodeError as err:
-                raise ToolkitError(
-                    f"data error: {name} line {number}: not valid JSON ({err.msg}) — expected one object per line"
-                ) from None
-    rows = []
+        return read_records(((record, f"{name} record {i}") for i, record in enumerate(data)), columns, name)
+    return read_records(read_json_lines(enumerate(text.splitlines(), start=1), name), columns, name)
+
+
+def read_json_lines(lines, name: str) -> Iterator[tuple[object, str]]:
+    """``(record, where)`` of JSON Lines; blank lines skipped."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line), f"{name} line {number}"
+        except json.JSONDecodeError as err:
+            raise ToolkitError(
+                f"data error: {name} line {number}: not valid JSON ({err.msg}) — expected one object per line"
+            ) from None
+
+
+def read_records(records, columns: Columns, name: str) -> Iterator[Row]:
+    """Rows of JSON records; each must be an object with the columns (the first decides an optional label)."""
+    checked = None
     for record, where in records:
         if not isinstance(record, dict):
-            raise ToolkitError(f"data error: {where}: expected an object with '{text_column}' and '{label_column}'")
-        check_columns(list(record), text_column, label_column, where)
-        rows.append(Row(str(record[text_column] or "").strip(), record[label_column], where))
-    return rows
+            raise ToolkitError(f"data error: {where}: expected an object with '{columns.text}' and '{columns.label}'")
+        if checked is None:
+            checked = columns.check(list(record), where)
+        check_columns(list(record), checked.text, checked.label, where, id_column=checked.id)
+        yield checked.row(record, where)
 
 
-def read_parquet(data: bytes, text_column: str, label_column: str, name: str) -> list[Row]:
-    """A Parquet table; rows are numbered from 0 as in pandas / datasets."""
+def read_parquet(path: Path, columns: Columns, name: str, digest=None) -> Iterator[Row]:
+    """A Parquet table, read a row group at a time; rows are numbered from 0 as in pandas / datasets."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(data))
-    check_columns(table.column_names, text_column, label_column, name)
-    texts, labels = table.column(text_column).to_pylist(), table.column(label_column).to_pylist()
-    return [
-        Row(str(t or "").strip(), lab, f"{name} row {i}") for i, (t, lab) in enumerate(zip(texts, labels, strict=True))
-    ]
+    if digest is not None:  # the file's bytes, hashed in blocks
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    parquet = pq.ParquetFile(path)
+    columns = columns.check(parquet.schema_arrow.names, name)
+    fields = [f for f in (columns.text, columns.label, columns.id) if f]
+    number = 0
+    for batch in parquet.iter_batches(columns=fields):
+        for record in batch.to_pylist():
+            yield columns.row(record, f"{name} row {number}")
+            number += 1
 
 
-def check_columns(columns: list[str], text_column: str, label_column: str, name: str) -> None:
-    for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
-        if column not in columns:
+def check_columns(
+    columns: list[str], text_column: str, label_column: str | None, name: str, id_column: str | None = None
+) -> None:
+    """A one-line error naming the option to set when a needed column is missing (None: not needed)."""
+    for column, option in (
+        (text_column, "--text-column"),
+        (label_column, "--label-column"),
+        (id_column, "--id-column"),
+    ):
+        if column is not None and column not in columns:
             raise ToolkitError(
                 f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) — set {option}"
             )

@@ -27,7 +27,9 @@ def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
     if path.is_dir():
         return path
     if model.startswith((".", "/", "~")) or path.exists():
-        raise ToolkitError(f"predict error: {model}: no such model folder — expected a folder written by python -m training")
+        raise ToolkitError(
+            f"predict error: {model}: no such model folder — expected a folder written by python -m training"
+        )
     from huggingface_hub import snapshot_download
 
     patterns = [*HUB_FILES, "*.safetensors"] if weights else HUB_FILES
@@ -124,7 +126,9 @@ def load_engine(
         tokenizer = AutoTokenizer.from_pretrained(onnx_dir if (onnx_dir / "config.json").is_file() else folder)
         run = onnx_session(onnx_dir / ONNX_FILES[chosen], threads)
         name = f"{chosen} (onnxruntime, {threads} thread{'s' * (threads > 1)})"
-        return OnnxEngine(chosen, name, tokenizer, max_length=max_input_length(tokenizer, config), run=run, **common), note
+        return OnnxEngine(
+            chosen, name, tokenizer, max_length=max_input_length(tokenizer, config), run=run, **common
+        ), note
     return torch_engine(resolve_model(model, revision, weights=True), device, threads, common), note
 
 

@@ -105,7 +105,9 @@ def predict_corpus(options: PredictOptions) -> dict | None:
     todo = sum(min(options.shard_size, count - k * options.shard_size) for k in mine)
     schema = output_schema(engine.labels, ids_are_text=options.id_column is not None, keep_text=options.keep_text)
     start = time.perf_counter()
-    with progress_bar(todo, count - todo if state.num_processes == 1 else 0, options.progress and state.is_main_process) as bar:
+    with progress_bar(
+        todo, count - todo if state.num_processes == 1 else 0, options.progress and state.is_main_process
+    ) as bar:
         for shard, rows in numbered_shards(data.rows(), options.shard_size):
             if shard in mine:
                 label_shard(engine, parts, shard, rows, shard * options.shard_size, schema, labelled)
@@ -169,7 +171,8 @@ def summarize(counts: list[dict], engine: Engine, labelled: bool, labelled_now: 
     line = (
         f"labelled {totals['rows']:,} rows with {engine.name}"
         f" ({labelled_now:,} in this run: {seconds:.1f} s, {summary['texts_per_second'] or 0:,.0f} texts/s);"
-        f" {totals['empty']:,} empty texts (no prediction), {totals['truncated']:,} truncated to {engine.max_length} tokens"
+        f" {totals['empty']:,} empty texts (no prediction),"
+        f" {totals['truncated']:,} truncated to {engine.max_length} tokens"
     )
     if labelled:
         matrix = np.sum([c["confusion_matrix"] for c in counts], axis=0)
@@ -190,4 +193,3 @@ def progress_bar(total: int, already: int, enabled: bool):
     return tqdm(
         total=total + already, initial=already, unit=" texts", desc="predict", disable=not enabled, smoothing=0.05
     )
-

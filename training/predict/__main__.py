@@ -1,0 +1,88 @@
+"""Label a corpus with a trained model, streamed, resumable and runnable on many processes.
+
+    python -m training.predict runs/emotion tweets.txt --output labels.parquet
+    python -m training.predict me/distilbert-emotion 'data/*.jsonl' --output labels.csv --keep-text
+    python -m training.predict runs/emotion dair-ai/emotion --split test --output test.parquet   # + metrics
+    torchrun --nproc_per_node 8 -m training.predict runs/emotion big.parquet --output labels.parquet
+
+Re-running the same command after a crash or ``kill -9`` continues from the last completed shard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from training.errors import ToolkitError
+from training.predict.model import BACKENDS
+from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
+
+
+def parse_args(argv: list[str] | None = None) -> PredictOptions:
+    defaults = PredictOptions("", "", "")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.predict",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    parser.add_argument(
+        "input",
+        help="What --data accepts for training: a file (.txt with one text per line or text;label, .csv, .tsv, "
+        ".json, .jsonl, .parquet), a folder, a glob (quote it), an http(s) URL, or a Hub dataset id.",
+    )
+    parser.add_argument("--output", required=True, help="The output file: .parquet, .csv or .jsonl (by its extension).")
+    parser.add_argument("--revision", default=None, help="Hub revision of MODEL (and of a Hub INPUT).")
+    parser.add_argument("--split", default=None, help="Split of a Hub dataset INPUT (default: its only split).")
+    parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
+    parser.add_argument(
+        "--label-column",
+        default=defaults.label_column,
+        help=f"Column of gold labels; when the input has it, {METRICS_FILE} is written beside --output.",
+    )
+    parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
+    parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
+    parser.add_argument("--keep-text", action="store_true", help="Also copy each text into the output.")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
+        "else PyTorch fp32.",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="Texts per batch (default 64 CPU, 1024 CUDA).")
+    parser.add_argument(
+        "--shard-size",
+        type=int,
+        default=defaults.shard_size,
+        help="Rows per shard: the unit of resuming and of work shared between processes.",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: all / processes).")
+    parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument("--metrics", default=None, help=f"Where to write {METRICS_FILE} (labelled input only).")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
+    args = parser.parse_args(argv)
+    for name in ("batch_size", "shard_size", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return PredictOptions(**vars(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a prediction; a user error is one line on stderr and exit status 2 (no traceback)."""
+    options = parse_args(argv)
+    try:
+        summary = predict_corpus(options)
+    except ToolkitError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if summary is not None:
+        print(summary["summary"])
+        print(f"wrote {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

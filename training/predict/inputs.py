@@ -1,0 +1,141 @@
+"""INPUT of a prediction: what ``--data`` accepts, read as one stream of rows by training's readers.
+
+A file, a folder (its data files, sorted by name), a glob (``'tweets/*.jsonl'``, sorted), an http(s)
+URL, or a Hub dataset id (``--split``; the only split when it has one). Labels are optional: a
+file without the label column (or a ``.txt`` whose first line has no ``;``) is read as texts only.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.data import hub_rows, load_hub_dataset
+from training.errors import ToolkitError
+from training.readers import FORMATS, Columns, Row, download, iter_rows
+
+GLOB_CHARACTERS = "*?["
+
+
+@dataclass
+class Input:
+    """The files (or Hub split) of INPUT, and how to read them."""
+
+    source: str
+    columns: Columns
+    files: list[Path]  # empty for a Hub dataset
+    names: list[str]  # how messages name each file (the URL for a download)
+    hub_split: object = None  # a datasets.Dataset
+    where: str = ""  # how messages name the Hub split
+
+    def rows(self) -> Iterator[Row]:
+        """Every row of the input, in order, streamed."""
+        if self.hub_split is not None:
+            yield from hub_rows(self.hub_split, self.columns, self.where)
+        for file, name in zip(self.files, self.names, strict=True):
+            yield from iter_rows(file, self.columns, name=name)
+
+    def scan(self, classes: list[str]) -> tuple[int, bool]:
+        """Read everything once: the row count, whether every row has a label; bad data fails here.
+
+        Raises:
+            ToolkitError: an empty file, a bad row, or a label that is not one of ``classes``.
+        """
+        known = set(classes)
+        count, labelled, unlabelled = 0, 0, 0
+        for file, name in zip(self.files or [None], self.names or [self.where], strict=True):
+            rows = iter_rows(file, self.columns, name=name) if file else hub_rows(self.hub_split, self.columns, name)
+            before = count
+            for row in rows:
+                count += 1
+                if row.label is None:
+                    unlabelled += 1
+                elif str(row.label) in known:
+                    labelled += 1
+                else:
+                    raise ToolkitError(
+                        f"data error: {row.where}: label '{row.label}' is not a class of the model "
+                        f"(classes: {', '.join(classes)}) — pass --label-column for another column, or --no-labels"
+                    )
+            if count == before:
+                raise ToolkitError(f"data error: {name}: no rows — expected {expected(file)}")
+        if labelled and unlabelled:
+            raise ToolkitError(
+                f"data error: {self.source}: {unlabelled} rows have no label and {labelled} have one — "
+                "label every row, or pass --no-labels"
+            )
+        return count, bool(labelled)
+
+    def fingerprint(self) -> dict:
+        """What identifies this input for a resumed run: each file's size and modification time."""
+        if self.hub_split is not None:
+            return {"hub": self.where, "fingerprint": getattr(self.hub_split, "_fingerprint", None)}
+        return {
+            name: [file.stat().st_size, file.stat().st_mtime_ns]
+            for file, name in zip(self.files, self.names, strict=True)
+        }
+
+
+def expected(file: Path | None) -> str:
+    """What a data file should hold, for the message about an empty one."""
+    suffix = file.suffix.lower() if file else ""
+    if suffix == ".txt":
+        return 'one text per line, or "text;label" lines'
+    if suffix in (".csv", ".tsv"):
+        return "a header naming the columns, then one row per text"
+    return "one record per text"
+
+
+def open_input(
+    source: str,
+    *,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    id_column: str | None = None,
+    split: str | None = None,
+    revision: str | None = None,
+) -> Input:
+    """Resolve INPUT to its files (or Hub split); nothing is read yet.
+
+    Args:
+        source: a file, folder, glob, http(s) URL or Hub dataset id.
+        text_column: the column holding the text.
+        label_column: the column holding gold labels, when present; None to ignore any.
+        id_column: the column holding each row's id (default: the row number).
+        split: the Hub dataset split.
+        revision: the Hub dataset revision.
+
+    Raises:
+        ToolkitError: no such file or folder, nothing matches the glob, or an unknown split.
+    """
+    columns = Columns(text_column, label_column, id_column, optional_label=True)
+    if source.startswith(("http://", "https://")):
+        return Input(source, columns, [download(source)], [source])
+    path = Path(source).expanduser()
+    if any(char in source for char in GLOB_CHARACTERS) and not path.exists():
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).suffix.lower() in FORMATS)
+        if not files:
+            raise ToolkitError(f"data error: {source}: no {'/'.join(FORMATS)} file matches this pattern")
+        return Input(source, columns, files, [str(f) for f in files])
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+        if not files:
+            raise ToolkitError(f"data error: {source}: no data file in this folder — expected {', '.join(FORMATS)}")
+        return Input(source, columns, files, [str(f) for f in files])
+    if path.is_file():
+        if path.suffix.lower() not in FORMATS:
+            raise ToolkitError(f"data error: {source}: unsupported format — expected one of {', '.join(FORMATS)}")
+        return Input(source, columns, [path], [source])
+    if path.suffix.lower() in FORMATS or source.startswith((".", "/", "~")):
+        raise ToolkitError(f"data error: {source}: no such file or folder")
+    dataset = load_hub_dataset(source, None)
+    if split is None and len(dataset) > 1:
+        raise ToolkitError(
+            f"data error: Hub dataset '{source}' has splits {', '.join(dataset)} — pick one with --split"
+        )
+    split = split or next(iter(dataset))
+    if split not in dataset:
+        raise ToolkitError(f"data error: Hub dataset '{source}' has no split '{split}' (splits: {', '.join(dataset)})")
+    return Input(source, columns, [], [], hub_split=dataset[split], where=f"{source} [{split}]")
