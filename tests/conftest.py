@@ -120,6 +120,34 @@ def write_tiny_model(directory: Path, labels: list[str], arch: str = "distilbert
     return directory
 
 
+def train_tiny_model(directory: Path, labels: list[str], steps: int = 200) -> Path:
+    """Fit the tiny model of ``directory`` to fixture texts (full batch, a second or two on a CPU).
+
+    A random tiny model gives near-uniform probabilities whose argmax any rounding flips; a fitted
+    one is confident, as a real fine-tuned model is, so agreement under int8 means something.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(directory)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    rows = make_texts(labels, 20, seed=11)
+    encoded = tokenizer([t for t, _ in rows], padding=True, return_tensors="pt")
+    gold = torch.tensor([labels.index(label) for _, label in rows])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: a second thread only waits (50x slower on a loaded 2-CPU machine)
+    model.train()
+    for _ in range(steps):
+        model(**encoded, labels=gold).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    torch.set_num_threads(threads)
+    model.eval().save_pretrained(directory)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def emotion_labels() -> list[str]:
     return list(CUES)
@@ -141,6 +169,29 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 def tiny_backbone_dir(tmp_path_factory) -> Path:
     """A random tiny DistilBERT *base* to fine-tune from (its classification head is replaced)."""
     return write_tiny_model(tmp_path_factory.mktemp("tiny-backbone"), ["LABEL_0", "LABEL_1"])
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_dir(tmp_path_factory, emotion_labels) -> Path:
+    """The tiny DistilBERT fitted to the fixture texts, exported to onnx/ (fp32 and int8) as the export does."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, export_fp32, quantize_int8, quiet_tools
+
+    directory = train_tiny_model(
+        write_tiny_model(tmp_path_factory.mktemp("trained-tiny"), emotion_labels), emotion_labels
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    onnx_dir = directory / ONNX_DIR
+    onnx_dir.mkdir()
+    with quiet_tools():
+        quantize_int8(
+            export_fp32(model, tokenizer, onnx_dir / FP32_FILE), onnx_dir / INT8_FILE, model.config.model_type
+        )
+    tokenizer.save_pretrained(onnx_dir)
+    model.config.save_pretrained(onnx_dir)
+    return directory
 
 
 @pytest.fixture
