@@ -71,9 +71,12 @@ def predict_corpus(options: PredictOptions) -> dict | None:
     Raises:
         ToolkitError: bad model, input or output, on every process alike.
     """
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()  # which process this is under torchrun / accelerate (one process otherwise)
+    # Which process this is under torchrun / accelerate (one process otherwise). Without CUDA, accelerate
+    # joins the processes (gloo) only when told it runs on the CPU; otherwise each would think it is alone.
+    state = PartialState(cpu=not torch.cuda.is_available())
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
     engine, note = load_engine(
