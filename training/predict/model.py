@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from training.errors import ToolkitError
+from training.errors import ToolkitError, first_line
 from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, load_model, max_input_length, onnx_session
 from training.predict.engine import Engine, OnnxEngine, TorchEngine
 
@@ -36,9 +36,8 @@ def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
     try:
         return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
     except Exception as err:  # offline, unknown repo, gated, bad id: the client raises many types
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ToolkitError(
-            f"predict error: cannot load model '{model}' from the Hub ({reason}) — "
+            f"predict error: cannot load model '{model}' from the Hub ({first_line(err)}) — "
             "expected a folder written by python -m training or a Hub model id you can reach"
         ) from None
 

@@ -111,7 +111,7 @@ def atomic(path: Path):
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: Path, data: dict) -> None:
+def save_json(path: Path, data: dict) -> None:
     """Write ``data`` as JSON, atomically (temporary file + rename)."""
     with atomic(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -147,7 +147,7 @@ class Parts:
         if self.out.exists() and not overwrite:
             raise ToolkitError(f"predict error: {self.out} exists — delete it or pass --overwrite")
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_json(manifest, {"command": command})
+        save_json(manifest, {"command": command})
 
     def done(self, shard: int) -> bool:
         return self.file(shard, ".json").is_file()
@@ -156,7 +156,7 @@ class Parts:
         """Write one shard's rows, then its counts: the counts file is what marks the shard done."""
         with atomic(self.file(shard, self.fmt)) as tmp:
             write_table(table, tmp, self.fmt)
-        write_json(self.file(shard, ".json"), counts)
+        save_json(self.file(shard, ".json"), counts)
 
     def counts(self, shard: int) -> dict:
         return json.loads(self.file(shard, ".json").read_text(encoding="utf-8"))

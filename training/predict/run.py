@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from training.distributed import init_processes
 from training.errors import ToolkitError
 from training.evaluate import metrics_from_confusion
 from training.predict.engine import Engine
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
-from training.predict.parts import Parts, output_schema, shard_table, write_json
+from training.predict.parts import Parts, output_schema, save_json, shard_table
 
 METRICS_FILE = "predict_metrics.json"
 
@@ -72,11 +73,9 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         ToolkitError: bad model, input or output, on every process alike.
     """
     import torch
-    from accelerate import PartialState
 
-    # Which process this is under torchrun / accelerate (one process otherwise). Without CUDA, accelerate
-    # joins the processes (gloo) only when told it runs on the CPU; otherwise each would think it is alone.
-    state = PartialState(cpu=not torch.cuda.is_available())
+    # Which process this is under torchrun / accelerate (one process otherwise), on CPU (gloo) or CUDA.
+    state = init_processes("cuda" if torch.cuda.is_available() else "cpu")
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
     engine, note = load_engine(
@@ -122,7 +121,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         return None
     summary = summarize(parts.finish(shards), engine, labelled, todo, seconds)
     if labelled:
-        write_json(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
+        save_json(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
     return summary
 
 
