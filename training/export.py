@@ -130,6 +130,20 @@ def quantize_int8(fp32_path: Path, path: Path, model_type: str) -> Path:
     return path
 
 
+def write_onnx_folder(model, tokenizer, onnx_dir: Path) -> tuple[Path, Path]:
+    """Write ``onnx_dir``: the fp32 and int8 models, the tokenizer and the config; the two model paths.
+
+    The folder is self-contained: the Space and ``training.predict`` load the tokenizer and labels from it alone.
+    """
+    onnx_dir.mkdir(exist_ok=True)
+    with quiet_tools():
+        fp32_path = export_fp32(model, tokenizer, onnx_dir / FP32_FILE)
+        int8_path = quantize_int8(fp32_path, onnx_dir / INT8_FILE, model.config.model_type)
+    tokenizer.save_pretrained(onnx_dir)
+    model.config.save_pretrained(onnx_dir)
+    return fp32_path, int8_path
+
+
 def onnx_session(path: Path, threads: int) -> RunBatch:
     """An onnxruntime CPU session's forward pass (fed only the inputs the graph declares).
 
@@ -281,14 +295,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id, MEASURED_SPLIT)
 
-    onnx_dir = output_dir / ONNX_DIR
-    onnx_dir.mkdir(exist_ok=True)
-    with quiet_tools():
-        fp32_path = export_fp32(model, tokenizer, onnx_dir / FP32_FILE)
-        int8_path = quantize_int8(fp32_path, onnx_dir / INT8_FILE, model.config.model_type)
-    # The folder is self-contained: the Space loads the tokenizer and labels from onnx/ alone.
-    tokenizer.save_pretrained(onnx_dir)
-    model.config.save_pretrained(onnx_dir)
+    fp32_path, int8_path = write_onnx_folder(model, tokenizer, output_dir / ONNX_DIR)
 
     with torch_threads(THREADS):  # restored after: the training run that called us goes on as before
         runners = {

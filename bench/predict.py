@@ -1,0 +1,197 @@
+"""Batch prediction: ``python -m training.predict`` end to end against a pipeline() loop and a bare ONNX loop.
+
+Speed (default): the same model and the same texts (the emotion tweets, repeated to ``--texts``), in
+one process, one after the other:
+
+- the command itself (``training.predict.run.predict_corpus``, what ``python -m training.predict``
+  runs): loading the model, reading the input twice (validation, then the shards), tokenizing,
+  the model, writing the parquet output; interpreter start-up and imports excluded;
+- ``pipeline("text-classification", top_k=None)`` with its default batch size, and with ``batch_size=64``;
+- a bare ONNX Runtime int8 loop: the same length-sorted batches of 64, tokenize and run, nothing else.
+
+    .venv/bin/python bench/predict.py --model runs/bench-minilm     # a training output folder with onnx/
+
+Memory (``--memory``): peak RSS of the command (a fresh process per size) on 100,000 and 1,000,000
+input rows. The model is a tiny random DistilBERT exported to int8 (speed is what the real model
+changes, not the memory the command's own buffers take), so that a million rows take minutes.
+
+GPU (``--gpu``, on CUDA): the DistilBERT architecture (``DistilBertConfig()``, random weights) saved
+as a training output folder, the command on ``--texts`` rows against the naive loop of
+``bench/gpu_inference.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import DATA, REPO, machine, print_table, ratio, read_texts, save_classifier
+
+from training.export import INT8_FILE, ONNX_DIR, max_input_length, onnx_session
+from training.predict.engine import length_buckets
+from training.predict.run import PredictOptions, cpu_budget, predict_corpus
+
+
+def corpus(count: int, seed: int = 0) -> list[str]:
+    """``count`` emotion tweets: the three splits shuffled and repeated."""
+    texts = [t for split in ("train", "validation", "test") for t in read_texts(DATA / f"{split}.txt")]
+    random.Random(seed).shuffle(texts)
+    return (texts * (count // len(texts) + 1))[:count]
+
+
+def write_lines(texts: list[str], path: Path) -> Path:
+    path.write_text("".join(t.replace("\n", " ") + "\n" for t in texts), encoding="utf-8")
+    return path
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run_command(model: str, source: Path, out: Path, **options) -> dict:
+    """The command in this process (its imports are done: start-up excluded)."""
+    return predict_corpus(PredictOptions(model, str(source), str(out), overwrite=True, progress=False, **options))
+
+
+def bare_onnx_loop(model: Path, texts: list[str], batch_size: int, threads: int):
+    """The bare loop the command must come within 10% of: sorted batches, tokenize, run; no I/O, no bookkeeping."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model / ONNX_DIR)
+    max_length = max_input_length(tokenizer, AutoConfig.from_pretrained(model / ONNX_DIR))
+    run = onnx_session(model / ONNX_DIR / INT8_FILE, threads)
+    batches = length_buckets(texts, batch_size)
+
+    def loop():
+        for batch in batches:
+            encoded = tokenizer(
+                [texts[i] for i in batch], padding=True, truncation=True, max_length=max_length, return_tensors="np"
+            )
+            run(dict(encoded)).argmax(axis=-1)
+
+    return loop
+
+
+def speed(model: Path, count: int, batch_size: int, work: Path) -> None:
+    from transformers import pipeline
+
+    texts = corpus(count)
+    source = write_lines(texts, work / "tweets.txt")
+    threads = cpu_budget()
+    print(f"{count:,} texts; {machine()}; {threads} threads\n")
+    rates = {}
+    run_command(str(model), write_lines(texts[:256], work / "warm.txt"), work / "warm.parquet")  # page cache, kernels
+    seconds = timed(lambda: run_command(str(model), source, work / "out.parquet", batch_size=batch_size))
+    rates["`python -m training.predict` (int8 ONNX, end to end)"] = count / seconds
+    loop = bare_onnx_loop(model, texts, batch_size, threads)
+    rates[f"bare ONNX Runtime int8 loop (sorted batches of {batch_size})"] = count / timed(loop)
+    classify = pipeline("text-classification", model=str(model), top_k=None, device="cpu")
+    classify(texts[:32])  # warm-up
+    rates["`pipeline(..., top_k=None)`, default batch size"] = count / timed(lambda: classify(texts))
+    rates["`pipeline(..., top_k=None)`, `batch_size=64`"] = count / timed(lambda: classify(texts, batch_size=64))
+    command, bare, default = (list(rates.values())[i] for i in (0, 1, 2))
+    print_table(
+        ["way to label", "texts/s", "command / this"],
+        [(name, f"{rate:,.0f}", ratio(command / rate)) for name, rate in rates.items()],
+    )
+    print(f"\ncommand vs default pipeline: {ratio(command / default)} (target >= 4×)")
+    print(f"command vs bare int8 loop: {100 * command / bare:.1f}% (target >= 90%)")
+
+
+def tiny_int8_model(work: Path) -> Path:
+    """A tiny random DistilBERT over MiniLM's tokenizer, exported to ONNX int8 like a trained folder."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.export import write_onnx_folder
+
+    folder = Path(save_classifier(work / "tiny", tiny=True))
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    write_onnx_folder(model, AutoTokenizer.from_pretrained(folder), folder / ONNX_DIR)
+    return folder
+
+
+def peak_rss_mb(arguments: list[str]) -> float:
+    """Peak resident memory, in MB, of ``python -m training.predict ARGUMENTS`` in a fresh process.
+
+    The child reports its own ``ru_maxrss`` (KiB on Linux) when the command returns.
+    """
+    child = (
+        "import resource, runpy, sys\n"
+        f"sys.argv = ['training.predict', *{arguments!r}]\n"
+        "try:\n    runpy.run_module('training.predict', run_name='__main__')\n"
+        "except SystemExit as end:\n    assert not end.code, end.code\n"
+        "print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", child], check=True, cwd=REPO, capture_output=True, text=True)
+    return int(result.stdout.rsplit("peak_kib", 1)[1]) / 1024
+
+
+def memory(sizes: list[int], work: Path) -> None:
+    model = tiny_int8_model(work)
+    print(f"tiny random DistilBERT, int8 ONNX; {machine()}\n")
+    rows = []
+    for size in sorted(sizes):
+        source = write_lines(corpus(size), work / f"rows-{size}.txt")
+        started = time.perf_counter()
+        peak = peak_rss_mb([str(model), str(source), "--output", str(work / f"out-{size}.parquet"), "--no-progress"])
+        rows.append((f"{size:,}", f"{peak:,.0f}", f"{time.perf_counter() - started:,.0f}"))
+        source.unlink()
+    print_table(["input rows", "peak RSS MB", "seconds"], rows)
+    growth = float(rows[-1][1].replace(",", "")) - float(rows[0][1].replace(",", ""))
+    print(f"\ngrowth {rows[0][0]} -> {rows[-1][0]} rows: {growth:,.0f} MB (target < 300 MB)")
+
+
+def gpu(count: int, work: Path) -> None:
+    """The command on CUDA against bench/gpu_inference.py's naive loop, same model and texts."""
+    import torch
+    from gpu_inference import build_model, load_tokenizer, naive
+
+    device = torch.device("cuda")
+    tokenizer = load_tokenizer()
+    build_model(torch.device("cpu"), torch.float32, len(tokenizer)).save_pretrained(work / "distilbert")
+    tokenizer.save_pretrained(work / "distilbert")
+    texts = corpus(count)
+    source = write_lines(texts, work / "tweets.txt")
+    run_command(str(work / "distilbert"), write_lines(texts[:4096], work / "warm.txt"), work / "warm.parquet")
+    command = count / timed(lambda: run_command(str(work / "distilbert"), source, work / "out.parquet"))
+    model = build_model(device, torch.bfloat16, len(tokenizer))
+    with torch.inference_mode():
+        naive(model, tokenizer, texts[:4096], 1024, device)
+        naive_rate = count / timed(lambda: naive(model, tokenizer, texts, 1024, device))
+    print(f"{torch.cuda.get_device_name(device)}; {count:,} texts; DistilBertConfig(), random weights, bf16\n")
+    rows = [("`python -m training.predict`", command), ("naive loop (bench/gpu_inference.py)", naive_rate)]
+    print_table(["way to label", "texts/s", "vs naive"], [(n, f"{r:,.0f}", ratio(r / naive_rate)) for n, r in rows])
+    print(f"\ntargets: >= 20,000 texts/s ({'met' if command >= 20_000 else 'NOT met'}), >= 2.5× the naive loop")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=REPO / "runs" / "bench-minilm", help="Output folder with onnx/.")
+    parser.add_argument("--texts", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--memory", action="store_true", help="Peak RSS at --sizes rows instead of speed.")
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--gpu", action="store_true", help="The GPU comparison (needs CUDA).")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.memory:
+            memory([int(s) for s in args.sizes.split(",")], Path(tmp))
+        elif args.gpu:
+            gpu(args.texts if args.texts != 20_000 else 200_000, Path(tmp))
+        else:
+            if not (args.model / ONNX_DIR / INT8_FILE).is_file():
+                sys.exit(
+                    f"{args.model} has no {ONNX_DIR}/{INT8_FILE}: train and export one (see README, Label a corpus)"
+                )
+            speed(args.model, args.texts, args.batch_size, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
