@@ -78,6 +78,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
     state = init_processes("cuda" if torch.cuda.is_available() else "cpu")
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
+    loading = time.perf_counter()
     engine, note = load_engine(
         options.model,
         revision=options.revision,
@@ -86,6 +87,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         threads=threads,
         device=str(state.device),
     )
+    loading = time.perf_counter() - loading
     if note and state.is_main_process:
         print(note)
     out = Path(options.output)
@@ -119,7 +121,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
     state.wait_for_everyone()
     if not state.is_main_process:
         return None
-    summary = summarize(parts.finish(shards), engine, labelled, todo, seconds)
+    summary = {**summarize(parts.finish(shards), engine, labelled, todo, seconds), "load_seconds": round(loading, 2)}
     if labelled:
         save_json(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
     return summary
