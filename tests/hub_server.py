@@ -194,7 +194,7 @@ def _make_handler(hub: HubServer):
             headers = {"X-Error-Message": message}
             if code:
                 headers["X-Error-Code"] = code
-            self._send(status, {"error": message}, headers)
+            self._send(status, {"error": message}, headers, head=self.command == "HEAD")  # HEAD: never a body
 
         def _token(self) -> tuple[bool, bool]:
             """(token present, token valid)."""

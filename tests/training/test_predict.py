@@ -194,3 +194,23 @@ def test_progress_bar_shows_texts_per_second_and_eta(trained_tiny_dir, rows, tmp
     )
     err = capsys.readouterr().err
     assert re.search(r"predict: +100%.*\| 30/30 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+ texts/s\]", err), err
+
+
+def test_a_hub_model_id_and_a_hub_dataset_split(trained_tiny_dir, rows, tmp_path, hub_server, monkeypatch):
+    import datasets
+
+    # datasets reads its offline switch and endpoint at import time (the suite imports it offline).
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", hub_server.endpoint)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "datasets")
+    files = {str(p.relative_to(trained_tiny_dir)): p.read_bytes() for p in trained_tiny_dir.rglob("*") if p.is_file()}
+    hub_server.create_repo("tester/tiny-emotion", "model", files=files)
+    table = pd.DataFrame({"text": [t for t, _ in rows[:30]], "label": [lab for _, lab in rows[:30]]})
+    table.to_parquet(tmp_path / "local.parquet")
+    data = {"data/test-00000-of-00001.parquet": (tmp_path / "local.parquet").read_bytes()}
+    hub_server.create_repo("tester/tweets", "dataset", files=data)
+    assert predict(trained_tiny_dir, tmp_path / "local.parquet", tmp_path / "local.csv") == 0
+    assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test") == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hub.csv"), pd.read_csv(tmp_path / "local.csv"))
+    assert json.loads((tmp_path / "predict_metrics.json").read_text())["rows"] == 30

@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         ".json, .jsonl, .parquet), a folder, a glob (quote it), an http(s) URL, or a Hub dataset id.",
     )
     parser.add_argument("--output", required=True, help="The output file: .parquet, .csv or .jsonl (by its extension).")
-    parser.add_argument("--revision", default=None, help="Hub revision of MODEL (and of a Hub INPUT).")
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
     parser.add_argument("--split", default=None, help="Split of a Hub dataset INPUT (default: its only split).")
     parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
     parser.add_argument(

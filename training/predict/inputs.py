@@ -95,7 +95,6 @@ def open_input(
     label_column: str | None = "label",
     id_column: str | None = None,
     split: str | None = None,
-    revision: str | None = None,
 ) -> Input:
     """Resolve INPUT to its files (or Hub split); nothing is read yet.
 
@@ -105,7 +104,6 @@ def open_input(
         label_column: the column holding gold labels, when present; None to ignore any.
         id_column: the column holding each row's id (default: the row number).
         split: the Hub dataset split.
-        revision: the Hub dataset revision.
 
     Raises:
         ToolkitError: no such file or folder, nothing matches the glob, or an unknown split.

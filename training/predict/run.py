@@ -98,7 +98,6 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         label_column=None if options.no_labels else options.label_column,
         id_column=options.id_column,
         split=options.split,
-        revision=options.revision,
     )
     count, labelled = data.scan(engine.labels)  # the whole input, validated before any slow work
     shards = math.ceil(count / options.shard_size)
