@@ -14,7 +14,7 @@ from tests.conftest import make_texts, write_split
 from training.config import TrainConfig
 from training.data import SAMPLE_DATA, load_data, split_sha256, subsample
 from training.errors import HubUnavailable, ToolkitError
-from training.readers import parse_rows
+from training.readers import Columns, iter_rows
 
 LABELS3 = ["positive", "negative", "neutral"]  # deliberately not sorted
 
@@ -96,7 +96,7 @@ def test_json_columns_and_custom_column_names(tmp_path):
 def test_a_json_file_with_one_record(tmp_path):
     (tmp_path / "train.json").write_text('{"text": "only one", "label": "joy"}\n', encoding="utf-8")
     (tmp_path / "validation.json").write_text('{"text": "another", "label": "joy"}', encoding="utf-8")
-    records = parse_rows((tmp_path / "train.json").read_bytes(), ".json", "text", "label", "train.json")
+    records = list(iter_rows(tmp_path / "train.json", Columns("text", "label")))
     assert [(row.text, row.label) for row in records] == [("only one", "joy")]
     (tmp_path / "train.json").write_text('[{"text": "one", "label": "joy"}, {"text": "two", "label": "fear"}]')
     data = load_data(str(tmp_path))

@@ -34,6 +34,13 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     )
     parser.add_argument("--output", required=True, help="The output file: .parquet, .csv or .jsonl (by its extension).")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
+        "else PyTorch fp32.",
+    )
     parser.add_argument("--split", default=None, help="Split of a Hub dataset INPUT (default: its only split).")
     parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
     parser.add_argument(
@@ -44,13 +51,6 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
     parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
     parser.add_argument("--keep-text", action="store_true", help="Also copy each text into the output.")
-    parser.add_argument(
-        "--backend",
-        default="auto",
-        choices=BACKENDS,
-        help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
-        "else PyTorch fp32.",
-    )
     parser.add_argument("--batch-size", type=int, default=None, help="Texts per batch (default 64 CPU, 1024 CUDA).")
     parser.add_argument(
         "--shard-size",
