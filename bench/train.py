@@ -33,14 +33,9 @@ def run_pipeline(args) -> None:
     """The real pipeline, as a user runs it, then the headline figures from metrics.json."""
     from training.__main__ import main
 
-    argv = training_args(
-        data=args.data,
-        model=args.model,
-        output_dir=args.output_dir,
-        epochs=args.epochs,
-        max_train_samples=args.max_train_samples,
-        max_eval_samples=args.max_eval_samples,
-    )
+    # This script's options pass through unchanged, under the same names.
+    passed = ("data", "model", "output_dir", "epochs", "max_train_samples", "max_eval_samples")
+    argv = training_args(**{name: getattr(args, name) for name in passed})
     start = time.perf_counter()
     if main(argv) != 0:
         sys.exit(2)
