@@ -1,11 +1,11 @@
 """Local paths, and how they are named in what leaves this machine.
 
-DESIGN.md: anything that leaves the user's machine (what publish pushes, what the Space stores) holds
-no absolute local path. So the files of the output folder that publish uploads (``train_config.json``,
-``metrics.json``, ``corrections.json``, ``comparison.*``) name local data and models by their folder or
-file name (``my_tweets/``, ``tweets.csv``), and the full paths go into ``local_paths.json``, which
-publish never uploads: export and ``--config runs/x/train_config.json`` read it to find the data again
-on this machine.
+As README says ("The output folder"): anything that leaves the user's machine (what publish pushes,
+what the Space stores) holds no absolute local path. So the files of the output folder that publish
+uploads (``train_config.json``, ``metrics.json``, ``corrections.json``, ``comparison.*``) name local
+data and models by their folder or file name (``my_tweets/``, ``tweets.csv``), and the full paths go into
+``local_paths.json``, which publish never uploads: export and ``--config runs/x/train_config.json`` read
+it to find the data again on this machine.
 """
 
 from __future__ import annotations

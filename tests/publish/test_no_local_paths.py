@@ -1,4 +1,4 @@
-"""Nothing publish pushes names a folder of this machine (DESIGN.md), for a run given only absolute paths.
+"""Nothing publish pushes names a folder of this machine (README: "The output folder"), for a run given absolute paths.
 
 One tiny run trained with absolute --data, --model, --output-dir and --corrections, exported to ONNX and
 compared, then published with --dry-run: every file of the dry run is scanned for the test's temporary
