@@ -1,11 +1,14 @@
 """Emotion of a tweet: the probability of every class, the tokens the model reads, and flagging of mistakes.
 
 Runs locally (``MODEL=runs/demo python space/app.py``) and unchanged as a Hugging Face Space's app.py.
-Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO
-(and BACKEND, read by backend.py).
+Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO,
+FLAG_PUSH_MINUTES, FLAG_PUSH_TIMEOUT (and BACKEND, read by backend.py; the FLAG_* of the flag policy, read
+by visitors.py).
 """
 
+import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,14 +18,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backend
 import flags
 import gradio as gr
+import visitors
+
+logger = logging.getLogger("app")
 
 MODEL = os.environ.get("MODEL", "me/distilbert-emotion")  # a training output folder or a Hub model id
 MODEL_REVISION = os.environ.get("MODEL_REVISION") or None
-FLAG_DIR = os.environ.get("FLAG_DIR", "flags")
+FLAG_DIR = os.environ.get("FLAG_DIR") or flags.default_flag_dir()
 FLAG_DATASET_REPO = os.environ.get("FLAG_DATASET_REPO") or None
+FLAG_PUSH_MINUTES = float(os.environ.get("FLAG_PUSH_MINUTES") or 5)  # between two pushes of the flags to the Hub
+FLAG_PUSH_TIMEOUT = float(os.environ.get("FLAG_PUSH_TIMEOUT") or 20)  # the last push, when the Space is stopped
+ON_SPACE = bool(os.environ.get("SPACE_ID"))  # set by Hugging Face Spaces
 
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
 MAX_NOTE_CHARS = 500
+MAX_FLAG_CHARS = 1000  # a tweet is at most 280 characters: room to spare, and no essays in the training set
 EMPTY_TEXT = "Nothing to classify: the text is empty."  # /predict's answer to an empty text
 EXAMPLES = [
     "i feel so lonely since my best friend moved away",
@@ -79,6 +89,8 @@ def build_demo(
     model_id: str = MODEL,
     model_revision: str | None = MODEL_REVISION,
     storage_status: str = "",
+    policy: visitors.Visitors | None = None,
+    sign_in: bool | None = None,
     batch: bool = True,
     concurrency_limit: int | None = 1,
 ) -> gr.Blocks:
@@ -90,6 +102,9 @@ def build_demo(
         model_id: model id or path shown on the page and stored with each flag.
         model_revision: its revision, or None.
         storage_status: one line saying where flags go (from :func:`flags.open_store`).
+        policy: who may flag and how often (default: :func:`visitors.from_env`).
+        sign_in: show the "Sign in with Hugging Face" button (default: on a Space, or when sign-in is
+            required). Off a Space gradio mocks the sign-in with the machine's own Hub login.
         batch: group concurrent /predict requests into one forward pass (False: one request per call).
         concurrency_limit: how many /predict calls (batches) run at once. One: a batch's forward pass
             already uses every core (torch's intra-op threads), and the requests arriving meanwhile
@@ -104,18 +119,29 @@ def build_demo(
         """Probability of every class for one text."""
         return classify(model, [text])[0]
 
-    def flag(text: str, corrected_label: str | None, note: str | None) -> str:
+    policy = policy or visitors.from_env()
+    if sign_in is None:
+        sign_in = ON_SPACE or policy.require_login
+
+    def flag(
+        text: str,
+        corrected_label: str | None,
+        note: str | None,
+        request: gr.Request,
+        profile: gr.OAuthProfile | None,
+    ) -> str:
         """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
-        check_text(text)
-        if corrected_label not in model.labels:
-            raise gr.Error(
-                f"Pick the correct label from the model's classes: {', '.join(model.labels)}.", print_exception=False
-            )
-        note = (note or "").strip()
-        if len(note) > MAX_NOTE_CHARS:
-            raise gr.Error(
-                f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.", print_exception=False
-            )
+        note = check_flag(text, corrected_label, note)
+        if policy.require_login and profile is None:
+            refuse("Please sign in with Hugging Face (the button above) to flag: this Space takes signed-in flags.")
+        client = policy.client_id(
+            profile.username if profile else None,
+            visitors.client_address(request.headers, request.client.host if request.client else None, ON_SPACE),
+        )
+        refusal = policy.limiter.admit(client)
+        if refusal:
+            logger.warning("flag refused: client %s is over its rate limit", client)
+            refuse(refusal)
         record = flags.make_record(
             text=text,
             scores=model.predict([text])[0],
@@ -123,10 +149,30 @@ def build_demo(
             note=note,
             model=model_id,
             model_revision=model_revision,
+            client=client,
         )
-        record_id = flag_store.append(record)
+        try:
+            record_id = flag_store.append(record)
+        except OSError:
+            policy.limiter.release(client)  # not saved: it must not count against the visitor
+            raise
         gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
         return record_id
+
+    def check_flag(text: str | None, corrected_label: str | None, note: str | None) -> str:
+        """Refuse a flag the store must not take; return the stripped note."""
+        check_text(text)
+        if len(text) > MAX_FLAG_CHARS:
+            refuse(f"Flags take texts of up to {MAX_FLAG_CHARS} characters; this one has {len(text)}.")
+        if corrected_label not in model.labels:
+            # The dropdown takes any value (allow_custom_value), so that a wrong one reaches this check and is
+            # logged as one line, instead of gradio's own check that logs a traceback.
+            logger.warning("flag refused: corrected label %.40r is not a class of the model", corrected_label)
+            refuse(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.")
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE_CHARS:
+            refuse(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.")
+        return note
 
     revision = f" @ `{model_revision}`" if model_revision else ""
     with gr.Blocks(title="Tweet emotion classifier") as demo:
@@ -149,9 +195,15 @@ def build_demo(
                 with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
                     tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
         with gr.Column(variant="panel"):
-            gr.Markdown("### Wrong prediction? Flag it with the right label\n" + storage_status)
+            gr.Markdown(
+                "### Wrong prediction? Flag it with the right label\n"
+                f"{policy.policy_line()} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
+                + "\n\n".join([storage_status, *policy.notes])
+            )
+            if sign_in:
+                gr.LoginButton()
             with gr.Row():
-                corrected = gr.Dropdown(model.labels, value=None, label="Correct label")
+                corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
                 note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
             flag_button = gr.Button("Flag")
             record_id = gr.Textbox(label="Saved flag record id", interactive=False)
@@ -180,12 +232,37 @@ def build_demo(
     return demo
 
 
+def refuse(message: str) -> None:
+    """Raise the gr.Error the user sees, without a traceback in the server's log."""
+    raise gr.Error(message, print_exception=False)
+
+
+def stop_on_signals(store: flags.FlagStore, timeout: float) -> None:
+    """On SIGTERM (what a Space gets on restart, sleep or upgrade) or SIGINT: push the flags, then exit.
+
+    ``CommitScheduler`` pushes at ``atexit``, but a signal ends the process without running it, and
+    a Space without persistent storage then loses every flag since the last push. The push is bounded
+    by ``timeout`` so that the process always stops; ``os._exit`` because a push still hanging in the
+    scheduler's worker thread would otherwise block the interpreter's exit.
+    """
+
+    def stop(signum: int, _frame) -> None:
+        logger.warning("%s: %s", signal.Signals(signum).name, flags.final_push(store, timeout))
+        logging.shutdown()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 try:
+    POLICY = visitors.from_env()
     model = backend.load_backend(MODEL, revision=MODEL_REVISION)
-except backend.ModelLoadError as err:
+except (ValueError, backend.ModelLoadError) as err:
     sys.exit(f"error: {err}")
-flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO)
-demo = build_demo(model, flag_store, storage_status=storage_status)
+flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
+demo = build_demo(model, flag_store, storage_status=storage_status, policy=POLICY)
 
 if __name__ == "__main__":
+    stop_on_signals(flag_store, FLAG_PUSH_TIMEOUT)
     demo.launch()

@@ -5,12 +5,14 @@ writer process, one JSON object per line. Each flag is one ``os.write`` of the w
 ``O_APPEND`` descriptor, then ``fsync``, under a thread lock — so threads never interleave, processes
 never share a file, and a crash can at worst leave an unterminated last line, which readers ignore
 (that flag was never confirmed to the user). Optionally the folder is synced to a Hub dataset repo
-with ``huggingface_hub.CommitScheduler`` (files under ``data/``).
+with ``huggingface_hub.CommitScheduler`` (files under ``data/``), pushed once more when the Space is
+stopped (:func:`final_push`).
 
 CLI::
 
     python -m space.flags export --flag-dir flags/ --out flags.csv      # or flags.jsonl
     python -m space.flags pull --repo me/emotion-flags --out flags/     # token from the environment
+    python -m space.flags review --flag-dir flags/ --out review.csv [--data data/]   # one row per text
 """
 
 from __future__ import annotations
@@ -31,7 +33,21 @@ logger = logging.getLogger(__name__)
 
 # Twin of training/corrections.py FIELDS (the parts may not import each other): change both together. The
 # guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
+FIELDS = [
+    "id",
+    "time",
+    "text",
+    "predicted_label",
+    "scores",
+    "corrected_label",
+    "note",
+    "model",
+    "model_revision",
+    "client",
+]
+OPTIONAL = ("client",)  # absent from records written before it existed
+# A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FlagStoreError(Exception):
@@ -39,7 +55,14 @@ class FlagStoreError(Exception):
 
 
 def make_record(
-    *, text: str, scores: dict[str, float], corrected_label: str, note: str, model: str, model_revision: str | None
+    *,
+    text: str,
+    scores: dict[str, float],
+    corrected_label: str,
+    note: str,
+    model: str,
+    model_revision: str | None,
+    client: str,
 ) -> dict:
     """Build a flag record (the fields of ``FIELDS``, listed in README.md) with a random id and the current UTC time.
 
@@ -50,6 +73,7 @@ def make_record(
         note: the user's optional note.
         model: model id or path that produced ``scores`` (a local folder is stored by its name only).
         model_revision: its revision, or None.
+        client: who sent it (``hf:<username>`` or ``anon:<salted hash>``, see visitors.py); never an address.
     """
     return {
         "id": str(uuid.uuid4()),
@@ -61,6 +85,7 @@ def make_record(
         "note": note,
         "model": public_model_name(model),
         "model_revision": model_revision,
+        "client": client,
     }
 
 
@@ -90,6 +115,7 @@ class FlagStore:
         self._fd: int | None = None
         self._pid: int | None = None
         self.path: Path | None = None
+        self.scheduler = None  # the CommitScheduler syncing flag_dir, set by open_store
 
     def _file(self) -> int:
         # A file per process: after a fork the child must not append to its parent's file.
@@ -141,7 +167,7 @@ def read_jsonl(path: Path) -> list[dict]:
             record = json.loads(line)
         except ValueError:
             raise FlagStoreError(f"{path} line {number}: not valid JSON — expected one flag record per line") from None
-        if not isinstance(record, dict) or not set(FIELDS) <= set(record):
+        if not isinstance(record, dict) or not set(FIELDS) - set(OPTIONAL) <= set(record):
             raise FlagStoreError(f"{path} line {number}: expected a JSON object with fields {', '.join(FIELDS)}")
         records.append(record)
     return records
@@ -156,8 +182,20 @@ def read_records(flag_dir: str | Path) -> list[dict]:
     return sorted(records, key=lambda r: (r["time"], r["id"]))
 
 
+def csv_cell(value):
+    """``value`` made safe for a spreadsheet: a leading apostrophe before a formula start (reversible).
+
+    Text that already starts with apostrophes before a formula start gets one more, so that training's
+    CSV reader (its twin, ``from_csv_cell``) can always take exactly one off.
+    """
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export(records: list[dict], out: str | Path) -> Path:
-    """Write ``records`` to ``out``: JSON lines (``.jsonl``) or CSV (``.csv``, scores as a JSON string)."""
+    """Write ``records`` to ``out``: JSON lines (``.jsonl``, verbatim) or CSV (``.csv``, scores as a JSON
+    string, formula-like cells neutralised by :func:`csv_cell`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".jsonl":
@@ -166,7 +204,9 @@ def export(records: list[dict], out: str | Path) -> Path:
         with out.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows({**r, "scores": json.dumps(r["scores"], ensure_ascii=False)} for r in records)
+            for r in records:
+                row = {**r, "scores": json.dumps(r["scores"], ensure_ascii=False)}
+                writer.writerow({key: csv_cell(value) for key, value in row.items()})
     else:
         raise FlagStoreError(f"{out}: unknown format — expected a .jsonl or .csv file name")
     return out
@@ -192,8 +232,18 @@ def pull(repo_id: str, out: str | Path) -> list[Path]:
     return [Path(shutil.copyfile(src, out / src.name)) for src in sources]
 
 
-def open_store(flag_dir: str | Path, dataset_repo: str | None = None) -> tuple[FlagStore, str]:
+def default_flag_dir(persistent: Path = Path("/data")) -> str:
+    """``/data/flags`` on a Space with persistent storage (mounted at ``/data``), else ``flags``."""
+    return str(persistent / "flags") if persistent.is_dir() else "flags"
+
+
+def open_store(flag_dir: str | Path, dataset_repo: str | None = None, every: float = 5) -> tuple[FlagStore, str]:
     """Open the store, synced to the Hub dataset ``dataset_repo`` when a token is available.
+
+    Args:
+        flag_dir: the flag folder.
+        dataset_repo: Hub dataset repo id, or None to keep flags local.
+        every: minutes between two pushes to the Hub.
 
     Returns:
         The store and one line saying where flags go (shown on the page and logged).
@@ -211,21 +261,45 @@ def open_store(flag_dir: str | Path, dataset_repo: str | None = None) -> tuple[F
                     folder_path=flag_dir,
                     path_in_repo="data",
                     allow_patterns="*.jsonl",
-                    every=5,
+                    every=every,
                 )
             except Exception as error:  # any failure: the app must still run and keep flags locally
                 status = (
                     f"could not sync flags to {dataset_repo} ({type(error).__name__}): flags stay local in {flag_dir}"
                 )
             else:
-                logger.info("flags sync to dataset %s every 5 minutes", dataset_repo)
-                return FlagStore(
-                    flag_dir, lock=scheduler.lock
-                ), f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
+                logger.info("flags sync to dataset %s every %s minutes", dataset_repo, every)
+                store = FlagStore(flag_dir, lock=scheduler.lock)
+                store.scheduler = scheduler
+                return store, f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
     else:
         status = f"Flags are saved locally in {flag_dir} (set FLAG_DATASET_REPO and HF_TOKEN to sync them to the Hub)."
     logger.warning(status)
     return FlagStore(flag_dir), status
+
+
+def final_push(store: FlagStore, timeout: float) -> str:
+    """Push the store to the Hub one last time (the process is being stopped), waiting at most ``timeout`` s.
+
+    Then the scheduler is stopped, so that its own ``atexit`` push (unbounded) does nothing.
+
+    Returns:
+        One line saying what happened, for the log.
+    """
+    scheduler = store.scheduler
+    if scheduler is None:
+        return "flags are local only: nothing to push"
+    future = scheduler.trigger()
+    try:
+        future.result(timeout=timeout)
+    except TimeoutError:
+        outcome = f"final push to {scheduler.repo_id} still running after {timeout:g} s: giving up"
+    except Exception as error:  # the process is stopping: report, never raise
+        outcome = f"final push to {scheduler.repo_id} failed ({type(error).__name__})"
+    else:
+        outcome = f"final push to {scheduler.repo_id} done"
+    scheduler.stop()
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> int:

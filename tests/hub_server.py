@@ -237,6 +237,7 @@ def _make_handler(hub: HubServer):
                         "type": "user",
                         "name": TEST_USER,
                         "fullname": "Test User",
+                        "avatarUrl": "/avatars/tester.svg",  # gradio's mocked sign-in reads it
                         "orgs": [],
                         "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": "write"}},
                     },

@@ -41,6 +41,13 @@ def tiny_backend(app_module):
     return app_module.model
 
 
+def no_limits(**options):
+    """A flag policy without rate limits (tests of storage send many flags from one address)."""
+    import visitors
+
+    return visitors.Visitors(salt=b"test-salt", limiter=visitors.RateLimiter(0, 0), **options)
+
+
 def serve(demo):
     """Launch ``demo`` on a free loopback port; return its URL."""
     port = free_port()
@@ -55,7 +62,12 @@ def served(app_module, tiny_backend, tmp_path):
 
     store = flags.FlagStore(tmp_path / "flags")
     demo = app_module.build_demo(
-        tiny_backend, store, model_id="tiny/emotion", model_revision="abc123", storage_status="Flags stay local (test)."
+        tiny_backend,
+        store,
+        model_id="tiny/emotion",
+        model_revision="abc123",
+        storage_status="Flags stay local (test).",
+        policy=no_limits(),
     )
     url = serve(demo)
     yield url, store

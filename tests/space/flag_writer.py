@@ -25,6 +25,7 @@ def expected_record(text: str) -> dict:
         "note": f"note for {text} <b>é</b>",
         "model": "tiny/emotion",
         "model_revision": None,
+        "client": "anon:0123456789abcdef",
     }
 
 

@@ -150,7 +150,8 @@ def test_concurrent_flags_over_the_api_are_all_stored(served):
     [
         (("", "joy", ""), "Please type some text to classify"),
         (("   \n ", "joy", ""), "Please type some text to classify"),
-        (("a tweet", "nope", ""), "not in the list of choices"),
+        (("a tweet", "nope", ""), "Pick the correct label from the model's classes: sadness, joy"),
+        (("x" * 1001, "joy", ""), "Flags take texts of up to 1000 characters; this one has 1001."),
         (
             ("a tweet", None, ""),
             "Pick the correct label from the model's classes: sadness, joy, love, anger, fear, surprise.",
@@ -169,7 +170,7 @@ def test_a_long_note_is_rejected(app_module, tiny_backend, tmp_path):
     demo = app_module.build_demo(tiny_backend, store, model_id="tiny")
     flag = next(fn for fn in demo.fns.values() if fn.api_name == "flag").fn
     with pytest.raises(Exception, match=re.escape("The note is 501 characters long; keep it under 500.")):
-        flag("a tweet", "joy", "x" * 501)
+        flag("a tweet", "joy", "x" * 501, None, None)  # the request and the sign-in, injected by gradio
     assert store.records() == []
 
 

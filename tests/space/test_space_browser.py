@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.hub_server import TEST_TOKEN, TEST_USER
+from tests.space.conftest import no_limits, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -87,3 +89,45 @@ def test_classify_and_flag_in_the_browser(served, tiny_backend, app_module, page
     page.mouse.move(0, 0)
     assert page.evaluate("window.__xss") is None
     assert page.locator("img[src='x']").count() == 0
+
+
+def test_sign_in_required_shows_the_button_and_signed_in_flags_carry_the_username(
+    app_module, tiny_backend, hub_server, monkeypatch, tmp_path, page
+):
+    """Off a Space gradio mocks the sign-in with the machine's Hub login: here the local Hub server's user."""
+    import flags
+    import gradio.oauth
+    from huggingface_hub import HfApi
+    from playwright.sync_api import expect
+
+    # The mock sign-in asks whoami() who the machine's token belongs to: the local Hub server answers.
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    monkeypatch.setattr(gradio.oauth, "whoami", HfApi(endpoint=hub_server.endpoint).whoami)
+    store = flags.FlagStore(tmp_path / "flags")
+    demo = app_module.build_demo(tiny_backend, store, model_id="tiny", policy=no_limits(require_login=True))
+    url = serve(demo).replace("127.0.0.1", "localhost")  # a secure context: the session cookie is Secure
+    try:
+        page.goto(url)
+        sign_in = page.get_by_role("button", name="Sign in with Hugging Face")
+        expect(sign_in).to_be_visible()
+        expect(page.get_by_text("Sign in with Hugging Face to flag.")).to_be_visible()
+
+        page.get_by_role("textbox", name="Tweet").fill("i feel so happy")
+        page.get_by_label("Correct label").click()
+        page.get_by_role("option", name="joy", exact=True).click()
+        page.get_by_role("button", name="Flag", exact=True).click()
+        expect(page.get_by_text("Please sign in with Hugging Face")).to_be_visible(timeout=30_000)
+        assert store.records() == []
+
+        sign_in.click()  # the mocked OAuth round trip, back to the page
+        expect(page.get_by_role("button", name=f"Logout ({TEST_USER})")).to_be_visible(timeout=30_000)
+        page.get_by_role("textbox", name="Tweet").fill("i feel so happy")
+        page.get_by_label("Correct label").click()
+        page.get_by_role("option", name="joy", exact=True).click()
+        page.get_by_role("button", name="Flag", exact=True).click()
+        record_id_box = page.get_by_role("textbox", name="Saved flag record id")
+        expect(record_id_box).to_have_value(re.compile(r"^[0-9a-f-]{36}$"), timeout=30_000)
+    finally:
+        demo.close()
+    [record] = store.records()
+    assert record["client"] == f"hf:{TEST_USER}" and record["id"] == record_id_box.input_value()

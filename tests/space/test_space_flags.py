@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ def record(text: str, **overrides) -> dict:
         "note": "",
         "model": "runs/demo",
         "model_revision": None,
+        "client": "hf:alice",
     }
     return flags.make_record(**{**fields, **overrides})
 
@@ -158,6 +160,26 @@ def test_export_round_trips_exactly(tmp_path, suffix):
     assert load_flag_records(out) == written  # read back by the one reader training uses
     if suffix == ".csv":
         assert out.read_text(encoding="utf-8").splitlines()[0] == ",".join(flags.FIELDS)
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1", "-1 sad", "@SUM(A1)", "\tx", "\rx", "'=already quoted", "'tis fine"]
+
+
+def test_csv_export_neutralises_formulas_and_jsonl_keeps_them_verbatim(tmp_path):
+    store = flags.FlagStore(tmp_path / "store")
+    for text in FORMULAS:
+        store.append(record(text, note=text))
+    written = store.records()
+    csv_out = flags.export(written, tmp_path / "flags.csv")
+    with csv_out.open(newline="", encoding="utf-8") as f:
+        cells = {row["text"]: row["note"] for row in csv.DictReader(f)}
+    assert sorted(cells) == sorted(["'" + t for t in FORMULAS[:-1]] + ["'tis fine"])
+    assert all(text == note for text, note in cells.items())
+    assert load_flag_records(csv_out) == written  # training takes the apostrophe off again
+    jsonl_out = flags.export(written, tmp_path / "flags.jsonl")
+    assert [json.loads(line)["text"] for line in jsonl_out.read_text(encoding="utf-8").splitlines()] == [
+        r["text"] for r in written
+    ]
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

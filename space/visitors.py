@@ -1,0 +1,157 @@
+"""Who flagged, and how often: the ``client`` of a flag record and the per-client rate limits.
+
+A flag's ``client`` is ``hf:<username>`` when the visitor signed in with Hugging Face, else
+``anon:<16 hex>``: an HMAC-SHA256 of the client address keyed with a secret salt. The address itself
+is never stored. The hash only has to tell visitors apart (one vote per client, rate limits); it
+cannot be reversed without the salt, which is why the salt must be a Space *secret*: an IPv4 address
+has only 2^32 values, so a known salt would let anyone recover it by trying them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
+
+MINUTE, DAY = 60.0, 24 * 60 * 60.0
+DEFAULT_PER_MINUTE = 10  # a person fixing mistakes by hand flags a few a minute at most
+DEFAULT_PER_DAY = 100
+
+
+class RateLimiter:
+    """Sliding-window limits per client: at most ``per_minute`` flags in any 60 s and ``per_day`` in any 24 h.
+
+    Thread-safe: the check and the booking of a flag happen under one lock, so threads racing on one
+    client can never pass more flags than the limit.
+
+    Args:
+        per_minute: flags per client per minute (0: no limit).
+        per_day: flags per client per day (0: no limit).
+        clock: seconds, monotonic (a test may pass its own).
+    """
+
+    def __init__(self, per_minute: int, per_day: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute, self.per_day, self.clock = per_minute, per_day, clock
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, client: str) -> str | None:
+        """Book one flag for ``client``; return None when allowed, else the message to show."""
+        with self._lock:
+            now = self.clock()
+            times = self._times.setdefault(client, deque())
+            while times and times[0] <= now - DAY:
+                times.popleft()
+            last_minute = sum(1 for t in reversed(times) if t > now - MINUTE)  # times are in order: newest last
+            if self.per_minute and last_minute >= self.per_minute:
+                return (
+                    f"Thanks for all the flags! You have sent {self.per_minute} in the last minute, the most we take "
+                    "from one visitor: please wait a minute and flag again."
+                )
+            if self.per_day and len(times) >= self.per_day:
+                return (
+                    f"Thanks for all the flags! You have sent {self.per_day} today, the most we take from one visitor "
+                    "in a day: please come back tomorrow."
+                )
+            times.append(now)
+            return None
+
+    def release(self, client: str) -> None:
+        """Give back the flag just booked for ``client`` (its write failed, so it was never saved)."""
+        with self._lock:
+            if self._times.get(client):
+                self._times[client].pop()
+
+
+@dataclass
+class Visitors:
+    """The flag policy of the Space: client ids, rate limits, and whether flagging needs sign-in.
+
+    Args:
+        salt: the key of the address hash.
+        limiter: per-client rate limits.
+        require_login: flagging needs a Hugging Face sign-in.
+        salt_is_random: no secret salt was configured (hashes change when the process restarts).
+    """
+
+    salt: bytes
+    limiter: RateLimiter
+    require_login: bool = False
+    salt_is_random: bool = False
+    notes: list[str] = field(default_factory=list)  # lines for the page and the log
+
+    def client_id(self, username: str | None, address: str | None) -> str:
+        """``hf:<username>`` when signed in, else the salted hash of the client address."""
+        if username:
+            return f"hf:{username}"
+        digest = hmac.new(self.salt, (address or "unknown").encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"anon:{digest[:16]}"
+
+    def policy_line(self) -> str:
+        """One line for the page: who may flag and how often."""
+        limits = []
+        if self.limiter.per_minute:
+            limits.append(f"{self.limiter.per_minute} a minute")
+        if self.limiter.per_day:
+            limits.append(f"{self.limiter.per_day} a day")
+        how_often = f" Up to {' and '.join(limits)} per visitor." if limits else ""
+        who = "Sign in with Hugging Face to flag." if self.require_login else "Signed-in flags carry your username."
+        return f"{who}{how_often}"
+
+
+def client_address(headers: Mapping[str, str], peer: str | None, on_space: bool) -> str | None:
+    """The address a flag came from (hashed, never stored).
+
+    On a Space the app sits behind the Hub's proxy, so the peer is the proxy: the visitor is the last
+    ``X-Forwarded-For`` entry, the one the proxy appended (entries before it are whatever the client
+    sent, and could be forged to dodge the rate limit). Locally the peer is the visitor.
+    """
+    forwarded = headers.get("x-forwarded-for", "")
+    if on_space and forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return peer
+
+
+def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name}={value!r}: expected a whole number >= 0 (0 turns the limit off)")
+    return int(value)
+
+
+def from_env(environ: Mapping[str, str] = os.environ) -> Visitors:
+    """The policy from the environment: FLAG_CLIENT_SALT, FLAG_LIMIT_PER_MINUTE/_PER_DAY, FLAG_REQUIRE_LOGIN.
+
+    Raises:
+        ValueError: a limit that is not a whole number (one line naming the variable).
+    """
+    limiter = RateLimiter(
+        _int_env(environ, "FLAG_LIMIT_PER_MINUTE", DEFAULT_PER_MINUTE),
+        _int_env(environ, "FLAG_LIMIT_PER_DAY", DEFAULT_PER_DAY),
+    )
+    salt = environ.get("FLAG_CLIENT_SALT", "")
+    visitors = Visitors(
+        salt=salt.encode("utf-8") if salt else secrets.token_bytes(32),
+        limiter=limiter,
+        require_login=environ.get("FLAG_REQUIRE_LOGIN", "").strip().lower() in ("1", "true", "yes"),
+        salt_is_random=not salt,
+    )
+    if visitors.salt_is_random:
+        visitors.notes.append(
+            "FLAG_CLIENT_SALT is not set: visitors' addresses are hashed with a random salt of this process, "
+            "so one visitor gets a new client id after each restart (set it as a Space secret)."
+        )
+    for note in visitors.notes:
+        logger.warning(note)
+    return visitors
