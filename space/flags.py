@@ -31,7 +31,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# Twin of training/corrections.py FIELDS (the parts may not import each other): change both together. The
+# Twin of training/flag_records.py FIELDS (the parts may not import each other): change both together. The
 # guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = [
     "id",

@@ -91,7 +91,14 @@ def run(argv: list[str] | None = None) -> Path:
     if config.corrections:  # community flags from the Space fix or extend the training split
         from training.corrections import apply_corrections, format_summary
 
-        train, corrections = apply_corrections(data.splits["train"], data.labels, config.corrections, held_out)
+        train, corrections = apply_corrections(
+            data.splits["train"],
+            data.labels,
+            config.corrections,
+            held_out,
+            min_votes=config.min_votes,
+            max_new_per_client=config.max_new_per_client or None,
+        )
         data = replace_splits(data, {**data.splits, "train": train})
         if main_process:
             print(format_summary(corrections))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
+from training.corrections import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local, portable_name, with_local_paths
 
@@ -106,6 +107,18 @@ class TrainConfig:
             "help": "Flag records from the Space (a flag folder, .jsonl or .csv) merged into the training split; "
             "a summary is written to corrections.json."
         },
+    )
+    min_votes: int = field(
+        default=DEFAULT_MIN_VOTES,
+        metadata={
+            "help": "--corrections: how many distinct clients (visitors of the Space) must agree before a training "
+            "label changes or a new text is added; one client's repeated flags on a text count once. The owner's "
+            "own rows (hand-made files, accepted review rows) need no votes."
+        },
+    )
+    max_new_per_client: int = field(
+        default=DEFAULT_MAX_NEW_PER_CLIENT,
+        metadata={"help": "--corrections: the most new texts one client can add to the training split (0: no cap)."},
     )
     export_onnx: bool = field(
         default=False,
@@ -296,6 +309,11 @@ def check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")
+    if config.min_votes < 1 or config.max_new_per_client < 0:
+        raise ToolkitError(
+            f"config error: --min-votes must be >= 1 and --max-new-per-client >= 0, "
+            f"got {config.min_votes} and {config.max_new_per_client}"
+        )
     if not 0 <= config.warmup_ratio < 1:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:

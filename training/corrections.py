@@ -1,22 +1,31 @@
 """Merge flags from the Space (users' corrected labels) into the training split.
 
-``python -m training --corrections X`` reads flag records from X — a flag folder (the Space's
-``FLAG_DIR``, or a folder made by ``python -m space.flags pull``), a ``.jsonl`` or a ``.csv`` made by
-``python -m space.flags export`` — and applies them to the training split only, by these rules:
+``python -m training --corrections X`` reads flag records from X (see ``training.flag_records``: a flag
+folder, a ``.jsonl`` or a ``.csv`` — an export, a hand-made file, or a review sheet) and applies them to
+the training split only, by these rules:
 
 1. Only a flag whose ``corrected_label`` is a class of the dataset is used; any other flag, and a
    flag with empty text, is rejected with its reason. A flag id seen twice (the same file read from
-   a local store and from a pulled copy, say) counts once.
+   a local store and from a pulled copy, say) counts once. A review-sheet row not marked accepted is
+   rejected ("not accepted in review").
 2. Flags are matched to texts on a key: Unicode NFC, whitespace stripped and collapsed to single
    spaces, and case-folded. Case-folded because the same tweet pasted with its original capitals
    must find its lower-cased copy in dair-ai/emotion (whose texts are all lower case), and the
    emotion of a text does not depend on its capitals; an uncased backbone (the default) sees no
    difference anyway.
-3. Several flags on the same text are resolved by majority of ``corrected_label``; a tie goes to
-   the label with the latest flag (``time``, ISO 8601). The losing flags are rejected ("outvoted").
-   The dataset's own label is not a vote: a flag is a correction of it.
-4. A text that is in the training split gets the winning label (every row with that text).
-5. A new text is added to the training split — never to validation or test, so that runs before
+3. One vote per client per text: of several flags from one ``client`` on one text only the latest
+   counts (``time``, then file order); the others are rejected ("superseded"). A record without
+   ``client`` (written before the Space stored it) is one anonymous client of its own.
+4. A client adds at most ``max_new_per_client`` new texts (its earliest votes on texts that are not
+   in training); its votes on further new texts are rejected. The owner (hand-made records and
+   accepted review rows) has no cap.
+5. Votes on one text are resolved by majority of clients; a tie goes to the label with the latest
+   vote. The losing flags are rejected ("outvoted"/"tie"). The winning label is applied only when at
+   least ``min_votes`` distinct clients chose it; otherwise every flag on the text is rejected. The
+   dataset's own label is not a vote: a flag is a correction of it. An owner's record decides its
+   text outright (their latest, if several), whatever the votes: that is what review is for.
+6. A text that is in the training split gets the winning label (every row with that text).
+7. A new text is added to the training split — never to validation or test, so that runs before
    and after corrections are evaluated on the same data. A new text that is in validation or test
    (``held_out_texts``) is rejected: adding it to training would leak evaluation data. A text
    that is already in training *and* in test (dair-ai/emotion has such duplicates) is still
@@ -25,157 +34,31 @@
 The summary (saved by the CLI as ``corrections.json``) counts ``flags_read`` (distinct ids),
 ``used`` (flags whose label was applied or agreed with the data), ``relabelled`` (training rows
 whose label changed), ``unchanged`` (rows whose label already was the winning one), ``added``
-(new training rows), ``rejected`` with ``rejections`` ``[{id, text, reason}]``,
-``conflicts_resolved`` (texts whose flags disagreed) and ``duplicates`` (repeated ids ignored);
+(new training rows), ``rejected`` with ``rejections`` ``[{id, client, text, reason, code}]`` and
+``dropped`` (rejections counted by ``code``), ``clients`` (per client: flags read, used, rejected),
+``conflicts_resolved`` (texts whose flags disagreed), ``duplicates`` (repeated ids ignored),
+``without_id`` / ``without_time`` (hand-made records completed on reading) and the two thresholds;
 ``flags_read == used + rejected``.
-
-A broken record (not JSON, not an object, a missing or mistyped field) stops with a
-``ToolkitError`` naming file and line: the store is written by the Space, so damage there is
-worth a look before training. Only a final line without its trailing newline is skipped (with a
-warning): that is a write cut off by a crash, never confirmed to the user.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import logging
 import unicodedata
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from training.errors import ToolkitError
+from training.flag_records import OWNER, load_flag_records, parse_time
 from training.paths import portable_name
 
-log = logging.getLogger(__name__)
-
-# Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
-# tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = ("id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision")
-# The fields the merge needs; the others are carried along untouched and may be absent.
-REQUIRED = ("id", "time", "text", "corrected_label")
+# Two, so that no single client — one visitor, one script — can change a training label or add a text
+# on its own: a second, different person must agree. More would leave a low-traffic Space's flags
+# unused; the owner's review (accepted rows) covers the texts only one person flagged.
+DEFAULT_MIN_VOTES = 2
+# An honest visitor flags a handful of new tweets per training round; a flood from one client is cut here.
+DEFAULT_MAX_NEW_PER_CLIENT = 20
 HELD_OUT_REASON = "text is in the test/validation split (adding it to training would leak evaluation data)"
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-def load_flag_records(path: str | Path) -> list[dict]:
-    """Read flag records from a flag folder, a ``.jsonl`` file or a ``.csv`` file.
-
-    A folder is read as the Space's flag store: its ``*.jsonl`` files plus ``data/*.jsonl`` (the
-    layout of a Hub dataset repo fetched by ``python -m space.flags pull``), in name order.
-
-    Args:
-        path: the folder or file.
-
-    Returns:
-        The records in reading order, as dicts with at least ``id, time, text, corrected_label``
-        (CSV ``scores`` decoded from its JSON string). Duplicate ids are kept here; the merge
-        counts them once.
-
-    Raises:
-        ToolkitError: the path is missing or of another kind, or a record is broken (the message
-            names file and line).
-    """
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.jsonl")) + sorted(path.glob("data/*.jsonl"))
-        if not files:
-            raise ToolkitError(f"corrections error: {path}: no flag files (*.jsonl or data/*.jsonl) in this folder")
-        return [record for file in files for record in _read_flags_jsonl(file)]
-    if not path.exists():
-        raise ToolkitError(
-            f"corrections error: {path}: no such file or folder — expected a flag folder, a .jsonl or a .csv"
-        )
-    if path.suffix == ".jsonl":
-        return _read_flags_jsonl(path)
-    if path.suffix == ".csv":
-        return _read_flags_csv(path)
-    raise ToolkitError(f"corrections error: {path}: unsupported file type — expected a flag folder, a .jsonl or a .csv")
-
-
-def _read_text(path: Path, encoding: str = "utf-8") -> str:
-    try:
-        return path.read_text(encoding=encoding)
-    except UnicodeDecodeError as e:
-        raise ToolkitError(f"corrections error: {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-
-
-def _read_flags_jsonl(path: Path) -> list[dict]:
-    lines = _read_text(path).split("\n")
-    # split() leaves "" after a final newline; anything else there is a line the writer never finished.
-    if lines[-1]:
-        log.warning(
-            "corrections: %s line %d has no trailing newline (a write cut off by a crash?): ignored", path, len(lines)
-        )
-    records = []
-    for number, line in enumerate(lines[:-1], start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ToolkitError(
-                f"corrections error: {path} line {number}: not valid JSON ({e.msg}) — expected one flag record per line"
-            ) from None
-        records.append(_check_record(record, f"{path} line {number}"))
-    return records
-
-
-def _read_flags_csv(path: Path) -> list[dict]:
-    # newline="" as the csv docs ask: a quoted text may hold line breaks; utf-8-sig drops a spreadsheet's BOM.
-    reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
-    missing = [f for f in REQUIRED if f not in (reader.fieldnames or [])]
-    if missing:
-        raise ToolkitError(
-            f"corrections error: {path} line 1: header lacks column(s) {', '.join(missing)} "
-            f"— expected {','.join(FIELDS)}"
-        )
-    records = []
-    for row in reader:
-        where = f"{path} line {reader.line_num}"
-        record = {k: v for k, v in row.items() if k is not None}
-        if "model_revision" in record:  # CSV has no null: the export writes None as an empty cell
-            record["model_revision"] = record["model_revision"] or None
-        if record.get("scores"):
-            try:
-                record["scores"] = json.loads(record["scores"])
-            except json.JSONDecodeError:
-                raise ToolkitError(f"corrections error: {where}: field 'scores' is not a JSON object string") from None
-        records.append(_check_record(record, where))
-    return records
-
-
-def _check_record(record, where: str) -> dict:
-    """Return ``record`` if it has the fields the merge needs with the right types, else raise."""
-    if not isinstance(record, dict):
-        raise ToolkitError(
-            f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}"
-        )
-    for field in REQUIRED:
-        if field not in record:
-            raise ToolkitError(
-                f"corrections error: {where}: missing field '{field}' — a flag record needs {', '.join(REQUIRED)}"
-            )
-    if not isinstance(record["id"], str) or not record["id"]:
-        raise ToolkitError(f"corrections error: {where}: field 'id' must be a non-empty string")
-    if not isinstance(record["text"], str):
-        raise ToolkitError(f"corrections error: {where}: field 'text' must be a string")
-    if record["corrected_label"] is not None and not isinstance(record["corrected_label"], str):
-        raise ToolkitError(f"corrections error: {where}: field 'corrected_label' must be a label name (string)")
-    try:
-        parse_time(record["time"])
-    except (TypeError, ValueError):
-        raise ToolkitError(
-            f"corrections error: {where}: field 'time' {record['time']!r} is not an ISO 8601 timestamp"
-        ) from None
-    return record
-
-
-# ----------------------------------------------------------------------------- merging (pure)
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # the time of a hand-made record without one
 
 
 def text_key(text: str) -> str:
@@ -183,10 +66,26 @@ def text_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
-def parse_time(value: str) -> datetime:
-    """Parse an ISO 8601 timestamp (``Z`` allowed); a naive one is taken as UTC."""
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def client_of(record: dict) -> str:
+    """Who sent ``record``: its ``client``, or an anonymous client of its own (rule 3)."""
+    return record.get("client") or f"anonymous:{record['id']}"
+
+
+class _Merge:
+    """The bookkeeping of one merge: rejections with reasons, and the order of the records."""
+
+    def __init__(self, records: list[dict]) -> None:
+        self.order = {id(record): n for n, record in enumerate(records)}
+        self.rejections: list[dict] = []
+
+    def reject(self, record: dict, code: str, reason: str) -> None:
+        self.rejections.append(
+            {"id": record["id"], "client": client_of(record), "text": record["text"], "reason": reason, "code": code}
+        )
+
+    def moment(self, record: dict) -> tuple[datetime, int]:
+        """When ``record`` was made, for "latest": its time, then its place in the input (rule 3)."""
+        return (parse_time(record["time"]) if record["time"] else EARLIEST, self.order[id(record)])
 
 
 def merge_corrections(
@@ -195,116 +94,197 @@ def merge_corrections(
     records: list[dict],
     label_names: list[str],
     held_out_texts=(),
+    *,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
 ) -> tuple[list[str], list[str], dict]:
     """Apply flag records to a training split given as plain lists (the rules of this module).
 
     Args:
         texts: training texts.
         labels: their label names, same length.
-        records: flag records (dicts with ``id, time, text, corrected_label``), in reading order.
+        records: flag records (``training.flag_records``), in reading order.
         label_names: the classes of the dataset.
         held_out_texts: validation and test texts; a new text among them is not added.
+        min_votes: distinct clients that must agree before a label is applied (rule 5).
+        max_new_per_client: new texts one client may add (rule 4); None: no cap.
 
     Returns:
         ``(new_texts, new_labels, summary)``: the training rows in their order with labels
         corrected, then the added texts; and the summary counts (without ``source``).
     """
-    classes = set(label_names)
+    merge = _Merge(records)
     keys = [text_key(t) for t in texts]
     train_keys = set(keys)
     held_out_keys = {text_key(t) for t in held_out_texts}
-    rejections: list[dict] = []
+    distinct, duplicates = _distinct(records)
+    groups = _valid_by_text(distinct, label_names, merge)
+    for key in [k for k in groups if k not in train_keys and k in held_out_keys]:
+        for record in groups.pop(key):
+            merge.reject(record, "held_out", HELD_OUT_REASON)
+    groups = {key: _latest_per_client(flags, merge) for key, flags in groups.items()}
+    _cap_new_texts(groups, train_keys, max_new_per_client, merge)
 
-    def reject(record: dict, reason: str):
-        rejections.append({"id": record["id"], "text": record["text"], "reason": reason})
-
-    # Rule 1: one record per id, a class label, some text. Survivors are grouped by text key.
-    seen_ids: set[str] = set()
-    groups: dict[str, list[dict]] = {}
-    duplicates = 0
-    for record in records:
-        if record["id"] in seen_ids:
-            duplicates += 1
-            continue
-        seen_ids.add(record["id"])
-        key, label = text_key(record["text"]), record["corrected_label"]
-        if not key:
-            reject(record, "empty text")
-        elif not label:
-            reject(record, "no corrected label")
-        elif label not in classes:
-            reject(
-                record,
-                f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})",
-            )
-        else:
-            groups.setdefault(key, []).append(record)
-
-    # Rules 3-5: one winning label per text; relabel a training text, add a new one.
     winners: dict[str, str] = {}
     added_texts, added_labels = [], []
     used = conflicts = 0
     for key, flags in groups.items():
-        if key not in train_keys and key in held_out_keys:
-            for record in flags:
-                reject(record, HELD_OUT_REASON)
+        winner, n_used, conflict = _resolve(flags, min_votes, merge)
+        used, conflicts = used + n_used, conflicts + conflict
+        if winner is None:
             continue
-        winner, votes = _majority(flags)
-        if len(votes) > 1:
-            conflicts += 1
-            for record in flags:
-                label = record["corrected_label"]
-                if label == winner:
-                    continue
-                if votes[label] == votes[winner]:
-                    reject(
-                        record,
-                        f"tie: {votes[winner]} of {len(flags)} flags each; "
-                        f"the latest flag on this text says {winner!r}",
-                    )
-                else:
-                    reject(record, f"outvoted: {votes[winner]} of {len(flags)} flags on this text say {winner!r}")
-        used += votes[winner]
         if key in train_keys:
             winners[key] = winner
         else:
             # The latest flag's wording (whitespace normalised) is the text added.
-            latest = max(flags, key=lambda r: parse_time(r["time"]))
+            latest = max(flags, key=merge.moment)
             added_texts.append(" ".join(latest["text"].split()))
             added_labels.append(winner)
 
     new_labels = [winners.get(key, label) for key, label in zip(keys, labels, strict=True)]
     relabelled = sum(old != new for old, new in zip(labels, new_labels, strict=True))
     summary = {
-        "flags_read": len(seen_ids),
+        "flags_read": len(distinct),
         "used": used,
         "relabelled": relabelled,
         "unchanged": sum(key in winners for key in keys) - relabelled,
         "added": len(added_texts),
-        "rejected": len(rejections),
-        "rejections": rejections,
+        "rejected": len(merge.rejections),
+        "rejections": merge.rejections,
+        "dropped": dict(Counter(r["code"] for r in merge.rejections).most_common()),
+        "clients": _per_client(distinct, merge.rejections),
         "conflicts_resolved": conflicts,
         "duplicates": duplicates,
+        "without_id": sum(r["id"].startswith("hand-") for r in distinct),
+        "without_time": sum(r["time"] is None for r in distinct),
+        "min_votes": min_votes,
+        "max_new_per_client": max_new_per_client,
     }
     return list(texts) + added_texts, new_labels + added_labels, summary
 
 
-def _majority(flags: list[dict]) -> tuple[str, Counter]:
-    """The label most flags chose; a tie goes to the label whose latest flag is the most recent."""
+def _distinct(records: list[dict]) -> tuple[list[dict], int]:
+    """The records with each id once (the first read), and how many repeats were dropped."""
+    seen: set[str] = set()
+    distinct = []
+    for record in records:
+        if record["id"] not in seen:
+            seen.add(record["id"])
+            distinct.append(record)
+    return distinct, len(records) - len(distinct)
+
+
+def _valid_by_text(records: list[dict], label_names: list[str], merge: _Merge) -> dict[str, list[dict]]:
+    """Rule 1: reject what cannot be used; group the rest by text key."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        key, label = text_key(record["text"]), record["corrected_label"]
+        if record.get("accept") is False:
+            merge.reject(record, "not_accepted", "not accepted in review")
+        elif not key:
+            merge.reject(record, "empty_text", "empty text")
+        elif not label:
+            merge.reject(record, "no_label", "no corrected label")
+        elif label not in label_names:
+            merge.reject(
+                record,
+                "not_a_class",
+                f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})",
+            )
+        else:
+            groups.setdefault(key, []).append(record)
+    return groups
+
+
+def _latest_per_client(flags: list[dict], merge: _Merge) -> list[dict]:
+    """Rule 3: each client's latest flag on one text; the earlier ones are rejected."""
+    latest: dict[str, dict] = {}
+    for record in sorted(flags, key=merge.moment):
+        client = client_of(record)
+        if client in latest:
+            merge.reject(latest[client], "superseded", "superseded: the same client flagged this text again later")
+        latest[client] = record
+    return list(latest.values())
+
+
+def _cap_new_texts(groups: dict[str, list[dict]], train_keys: set[str], cap: int | None, merge: _Merge) -> None:
+    """Rule 4: drop each client's votes on new texts beyond its first ``cap`` (in time order)."""
+    if cap is None:
+        return
+    votes = sorted(
+        ((record, key) for key, flags in groups.items() if key not in train_keys for record in flags),
+        key=lambda vote: merge.moment(vote[0]),
+    )
+    counts: Counter = Counter()
+    for record, key in votes:
+        client = client_of(record)
+        if client == OWNER:
+            continue
+        counts[client] += 1
+        if counts[client] > cap:
+            groups[key].remove(record)
+            merge.reject(record, "over_new_cap", f"this client already added {cap} new texts (--max-new-per-client)")
+    for key in [k for k, flags in groups.items() if not flags]:
+        del groups[key]
+
+
+def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[str | None, int, int]:
+    """Rule 5 on one text's votes (one per client): ``(winning label or None, votes used, 1 if they disagreed)``."""
+    owner = [record for record in flags if client_of(record) == OWNER]
+    if owner:
+        for record in flags:
+            if record is not owner[-1]:
+                merge.reject(record, "owner_decided", f"the owner's correction says {owner[-1]['corrected_label']!r}")
+        return owner[-1]["corrected_label"], 1, 0
     votes = Counter(record["corrected_label"] for record in flags)
-    latest: dict[str, datetime] = {}
+    latest: dict[str, tuple[datetime, int]] = {}
     for record in flags:
-        moment = parse_time(record["time"])
         label = record["corrected_label"]
-        latest[label] = max(latest.get(label, moment), moment)
+        latest[label] = max(latest.get(label, (EARLIEST, -1)), merge.moment(record))
     winner = max(votes, key=lambda label: (votes[label], latest[label]))
-    return winner, votes
+    if votes[winner] < min_votes:
+        for record in flags:
+            merge.reject(
+                record,
+                "below_min_votes",
+                f"{votes[winner]} client(s) agree on {winner!r}; --min-votes {min_votes} needed",
+            )
+        return None, 0, 0
+    for record in flags:
+        label = record["corrected_label"]
+        if label == winner:
+            continue
+        if votes[label] == votes[winner]:
+            merge.reject(
+                record, "tie", f"tie: {votes[winner]} of {len(flags)} clients each; the latest vote says {winner!r}"
+            )
+        else:
+            merge.reject(record, "outvoted", f"outvoted: {votes[winner]} of {len(flags)} clients say {winner!r}")
+    return winner, votes[winner], int(len(votes) > 1)
+
+
+def _per_client(records: list[dict], rejections: list[dict]) -> dict[str, dict[str, int]]:
+    """Flags read, used and rejected per client, the busiest first."""
+    read = Counter(client_of(record) for record in records)
+    rejected = Counter(item["client"] for item in rejections)
+    return {
+        client: {"flags": n, "used": n - rejected[client], "rejected": rejected[client]}
+        for client, n in read.most_common()
+    }
 
 
 # ----------------------------------------------------------------------------- datasets wrapper
 
 
-def apply_corrections(train_dataset, label_names: list[str], path: str | Path, held_out_texts=()):
+def apply_corrections(
+    train_dataset,
+    label_names: list[str],
+    path: str | Path,
+    held_out_texts=(),
+    *,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
+):
     """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
 
     Args:
@@ -312,6 +292,8 @@ def apply_corrections(train_dataset, label_names: list[str], path: str | Path, h
         label_names: class names, indexed by class id.
         path: a flag folder, ``.jsonl`` or ``.csv``.
         held_out_texts: the validation and test texts (a new text among them is rejected).
+        min_votes: distinct clients that must agree before a label is applied.
+        max_new_per_client: new texts one client may add (None: no cap).
 
     Returns:
         ``(new_train_dataset, summary)`` — the summary is the ``corrections.json`` content.
@@ -324,7 +306,13 @@ def apply_corrections(train_dataset, label_names: list[str], path: str | Path, h
     records = load_flag_records(path)
     labels = [label_names[i] for i in train_dataset["label"]]
     texts, new_labels, summary = merge_corrections(
-        list(train_dataset["text"]), labels, records, label_names, held_out_texts
+        list(train_dataset["text"]),
+        labels,
+        records,
+        label_names,
+        held_out_texts,
+        min_votes=min_votes,
+        max_new_per_client=max_new_per_client,
     )
     label_id = {name: i for i, name in enumerate(label_names)}
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
@@ -333,14 +321,27 @@ def apply_corrections(train_dataset, label_names: list[str], path: str | Path, h
 
 
 def format_summary(summary: dict, limit: int = 10) -> str:
-    """A few lines for the terminal: the counts, then the first ``limit`` rejections."""
+    """A few lines for the terminal: the counts, why flags were dropped, the busiest clients, the first rejections."""
     lines = [
         f"corrections from {summary['source']}: {summary['flags_read']} flags read, {summary['used']} used "
         f"({summary['relabelled']} training rows relabelled, {summary['added']} texts added), "
-        f"{summary['rejected']} rejected, {summary['conflicts_resolved']} conflicts resolved"
+        f"{summary['rejected']} rejected, {summary['conflicts_resolved']} conflicts resolved "
+        f"(--min-votes {summary['min_votes']}, --max-new-per-client {summary['max_new_per_client']})"
     ]
+    if summary["without_id"] or summary["without_time"]:
+        lines.append(
+            f"  {summary['without_id']} records had no id (derived from text and label), "
+            f"{summary['without_time']} had no time (file order breaks ties)"
+        )
+    if summary["dropped"]:
+        lines.append("  dropped: " + ", ".join(f"{code} {n}" for code, n in summary["dropped"].items()))
+    clients = list(summary["clients"].items())
+    lines.append(
+        f"  {len(clients)} clients; busiest: "
+        + ", ".join(f"{client} {c['flags']} flags ({c['used']} used)" for client, c in clients[:3])
+    )
     for item in summary["rejections"][:limit]:
-        lines.append(f"  rejected {item['id']}: {item['reason']} — {item['text'][:60]!r}")
+        lines.append(f"  rejected {item['id']} from {item['client']}: {item['reason']} — {item['text'][:60]!r}")
     if summary["rejected"] > limit:
         lines.append(f"  ... and {summary['rejected'] - limit} more (see corrections.json)")
     return "\n".join(lines)

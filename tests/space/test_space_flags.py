@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.space.flag_writer import SCORES, expected_record, make_flag
-from training.corrections import load_flag_records
+from training.flag_records import load_flag_records
 
 WRITER = [sys.executable, "-m", "tests.space.flag_writer"]
 

@@ -12,14 +12,15 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from tests.conftest import make_texts
-from training.corrections import FIELDS, apply_corrections, format_summary, load_flag_records, merge_corrections
+from training.corrections import apply_corrections, format_summary, merge_corrections
 from training.errors import ToolkitError
+from training.flag_records import FIELDS, load_flag_records
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
 
 def flag(id_, text, label, time="2026-01-01T10:00:00Z", **extra):
-    """A flag record as the Space writes it."""
+    """A flag record as the Space writes it (from a client of its own unless ``client`` is given)."""
     return {
         "id": id_,
         "time": time,
@@ -30,8 +31,14 @@ def flag(id_, text, label, time="2026-01-01T10:00:00Z", **extra):
         "note": "",
         "model": "me/model",
         "model_revision": "abc",
+        "client": f"anon:{id_}",
         **extra,
     }
+
+
+def merge_one_vote(*args, **options):
+    """merge_corrections with --min-votes 1: the tests of the other rules send one flag per text."""
+    return merge_corrections(*args, **{"min_votes": 1, **options})
 
 
 def write_jsonl(path: Path, records, torn: str | None = None) -> Path:
@@ -71,7 +78,7 @@ def test_flags_correct_the_wrong_training_labels(noisy_train):
     texts, gold, noisy, wrong = noisy_train
     records = [flag(f"f{i}", texts[i], gold[i]) for i in wrong]
 
-    new_texts, new_labels, summary = merge_corrections(texts, noisy, records, LABELS)
+    new_texts, new_labels, summary = merge_one_vote(texts, noisy, records, LABELS)
 
     assert new_texts == texts  # relabelled in place, nothing added
     assert new_labels == gold
@@ -84,7 +91,7 @@ def test_match_ignores_case_and_extra_whitespace(noisy_train):
     i = wrong[0]
     shouted = "  " + texts[i].upper().replace(" ", " \t ") + "\n"
 
-    new_texts, new_labels, summary = merge_corrections(texts, noisy, [flag("a", shouted, gold[i])], LABELS)
+    new_texts, new_labels, summary = merge_one_vote(texts, noisy, [flag("a", shouted, gold[i])], LABELS)
 
     assert new_labels[i] == gold[i] and len(new_texts) == len(texts)
     assert summary["relabelled"] == 1 and summary["added"] == 0
@@ -92,7 +99,7 @@ def test_match_ignores_case_and_extra_whitespace(noisy_train):
 
 def test_every_copy_of_a_duplicated_training_text_is_relabelled():
     texts, labels = ["i feel stunned", "i feel glad", "i feel stunned"], ["joy", "joy", "joy"]
-    _, new_labels, summary = merge_corrections(texts, labels, [flag("a", "i feel stunned", "surprise")], LABELS)
+    _, new_labels, summary = merge_one_vote(texts, labels, [flag("a", "i feel stunned", "surprise")], LABELS)
     assert new_labels == ["surprise", "joy", "surprise"]
     assert summary["relabelled"] == 2 and summary["used"] == 1
 
@@ -100,7 +107,7 @@ def test_every_copy_of_a_duplicated_training_text_is_relabelled():
 def test_flag_agreeing_with_the_data_is_used_but_changes_nothing(noisy_train):
     texts, _gold, noisy, wrong = noisy_train
     right = next(i for i in range(len(texts)) if i not in wrong)
-    _, new_labels, summary = merge_corrections(texts, noisy, [flag("a", texts[right], noisy[right])], LABELS)
+    _, new_labels, summary = merge_one_vote(texts, noisy, [flag("a", texts[right], noisy[right])], LABELS)
     assert new_labels == noisy
     assert summary["used"] == 1 and summary["relabelled"] == 0 and summary["unchanged"] == 1
 
@@ -112,7 +119,7 @@ def test_new_text_is_added_to_training_only_once_with_the_latest_wording(noisy_t
         flag("b", "What a twist ", "surprise", time="2026-01-02T10:00:00Z"),
     ]
 
-    new_texts, new_labels, summary = merge_corrections(texts, noisy, records, LABELS)
+    new_texts, new_labels, summary = merge_one_vote(texts, noisy, records, LABELS)
 
     assert new_texts == [*texts, "What a twist"]
     assert new_labels == [*noisy, "surprise"]
@@ -124,7 +131,7 @@ def test_new_text_from_validation_or_test_is_rejected_but_training_copy_is_relab
     test_texts = ["i am shocked by the news", texts[wrong[0]]]  # the second is in train and test alike
     records = [flag("leak", "I am shocked by the news", "surprise"), flag("ok", texts[wrong[0]], gold[wrong[0]])]
 
-    new_texts, new_labels, summary = merge_corrections(texts, noisy, records, LABELS, held_out_texts=test_texts)
+    new_texts, new_labels, summary = merge_one_vote(texts, noisy, records, LABELS, held_out_texts=test_texts)
 
     assert "i am shocked by the news" not in {t.lower() for t in new_texts}
     assert new_labels[wrong[0]] == gold[wrong[0]]
@@ -147,7 +154,7 @@ def test_conflicting_flags_resolve_by_majority_then_latest(noisy_train):
         flag("b2", b, "love", time="2026-01-01T09:00:00Z"),
     ]
 
-    _, new_labels, summary = merge_corrections(texts, noisy, records, LABELS)
+    _, new_labels, summary = merge_one_vote(texts, noisy, records, LABELS)
 
     assert new_labels[1] == "surprise" and new_labels[2] == "love"
     assert summary["conflicts_resolved"] == 2
@@ -168,7 +175,7 @@ def test_bad_flags_are_rejected_with_reasons_and_duplicate_ids_count_once(noisy_
         flag("nolabel", texts[i], None),
     ]
 
-    _, new_labels, summary = merge_corrections(texts, noisy, records, LABELS)
+    _, new_labels, summary = merge_one_vote(texts, noisy, records, LABELS)
 
     assert new_labels[i] == gold[i]
     assert summary["flags_read"] == 4 and summary["duplicates"] == 1
@@ -200,7 +207,7 @@ def test_apply_corrections_keeps_features_and_leaves_evaluation_splits_alone(tin
         + [flag("new", "totally unexpected ending", "surprise"), flag("leak", held_out[0], "joy")],
     )
 
-    merged, summary = apply_corrections(dataset, LABELS, flags.parent, held_out_texts=held_out)
+    merged, summary = apply_corrections(dataset, LABELS, flags.parent, held_out_texts=held_out, min_votes=1)
 
     assert merged.features == features
     assert merged["label"] == [*truth, LABELS.index("surprise")]
@@ -234,7 +241,7 @@ def test_folder_reads_every_jsonl_and_pulled_data_folder_ignoring_a_torn_last_li
     write_jsonl(tmp_path / "data" / "flags-c.jsonl", [flag("c1", "w", "anger")])
     (tmp_path / "notes.txt").write_text("not a flag file\n")
 
-    with caplog.at_level(logging.WARNING, logger="training.corrections"):
+    with caplog.at_level(logging.WARNING, logger="training.flag_records"):
         records = load_flag_records(tmp_path)
 
     assert [r["id"] for r in records] == ["a1", "a2", "b1", "c1"]
@@ -263,6 +270,7 @@ def test_reads_what_the_space_flag_store_writes_and_exports(tmp_path):
                 note="",
                 model="runs/v1",
                 model_revision=None,
+                client="hf:alice",
             )
         )
     written = store.records()
@@ -324,7 +332,7 @@ def test_unusable_source_gives_a_clear_error(tmp_path, make, message):
 def test_format_summary_lists_counts_and_first_rejections(noisy_train):
     texts, gold, noisy, wrong = noisy_train
     records = [flag(f"bad{i}", texts[0], "boredom") for i in range(3)] + [flag("ok", texts[wrong[0]], gold[wrong[0]])]
-    _, _, summary = merge_corrections(texts, noisy, records, LABELS)
+    _, _, summary = merge_one_vote(texts, noisy, records, LABELS)
 
     text = format_summary({"source": "flags/", **summary}, limit=2)
 

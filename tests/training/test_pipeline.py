@@ -276,6 +276,8 @@ def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels
             str(out),
             "--corrections",
             str(tmp_path / "flags.jsonl"),
+            "--min-votes",  # each flag is one client's (they have no client field): one vote must do
+            "1",
             "--max-eval-samples",
             "2",
             *TINY_OPTIONS,
@@ -283,7 +285,7 @@ def test_corrections_through_the_cli(tmp_path, tiny_backbone_dir, emotion_labels
     )
     assert code == 0
     summary = read_json(out / "corrections.json")
-    assert (summary["relabelled"], summary["added"]) == (1, 1)
+    assert (summary["relabelled"], summary["added"], summary["min_votes"]) == (1, 1, 1)
     assert summary["rejected"] == len(splits["test"])  # every test text, also those not evaluated
     assert all("test/validation" in r["reason"] for r in summary["rejections"])
     assert read_json(out / "train_config.json")["data"]["sizes"]["train"] == len(splits["train"]) + 1

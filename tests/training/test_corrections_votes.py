@@ -1,0 +1,172 @@
+"""Flags from strangers: one vote per client, --min-votes, --max-new-per-client, the owner's hand-made and
+reviewed corrections, and the summary that says who sent what and what was dropped."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.training.test_corrections import LABELS, flag, write_jsonl
+from training.config import parse_config
+from training.corrections import format_summary, merge_corrections
+from training.errors import ToolkitError
+from training.flag_records import load_flag_records
+
+TEXTS = ["i feel calm today", "the bus was late again", "my cat knocked over a glass"]
+TRAIN = ["joy", "anger", "surprise"]
+
+
+def at(minute: int) -> str:
+    return f"2026-01-01T10:{minute:02d}:00Z"
+
+
+def reasons(summary) -> dict[str, str]:
+    return {r["id"]: r["code"] for r in summary["rejections"]}
+
+
+def test_one_client_flooding_a_text_counts_once_and_loses_to_two_others():
+    flood = [flag(f"x{i}", TEXTS[0], "anger", time=at(i), client="anon:flooder") for i in range(30)]
+    honest = [flag("y", TEXTS[0], "fear", time=at(40), client="hf:yan"), flag("z", TEXTS[0], "fear", client="hf:zoe")]
+
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, flood + honest, LABELS)
+
+    assert labels[0] == "fear"
+    assert summary["used"] == 2 and summary["rejected"] == 30
+    assert summary["dropped"] == {"superseded": 29, "outvoted": 1}
+    assert summary["clients"]["anon:flooder"] == {"flags": 30, "used": 0, "rejected": 30}
+    assert summary["clients"]["hf:yan"] == {"flags": 1, "used": 1, "rejected": 0}
+    assert summary["flags_read"] == summary["used"] + summary["rejected"]
+
+
+def test_a_clients_latest_flag_on_a_text_is_its_vote():
+    records = [
+        flag("a1", TEXTS[1], "fear", time=at(1), client="hf:ann"),
+        flag("a2", TEXTS[1], "sadness", time=at(5), client="hf:ann"),  # ann changed her mind
+        flag("b", TEXTS[1], "sadness", time=at(2), client="hf:bob"),
+    ]
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, records, LABELS)
+    assert labels[1] == "sadness" and reasons(summary) == {"a1": "superseded"}
+
+
+def test_min_votes_needs_that_many_distinct_clients():
+    one = [flag("a", TEXTS[2], "fear", client="hf:ann"), flag("a2", TEXTS[2], "fear", time=at(9), client="hf:ann")]
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, one, LABELS, min_votes=2)
+    assert labels == TRAIN and summary["used"] == 0
+    assert reasons(summary) == {"a": "superseded", "a2": "below_min_votes"}
+    assert "1 client(s) agree on 'fear'; --min-votes 2 needed" in summary["rejections"][1]["reason"]
+
+    two = [*one, flag("b", TEXTS[2], "fear", client="hf:bob")]
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, two, LABELS, min_votes=2)
+    assert labels[2] == "fear" and summary["used"] == 2
+    _, labels, _ = merge_corrections(TEXTS, TRAIN, two, LABELS, min_votes=3)
+    assert labels == TRAIN
+
+
+def test_old_records_without_client_are_one_anonymous_client_each():
+    old = [{k: v for k, v in flag(i, TEXTS[0], "love").items() if k != "client"} for i in ("o1", "o2")]
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, old, LABELS, min_votes=2)
+    assert labels[0] == "love"
+    assert set(summary["clients"]) == {"anonymous:o1", "anonymous:o2"}
+
+
+def test_max_new_per_client_caps_the_texts_one_client_adds_earliest_first():
+    records = [flag(f"n{i}", f"made up tweet {i}", "joy", time=at(i), client="anon:eager") for i in range(5)]
+    records.append(flag("other", "a real new tweet", "joy", client="hf:ann"))
+
+    texts, _, summary = merge_corrections(TEXTS, TRAIN, records, LABELS, min_votes=1, max_new_per_client=2)
+
+    assert texts[len(TEXTS) :] == ["made up tweet 0", "made up tweet 1", "a real new tweet"]
+    assert summary["added"] == 3 and summary["dropped"] == {"over_new_cap": 3}
+    assert {i for i, code in reasons(summary).items()} == {"n2", "n3", "n4"}
+    texts, _, _ = merge_corrections(TEXTS, TRAIN, records, LABELS, min_votes=1, max_new_per_client=None)
+    assert len(texts) == len(TEXTS) + 6
+
+
+def write_rows(path, header, rows):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_hand_made_csv_and_jsonl_need_only_text_and_label(tmp_path):
+    csv_path = write_rows(
+        tmp_path / "fixes.csv",
+        ["text", "corrected_label"],
+        [[TEXTS[0], "sadness"], [TEXTS[1], "joy"], [TEXTS[1], "fear"], ["a brand new tweet", "love"]],
+    )
+    jsonl_path = write_jsonl(tmp_path / "fixes.jsonl", [{"text": TEXTS[0], "label": "sadness"}])
+
+    records = load_flag_records(csv_path)
+    again = load_flag_records(csv_path)
+    assert [r["id"] for r in records] == [r["id"] for r in again]  # stable ids, derived from text and label
+    assert len({r["id"] for r in records}) == 4 and all(r["time"] is None for r in records)
+    assert load_flag_records(jsonl_path)[0]["id"] == records[0]["id"]  # `label` is read as corrected_label
+
+    texts, labels, summary = merge_corrections(TEXTS, TRAIN, records, LABELS)  # the defaults: --min-votes 2
+    # The owner's rows need no votes; of two rows on one text the later in the file wins.
+    assert labels[: len(TEXTS)] == ["sadness", "fear", "surprise"]
+    assert texts[len(TEXTS) :] == ["a brand new tweet"] and labels[len(TEXTS) :] == ["love"]
+    assert (summary["without_id"], summary["without_time"]) == (4, 4)
+    assert "4 records had no id (derived from text and label), 4 had no time" in format_summary(
+        {"source": "fixes.csv", **summary}
+    )
+
+
+def test_the_owners_correction_decides_its_text_whatever_the_votes(tmp_path):
+    crowd = [flag(f"c{i}", TEXTS[0], "anger", client=f"anon:{i}") for i in range(5)]
+    owner = load_flag_records(write_rows(tmp_path / "f.csv", ["text", "label"], [[TEXTS[0], "love"]]))
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, crowd + owner, LABELS)
+    assert labels[0] == "love" and summary["dropped"] == {"owner_decided": 5}
+
+
+def test_review_sheet_uses_only_accepted_rows(tmp_path):
+    sheet = write_rows(
+        tmp_path / "review.csv",
+        ["accept", "text", "corrected_label", "training_label", "votes", "clients", "flags"],
+        [
+            ["y", TEXTS[0], "sadness", "joy", "sadness:1", "1", "1"],
+            ["", TEXTS[1], "fear", "anger", "fear:3", "3", "7"],
+            ["no", TEXTS[2], "joy", "surprise", "joy:2", "2", "2"],
+            ["X", "a new one", "love", "", "love:1", "1", "1"],
+        ],
+    )
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, load_flag_records(sheet), LABELS)
+    assert labels == ["sadness", "anger", "surprise", "love"]
+    assert summary["dropped"] == {"not_accepted": 2} and summary["used"] == 2
+
+    bad = write_rows(tmp_path / "bad.csv", ["accept", "text", "corrected_label"], [["maybe", "t", "joy"]])
+    with pytest.raises(ToolkitError, match=r"bad.csv line 2: field 'accept' is 'maybe' — expected y/yes"):
+        load_flag_records(bad)
+
+
+def test_a_spreadsheet_safe_export_reads_back_verbatim(tmp_path):
+    from space.flags import FlagStore, export, make_record
+
+    store = FlagStore(tmp_path / "store")
+    for text in ["=cmd|' /C calc'!A0", "-_- so bored", "'=already"]:
+        store.append(
+            make_record(
+                text=text,
+                scores={"joy": 1.0},
+                corrected_label="joy",
+                note="+1",
+                model="m",
+                model_revision=None,
+                client="c",
+            )
+        )
+    assert load_flag_records(export(store.records(), tmp_path / "flags.csv")) == store.records()
+
+
+def test_options_and_summary_file(tmp_path):
+    config, _ = parse_config(["--corrections", "flags/", "--min-votes", "3", "--max-new-per-client", "0"])
+    assert (config.min_votes, config.max_new_per_client) == (3, 0)
+    assert parse_config([])[0].min_votes == 2
+    with pytest.raises(ToolkitError, match="--min-votes must be >= 1"):
+        parse_config(["--min-votes", "0"])
+    _, _, summary = merge_corrections(TEXTS, TRAIN, [flag("a", TEXTS[0], "fear")], LABELS)
+    assert json.loads(json.dumps(summary))["clients"] == {"anon:a": {"flags": 1, "used": 0, "rejected": 1}}

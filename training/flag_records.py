@@ -1,0 +1,212 @@
+"""Read the flag records that ``--corrections`` merges: the Space's flags, hand-made files, review sheets.
+
+Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m space.flags pull``), a
+``.jsonl`` or a ``.csv`` (``python -m space.flags export``, a file written by hand, or a review sheet of
+``python -m space.flags review``).
+
+- A record from the Space keeps every field as written.
+- A record written by hand needs only ``text`` and ``corrected_label`` (or ``label``). With no ``id``,
+  it gets a stable one from its text and label; with no ``time``, ``time`` is None and the file order
+  breaks ties. A record with no ``id`` and no ``client`` is the model owner's own correction
+  (``client`` = ``owner``): the merge applies it without the vote thresholds meant for strangers.
+- A CSV with an ``accept`` column is a review sheet: each row gets ``accept`` True or False (``y``,
+  ``yes``, ``x``, ``1``, ``true`` accept; empty, ``n``, ``no``, ``0``, ``false`` do not), and the
+  merge uses only the accepted rows.
+- A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
+  without it.
+
+A broken record (not JSON, not an object, a missing or mistyped field) stops with a ``ToolkitError``
+naming file and line: the store is written by the Space, so damage there is worth a look before
+training. Only a final line without its trailing newline is skipped (with a warning): that is a write
+cut off by a crash, never confirmed to the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from training.errors import ToolkitError
+
+log = logging.getLogger(__name__)
+
+# Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
+# tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
+FIELDS = (
+    "id",
+    "time",
+    "text",
+    "predicted_label",
+    "scores",
+    "corrected_label",
+    "note",
+    "model",
+    "model_revision",
+    "client",
+)
+REQUIRED = ("text", "corrected_label")  # the rest is carried along, or derived when written by hand
+OWNER = "owner"  # the client of a hand-made record
+ACCEPT = {"y": True, "yes": True, "x": True, "1": True, "true": True, "": False, "n": False, "no": False}
+ACCEPT.update({"0": False, "false": False})
+# Twin of space/flags.py FORMULA_START: the cell starts the export neutralised with an apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def load_flag_records(path: str | Path) -> list[dict]:
+    """Read flag records from a flag folder, a ``.jsonl`` file or a ``.csv`` file.
+
+    A folder is read as the Space's flag store: its ``*.jsonl`` files plus ``data/*.jsonl`` (the
+    layout of a Hub dataset repo fetched by ``python -m space.flags pull``), in name order.
+
+    Args:
+        path: the folder or file.
+
+    Returns:
+        The records in reading order, each with ``id, time, text, corrected_label`` (hand-made ones
+        completed as the module docstring says; CSV ``scores`` decoded from its JSON string).
+        Duplicate ids are kept here; the merge counts them once.
+
+    Raises:
+        ToolkitError: the path is missing or of another kind, or a record is broken (the message
+            names file and line).
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl")) + sorted(path.glob("data/*.jsonl"))
+        if not files:
+            raise ToolkitError(f"corrections error: {path}: no flag files (*.jsonl or data/*.jsonl) in this folder")
+        return [record for file in files for record in _read_flags_jsonl(file)]
+    if not path.exists():
+        raise ToolkitError(
+            f"corrections error: {path}: no such file or folder — expected a flag folder, a .jsonl or a .csv"
+        )
+    if path.suffix == ".jsonl":
+        return _read_flags_jsonl(path)
+    if path.suffix == ".csv":
+        return _read_flags_csv(path)
+    raise ToolkitError(f"corrections error: {path}: unsupported file type — expected a flag folder, a .jsonl or a .csv")
+
+
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError as e:
+        raise ToolkitError(f"corrections error: {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _read_flags_jsonl(path: Path) -> list[dict]:
+    """The records of one JSON-lines file (an unterminated last line is ignored with a warning)."""
+    lines = _read_text(path).split("\n")
+    # split() leaves "" after a final newline; anything else there is a line the writer never finished.
+    if lines[-1]:
+        log.warning(
+            "corrections: %s line %d has no trailing newline (a write cut off by a crash?): ignored", path, len(lines)
+        )
+    records = []
+    for number, line in enumerate(lines[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ToolkitError(
+                f"corrections error: {path} line {number}: not valid JSON ({e.msg}) — expected one flag record per line"
+            ) from None
+        records.append(check_record(record, f"{path} line {number}"))
+    return records
+
+
+def _read_flags_csv(path: Path) -> list[dict]:
+    """The records of a CSV: an export, a hand-made file, or a review sheet (``accept`` column)."""
+    # newline="" as the csv docs ask: a quoted text may hold line breaks; utf-8-sig drops a spreadsheet's BOM.
+    reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
+    columns = set(reader.fieldnames or [])
+    missing = [f for f in REQUIRED if f not in columns and not (f == "corrected_label" and "label" in columns)]
+    if missing:
+        raise ToolkitError(
+            f"corrections error: {path} line 1: header lacks column(s) {', '.join(missing)} "
+            f"— expected at least text,corrected_label (or the export's {','.join(FIELDS)})"
+        )
+    records = []
+    for row in reader:
+        where = f"{path} line {reader.line_num}"
+        record = {k: from_csv_cell(v) for k, v in row.items() if k is not None}
+        if "model_revision" in record:  # CSV has no null: the export writes None as an empty cell
+            record["model_revision"] = record["model_revision"] or None
+        if "client" in record:
+            record["client"] = record["client"] or None
+        if record.get("scores"):
+            try:
+                record["scores"] = json.loads(record["scores"])
+            except json.JSONDecodeError:
+                raise ToolkitError(f"corrections error: {where}: field 'scores' is not a JSON object string") from None
+        if "accept" in record:
+            record["accept"] = _accepted(record["accept"], where)
+        records.append(check_record(record, where))
+    return records
+
+
+def from_csv_cell(value: str) -> str:
+    """A CSV cell without the apostrophe the export put before a formula start (twin of space/flags.py's)."""
+    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_START) else value
+
+
+def _accepted(value: str, where: str) -> bool:
+    try:
+        return ACCEPT[value.strip().lower()]
+    except KeyError:
+        raise ToolkitError(
+            f"corrections error: {where}: field 'accept' is {value!r} — expected y/yes/x/1/true to accept, "
+            "or empty/n/no/0/false"
+        ) from None
+
+
+def check_record(record, where: str) -> dict:
+    """Return ``record`` with the fields the merge needs, checked and completed (module docstring), else raise."""
+    if not isinstance(record, dict):
+        raise ToolkitError(
+            f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}"
+        )
+    if "corrected_label" not in record and "label" in record:  # a hand-made file's spelling
+        record = {**record, "corrected_label": record["label"]}
+    for field in REQUIRED:
+        if field not in record:
+            raise ToolkitError(
+                f"corrections error: {where}: missing field '{field}' — a flag record needs at least "
+                "text and corrected_label (or label)"
+            )
+    if not isinstance(record["text"], str):
+        raise ToolkitError(f"corrections error: {where}: field 'text' must be a string")
+    if record["corrected_label"] is not None and not isinstance(record["corrected_label"], str):
+        raise ToolkitError(f"corrections error: {where}: field 'corrected_label' must be a label name (string)")
+    if "id" not in record:
+        record = {"id": derived_id(record), **record, "client": record.get("client") or OWNER}
+    if not isinstance(record["id"], str) or not record["id"]:
+        raise ToolkitError(f"corrections error: {where}: field 'id' must be a non-empty string")
+    if record.get("time") in (None, ""):
+        record = {**record, "time": None}
+    else:
+        try:
+            parse_time(record["time"])
+        except (TypeError, ValueError):
+            raise ToolkitError(
+                f"corrections error: {where}: field 'time' {record['time']!r} is not an ISO 8601 timestamp"
+            ) from None
+    return record
+
+
+def derived_id(record: dict) -> str:
+    """A stable id for a hand-made record: the same text and label always get the same id."""
+    key = f"{record['text']}\n{record['corrected_label']}".encode()
+    return "hand-" + hashlib.sha256(key).hexdigest()[:16]
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp (``Z`` allowed); a naive one is taken as UTC."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
