@@ -313,11 +313,25 @@ def main(argv: list[str] | None = None) -> int:
     pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
     pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")
     pull_cmd.add_argument("--out", required=True, help="folder to write the .jsonl files into")
+    review_cmd = commands.add_parser("review", help="one row per flagged text, with votes and an accept column")
+    review_cmd.add_argument(
+        "--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)"
+    )
+    review_cmd.add_argument("--out", required=True, help="the review sheet to write (.csv)")
+    review_cmd.add_argument("--data", help="the training split (a text;label file, or a folder with train.txt)")
     args = parser.parse_args(argv)
     try:
         if args.command == "export":
             records = read_records(args.flag_dir)
             print(f"exported {len(records)} flags to {export(records, args.out)}")
+        elif args.command == "review":
+            import review  # a neighbour that imports this module: see the end of this file
+
+            rows = review.review_rows(
+                read_records(args.flag_dir), review.read_training_labels(args.data) if args.data else None
+            )
+            out = review.write_review(rows, args.out)
+            print(f"wrote {len(rows)} texts to review to {out}: mark the ones to use with y in the accept column")
         else:
             files = pull(args.repo, args.out)
             print(f"pulled {len(files)} flag files ({len(read_records(args.out))} flags) into {args.out}")
@@ -328,4 +342,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the module the neighbours import (`import flags`, as on a Space), not as a second copy named
+    # __main__ whose FlagStoreError would be another class.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import flags
+
+    sys.exit(flags.main())

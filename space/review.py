@@ -1,0 +1,101 @@
+"""The model owner's review sheet: one row per flagged text, to accept or not before training.
+
+``python -m space.flags review --flag-dir flags/ --out review.csv [--data data/]`` writes, for each
+flagged text (matched as training matches them: NFC, whitespace collapsed, case-folded), the votes
+per label (one per client: their latest flag), the number of distinct clients and of flags, the
+label most clients chose, the current training label when ``--data`` gives the training split, and
+an empty ``accept`` column. The owner marks rows with ``y`` (and may change ``corrected_label``);
+``python -m training --corrections review.csv`` then uses only the accepted rows, as the owner's own
+corrections (no vote threshold).
+
+``--data`` is a local ``text;label`` file or a folder with ``train.txt`` (space/ never imports
+training/, so it reads only this simple format, the one the toolkit writes and reads).
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import flags
+
+COLUMNS = ["accept", "text", "corrected_label", "training_label", "votes", "clients", "flags", "last_flag"]
+
+
+class ReviewError(flags.FlagStoreError):
+    """A training file the review cannot read (printed as one line by the CLI)."""
+
+
+def text_key(text: str) -> str:
+    """How flags are matched to texts (twin of training/corrections.py text_key)."""
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+def read_training_labels(path: str | Path) -> dict[str, str]:
+    """``{text key: label}`` of a ``text;label`` file, or of ``train.txt`` in a folder.
+
+    Raises:
+        ReviewError: no such file, or a line without ``;label`` (naming the file and line).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "train.txt"
+    if not path.is_file():
+        raise ReviewError(f"{path}: no such file — --data expects a text;label file or a folder with train.txt")
+    labels: dict[str, set[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        text, sep, label = line.rpartition(";")
+        if not sep or not label.strip():
+            raise ReviewError(f"{path} line {number}: expected 'text;label'")
+        labels.setdefault(text_key(text), set()).add(label.strip())
+    return {key: "/".join(sorted(names)) for key, names in labels.items()}  # a text labelled twice shows both
+
+
+def review_rows(records: list[dict], training_labels: dict[str, str] | None = None) -> list[dict]:
+    """One row per flagged text, the most-flagged (by distinct clients) first.
+
+    Args:
+        records: flag records, oldest first (as :func:`flags.read_records` returns them).
+        training_labels: ``{text key: label}`` of the training split, if known.
+    """
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        if text_key(record["text"]):
+            groups.setdefault(text_key(record["text"]), []).append(record)
+    rows = []
+    for key, group in groups.items():
+        latest = {(r.get("client") or f"anonymous:{r['id']}"): r for r in group}  # records are oldest first
+        ballots = sorted(latest.values(), key=lambda r: r["time"])  # one per client, oldest first
+        votes = Counter(r["corrected_label"] for r in ballots)
+        last = {r["corrected_label"]: n for n, r in enumerate(ballots)}  # a tie goes to the latest vote
+        leader = max(votes, key=lambda label: (votes[label], last[label]))
+        rows.append(
+            {
+                "accept": "",
+                "text": " ".join(group[-1]["text"].split()),
+                "corrected_label": leader,
+                "training_label": (training_labels or {}).get(key, ""),
+                "votes": " ".join(f"{label}:{n}" for label, n in votes.most_common()),
+                "clients": len(latest),
+                "flags": len(group),
+                "last_flag": group[-1]["time"],
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["clients"], -row["flags"], row["text"]))
+
+
+def write_review(rows: list[dict], out: str | Path) -> Path:
+    """Write the sheet as CSV (cells safe for a spreadsheet, see :func:`flags.csv_cell`)."""
+    out = Path(out)
+    if out.suffix != ".csv":
+        raise ReviewError(f"{out}: expected a .csv file name (a sheet to open in a spreadsheet)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({key: flags.csv_cell(value) for key, value in row.items()} for row in rows)
+    return out

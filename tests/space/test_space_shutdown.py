@@ -1,0 +1,98 @@
+"""No confirmed flag is lost when the Space stops: serve the app synced to a (local) Hub dataset, flag, send
+SIGTERM (what a Space gets on restart, sleep or upgrade) or SIGINT, then read the dataset with the real client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import flags
+import pytest
+from gradio_client import Client
+
+from tests.conftest import REPO_ROOT
+from tests.hub_server import TEST_TOKEN
+from tests.space.conftest import free_port
+
+REPO = "tester/emotion-flags"
+
+
+def start_app(env: dict, port: int) -> tuple[subprocess.Popen, list[str]]:
+    """``python space/app.py`` with ``env``; returns once it serves, with the lines it printed so far."""
+    proc = subprocess.Popen(
+        [sys.executable, "space/app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    for line in proc.stdout:  # gradio prints the URL once it serves
+        output.append(line)
+        if f"http://127.0.0.1:{port}" in line:
+            break
+    assert proc.poll() is None, "".join(output)
+    return proc, output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_flags_reach_the_hub_dataset_when_the_app_is_stopped(hub_server, tiny_model_dir, tmp_path, signum):
+    from huggingface_hub import snapshot_download
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "MODEL": str(tiny_model_dir),
+        "FLAG_DIR": str(tmp_path / "flags"),
+        "FLAG_DATASET_REPO": REPO,
+        "HF_TOKEN": TEST_TOKEN,
+        "FLAG_PUSH_MINUTES": "60",  # no scheduled push during the test: only the one on stopping
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+    }
+    proc, output = start_app(env, port)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        ids = [client.predict(f"flag {i} before stopping", "fear", "", api_name="/flag") for i in range(3)]
+        proc.send_signal(signum)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, "".join(output) + rest
+    assert f"{signum.name}: final push to {REPO} done" in rest
+
+    snapshot = Path(snapshot_download(REPO, repo_type="dataset", token=TEST_TOKEN, cache_dir=tmp_path / "cache"))
+    pushed = [json.loads(line) for path in sorted((snapshot / "data").glob("*.jsonl")) for line in open(path)]
+    assert sorted(r["id"] for r in pushed) == sorted(ids)
+    assert {r["text"] for r in pushed} == {f"flag {i} before stopping" for i in range(3)}
+
+
+def test_flag_dir_defaults_to_persistent_storage_when_the_space_has_it(tmp_path):
+    assert flags.default_flag_dir(tmp_path / "no-data") == "flags"
+    (tmp_path / "data").mkdir()
+    assert flags.default_flag_dir(tmp_path / "data") == str(tmp_path / "data" / "flags")
+
+
+def test_final_push_is_bounded_and_never_raises(tmp_path):
+    from concurrent.futures import Future
+
+    class HangingScheduler:
+        repo_id, stopped = REPO, False
+
+        def trigger(self) -> Future:
+            return Future()  # a push that never finishes
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    store = flags.FlagStore(tmp_path)
+    assert flags.final_push(store, timeout=0.1) == "flags are local only: nothing to push"
+    store.scheduler = HangingScheduler()
+    assert flags.final_push(store, timeout=0.1) == f"final push to {REPO} still running after 0.1 s: giving up"
+    assert store.scheduler.stopped  # its own atexit push will not run
