@@ -93,8 +93,8 @@ def load_flag_records(path: str | Path) -> list[dict]:
 
 
 def _read_text(path: Path, encoding: str = "utf-8") -> str:
-    try:
-        return path.read_text(encoding=encoding)
+    try:  # decoded from bytes: read_text would turn a \r inside a quoted CSV cell into \n
+        return path.read_bytes().decode(encoding)
     except UnicodeDecodeError as e:
         raise ToolkitError(f"corrections error: {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 

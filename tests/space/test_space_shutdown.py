@@ -68,7 +68,8 @@ def test_flags_reach_the_hub_dataset_when_the_app_is_stopped(hub_server, tiny_mo
     assert f"{signum.name}: final push to {REPO} done" in rest
 
     snapshot = Path(snapshot_download(REPO, repo_type="dataset", token=TEST_TOKEN, cache_dir=tmp_path / "cache"))
-    pushed = [json.loads(line) for path in sorted((snapshot / "data").glob("*.jsonl")) for line in open(path)]
+    files = sorted((snapshot / "data").glob("*.jsonl"))
+    pushed = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines()]
     assert sorted(r["id"] for r in pushed) == sorted(ids)
     assert {r["text"] for r in pushed} == {f"flag {i} before stopping" for i in range(3)}
 
