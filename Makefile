@@ -52,6 +52,7 @@ bench: venv
 	$(BIN)/python bench/space_load.py --clients 4 --requests 2 --rounds 1
 	$(BIN)/python bench/gpu_inference.py --device cpu --texts 256
 	$(BIN)/python bench/corrections.py --max-train-samples 600 --max-eval-samples 200 --epochs 1 --out runs/bench-quick-corrections
+	$(BIN)/python bench/poisoning.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -33,19 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Twin of training/flag_records.py FIELDS (the parts may not import each other): change both together. The
 # guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = [
-    "id",
-    "time",
-    "text",
-    "predicted_label",
-    "scores",
-    "corrected_label",
-    "note",
-    "model",
-    "model_revision",
-    "client",
-]
-OPTIONAL = ("client",)  # absent from records written before it existed
+FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
+FIELDS.append("client")  # last, and optional: records written before it existed lack it
 # A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -167,7 +156,7 @@ def read_jsonl(path: Path) -> list[dict]:
             record = json.loads(line)
         except ValueError:
             raise FlagStoreError(f"{path} line {number}: not valid JSON — expected one flag record per line") from None
-        if not isinstance(record, dict) or not set(FIELDS) - set(OPTIONAL) <= set(record):
+        if not isinstance(record, dict) or not set(FIELDS[:-1]) <= set(record):
             raise FlagStoreError(f"{path} line {number}: expected a JSON object with fields {', '.join(FIELDS)}")
         records.append(record)
     return records

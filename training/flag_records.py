@@ -37,18 +37,8 @@ log = logging.getLogger(__name__)
 
 # Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
 # tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = (
-    "id",
-    "time",
-    "text",
-    "predicted_label",
-    "scores",
-    "corrected_label",
-    "note",
-    "model",
-    "model_revision",
-    "client",
-)
+FIELDS = ("id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision")
+FIELDS += ("client",)  # last, and optional: records written before it existed lack it
 REQUIRED = ("text", "corrected_label")  # the rest is carried along, or derived when written by hand
 OWNER = "owner"  # the client of a hand-made record
 ACCEPT = {"y": True, "yes": True, "x": True, "1": True, "true": True, "": False, "n": False, "no": False}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -39,6 +41,34 @@ def app_module(tiny_model_dir, tmp_path_factory):
 def tiny_backend(app_module):
     """The tiny six-class model as loaded by the app at start-up."""
     return app_module.model
+
+
+def start_app(**env: str) -> tuple[subprocess.Popen, str, list[str]]:
+    """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync unless
+    given); returns once it serves: the process, its URL and the lines it printed so far."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FLAG_DATASET_REPO": "",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "space/app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    for line in proc.stdout:  # gradio prints the URL once it serves
+        output.append(line)
+        if f"http://127.0.0.1:{port}" in line:
+            break
+    assert proc.poll() is None, "".join(output)
+    return proc, f"http://127.0.0.1:{port}/", output
 
 
 def no_limits(**options):

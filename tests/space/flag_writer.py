@@ -29,9 +29,9 @@ def expected_record(text: str) -> dict:
     }
 
 
-def make_flag(text: str) -> dict:
-    """A fresh record (new id and time) whose other fields are :func:`expected_record`'s."""
-    fields = expected_record(text)
+def make_flag(text: str, **overrides) -> dict:
+    """A fresh record (new id and time) whose other fields are :func:`expected_record`'s, or ``overrides``."""
+    fields = {**expected_record(text), **overrides}
     del fields["predicted_label"]  # make_record takes it from the scores
     return flags.make_record(**fields)
 

@@ -18,7 +18,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.conftest import REPO_ROOT
-from tests.space.conftest import free_port, serve
+from tests.space.conftest import serve, start_app
 
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> i feel so happy'
 
@@ -220,31 +220,9 @@ def test_page_shows_model_revision_backend_and_truncation_note(served, tiny_back
 
 
 def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_dir, tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "MODEL": str(tiny_model_dir),
-        "FLAG_DIR": str(tmp_path / "flags"),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-    }
-    env.pop("FLAG_DATASET_REPO", None)
-    proc = subprocess.Popen(
-        [sys.executable, "space/app.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, url, output = start_app(MODEL=str(tiny_model_dir), FLAG_DIR=str(tmp_path / "flags"))
     try:
-        output = []
-        for line in proc.stdout:  # wait for the URL gradio prints once it serves
-            output.append(line)
-            if f"http://127.0.0.1:{port}" in line:
-                break
-        assert proc.poll() is None, "".join(output)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         assert len(confidences(client.predict("hello", api_name="/predict"))) == 6
         record_id = client.predict("hello", "fear", "", api_name="/flag")
         assert [r["id"] for r in flags.read_records(tmp_path / "flags")] == [record_id]

@@ -8,6 +8,7 @@ import csv
 import flags
 import review
 
+from tests.space.flag_writer import make_flag
 from tests.space.test_space_flags import run_cli
 from training.corrections import merge_corrections
 from training.flag_records import load_flag_records
@@ -19,17 +20,7 @@ def store_with_flags(folder, flags_by_client: list[tuple[str, str, str]]) -> fla
     """A flag store holding (client, text, corrected_label) flags, in that order."""
     store = flags.FlagStore(folder)
     for client, text, label in flags_by_client:
-        store.append(
-            flags.make_record(
-                text=text,
-                scores={"joy": 0.9, "fear": 0.1},
-                corrected_label=label,
-                note="",
-                model="m",
-                model_revision=None,
-                client=client,
-            )
-        )
+        store.append(make_flag(text, client=client, corrected_label=label))
     return store
 
 
@@ -93,28 +84,17 @@ def test_only_accepted_rows_reach_training(tmp_path):
     assert summary["dropped"] == {"not_accepted": 1}
 
 
+def review_cli(tmp_path, data: str):
+    """``python -m space.flags review`` of ``tmp_path/flags`` with ``--data data``."""
+    return run_cli("review", "--flag-dir", str(tmp_path / "flags"), "--out", str(tmp_path / "r.csv"), "--data", data)
+
+
 def test_review_errors_are_one_line(tmp_path):
     store_with_flags(tmp_path / "flags", [("c", "a text", "joy")])
-    missing = run_cli(
-        "review",
-        "--flag-dir",
-        str(tmp_path / "flags"),
-        "--out",
-        str(tmp_path / "r.csv"),
-        "--data",
-        str(tmp_path / "nope"),
-    )
+    missing = review_cli(tmp_path, str(tmp_path / "nope"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     expected = "no such file — --data expects a text;label file or a folder with train.txt"
     assert missing.stderr.strip() == f"flags error: {tmp_path / 'nope'}: {expected}"
     (tmp_path / "train.txt").write_text("fine;joy\nno label here\n", encoding="utf-8")
-    bad = run_cli(
-        "review",
-        "--flag-dir",
-        str(tmp_path / "flags"),
-        "--out",
-        str(tmp_path / "r.csv"),
-        "--data",
-        str(tmp_path / "train.txt"),
-    )
+    bad = review_cli(tmp_path, str(tmp_path / "train.txt"))
     assert bad.returncode == 2 and bad.stderr.strip().endswith("train.txt line 2: expected 'text;label'")

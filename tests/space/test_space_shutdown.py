@@ -4,60 +4,32 @@ SIGTERM (what a Space gets on restart, sleep or upgrade) or SIGINT, then read th
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import flags
 import pytest
 from gradio_client import Client
 
-from tests.conftest import REPO_ROOT
 from tests.hub_server import TEST_TOKEN
-from tests.space.conftest import free_port
+from tests.space.conftest import start_app
 
 REPO = "tester/emotion-flags"
-
-
-def start_app(env: dict, port: int) -> tuple[subprocess.Popen, list[str]]:
-    """``python space/app.py`` with ``env``; returns once it serves, with the lines it printed so far."""
-    proc = subprocess.Popen(
-        [sys.executable, "space/app.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    for line in proc.stdout:  # gradio prints the URL once it serves
-        output.append(line)
-        if f"http://127.0.0.1:{port}" in line:
-            break
-    assert proc.poll() is None, "".join(output)
-    return proc, output
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_flags_reach_the_hub_dataset_when_the_app_is_stopped(hub_server, tiny_model_dir, tmp_path, signum):
     from huggingface_hub import snapshot_download
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "MODEL": str(tiny_model_dir),
-        "FLAG_DIR": str(tmp_path / "flags"),
-        "FLAG_DATASET_REPO": REPO,
-        "HF_TOKEN": TEST_TOKEN,
-        "FLAG_PUSH_MINUTES": "60",  # no scheduled push during the test: only the one on stopping
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-    }
-    proc, output = start_app(env, port)
+    proc, url, output = start_app(
+        MODEL=str(tiny_model_dir),
+        FLAG_DIR=str(tmp_path / "flags"),
+        FLAG_DATASET_REPO=REPO,
+        HF_TOKEN=TEST_TOKEN,
+        FLAG_PUSH_MINUTES="60",  # no scheduled push during the test: only the one on stopping
+    )
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         ids = [client.predict(f"flag {i} before stopping", "fear", "", api_name="/flag") for i in range(3)]
         proc.send_signal(signum)
         rest, _ = proc.communicate(timeout=60)
