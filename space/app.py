@@ -26,8 +26,6 @@ MODEL = os.environ.get("MODEL", "me/distilbert-emotion")  # a training output fo
 MODEL_REVISION = os.environ.get("MODEL_REVISION") or None
 FLAG_DIR = os.environ.get("FLAG_DIR") or flags.default_flag_dir()
 FLAG_DATASET_REPO = os.environ.get("FLAG_DATASET_REPO") or None
-FLAG_PUSH_MINUTES = float(os.environ.get("FLAG_PUSH_MINUTES") or 5)  # between two pushes of the flags to the Hub
-FLAG_PUSH_TIMEOUT = float(os.environ.get("FLAG_PUSH_TIMEOUT") or 20)  # the last push, when the Space is stopped
 ON_SPACE = bool(os.environ.get("SPACE_ID"))  # set by Hugging Face Spaces
 
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
@@ -197,7 +195,7 @@ def build_demo(
         with gr.Column(variant="panel"):
             gr.Markdown(
                 "### Wrong prediction? Flag it with the right label\n"
-                f"{policy.policy_line()} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
+                f"{policy.policy_line(sign_in)} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
                 + "\n\n".join([storage_status, *policy.notes])
             )
             if sign_in:
@@ -257,6 +255,8 @@ def stop_on_signals(store: flags.FlagStore, timeout: float) -> None:
 
 try:
     POLICY = visitors.from_env()
+    FLAG_PUSH_MINUTES = visitors.positive_env(os.environ, "FLAG_PUSH_MINUTES", 5)  # between two pushes to the Hub
+    FLAG_PUSH_TIMEOUT = visitors.positive_env(os.environ, "FLAG_PUSH_TIMEOUT", 20)  # the last push, on stopping
     model = backend.load_backend(MODEL, revision=MODEL_REVISION)
 except (ValueError, backend.ModelLoadError) as err:
     sys.exit(f"error: {err}")

@@ -96,15 +96,20 @@ class Visitors:
         digest = hmac.new(self.salt, (address or "unknown").encode("utf-8"), hashlib.sha256).hexdigest()
         return f"anon:{digest[:16]}"
 
-    def policy_line(self) -> str:
-        """One line for the page: who may flag and how often."""
+    def policy_line(self, sign_in: bool) -> str:
+        """One line for the page: who may flag and how often (``sign_in``: the page has the sign-in button)."""
         limits = []
         if self.limiter.per_minute:
             limits.append(f"{self.limiter.per_minute} a minute")
         if self.limiter.per_day:
             limits.append(f"{self.limiter.per_day} a day")
         how_often = f" Up to {' and '.join(limits)} per visitor." if limits else ""
-        who = "Sign in with Hugging Face to flag." if self.require_login else "Signed-in flags carry your username."
+        if self.require_login:
+            who = "Sign in with Hugging Face to flag."
+        elif sign_in:
+            who = "Signed-in flags carry your Hugging Face username."
+        else:
+            who = "Flags are anonymous."
         return f"{who}{how_often}"
 
 
@@ -128,6 +133,22 @@ def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit():
         raise ValueError(f"{name}={value!r}: expected a whole number >= 0 (0 turns the limit off)")
     return int(value)
+
+
+def positive_env(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number (seconds, minutes) from ``environ[name]``, or ``default`` when unset.
+
+    Raises:
+        ValueError: not a positive number (one line naming the variable).
+    """
+    value = environ.get(name, "").strip()
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise ValueError(f"{name}={value!r}: expected a positive number")
+    return number
 
 
 def from_env(environ: Mapping[str, str] = os.environ) -> Visitors:
