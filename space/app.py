@@ -132,10 +132,12 @@ def build_demo(
         note = check_flag(text, corrected_label, note)
         if policy.require_login and profile is None:
             refuse("Please sign in with Hugging Face (the button above) to flag: this Space takes signed-in flags.")
-        client = policy.client_id(
-            profile.username if profile else None,
-            visitors.client_address(request.headers, request.client.host if request.client else None, ON_SPACE),
-        )
+        address = None
+        if request is not None:  # None when called as a plain function, not through gradio
+            address = visitors.client_address(
+                request.headers, request.client.host if request.client else None, ON_SPACE
+            )
+        client = policy.client_id(profile.username if profile else None, address)
         refusal = policy.limiter.admit(client)
         if refusal:
             logger.warning("flag refused: client %s is over its rate limit", client)

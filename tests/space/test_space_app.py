@@ -249,7 +249,7 @@ def test_a_local_model_is_stored_and_shown_by_its_folder_name_only(
     store = flags.FlagStore(tmp_path / "flags")
     demo = app_module.build_demo(tiny_backend, store, model_id=str(tiny_model_dir))
     flag = next(fn for fn in demo.fns.values() if fn.api_name == "flag").fn
-    flag("a tweet", "joy", "")
+    flag("a tweet", "joy", "", None, None)  # the request and the sign-in, injected by gradio
     [record] = store.records()
     assert record["model"] == tiny_model_dir.name
     flags.export(store.records(), tmp_path / "flags.csv")
