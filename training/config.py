@@ -74,7 +74,43 @@ class TrainConfig:
         default=None,
         metadata={"help": "Evaluate on at most N validation and N test examples (a seeded random subset)."},
     )
-    epochs: float = field(default=2.0, metadata={"help": "Number of training epochs."})
+    epochs: float | None = field(
+        default=None,
+        metadata={
+            "help": "Number of training epochs, exactly. Unset: train until validation --metric-for-best-model "
+            "stops improving for --early-stopping-patience epochs, with at most --max-epochs epochs and enough "
+            "epochs for --min-steps optimizer steps (small datasets get more epochs, large ones fewer)."
+        },
+    )
+    max_epochs: int = field(
+        default=10, metadata={"help": "With --epochs unset: the most epochs early stopping may run."}
+    )
+    min_steps: int = field(
+        default=750,
+        metadata={
+            "help": "With --epochs unset: plan enough epochs for this many optimizer steps (at least 3 epochs, at "
+            "most --max-epochs); the learning rate decays over them, early stopping may end sooner."
+        },
+    )
+    early_stopping_patience: int = field(
+        default=2,
+        metadata={"help": "With --epochs unset: stop after this many epochs without a better validation score."},
+    )
+    class_weights: Literal["balanced", "none"] = field(
+        default="balanced",
+        metadata={
+            "help": "Weight the cross-entropy per class: 'balanced' = n / (classes x n_class), so rare classes count "
+            "as much as common ones (scikit-learn's compute_class_weight); 'none' = plain cross-entropy."
+        },
+    )
+    calibrate: bool = field(
+        default=True,
+        metadata={
+            "help": "Fit temperature scaling on the validation split and fold it into the classifier's last layer, so "
+            "the saved model's probabilities are calibrated (labels never change). --no-calibrate turns it off; "
+            "calibration is still measured and reported."
+        },
+    )
     learning_rate: float = field(default=2e-5, metadata={"help": "Peak learning rate of AdamW (linear decay)."})
     batch_size: int = field(default=64, metadata={"help": "Training batch size per device."})
     eval_batch_size: int = field(default=128, metadata={"help": "Evaluation / embedding batch size per device."})
@@ -303,6 +339,9 @@ def check_config(config: TrainConfig) -> None:
         "eval_batch_size",
         "max_length",
         "logging_steps",
+        "max_epochs",
+        "min_steps",
+        "early_stopping_patience",
         "max_train_samples",
         "max_eval_samples",
     ):  # the last two may be None: no limit

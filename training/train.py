@@ -47,6 +47,7 @@ class FineTuned:
     samples_per_second: float
     steps: int  # optimizer steps of this process (an epoch is split between the processes)
     log: list[dict]  # one entry per epoch: train_loss, eval_loss, eval_accuracy, ...
+    schedule: dict  # how many epochs were planned, run and kept, and why (metrics.json "training.schedule")
 
 
 def detect_hardware(precision: str = "auto") -> Hardware:
@@ -119,6 +120,23 @@ def steps_per_epoch(train_size: int, batch_size: int, replicas: int = 1) -> int:
     return max(1, -(-batches // replicas))
 
 
+MIN_AUTO_EPOCHS = 3  # early stopping needs a few epochs to see a plateau (patience 2 + the epoch to beat)
+
+
+def planned_epochs(config: TrainConfig, train_size: int, replicas: int = 1) -> float:
+    """The epochs the learning-rate schedule spans: ``--epochs`` when set, else the early-stopping cap.
+
+    The cap gives small datasets enough optimizer steps (``--min-steps``; 3,000 texts at batch 64 take 47
+    steps an epoch, so 2 epochs leave a model under-trained) and large ones few epochs (on 16,000
+    texts, 4 epochs were no better than 2): ``ceil(min_steps / steps per epoch)``, within
+    ``[3, --max-epochs]``.
+    """
+    if config.epochs is not None:
+        return config.epochs
+    needed = -(-config.min_steps // steps_per_epoch(train_size, config.batch_size, replicas))
+    return float(min(config.max_epochs, max(MIN_AUTO_EPOCHS, needed)))
+
+
 def training_options(
     config: TrainConfig, hardware: Hardware, checkpoint_dir: Path, train_size: int, replicas: int = 1
 ) -> dict:
@@ -135,7 +153,7 @@ def training_options(
     workers = config.dataloader_num_workers if config.dataloader_num_workers is not None else (4 if on_gpu else 0)
     return {
         "output_dir": str(checkpoint_dir),
-        "num_train_epochs": config.epochs,
+        "num_train_epochs": planned_epochs(config, train_size, replicas),
         "learning_rate": config.learning_rate,
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.eval_batch_size,
@@ -182,6 +200,38 @@ def training_arguments(
     return TrainingArguments(**training_options(config, hardware, checkpoint_dir, train_size, replicas))
 
 
+def class_weights(label_ids, num_labels: int, mode: str) -> np.ndarray | None:
+    """Per-class loss weights: ``balanced`` is scikit-learn's ``n / (classes x n_class)``, ``none`` is None.
+
+    A class with no training example (possible with ``--min-class-examples 0``) gets weight 1.
+    """
+    if mode == "none":
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    label_ids = np.asarray(label_ids)
+    present = np.unique(label_ids)
+    weights = np.ones(num_labels)
+    weights[present] = compute_class_weight("balanced", classes=present, y=label_ids) * len(present) / num_labels
+    return weights
+
+
+@dataclass(frozen=True)
+class WeightedCrossEntropy:
+    """Trainer's ``compute_loss_func``: cross-entropy with a weight per class.
+
+    The batch loss is ``sum(w[y_i] * ce_i) / sum(w[y_i])`` (PyTorch's weighted mean), so with all weights
+    equal it is the model's own loss.
+    """
+
+    weights: tuple[float, ...]
+
+    def __call__(self, outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"]
+        weight = torch.tensor(self.weights, dtype=torch.float32, device=logits.device)
+        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
+
+
 def trainer_metrics(labels: list[str]):
     """The scalar metrics logged at each evaluation (and used to pick the best epoch)."""
     from training.evaluate import classification_metrics
@@ -221,10 +271,12 @@ def fine_tune(
 ) -> FineTuned:
     """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
     from accelerate import PartialState
-    from transformers import DataCollatorWithPadding
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     replicas = data_parallel_replicas(PartialState())
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
+    weights = class_weights(tokenized["train"]["label"], len(labels), config.class_weights)
+    early_stopping = config.epochs is None
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
     trainer = ClassifierTrainer(
@@ -235,6 +287,8 @@ def fine_tune(
         processing_class=tokenizer,
         data_collator=collator,
         compute_metrics=trainer_metrics(labels),
+        compute_loss_func=None if weights is None else WeightedCrossEntropy(tuple(weights.tolist())),
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience)] if early_stopping else None,
     )
     quiet_tokenizer_forks(args.dataloader_num_workers)
     start = time.perf_counter()
@@ -244,13 +298,59 @@ def fine_tune(
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the best weights now live in the trainer's model
+    log = epoch_log(trainer.state.log_history)
+    schedule = describe_schedule(config, log, args.num_train_epochs, len(tokenized["train"]))
+    if weights is not None:
+        schedule["class_weights"] = dict(zip(labels, (round(float(w), 4) for w in weights), strict=True))
     return FineTuned(
         trainer=trainer,
         seconds=seconds,
         samples_per_second=float(output.metrics["train_samples_per_second"]),
         steps=trainer.state.global_step,
-        log=epoch_log(trainer.state.log_history),
+        log=log,
+        schedule=schedule,
     )
+
+
+def best_epoch(log: list[dict], metric: str) -> int:
+    """The 1-based epoch whose validation ``metric`` is best (the first of equals, as Trainer keeps it)."""
+    scores = [entry[f"eval_{metric}"] for entry in log]
+    best = min(scores) if metric == "loss" else max(scores)
+    return scores.index(best) + 1
+
+
+def describe_schedule(config: TrainConfig, log: list[dict], planned: float, train_size: int) -> dict:
+    """What the epoch schedule was, what ran, which epoch was kept, and why, in one sentence.
+
+    Args:
+        config: the run's options.
+        log: :func:`epoch_log` of the run (one entry per evaluated epoch).
+        planned: the epochs the learning-rate schedule spanned.
+        train_size: training texts.
+    """
+    metric = config.metric_for_best_model
+    ran, kept = len(log), best_epoch(log, metric)
+    if config.epochs is not None:
+        why = f"--epochs {config.epochs:g}: ran {ran} epochs as set"
+    elif ran < planned:
+        why = (
+            f"stopped after epoch {ran} of at most {planned:g}: no gain in validation {metric} "
+            f"for {config.early_stopping_patience} epochs"
+        )
+    else:
+        why = (
+            f"ran all {planned:g} epochs planned for {train_size:,} texts (at least {config.min_steps} steps, "
+            f"at most {config.max_epochs} epochs) without {config.early_stopping_patience} epochs of no gain"
+        )
+    return {
+        "early_stopping": config.epochs is None,
+        "planned_epochs": planned,
+        "epochs_run": ran,
+        "best_epoch": kept,
+        "metric": metric,
+        "patience": config.early_stopping_patience if config.epochs is None else None,
+        "reason": f"{why}; kept epoch {kept} (best validation {metric})",
+    }
 
 
 def quiet_tokenizer_forks(workers: int) -> None:

@@ -35,17 +35,30 @@ def to_cli(options: dict) -> list[str]:
     return argv
 
 
-def test_defaults_follow_the_seed_recipe():
+def test_defaults_follow_the_seed_recipe_with_a_size_adaptive_schedule():
     config, user_set = parse_config([])
-    assert (config.model, config.epochs, config.learning_rate, config.batch_size, config.weight_decay, config.seed) == (
+    assert (config.model, config.learning_rate, config.batch_size, config.weight_decay, config.seed) == (
         "distilbert/distilbert-base-uncased",
-        2.0,
         2e-5,
         64,
         0.01,
         42,
     )
+    # No --epochs: early stopping on validation macro F1 within a cap; balanced class weights; calibration.
+    assert (config.epochs, config.max_epochs, config.min_steps, config.early_stopping_patience) == (None, 10, 750, 2)
+    assert (config.class_weights, config.calibrate, config.metric_for_best_model) == ("balanced", True, "f1_macro")
     assert user_set == set()
+
+
+def test_quality_options_parse_and_are_checked():
+    config, user_set = parse_config(["--class-weights", "none", "--no-calibrate", "--epochs", "3"])
+    assert (config.class_weights, config.calibrate, config.epochs) == ("none", False, 3.0)
+    assert {"class_weights", "calibrate", "epochs"} <= user_set
+    with pytest.raises(SystemExit):  # argparse names the choices
+        parse_config(["--class-weights", "inverse"])
+    for option in ("--max-epochs", "--min-steps", "--early-stopping-patience"):
+        with pytest.raises(ToolkitError, match=f"{option} must be > 0"):
+            parse_config([option, "0"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.epochs = 5
 
