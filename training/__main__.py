@@ -5,7 +5,7 @@
     python -m training --config demo.yaml          # options from YAML/JSON (or a saved train_config.json)
     python -m training --help                      # every option, with help text
 
-Reads top to bottom: options -> data -> backbone -> fine-tuning -> predictions -> figures of the data
+Reads top to bottom: options -> data -> backbone -> fine-tuning -> predictions and calibration -> figures of the data
 -> baselines -> evaluation -> files of the output folder (the contract in README, "The output folder")
 -> summary table.
 Runs under ``torchrun`` / ``accelerate launch`` as one job (``training.distributed``): every process
@@ -20,6 +20,7 @@ import dataclasses
 import os
 import platform
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from huggingface_hub import is_offline_mode
 
 from training import config as cfg
 from training.baselines import extract_embeddings, run_baselines
+from training.calibration import calibrate, probe_batch, reliability_figure
 from training.data import SAMPLE_DATA, is_sample, load_data, replace_splits, split_sha256, subsample
 from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError
@@ -126,16 +128,23 @@ def run(argv: list[str] | None = None) -> Path:
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
     tuned = fine_tune(config, model, tokenizer, tokenized, data.labels, hardware, out / "checkpoints")
 
-    # --- 5. Predict validation and test with the best epoch (every process) -------------------------
+    # --- 5. Predict validation and test with the best epoch, calibrate (every process) --------------
     logits = {
         name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized
     }
+    # Temperature scaling, folded into the head's last layer: the saved model (and so the Space, the ONNX
+    # export, training.predict and the Hub widget) gives calibrated probabilities; labels cannot change.
+    gold = {name: np.asarray(data.splits[name]["label"]) for name in logits}
+    probe = probe_batch(tokenizer, tokenized["validation"])
+    calibration = calibrate(tuned.trainer.model, probe, logits, gold, enabled=config.calibrate)
+    if calibration.applied:  # errors.csv's losses are those of the probabilities the saved model gives
+        logits = {name: logit / calibration.temperature for name, logit in logits.items()}
     tuned.trainer.save_model(str(out))  # every process calls it; Trainer writes once: weights, config, tokenizer
     if not main_process:
         return out  # nothing below is collective: the main process alone does it, no process waits
 
     # --- 6. Figures of the data and baselines on frozen embeddings (main process only) ----------
-    baselines = figures_and_baselines(out, data, backbone, config, str(state.device))
+    baselines, projection = figures_and_baselines(out, data, backbone, config, str(state.device))
 
     # --- 7. Evaluate ---------------------------------------------------------------------------------
     evaluation = {
@@ -151,6 +160,11 @@ def run(argv: list[str] | None = None) -> Path:
     save_figure(
         confusion_figure(evaluation[split]["confusion_matrix"], data.labels, f"Normalized confusion matrix ({split})"),
         out / "confusion_matrix.png",
+    )
+    raw = logits[split] * calibration.temperature if calibration.applied else logits[split]  # before scaling
+    save_figure(
+        reliability_figure(raw, gold[split], calibration.temperature, split, applied=calibration.applied),
+        out / "calibration.png",
     )
     errors.to_csv(out / "errors.csv", index=False)
     write_json(
@@ -186,8 +200,11 @@ def run(argv: list[str] | None = None) -> Path:
                 "device": hardware.device,
                 "precision": hardware.precision,
                 "log": tuned.log,
+                "schedule": tuned.schedule,
             },
+            "calibration": calibration.as_json(),
             "data": {"source": portable_name(data.source), "sizes": data.sizes(), "warnings": data.warnings},
+            "embedding_map": projection,
         },
     )
     if corrections is not None:
@@ -201,12 +218,13 @@ def run(argv: list[str] | None = None) -> Path:
     if config.push_to_hub:
         push(out, config)
 
-    print_summary(out, evaluation, baselines, tuned, hardware)
+    print_summary(out, evaluation, baselines, tuned, hardware, calibration)
     return out
 
 
-def figures_and_baselines(out: Path, data, backbone, config, device: str) -> dict:
-    """Write the figures of the training data and return the two baselines' metrics (on frozen embeddings)."""
+def figures_and_baselines(out: Path, data, backbone, config, device: str) -> tuple[dict, dict]:
+    """Write the figures of the training data; return the two baselines' metrics (on frozen embeddings) and
+    how the embedding map was projected (UMAP, or PCA when umap-learn cannot be imported)."""
     out.mkdir(parents=True, exist_ok=True)
     train = data.splits["train"]
     save_figure(class_distribution(list(train["label"]), data.labels), out / "class_distribution.png")
@@ -221,9 +239,11 @@ def figures_and_baselines(out: Path, data, backbone, config, device: str) -> dic
     features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
     train_x, train_y = features.pop("train")
     sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
+    start = time.perf_counter()
     points, method = project_2d(train_x[sample], config.seed)
+    projection = {"method": method, "points": len(sample), "seconds": round(time.perf_counter() - start, 1)}
     save_figure(embedding_map(points, train_y[sample], data.labels, method), out / "embedding_map.png")
-    return run_baselines(train_x, train_y, features, data.labels, config.seed)
+    return run_baselines(train_x, train_y, features, data.labels, config.seed), projection
 
 
 def loud_fallback(problem: str, action: str) -> None:
@@ -303,8 +323,8 @@ def push(out: Path, config) -> None:
     print(f"Published: {result}")
 
 
-def print_summary(out: Path, evaluation: dict, baselines: dict, tuned, hardware) -> None:
-    """Accuracy and macro F1 of the baselines and the fine-tuned model on each split."""
+def print_summary(out: Path, evaluation: dict, baselines: dict, tuned, hardware, calibration) -> None:
+    """Accuracy and macro F1 of the baselines and the fine-tuned model on each split; epochs and calibration."""
     splits = list(evaluation)
     rows = {
         "majority class": baselines.get("dummy", {}),
@@ -319,8 +339,12 @@ def print_summary(out: Path, evaluation: dict, baselines: dict, tuned, hardware)
             for s in splits
         )
         print(f"{name:30}{cells}")
+    print(f"\nepochs: {tuned.schedule['reason']}")
+    ece = ", ".join(f"{s} {v['ece_before']:.4f} -> {v['ece_after']:.4f}" for s, v in calibration.report.items())
+    done = "folded into the model" if calibration.applied else f"not applied: {calibration.reason}"
+    print(f"calibration: temperature {calibration.temperature:.3f} ({done}); ECE {ece}")
     print(
-        f"\ntrained in {tuned.seconds:.0f} s ({tuned.samples_per_second:.1f} samples/s, {hardware.device}, "
+        f"trained in {tuned.seconds:.0f} s ({tuned.samples_per_second:.1f} samples/s, {hardware.device}, "
         f"{hardware.precision}); output: {out}"
     )
 

@@ -26,6 +26,7 @@ CONTRACT_FILES = [
     "class_distribution.png",
     "words_per_text.png",
     "embedding_map.png",
+    "calibration.png",
 ]
 METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}
 EPOCHS = 3
@@ -110,6 +111,48 @@ def test_metrics_json(run, emotion_labels):
     assert all({"train_loss", "eval_loss", "eval_accuracy", "eval_f1_macro"} <= set(e) for e in training["log"])
     assert metrics["data"]["sizes"] == {name: len(rows) for name, rows in splits.items()}
     assert isinstance(metrics["data"]["warnings"], list)
+    schedule = training["schedule"]
+    assert (schedule["early_stopping"], schedule["planned_epochs"], schedule["epochs_run"]) == (False, EPOCHS, EPOCHS)
+    assert schedule["reason"].startswith(f"--epochs {EPOCHS}: ran {EPOCHS} epochs as set; kept epoch")
+    assert set(schedule["class_weights"]) == set(labels)  # balanced by default (equal here: balanced fixture)
+    calibration = metrics["calibration"]
+    assert calibration["applied"] is True and calibration["temperature"] > 0 and calibration["bins"] == 15
+    for split in ("validation", "test"):
+        assert set(calibration[split]) == {"ece_before", "ece_after", "nll_before", "nll_after"}
+    assert calibration["validation"]["nll_after"] <= calibration["validation"]["nll_before"]
+    assert metrics["embedding_map"]["method"] in {"UMAP", "PCA"}
+
+
+def test_the_saved_model_gives_the_calibrated_probabilities(run):
+    """The temperature lives in the saved weights: the saved model's validation NLL is the one reported after
+    scaling (and times T, the one before), and errors.csv's losses are the saved model's."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.calibration import negative_log_likelihood
+    from training.evaluate import per_example_loss
+
+    out, splits = run
+    calibration = read_json(out / "metrics.json")["calibration"]
+    model = AutoModelForSequenceClassification.from_pretrained(out).eval()
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    label_ids = {name: i for i, name in model.config.id2label.items()}
+
+    def logits_and_gold(rows):
+        with torch.no_grad():
+            encoded = tokenizer([t for t, _ in rows], padding=True, return_tensors="pt")
+            return model(**encoded).logits.double().numpy(), [label_ids[label] for _, label in rows]
+
+    logits, gold = logits_and_gold(splits["validation"])
+    reported = calibration["validation"]
+    assert negative_log_likelihood(logits, gold) == pytest.approx(reported["nll_after"], abs=1e-5)
+    assert negative_log_likelihood(logits * calibration["temperature"], gold) == pytest.approx(
+        reported["nll_before"], abs=1e-5
+    )
+    with open(out / "errors.csv", newline="", encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["index"]))
+    assert np.allclose([float(r["loss"]) for r in rows], per_example_loss(*logits_and_gold(splits["test"])), atol=1e-4)
 
 
 def test_reported_validation_metrics_are_the_best_epochs(run):
