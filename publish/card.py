@@ -61,6 +61,7 @@ PLOTS = [
     ("class_distribution.png", "Class distribution"),
     ("words_per_text.png", "Words per text"),
     ("embedding_map.png", "Embedding map"),
+    ("calibration.png", "Reliability diagram (calibration)"),
 ]
 BASELINES = {
     "logistic_regression": "Logistic regression (frozen embeddings)",
@@ -100,7 +101,8 @@ class CardFacts:
     hyperparameters: dict[str, Any]
     versions: dict[str, str]
     hardware: dict[str, str]
-    training: dict[str, Any]  # seconds, samples_per_second, device, log
+    training: dict[str, Any]  # seconds, samples_per_second, device, log, schedule
+    calibration: dict[str, Any] | None  # metrics.json "calibration" (runs before it have none)
     max_length: int | None
     export: dict[str, Any] | None
     corrections: dict[str, Any] | None
@@ -212,6 +214,12 @@ def escape_comparison(comparison: dict) -> dict:
     }
 
 
+def plot_title(file: str, title: str, metrics: dict) -> str:
+    """A figure's title in the card; the embedding map names its projection (UMAP, or PCA as the fallback)."""
+    method = metrics.get("embedding_map", {}).get("method")
+    return f"{title} ({method} of frozen embeddings)" if file == "embedding_map.png" and method else title
+
+
 def build_facts(
     output_dir: str | Path, repo_id: str, *, space_id: str | None = None, license: str = DEFAULT_LICENSE
 ) -> CardFacts:
@@ -274,11 +282,12 @@ def build_facts(
         main_split=main_split,
         weakest=[(md_text(label), f1) for label, f1 in weakest],
         errors=read_errors(folder / "errors.csv", ERROR_EXAMPLES),
-        plots=[(name, title) for name, title in PLOTS if (folder / name).is_file()],
+        plots=[(name, plot_title(name, title, metrics)) for name, title in PLOTS if (folder / name).is_file()],
         hyperparameters=dict(config),
         versions=dict(train_config.get("versions", {})),
         hardware=dict(train_config.get("hardware", {})),
         training=dict(metrics.get("training", {})),
+        calibration=metrics.get("calibration"),
         max_length=config.get("max_length"),
         export=export,
         corrections=(

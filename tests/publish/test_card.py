@@ -235,3 +235,33 @@ def test_a_local_data_file_is_no_hub_dataset(run_copy):
     card = render(run_copy)
     assert "on a local dataset (`tweets.csv`)" in card and "datasets/tweets.csv" not in card
     assert "datasets" not in front_matter(card)
+
+
+def test_calibration_section_says_what_the_probabilities_mean(run_copy):
+    card = render(run_copy)
+    results = section(card, "Results")
+    assert "are calibrated: a temperature T = 1.041, fitted on the validation split" in results
+    assert "| test | 0.0348 | 0.0261 | 0.2512 | 0.2493 |" in results
+    assert "![Reliability diagram (calibration)](calibration.png)" in results
+    assert "![Embedding map (UMAP of frozen embeddings)](embedding_map.png)" in results
+    training = section(card, "Training procedure")
+    assert "- Epochs: ran all 2 epochs planned" in training and "surprise 4.65." in training
+
+    def not_applied(metrics):
+        metrics["calibration"].update(applied=False, reason="--no-calibrate")
+        del metrics["training"]["schedule"]["class_weights"]
+
+    edit_json(run_copy / "metrics.json", not_applied)
+    card = render(run_copy)
+    assert "were not calibrated (--no-calibrate)" in section(card, "Results")
+    assert "- Loss: plain cross-entropy (no class weights)." in section(card, "Training procedure")
+
+    def older_run(metrics):  # before calibration and schedules were recorded
+        for key in ("calibration", "embedding_map"):
+            del metrics[key]
+        del metrics["training"]["schedule"]
+
+    edit_json(run_copy / "metrics.json", older_run)
+    card = render(run_copy)
+    assert "Calibrated probabilities" not in card and "- Epochs:" not in card
+    assert "![Embedding map](embedding_map.png)" in card

@@ -30,6 +30,7 @@ UPLOADED_REPORTS = [
     "class_distribution.png",
     "words_per_text.png",
     "embedding_map.png",
+    "calibration.png",
     "corrections.json",
     "comparison.json",
     "comparison.md",
