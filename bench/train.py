@@ -26,39 +26,128 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import DATA, REPO, machine, pct, print_table, ratio, training_args
+from harness import DATA, REPO, machine, pct, pp, print_table, ratio, training_args
+
+# The recipes of the --recipes table: (name, python -m training options beyond data/model/sizes).
+RECIPES = [
+    # The product before early stopping, class weights and calibration (the offline alias's lr, 2 epochs).
+    ("before (2 epochs, no class weights)", {"epochs": 2, "class_weights": "none"}),
+    ("--epochs 2", {"epochs": 2}),
+    ("--epochs 4", {"epochs": 4}),
+    ("--epochs 8", {"epochs": 8}),
+    ("default (early stopping)", {}),
+]
+
+
+def train_once(args, output_dir: Path, **options) -> dict:
+    """``python -m training`` as a user runs it, into ``output_dir``; its metrics.json plus the wall time.
+
+    With ``--reuse``, a finished run (its metrics.json present) is read instead of trained again.
+    """
+    from training.__main__ import main
+
+    metrics_file = output_dir / "metrics.json"
+    if not (args.reuse and metrics_file.is_file()):
+        passed = {name: getattr(args, name) for name in ("data", "model", "max_train_samples", "max_eval_samples")}
+        start = time.perf_counter()
+        if main(training_args(**passed, output_dir=output_dir, **options)) != 0:
+            sys.exit(2)
+        (output_dir / "wall_seconds.txt").write_text(f"{time.perf_counter() - start:.0f}\n")
+    metrics = json.loads(metrics_file.read_text())
+    wall = output_dir / "wall_seconds.txt"
+    metrics["wall_seconds"] = float(wall.read_text()) if wall.is_file() else None
+    return metrics
+
+
+def result_row(name: str, metrics: dict, rare: str) -> tuple:
+    """One table row: what ran, test scores, the rare class's F1, calibration and time."""
+    test, training = metrics["eval"]["test"], metrics["training"]
+    schedule = training.get("schedule", {})
+    calibration = metrics.get("calibration", {}).get("test", {})
+    ece = (
+        f"{calibration['ece_before']:.4f} → {calibration['ece_after']:.4f}"
+        + ("" if metrics["calibration"]["applied"] else " (not applied)")
+        if calibration
+        else "–"
+    )
+    return (
+        name,
+        f"{schedule.get('epochs_run', '?')} / {schedule.get('best_epoch', '?')}",
+        pct(test["accuracy"]),
+        pct(test["f1_macro"]),
+        pct(test["per_class"][rare]["f1"]) if rare in test["per_class"] else "–",
+        ece,
+        f"{training['seconds']:.0f}",
+    )
+
+
+RESULT_HEADER = ["recipe", "epochs run / kept", "test accuracy", "test macro F1", "{rare} F1", "test ECE", "train s"]
 
 
 def run_pipeline(args) -> None:
-    """The real pipeline, as a user runs it, then the headline figures from metrics.json."""
-    from training.__main__ import main
-
-    # This script's options pass through unchanged, under the same names.
-    passed = ("data", "model", "output_dir", "epochs", "max_train_samples", "max_eval_samples")
-    argv = training_args(**{name: getattr(args, name) for name in passed})
-    start = time.perf_counter()
-    if main(argv) != 0:
-        sys.exit(2)
-    wall = time.perf_counter() - start
-    metrics = json.loads((args.output_dir / "metrics.json").read_text())
-    test, training = metrics["eval"]["test"], metrics["training"]
+    """One run of the pipeline with the product's defaults (or --epochs/--class-weights), then its figures."""
+    options = {"epochs": args.epochs, "class_weights": args.class_weights}
+    metrics = train_once(args, args.output_dir, **options)
+    training = metrics["training"]
     print(
         f"\nbench/train.py  model={args.model}  data={args.data}  train={metrics['data']['sizes']['train']}  "
-        f"epochs={args.epochs}  device={training['device']} ({training['precision']}); {machine()}\n"
+        f"options={ {k: v for k, v in options.items() if v is not None} }  "
+        f"device={training['device']} ({training['precision']}); {machine()}\n"
     )
+    header = [*RESULT_HEADER, "samples/s", "whole run s"]
+    header[4] = header[4].format(rare=args.rare_class)
+    row = result_row("this run", metrics, args.rare_class)
+    print_table(header, [(*row, f"{training['samples_per_second']:.1f}", f"{metrics['wall_seconds'] or 0:.0f}")])
+    print(f"\nepochs: {training.get('schedule', {}).get('reason', '?')}")
+    print_calibration(metrics)
+
+
+def print_calibration(metrics: dict) -> None:
+    """The calibration block of metrics.json as one table (both splits, before and after)."""
+    calibration = metrics.get("calibration")
+    if not calibration:
+        return
+    state = "applied" if calibration["applied"] else f"not applied ({calibration['reason']})"
+    print(f"\ntemperature {calibration['temperature']:.4f}, {state}")
     print_table(
-        ["test accuracy", "test macro F1", "train samples/s", "training s (with validation)", "whole run s"],
+        ["split", "ECE before", "ECE after", "NLL before", "NLL after"],
         [
             (
-                pct(test["accuracy"]),
-                pct(test["f1_macro"]),
-                f"{training['samples_per_second']:.1f}",
-                f"{training['seconds']:.0f}",
-                f"{wall:.0f}",
+                split,
+                *(f"{calibration[split][key]:.4f}" for key in ("ece_before", "ece_after", "nll_before", "nll_after")),
             )
+            for split in ("validation", "test")
+            if split in calibration
         ],
-        align="rrrrr",
     )
+
+
+def run_recipes(args) -> None:
+    """The recipes of RECIPES one after the other on the same data, then one table of all of them."""
+    rows = []
+    for name, options in RECIPES:
+        folder = args.output_dir / name.split(" (")[0].replace("--", "").replace(" ", "-")
+        print(f"\n=== {name}: {folder}", flush=True)
+        metrics = train_once(args, folder, **options)
+        rows.append((name, metrics))
+    print(
+        f"\nbench/train.py --recipes  model={args.model}  train={rows[0][1]['data']['sizes']['train']}  "
+        f"validation/test={rows[0][1]['data']['sizes'].get('validation')}/{rows[0][1]['data']['sizes'].get('test')}; "
+        f"{machine()}\n"
+    )
+    header = list(RESULT_HEADER)
+    header[4] = header[4].format(rare=args.rare_class)
+    print_table(header, [result_row(name, metrics, args.rare_class) for name, metrics in rows])
+    fixed = {name: m["eval"]["test"]["f1_macro"] for name, m in rows if name.startswith("--epochs")}
+    best = max(fixed, key=fixed.get)
+    default = rows[-1][1]["eval"]["test"]["f1_macro"]
+    before = rows[0][1]["eval"]["test"]["f1_macro"]
+    print(
+        f"\ndefault vs best fixed ({best}): {pp(default - fixed[best])} macro F1 (target: within 1 point); "
+        f"default vs before: {pp(default - before)}"
+    )
+    print(f"default's epochs: {rows[-1][1]['training']['schedule']['reason']}")
+    print_calibration(rows[-1][1])
 
 
 def time_training(trainer) -> float:
@@ -166,15 +255,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
     parser.add_argument("--model", default="offline", help="backbone (default: the offline alias)")
-    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--epochs", type=float, default=None, help="default: the product's (early stopping)")
+    parser.add_argument("--class-weights", choices=["balanced", "none"], default=None, help="default: the product's")
     parser.add_argument("--max-train-samples", type=int, default=None, help="subset for a quick estimate")
     parser.add_argument("--max-eval-samples", type=int, default=None, help="validation/test subset (quick runs)")
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench-train")
     parser.add_argument("--speed", action="store_true", help="GPU: seed recipe vs ours, samples/s and ratio")
+    parser.add_argument(
+        "--recipes", action="store_true", help="before / --epochs 2, 4, 8 / default, one after the other, one table"
+    )
+    parser.add_argument("--rare-class", default="surprise", help="the class whose F1 the table shows")
+    parser.add_argument("--reuse", action="store_true", help="read finished runs (metrics.json) instead of training")
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"bench error: {args.data}: no such folder (the real emotion data: train/validation/test.txt)")
-    run_speed(args) if args.speed else run_pipeline(args)
+    if args.speed:
+        run_speed(args)
+    elif args.recipes:
+        run_recipes(args)
+    else:
+        run_pipeline(args)
 
 
 if __name__ == "__main__":
