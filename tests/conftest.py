@@ -37,6 +37,14 @@ CUES = {
 }
 FILLER = ["i", "feel", "so", "today", "really", "am", "just", "and", "the", "this", "about", "my", "day", "quite"]
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# The figures every training run writes into its output folder (publish uploads each one).
+RUN_FIGURES = [
+    "confusion_matrix.png",
+    "class_distribution.png",
+    "words_per_text.png",
+    "embedding_map.png",
+    "calibration.png",
+]
 
 
 def make_texts(labels: list[str], per_class: int, seed: int = 0) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ import yaml
 from publish import hub
 from publish.card import build_facts, render_card
 from publish.errors import PublishError
+from tests.conftest import RUN_FIGURES
 from tests.hub_server import TEST_TOKEN, HubServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +27,7 @@ UPLOADED_REPORTS = [
     "metrics.json",
     "train_config.json",
     "errors.csv",
-    "confusion_matrix.png",
-    "class_distribution.png",
-    "words_per_text.png",
-    "embedding_map.png",
-    "calibration.png",
+    *RUN_FIGURES,
     "corrections.json",
     "comparison.json",
     "comparison.md",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, write_splits
+from tests.conftest import REPO_ROOT, RUN_FIGURES, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
 from training.data import SAMPLE_DATA
@@ -22,11 +22,7 @@ CONTRACT_FILES = [
     "local_paths.json",
     "metrics.json",
     "errors.csv",
-    "confusion_matrix.png",
-    "class_distribution.png",
-    "words_per_text.png",
-    "embedding_map.png",
-    "calibration.png",
+    *RUN_FIGURES,
 ]
 METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}
 EPOCHS = 3

@@ -1,4 +1,7 @@
-"""Fine-tuning helpers: hardware choice, model loading errors, prediction order, the epoch log."""
+"""Fine-tuning helpers: hardware choice, model loading errors, prediction order, the epoch log, class weights,
+the size-adaptive schedule and early stopping."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -137,18 +140,12 @@ def test_the_trainer_trains_on_the_weighted_loss(tiny_backbone_dir):
     model, tokenizer = load_model_and_tokenizer(Backbone("x", str(tiny_backbone_dir), "x"), LABELS, seed=0)
     config, _ = parse_config(["--output-dir", "unused"])
     args = training_arguments(config, detect_hardware(), tiny_backbone_dir / "unused", train_size=8)
+    args = dataclasses.replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
     weights = (0.25, 1.0, 4.0)
+    trainer = ClassifierTrainer(model=model, args=args, compute_loss_func=WeightedCrossEntropy(weights))
     texts = ["happy today", "i feel so lonely", "scared", "so happy i feel"]
     gold = [2, 0, 1, 2]
-    rows = [{**tokenizer(t), "label": y} for t, y in zip(texts, gold, strict=True)]
-    trainer = ClassifierTrainer(
-        model=model,
-        args=args,
-        eval_dataset=rows,
-        processing_class=tokenizer,
-        compute_loss_func=WeightedCrossEntropy(weights),
-    )
-    batch = DataCollatorWithPadding(tokenizer)(rows)
+    batch = DataCollatorWithPadding(tokenizer)([{**tokenizer(t), "label": y} for t, y in zip(texts, gold, strict=True)])
     model.eval()
     loss = trainer.compute_loss(model, dict(batch))
     with torch.no_grad():
