@@ -106,9 +106,9 @@ class TrainConfig:
     calibrate: bool = field(
         default=True,
         metadata={
-            "help": "Fit temperature scaling on the validation split and fold it into the classifier's last layer, so "
-            "the saved model's probabilities are calibrated (labels never change). --no-calibrate turns it off; "
-            "calibration is still measured and reported."
+            "help": "Fit temperature scaling on the validation split and fold it into the classifier's last layer, "
+            "so the saved model's probabilities are calibrated (labels never change); not folded in when it would "
+            "raise the validation ECE. --no-calibrate turns it off; calibration is still measured and reported."
         },
     )
     learning_rate: float = field(default=2e-5, metadata={"help": "Peak learning rate of AdamW (linear decay)."})

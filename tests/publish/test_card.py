@@ -248,12 +248,12 @@ def test_calibration_section_says_what_the_probabilities_mean(run_copy):
     assert "- Epochs: ran all 2 epochs planned" in training and "surprise 4.65." in training
 
     def not_applied(metrics):
-        metrics["calibration"].update(applied=False, reason="--no-calibrate")
+        metrics["calibration"].update(applied=False, reason="the run was made with --no-calibrate")
         del metrics["training"]["schedule"]["class_weights"]
 
     edit_json(run_copy / "metrics.json", not_applied)
     card = render(run_copy)
-    assert "were not calibrated (--no-calibrate)" in section(card, "Results")
+    assert "not rescaled: the run was made with --no-calibrate. The table shows" in section(card, "Results")
     assert "- Loss: plain cross-entropy (no class weights)." in section(card, "Training procedure")
 
     def older_run(metrics):  # before calibration and schedules were recorded

@@ -131,21 +131,23 @@ def test_a_head_without_a_final_linear_layer_is_skipped_and_says_why(trained_tin
     assert np.allclose(logits_of(model, probe), before)
 
 
-def test_calibrate_folds_only_when_enabled(trained_tiny_dir, emotion_labels):
+def test_calibrate_folds_only_when_enabled(trained_tiny_dir):
     model, probe = model_and_probe(trained_tiny_dir)
-    logits = logits_of(model, probe)
-    gold = {"validation": np.arange(len(logits)) % len(emotion_labels)}  # wrong on most: T moves away from 1
+    before = logits_of(model, probe)
+    # Validation logits three times too confident: T is about 3 and it lowers both NLL and ECE.
+    logits, labels = overconfident_logits(3.0, n=1000)
+    validation, gold = {"validation": logits}, {"validation": labels}
 
-    off = calibrate(model, probe, {"validation": logits}, gold, enabled=False)
-    assert (off.applied, off.reason) == (False, "--no-calibrate")
-    assert np.allclose(logits_of(model, probe), logits)  # untouched
-    assert off.temperature == pytest.approx(fit_temperature(logits, gold["validation"]))
+    off = calibrate(model, probe, validation, gold, enabled=False)
+    assert (off.applied, off.reason) == (False, "the run was made with --no-calibrate")
+    assert np.allclose(logits_of(model, probe), before)  # untouched
+    assert off.temperature == pytest.approx(fit_temperature(logits, labels))
 
-    on = calibrate(model, probe, {"validation": logits}, gold, enabled=True)
+    on = calibrate(model, probe, validation, gold, enabled=True)
     assert on.applied and on.reason is None
-    assert np.allclose(logits_of(model, probe), logits / on.temperature, atol=1e-4)
+    assert np.allclose(logits_of(model, probe), before / on.temperature, atol=1e-4)
     report = on.report["validation"]
-    assert report["nll_after"] <= report["nll_before"]
+    assert report["nll_after"] <= report["nll_before"] and report["ece_after"] < report["ece_before"]
     assert set(on.as_json()) >= {"temperature", "applied", "bins", "validation"}
 
 
@@ -155,3 +157,20 @@ def test_reliability_figure_shows_both_sides():
     assert isinstance(figure, Figure)
     titles = [ax.get_title() for ax in figure.axes]
     assert titles[0].startswith("before scaling") and "T = 3.000" in titles[1]
+
+
+def test_a_temperature_that_would_raise_the_validation_ece_is_not_folded_in(trained_tiny_dir):
+    """90 right answers at p = 0.92 (under-confident) and 10 at p = 0.9997 of which 3 are wrong: the NLL
+    wants T > 1 for the three, which makes the 90 even less confident, so the ECE rises."""
+    model, probe = model_and_probe(trained_tiny_dir)
+    before = logits_of(model, probe)
+    margins = np.array([2.5] * 90 + [8.0] * 10)
+    logits = np.stack([margins, np.zeros(100)], axis=1)
+    gold = np.array([0] * 97 + [1] * 3)
+    result = calibrate(model, probe, {"validation": logits}, {"validation": gold}, enabled=True)
+    report = result.report["validation"]
+    assert result.temperature > 1 and report["nll_after"] < report["nll_before"]
+    assert report["ece_after"] > report["ece_before"]
+    assert not result.applied
+    assert result.reason.startswith(f"T = {result.temperature:.3f} would raise the validation ECE from")
+    assert np.allclose(logits_of(model, probe), before)  # the model is left as trained
