@@ -7,6 +7,7 @@ window, safe in a headless run); ``__main__`` decides where to save it.
 from __future__ import annotations
 
 import math
+import warnings
 
 import matplotlib
 
@@ -62,7 +63,9 @@ def project_2d(embeddings: np.ndarray, seed: int = 42) -> tuple[np.ndarray, str]
         from sklearn.decomposition import PCA
 
         return PCA(n_components=2, random_state=seed).fit_transform(scaled), "PCA"
-    return umap.UMAP(n_components=2, metric="cosine", random_state=seed).fit_transform(scaled), "UMAP"
+    with warnings.catch_warnings():  # a seed makes UMAP single-threaded, which it warns about on every run
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
+        return umap.UMAP(n_components=2, metric="cosine", random_state=seed).fit_transform(scaled), "UMAP"
 
 
 def embedding_map(points: np.ndarray, label_ids, labels: list[str], method: str = "2-D projection") -> Figure:

@@ -32,7 +32,7 @@ def test_embedding_map_has_one_panel_per_class():
     embeddings = rng.normal(size=(60, 8))
     labels = np.repeat([0, 1, 2], 20)
     points, method = project_2d(embeddings, seed=0)
-    assert points.shape == (60, 2) and method in ("UMAP", "PCA")
+    assert points.shape == (60, 2) and method == "UMAP"  # umap-learn is a requirement
     fig = embedding_map(points, labels, LABELS, method)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == ["neg (20)", "neu (20)", "pos (20)"]
@@ -43,3 +43,18 @@ def test_embedding_map_hides_spare_panels():
     points = np.random.default_rng(1).normal(size=(40, 2))
     fig = embedding_map(points, np.arange(40) % 4, ["a", "b", "c", "d"])
     assert sum(ax.get_visible() for ax in fig.axes) == 4 and len(fig.axes) == 6
+
+
+def test_projection_falls_back_to_pca_when_umap_cannot_be_imported():
+    import sys
+    from unittest import mock
+
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import MinMaxScaler
+
+    embeddings = np.random.default_rng(2).normal(size=(50, 6))
+    with mock.patch.dict(sys.modules, {"umap": None}):  # `import umap` raises ImportError
+        points, method = project_2d(embeddings, seed=0)
+    assert method == "PCA"
+    expected = PCA(n_components=2, random_state=0).fit_transform(MinMaxScaler().fit_transform(embeddings))
+    assert np.allclose(points, expected)
