@@ -268,8 +268,8 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
     elif validation["ece_after"] > validation["ece_before"]:
         reason = (
             f"T = {temperature:.3f} would raise the validation ECE from {validation['ece_before']:.4f} to "
-            f"{validation['ece_after']:.4f}, though it lowers the NLL from {validation['nll_before']:.4f} to "
-            f"{validation['nll_after']:.4f}"
+            f"{validation['ece_after']:.4f}, though it lowers the NLL from {validation['nll_before']:.5f} to "
+            f"{validation['nll_after']:.5f}"
         )
     else:
         device = next(model.parameters()).device
