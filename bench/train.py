@@ -4,6 +4,7 @@
     python bench/train.py --epochs 2 --class-weights none   # the recipe before early stopping and class weights
     python bench/train.py --recipes --max-train-samples 3000    # before / --epochs 2, 4, 8 / default: one table
     python bench/train.py --max-train-samples 2000 --epochs 1   # a quick estimate first
+    python bench/train.py --seeds 1 2 3                     # GPU: the default recipe for 3 seeds, mean ± std
     python bench/train.py --speed                           # GPU: seed recipe vs ours, samples/s, same run
 
 Default mode runs ``python -m training`` end to end on ``../shared/data/emotion`` and prints test
@@ -14,6 +15,10 @@ temperature scaling, the epochs run and kept, and train samples/s (targets: READ
 validation and test splits; ``--max-train-samples`` subsamples training with the seed) and prints them
 in one table: the default recipe must be within 1 point of test macro F1 of the best fixed epoch count.
 ``--reuse`` reads a finished run's metrics.json instead of training it again.
+
+``--seeds`` runs the default (or ``--epochs``/``--class-weights``) pipeline once per seed, into
+``OUTPUT_DIR/seed-N``, and prints every run and the mean ± standard deviation of test accuracy and macro F1
+(the GPU target: a mean test accuracy of at least 93%).
 
 ``--speed`` trains the DistilBERT architecture (``DistilBertConfig()``, random weights: no machine
 here can download the real ones) for one epoch twice, side by side in one process:
@@ -34,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from harness import DATA, REPO, machine, pct, pp, print_table, ratio, training_args
 
 # The recipes of the --recipes table: (name, python -m training options beyond data/model/sizes).
@@ -90,21 +96,27 @@ def result_row(name: str, metrics: dict, rare: str) -> tuple:
     )
 
 
-RESULT_HEADER = ["recipe", "epochs run / kept", "test accuracy", "test macro F1", "{rare} F1", "test ECE", "train s"]
+def result_header(rare: str) -> list[str]:
+    """The columns of :func:`result_row`."""
+    return ["recipe", "epochs run / kept", "test accuracy", "test macro F1", f"{rare} F1", "test ECE", "train s"]
+
+
+def chosen_options(args) -> dict:
+    """The recipe options given on the bench's command line (the rest are the product's defaults)."""
+    return {k: v for k, v in {"epochs": args.epochs, "class_weights": args.class_weights}.items() if v is not None}
 
 
 def run_pipeline(args) -> None:
     """One run of the pipeline with the product's defaults (or --epochs/--class-weights), then its figures."""
-    options = {"epochs": args.epochs, "class_weights": args.class_weights}
+    options = chosen_options(args)
     metrics = train_once(args, args.output_dir, **options)
     training = metrics["training"]
     print(
         f"\nbench/train.py  model={args.model}  data={args.data}  train={metrics['data']['sizes']['train']}  "
-        f"options={ {k: v for k, v in options.items() if v is not None} }  "
+        f"options={options}  "
         f"device={training['device']} ({training['precision']}); {machine()}\n"
     )
-    header = [*RESULT_HEADER, "samples/s", "whole run s"]
-    header[4] = header[4].format(rare=args.rare_class)
+    header = [*result_header(args.rare_class), "samples/s", "whole run s"]
     row = result_row("this run", metrics, args.rare_class)
     print_table(header, [(*row, f"{training['samples_per_second']:.1f}", f"{metrics['wall_seconds'] or 0:.0f}")])
     print(f"\nepochs: {training.get('schedule', {}).get('reason', '?')}")
@@ -144,9 +156,7 @@ def run_recipes(args) -> None:
         f"validation/test={rows[0][1]['data']['sizes'].get('validation')}/{rows[0][1]['data']['sizes'].get('test')}; "
         f"{machine()}\n"
     )
-    header = list(RESULT_HEADER)
-    header[4] = header[4].format(rare=args.rare_class)
-    print_table(header, [result_row(name, metrics, args.rare_class) for name, metrics in rows])
+    print_table(result_header(args.rare_class), [result_row(name, metrics, args.rare_class) for name, metrics in rows])
     fixed = {name: m["eval"]["test"]["f1_macro"] for name, m in rows if name.startswith("--epochs")}
     best = max(fixed, key=fixed.get)
     default = rows[-1][1]["eval"]["test"]["f1_macro"]
@@ -157,6 +167,28 @@ def run_recipes(args) -> None:
     )
     print(f"default's epochs: {rows[-1][1]['training']['schedule']['reason']}")
     print_calibration(rows[-1][1])
+
+
+def run_seeds(args) -> None:
+    """The pipeline once per seed of ``--seeds``, then each run and the mean ± std across seeds."""
+    options = chosen_options(args)
+    rows = []
+    for seed in args.seeds:
+        folder = args.output_dir / f"seed-{seed}"
+        print(f"\n=== seed {seed}: {folder}", flush=True)
+        rows.append((f"seed {seed}", train_once(argparse.Namespace(**{**vars(args), "seed": seed}), folder, **options)))
+    training = rows[0][1]["training"]
+    print(
+        f"\nbench/train.py --seeds {' '.join(map(str, args.seeds))}  model={args.model}  "
+        f"train={rows[0][1]['data']['sizes']['train']}  options={options}  "
+        f"device={training['device']} ({training['precision']}); {machine()}\n"
+    )
+    print_table(result_header(args.rare_class), [result_row(name, metrics, args.rare_class) for name, metrics in rows])
+    for key, name in (("accuracy", "test accuracy"), ("f1_macro", "test macro F1")):
+        values = np.array([metrics["eval"]["test"][key] for _, metrics in rows])
+        std = values.std(ddof=1) if len(values) > 1 else 0.0
+        print(f"{name}: mean {pct(values.mean())} ± {pct(std)} (sample std over {len(values)} seeds)")
+    print("\ntarget (GPU, full set, default recipe): mean test accuracy >= 93%")
 
 
 def time_training(trainer) -> float:
@@ -274,6 +306,9 @@ def main() -> None:
     parser.add_argument(
         "--recipes", action="store_true", help="before / --epochs 2, 4, 8 / default, one after the other, one table"
     )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="run once per seed; print mean ± std (GPU: 1 2 3)"
+    )
     parser.add_argument("--rare-class", default="surprise", help="the class whose F1 the table shows")
     parser.add_argument("--reuse", action="store_true", help="read finished runs (metrics.json) instead of training")
     args = parser.parse_args()
@@ -283,6 +318,8 @@ def main() -> None:
         run_speed(args)
     elif args.recipes:
         run_recipes(args)
+    elif args.seeds:
+        run_seeds(args)
     else:
         run_pipeline(args)
 
