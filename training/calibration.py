@@ -253,9 +253,10 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
         enabled: False for ``--no-calibrate``: T is fitted and reported, the model is left as it is.
 
     The temperature is not folded in when it would raise the validation ECE: T minimises the NLL, and a
-    model whose errors are not a matter of overall confidence (class-weighted training over-predicts rare
-    classes at middling confidence while its confident answers are under-confident) can trade a lower
-    NLL for bars that mean less. The card then says so, with both figures.
+    model whose errors are not a matter of overall confidence (a class-weighted model's confident majority
+    is calibrated while its rare-class answers are over-confident; softening all of them to fix the few
+    makes the many under-confident) can trade a lower NLL for bars that mean less. The card then says so,
+    with both figures.
 
     Returns:
         A :class:`Calibration`; ``applied`` says whether the model's logits are now divided by T.

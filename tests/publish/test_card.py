@@ -253,8 +253,15 @@ def test_calibration_section_says_what_the_probabilities_mean(run_copy):
 
     edit_json(run_copy / "metrics.json", not_applied)
     card = render(run_copy)
-    assert "not rescaled: the run was made with --no-calibrate. The table shows" in section(card, "Results")
+    results = section(card, "Results")
+    assert "not rescaled: the run was made with --no-calibrate. The table shows" in results
+    assert "on the test split the top probability is 3.5 points away from how often the model is right" in results
     assert "- Loss: plain cross-entropy (no class weights)." in section(card, "Training procedure")
+
+    edit_json(run_copy / "metrics.json", lambda metrics: metrics["calibration"].pop("test"))  # no test split
+    results = section(render(run_copy), "Results")
+    assert "on the validation split the top probability is 3.1 points away" in results
+    assert "| test |" not in results.split("### Calibrated probabilities")[1].split("###")[0]
 
     def older_run(metrics):  # before calibration and schedules were recorded
         for key in ("calibration", "embedding_map"):
