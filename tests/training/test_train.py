@@ -152,7 +152,7 @@ def test_the_trainer_trains_on_the_weighted_loss(tiny_backbone_dir):
         logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.double().numpy()
     ce = -(logits - np.log(np.exp(logits).sum(1, keepdims=True)))[np.arange(4), gold]
     w = np.array(weights)[gold]
-    assert float(loss) == pytest.approx(float((w * ce).sum() / w.sum()), rel=1e-4)
+    assert loss.item() == pytest.approx(float((w * ce).sum() / w.sum()), rel=1e-4)
 
 
 def test_planned_epochs_fit_the_dataset_size():
