@@ -95,7 +95,7 @@ class CardFacts:
     eval: dict[str, dict]  # split -> metrics.json eval entry
     baselines: dict[str, dict]  # name -> split -> metrics
     main_split: str  # "test", or "validation" when there is no test split
-    weakest: list[tuple[str, float]]  # (label, F1) of the weakest classes on the main split
+    weakest: list[tuple[str, float, str]]  # (label, F1, precision_recall_note) of the weakest classes
     errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss (escaped)
     plots: list[tuple[str, str]]  # (file, title) present in the folder
     hyperparameters: dict[str, Any]
@@ -214,6 +214,20 @@ def escape_comparison(comparison: dict) -> dict:
     }
 
 
+def precision_recall_note(scores: dict, gap: float = 0.1) -> str:
+    """What a class's F1 hides when its precision and recall are more than ``gap`` apart, else "".
+
+    Class-weighted training typically buys a rare class its recall with precision: the card then says
+    that the class is predicted too often, rather than that it is "predicted less reliably".
+    """
+    precision, recall = scores.get("precision"), scores.get("recall")
+    if precision is None or recall is None or abs(precision - recall) <= gap:
+        return ""
+    if precision < recall:
+        return f"predicted too often: precision {100 * precision:.2f}%, recall {100 * recall:.2f}%"
+    return f"often missed: recall {100 * recall:.2f}%, precision {100 * precision:.2f}%"
+
+
 def plot_title(file: str, title: str, metrics: dict) -> str:
     """A figure's title in the card; the embedding map names its projection (UMAP, or PCA as the fallback)."""
     method = metrics.get("embedding_map", {}).get("method")
@@ -248,7 +262,7 @@ def build_facts(
             require(values, key, metrics_path / f"eval.{split}")
     main_split = "test" if "test" in evals else next(iter(evals))
     per_class = evals[main_split]["per_class"]
-    weakest = sorted(((label, values["f1"]) for label, values in per_class.items()), key=lambda item: item[1])[:2]
+    weakest = sorted(per_class.items(), key=lambda item: item[1]["f1"])[:2]
 
     data = train_config.get("data", {})
     source = str(data.get("source") or metrics.get("data", {}).get("source") or "unknown")
@@ -280,7 +294,7 @@ def build_facts(
         eval=evals,
         baselines=metrics.get("baselines", {}),
         main_split=main_split,
-        weakest=[(md_text(label), f1) for label, f1 in weakest],
+        weakest=[(md_text(label), values["f1"], precision_recall_note(values)) for label, values in weakest],
         errors=read_errors(folder / "errors.csv", ERROR_EXAMPLES),
         plots=[(name, plot_title(name, title, metrics)) for name, title in PLOTS if (folder / name).is_file()],
         hyperparameters=dict(config),

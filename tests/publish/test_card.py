@@ -132,6 +132,19 @@ def test_weakest_classes_are_read_from_the_metrics(run_copy):
     assert "**joy** (F1 50.00%), **surprise** (F1 73.68%)" in limits
 
 
+def test_weakest_classes_say_when_precision_and_recall_part(run_copy):
+    def class_weighted(metrics):  # as balanced class weights leave a rare class: found, but over-predicted
+        metrics["eval"]["test"]["per_class"]["surprise"].update(precision=0.6667, recall=0.9697, f1=0.7901)
+        metrics["eval"]["test"]["per_class"]["love"].update(precision=0.95, recall=0.70, f1=0.8061)
+
+    edit_json(run_copy / "metrics.json", class_weighted)
+    limits = section(render(run_copy), "Limitations and biases")
+    assert (
+        "**surprise** (F1 79.01%; predicted too often: precision 66.67%, recall 96.97%), "
+        "**love** (F1 80.61%; often missed: recall 70.00%, precision 95.00%);"
+    ) in limits
+
+
 def test_card_without_export_corrections_comparison_or_space(run_copy):
     edit_json(run_copy / "metrics.json", lambda m: m.pop("export"))
     for name in ("corrections.json", "comparison.json", "comparison.md", "comparison.png"):
