@@ -256,7 +256,9 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
     model whose errors are not a matter of overall confidence (a class-weighted model's confident majority
     is calibrated while its rare-class answers are over-confident; softening all of them to fix the few
     makes the many under-confident) can trade a lower NLL for bars that mean less. The card then says so,
-    with both figures.
+    with both figures. Nor is it folded in when every validation prediction is right (or every one wrong):
+    the NLL then keeps falling as T goes to 0 (or infinity), and a small, easy validation split would make
+    every bar 100%.
 
     Returns:
         A :class:`Calibration`; ``applied`` says whether the model's logits are now divided by T.
@@ -264,8 +266,15 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
     temperature = fit_temperature(logits["validation"], labels["validation"])
     report = calibration_report(logits, labels, temperature)
     validation = report["validation"]
+    right = np.asarray(logits["validation"]).argmax(axis=1) == np.asarray(labels["validation"])
     if not enabled:
         reason = "the run was made with --no-calibrate"
+    elif right.all() or not right.any():
+        reason = (  # the NLL then falls however far T goes: the fitted T is the search's bound, not a fact
+            f"every validation prediction is {'right' if right.all() else 'wrong'}, so there are no "
+            f"{'errors' if right.all() else 'right answers'} to calibrate on (T = {temperature:.3f} is "
+            f"only where the search stopped)"
+        )
     elif validation["ece_after"] > validation["ece_before"]:
         reason = (
             f"T = {temperature:.3f} would raise the validation ECE from {validation['ece_before']:.4f} to "

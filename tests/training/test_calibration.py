@@ -174,3 +174,19 @@ def test_a_temperature_that_would_raise_the_validation_ece_is_not_folded_in(trai
     assert not result.applied
     assert result.reason.startswith(f"T = {result.temperature:.3f} would raise the validation ECE from")
     assert np.allclose(logits_of(model, probe), before)  # the model is left as trained
+
+
+@pytest.mark.parametrize("all_right", [True, False])
+def test_a_validation_split_without_errors_or_right_answers_is_not_calibrated_on(trained_tiny_dir, all_right):
+    """All right: the NLL falls as T -> 0, and folding that in would make every bar 100% (the demo's sample)."""
+    model, probe = model_and_probe(trained_tiny_dir)
+    before = logits_of(model, probe)
+    logits, _ = overconfident_logits(1.0, n=200)
+    predicted = logits.argmax(1)
+    gold = predicted if all_right else (predicted + 1) % logits.shape[1]
+    result = calibrate(model, probe, {"validation": logits}, {"validation": gold}, enabled=True)
+    assert not result.applied
+    word = "right" if all_right else "wrong"
+    assert result.reason.startswith(f"every validation prediction is {word}, so there are no")
+    assert result.temperature < 1 if all_right else result.temperature > 1  # the bound it ran to
+    assert np.allclose(logits_of(model, probe), before)
