@@ -56,7 +56,8 @@ RECIPES = [
 def train_once(args, output_dir: Path, **options) -> dict:
     """``python -m training`` as a user runs it, into ``output_dir``; its metrics.json plus the wall time.
 
-    With ``--reuse``, a finished run (its metrics.json present) is read instead of trained again.
+    ``options`` are added to (or override) the bench's data, model, sizes and seed. With ``--reuse``, a
+    finished run (its metrics.json present) is read instead of trained again.
     """
     from training.__main__ import main
 
@@ -65,7 +66,7 @@ def train_once(args, output_dir: Path, **options) -> dict:
         names = ("data", "model", "max_train_samples", "max_eval_samples", "seed")
         passed = {name: getattr(args, name) for name in names}
         start = time.perf_counter()
-        if main(training_args(**passed, output_dir=output_dir, **options)) != 0:
+        if main(training_args(**{**passed, **options}, output_dir=output_dir)) != 0:
             sys.exit(2)
         (output_dir / "wall_seconds.txt").write_text(f"{time.perf_counter() - start:.0f}\n")
     metrics = json.loads(metrics_file.read_text())
@@ -176,7 +177,7 @@ def run_seeds(args) -> None:
     for seed in args.seeds:
         folder = args.output_dir / f"seed-{seed}"
         print(f"\n=== seed {seed}: {folder}", flush=True)
-        rows.append((f"seed {seed}", train_once(argparse.Namespace(**{**vars(args), "seed": seed}), folder, **options)))
+        rows.append((f"seed {seed}", train_once(args, folder, **options, seed=seed)))
     training = rows[0][1]["training"]
     print(
         f"\nbench/train.py --seeds {' '.join(map(str, args.seeds))}  model={args.model}  "

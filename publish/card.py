@@ -25,7 +25,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from publish.errors import PublishError
-from publish.filters import FILTERS, md_text
+from publish.filters import FILTERS, md_text, pct
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
@@ -224,8 +224,8 @@ def precision_recall_note(scores: dict, gap: float = 0.1) -> str:
     if precision is None or recall is None or abs(precision - recall) <= gap:
         return ""
     if precision < recall:
-        return f"predicted too often: precision {100 * precision:.2f}%, recall {100 * recall:.2f}%"
-    return f"often missed: recall {100 * recall:.2f}%, precision {100 * precision:.2f}%"
+        return f"predicted too often: precision {pct(precision)}%, recall {pct(recall)}%"
+    return f"often missed: recall {pct(recall)}%, precision {pct(precision)}%"
 
 
 def plot_title(file: str, title: str, metrics: dict) -> str:
