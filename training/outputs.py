@@ -1,21 +1,83 @@
-"""The one writer of the output folder's JSON files and figures.
+"""The output folder: every file name in it, and the one writer of its JSON files and figures.
 
-Every part of ``training`` that writes into an output folder (the pipeline, ``training.compare``,
-``training.export``) goes through these, so that a file keeps its bytes whoever rewrites it: JSON
-indented by 2 with non-ASCII text kept as is (a label or a tweet reads as written), figures at one DPI.
+The output folder is the contract between the parts (README, "The output folder"): training writes it,
+``training.export`` adds ``onnx/``, ``training.compare`` adds ``comparison.*``, and ``training.predict``,
+``publish`` and the Space read it. Each file name has its home here; the Space, which is deployed alone
+and cannot import ``training``, keeps a copy of the names it reads (``space/backend.py``) that a test holds
+equal to these.
+
+Every part that writes JSON or a figure into an output folder goes through :func:`write_json` and
+:func:`save_figure`, so that a file keeps its bytes whoever rewrites it: JSON indented by 2 with non-ASCII
+text kept as is (a label or a tweet reads as written), figures at one DPI.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
+# --- Files of the output folder ------------------------------------------------------------------------
+CONFIG_FILE = "config.json"  # save_pretrained: architecture, id2label / label2id
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+TRAIN_CONFIG_FILE = "train_config.json"  # resolved options, versions, data source and fingerprints
+METRICS_FILE = "metrics.json"  # the evaluation (keys in docs/output_folder.md)
+ERRORS_FILE = "errors.csv"  # every example of the headline split, highest loss first
+CORRECTIONS_FILE = "corrections.json"  # with --corrections
+LOCAL_PATHS_FILE = "local_paths.json"  # full local paths: stays on this machine, never published
+CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once the best one is loaded
+COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
+COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES
+
+# The figures, in the order the model card shows them, with their card titles.
+FIGURES = {
+    "confusion_matrix.png": "Confusion matrix",
+    "class_distribution.png": "Class distribution",
+    "words_per_text.png": "Words per text",
+    "embedding_map.png": "Embedding map",
+    "calibration.png": "Reliability diagram (calibration)",
+}
+CONFUSION_FIGURE, CLASS_DISTRIBUTION_FIGURE, WORDS_FIGURE, EMBEDDING_MAP_FIGURE, CALIBRATION_FIGURE = FIGURES
+
+# --- onnx/, written by training.export ----------------------------------------------------------------
+ONNX_DIR = "onnx"  # self-contained: the models, their tokenizer and config
+# The backends that run a saved model, one spelling everywhere (predict's --backend, the Space's BACKEND,
+# metrics.json["export"], the card): PyTorch, and the two ONNX files.
+TORCH, ONNX_FP32, ONNX_INT8 = "torch", "onnx-fp32", "onnx-int8"
+BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
+ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
+# Spellings of earlier versions, still accepted where a user could have typed them or a file holds them.
+BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}
+
+
+def onnx_path(backend: str) -> str:
+    """The ONNX file of ``backend`` relative to the output folder, e.g. ``onnx/model_int8.onnx``."""
+    return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
+
+
+def canonical_backend(name: str) -> str:
+    """``name`` in today's spelling (``pytorch`` -> ``torch``); any other name is returned as it is."""
+    return BACKEND_ALIASES.get(name, name)
+
+
+def headline_split(splits: Iterable[str]) -> str:
+    """The split that errors.csv, the confusion matrix and the card's headline figures use: test, else
+    validation (else the first split there is)."""
+    names = list(splits)
+    for name in ("test", "validation"):
+        if name in names:
+            return name
+    return names[0]
+
+
+# --- The one writer -----------------------------------------------------------------------------------
 FIGURE_DPI = 120
 
 
 def write_json(path: Path, content: dict) -> None:
     """Write ``content`` as UTF-8 JSON, indented by 2, non-ASCII characters unescaped, ending in a newline."""
-    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def save_figure(figure, path: Path) -> None:
