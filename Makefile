@@ -51,7 +51,7 @@ bench: venv
 	$(BIN)/python bench/inference.py $(BENCH_RUN) --samples 100
 	$(BIN)/python bench/space_load.py --clients 4 --requests 2 --rounds 1
 	$(BIN)/python bench/gpu_inference.py --device cpu --texts 256
-	$(BIN)/python bench/corrections.py --max-train-samples 600 --max-eval-samples 200 --epochs 1 --out runs/bench-quick-corrections
+	$(BIN)/python bench/corrections.py --max-train-samples 600 --max-eval-samples 200 --epochs 1 --output-dir runs/bench-quick-corrections
 	$(BIN)/python bench/poisoning.py
 
 clean:

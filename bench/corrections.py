@@ -30,6 +30,8 @@ from pathlib import Path
 
 from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
 
+from training.outputs import COMPARISON_MD, CORRECTIONS_FILE, METRICS_FILE
+
 
 def write_split(path: Path, rows: list[tuple[str, str]]):
     path.write_text("".join(f"{text};{label}\n" for text, label in rows), encoding="utf-8")
@@ -79,14 +81,18 @@ def train(data_dir: Path, output_dir: Path, args, corrections: Path | None = Non
     command = [sys.executable, "-m", "training", *options]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True)
-    return json.loads((output_dir / "metrics.json").read_text())
+    return json.loads((output_dir / METRICS_FILE).read_text())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with train/validation/test .txt")
     parser.add_argument(
-        "--out", type=Path, default=REPO / "runs" / "bench-corrections", help="work folder (data copies, runs)"
+        "--output-dir",
+        "--out",  # the earlier spelling
+        type=Path,
+        default=REPO / "runs" / "bench-corrections",
+        help="work folder (data copies, runs)",
     )
     parser.add_argument("--model", default="offline", help="backbone passed to python -m training --model")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -109,7 +115,7 @@ def main():
     if args.max_train_samples and args.max_train_samples < len(train_rows):
         train_rows = rng.sample(train_rows, args.max_train_samples)
     noisy_rows, flipped = flip_labels(train_rows, args.target, args.noise, rng)
-    data_dir = args.out / "data"
+    data_dir = args.output_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     write_split(data_dir / "train.txt", noisy_rows)
     for name in ("validation", "test"):
@@ -117,9 +123,9 @@ def main():
 
     # 2. Flags for half of the flipped examples, in the flag store's format (one JSON object a line).
     fixed = sorted(rng.sample(flipped, round(args.fixed * len(flipped))))
-    flags = args.out / "flags" / "flags-bench.jsonl"
+    flags = args.output_dir / "flags" / "flags-bench.jsonl"
     flags.parent.mkdir(parents=True, exist_ok=True)
-    records = flag_records(train_rows, noisy_rows, fixed, rng, model=str(args.out / "noisy"))
+    records = flag_records(train_rows, noisy_rows, fixed, rng, model=str(args.output_dir / "noisy"))
     flags.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     print(
         f"train rows: {len(train_rows)}, {args.target}: {sum(lab == args.target for _, lab in train_rows)}, "
@@ -128,16 +134,16 @@ def main():
     )
 
     # 3. Train on the noisy data, then again with the flags; compare on the same test split.
-    noisy = train(data_dir, args.out / "noisy", args)
-    corrected = train(data_dir, args.out / "corrected", args, corrections=flags.parent)
+    noisy = train(data_dir, args.output_dir / "noisy", args)
+    corrected = train(data_dir, args.output_dir / "corrected", args, corrections=flags.parent)
     subprocess.run(
-        [sys.executable, "-m", "training.compare", str(args.out / "noisy"), str(args.out / "corrected")],
+        [sys.executable, "-m", "training.compare", str(args.output_dir / "noisy"), str(args.output_dir / "corrected")],
         cwd=REPO,
         check=True,
         stdout=subprocess.DEVNULL,
     )
 
-    summary = json.loads((args.out / "corrected" / "corrections.json").read_text())
+    summary = json.loads((args.output_dir / "corrected" / CORRECTIONS_FILE).read_text())
     print(f"\ncorrections: {summary['used']} used, {summary['relabelled']} relabelled, {summary['rejected']} rejected")
     rows = [
         (f"{args.target} F1", lambda m: m["per_class"][args.target]["f1"]),
@@ -150,7 +156,7 @@ def main():
         ["test metric", "noisy labels", f"+ {summary['used']} corrections", "Δ"],
         [(name, pct(get(before)), pct(get(after)), pp(get(after) - get(before))) for name, get in rows],
     )
-    print(f"\ncomparison: {args.out / 'corrected' / 'comparison.md'}")
+    print(f"\ncomparison: {args.output_dir / 'corrected' / COMPARISON_MD}")
 
 
 if __name__ == "__main__":

@@ -26,17 +26,10 @@ from pathlib import Path
 import numpy as np
 from harness import DATA, machine, pct, print_table, ratio
 
-from training.export import (
-    FP32_FILE,
-    INT8_FILE,
-    ONNX_DIR,
-    load_model,
-    load_split,
-    onnx_session,
-    predict,
-    torch_runner,
-)
+from training.export import load_split, predict
 from training.latency import THREADS, latencies_ms
+from training.outputs import ONNX_FP32, ONNX_INT8, TORCH, WEIGHTS_FILE, onnx_path
+from training.runtime import load_model, onnx_session, torch_runner
 
 THROUGHPUT_BATCH = 32
 
@@ -72,11 +65,10 @@ def main() -> None:
 
     import torch
 
-    onnx_dir = args.output_dir / ONNX_DIR
     files = {
-        "pytorch": args.output_dir / "model.safetensors",
-        "onnx_fp32": onnx_dir / FP32_FILE,
-        "onnx_int8": onnx_dir / INT8_FILE,
+        TORCH: args.output_dir / WEIGHTS_FILE,
+        ONNX_FP32: args.output_dir / onnx_path(ONNX_FP32),
+        ONNX_INT8: args.output_dir / onnx_path(ONNX_INT8),
     }
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
@@ -90,9 +82,9 @@ def main() -> None:
     threads = args.threads
     torch.set_num_threads(threads)
     runners = {
-        "pytorch": torch_runner(model),
-        "onnx_fp32": onnx_session(files["onnx_fp32"], threads),
-        "onnx_int8": onnx_session(files["onnx_int8"], threads),
+        TORCH: torch_runner(model),
+        ONNX_FP32: onnx_session(files[ONNX_FP32], threads),
+        ONNX_INT8: onnx_session(files[ONNX_INT8], threads),
     }
     print(
         f"model {args.output_dir} ({model.config.model_type}, {model.num_parameters() / 1e6:.1f}M parameters); "
@@ -116,7 +108,7 @@ def main() -> None:
         for name, run in runners.items()
     }
 
-    base = rows["pytorch"]
+    base = rows[TORCH]
     print_table(
         [
             "variant",
@@ -145,7 +137,7 @@ def main() -> None:
         ],
     )
 
-    int8 = rows["onnx_int8"]
+    int8 = rows[ONNX_INT8]
     speedup, drop = base["p50"] / int8["p50"], 100 * (base["accuracy"] - int8["accuracy"])
     print(
         f"\nint8 vs eager at p50: {ratio(speedup)} (target >= 2.5x: {'met' if speedup >= 2.5 else 'NOT met'}); "

@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 from harness import DATA, REPO, machine, pct, pp, print_table, ratio, training_args
 
+from training.outputs import METRICS_FILE
+
 # The recipes of the --recipes table: (name, python -m training options beyond data/model/sizes).
 RECIPES = [
     # The product before early stopping, class weights and calibration (the offline alias's lr, 2 epochs).
@@ -61,7 +63,7 @@ def train_once(args, output_dir: Path, **options) -> dict:
     """
     from training.__main__ import main
 
-    metrics_file = output_dir / "metrics.json"
+    metrics_file = output_dir / METRICS_FILE
     if not (args.reuse and metrics_file.is_file()):
         names = ("data", "model", "max_train_samples", "max_eval_samples", "seed")
         passed = {name: getattr(args, name) for name in names}

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from publish.card import DEFAULT_LICENSE
-from publish.errors import PublishError
+from publish.errors import one_line_errors
 from publish.hub import publish_folder
 
 
@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "tokenizer, a generated model card and the reports, in one commit. Token: HF_TOKEN or "
         "`hf auth login`.",
     )
-    parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="folder written by `python -m training`")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the output folder written by `python -m training`")
     parser.add_argument("--repo-id", required=True, help="model repo to create or update, namespace/name")
     parser.add_argument("--private", action="store_true", help="create the repo (and the Space) as private")
     parser.add_argument(
@@ -54,22 +54,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        result = publish_folder(
-            args.output_dir,
-            args.repo_id,
-            private=args.private,
-            space_id=args.space,
-            dry_run_dir=args.dry_run,
-            commit_message=args.commit_message,
-            license=args.license,
-            allow_demo_model=args.allow_demo_model,
-        )
-    except PublishError as err:
-        print(err, file=sys.stderr)
-        return 2
+    result = publish_folder(
+        args.run_dir,
+        args.repo_id,
+        private=args.private,
+        space_id=args.space,
+        dry_run_dir=args.dry_run,
+        commit_message=args.commit_message,
+        license=args.license,
+        allow_demo_model=args.allow_demo_model,
+    )
     if args.dry_run is not None:
         print(
             f"Dry run: wrote the {len(result['files'])} files of {args.repo_id} to "

@@ -14,8 +14,6 @@ the template's other filters (percentages, durations, code spans) live in ``publ
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,24 @@ from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from publish.errors import PublishError
 from publish.filters import FILTERS, md_text, pct
+from publish.folder import read_errors, read_json, read_optional_json, require
+from training.outputs import (
+    COMPARISON_JSON,
+    COMPARISON_PNG,
+    CONFIG_FILE,
+    CORRECTIONS_FILE,
+    EMBEDDING_MAP_FIGURE,
+    ERRORS_FILE,
+    FIGURES,
+    METRICS_FILE,
+    ONNX_FP32,
+    ONNX_INT8,
+    TORCH,
+    TRAIN_CONFIG_FILE,
+    canonical_backend,
+    headline_split,
+    onnx_path,
+)
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
@@ -55,19 +71,11 @@ CARER_CITATION = """\
     pages = "3687--3697",
 }"""
 
-# Figures training writes, in the order the card shows them (a missing one is left out).
-PLOTS = [
-    ("confusion_matrix.png", "Confusion matrix"),
-    ("class_distribution.png", "Class distribution"),
-    ("words_per_text.png", "Words per text"),
-    ("embedding_map.png", "Embedding map"),
-    ("calibration.png", "Reliability diagram (calibration)"),
-]
 BASELINES = {
     "logistic_regression": "Logistic regression (frozen embeddings)",
     "dummy": "Majority class (DummyClassifier)",
 }
-EXPORT_VARIANTS = {"pytorch": "PyTorch fp32", "onnx_fp32": "ONNX fp32", "onnx_int8": "ONNX int8 (dynamic quantization)"}
+EXPORT_VARIANTS = {TORCH: "PyTorch fp32", ONNX_FP32: "ONNX fp32", ONNX_INT8: "ONNX int8 (dynamic quantization)"}
 EVAL_METRICS = [  # (metrics.json key, model-index metric type, display name, metric args)
     ("accuracy", "accuracy", "Accuracy", None),
     ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
@@ -94,7 +102,7 @@ class CardFacts:
     data_warnings: list[str]
     eval: dict[str, dict]  # split -> metrics.json eval entry
     baselines: dict[str, dict]  # name -> split -> metrics
-    main_split: str  # "test", or "validation" when there is no test split
+    headline_split: str  # "test", or "validation" when there is no test split
     weakest: list[tuple[str, float, str]]  # (label, F1, precision_recall_note) of the weakest classes
     errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss (escaped)
     plots: list[tuple[str, str]]  # (file, title) present in the folder
@@ -117,43 +125,12 @@ class CardFacts:
     @property
     def onnx_file(self) -> str:
         """The ONNX model to point users at: int8 unless the export's accuracy guard refused it."""
-        return "onnx/model_int8.onnx" if (self.export or {}).get("int8_accepted", True) else "onnx/model.onnx"
+        return onnx_path(ONNX_INT8 if (self.export or {}).get("int8_accepted", True) else ONNX_FP32)
 
     @property
     def log_columns(self) -> list[str]:
         """Columns of the training log table: every key any entry has, in first-seen order."""
         return list(dict.fromkeys(key for entry in self.training.get("log", []) for key in entry))
-
-
-def read_json(path: Path) -> dict:
-    """Read a JSON object from one of the output folder's files, or raise a one-line PublishError."""
-    if not path.is_file():
-        raise PublishError(f"publish error: {path}: file not found — is this an output folder of `python -m training`?")
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PublishError(f"publish error: {path}: not valid JSON ({err})") from None
-    if not isinstance(value, dict):
-        raise PublishError(f"publish error: {path}: expected a JSON object")
-    return value
-
-
-def read_optional_json(path: Path) -> dict | None:
-    """Like :func:`read_json` for a file training writes only sometimes: None when it is absent."""
-    return read_json(path) if path.is_file() else None
-
-
-def require(mapping: dict, dotted: str, path: Path) -> Any:
-    """``mapping["a"]["b"]`` for ``dotted="a.b"``, or a PublishError naming the file and field."""
-    value: Any = mapping
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise PublishError(
-                f"publish error: {path}: field '{dotted}' missing — expected the metrics.json that "
-                '`python -m training` writes (README: "The output folder")'
-            )
-        value = value[key]
-    return value
 
 
 def hub_id_or_none(value: Any) -> str | None:
@@ -165,34 +142,6 @@ def hub_id_or_none(value: Any) -> str | None:
     except HFValidationError:
         return None
     return value
-
-
-def read_errors(path: Path, limit: int) -> list[dict[str, str]]:
-    """The ``limit`` highest-loss rows of errors.csv, escaped for the card."""
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    missing = {"index", "text", "label", "predicted", "loss"} - set(rows[0] if rows else {})
-    if rows and missing:
-        raise PublishError(
-            f"publish error: {path}: column(s) {', '.join(sorted(missing))} missing — "
-            "expected index,text,label,predicted,loss"
-        )
-    try:
-        rows.sort(key=lambda row: float(row["loss"]), reverse=True)
-    except ValueError as err:
-        raise PublishError(f"publish error: {path}: column 'loss' must be numbers ({err})") from None
-    return [
-        {
-            "index": md_text(row["index"]),
-            "text": md_text(row["text"], MAX_TEXT_CHARS),
-            "label": md_text(row["label"]),
-            "predicted": md_text(row["predicted"]),
-            "loss": f"{float(row['loss']):.2f}",
-        }
-        for row in rows[:limit]
-    ]
 
 
 def is_emotion_dataset(source: str, split_sha256: dict) -> bool:
@@ -228,10 +177,16 @@ def precision_recall_note(scores: dict, gap: float = 0.1) -> str:
     return f"often missed: recall {pct(recall)}%, precision {pct(precision)}%"
 
 
+def backend_keys(export: dict) -> dict:
+    """``metrics.json["export"]`` with its backends under today's names (runs exported before the names were
+    unified have ``pytorch``, ``onnx_fp32``, ``onnx_int8``)."""
+    return {canonical_backend(key): value for key, value in export.items()}
+
+
 def plot_title(file: str, title: str, metrics: dict) -> str:
     """A figure's title in the card; the embedding map names its projection (UMAP, or PCA as the fallback)."""
     method = metrics.get("embedding_map", {}).get("method")
-    return f"{title} ({method} of frozen embeddings)" if file == "embedding_map.png" and method else title
+    return f"{title} ({method} of frozen embeddings)" if file == EMBEDDING_MAP_FIGURE and method else title
 
 
 def build_facts(
@@ -249,9 +204,9 @@ def build_facts(
         PublishError: a required file or field is missing or malformed.
     """
     folder = Path(output_dir)
-    metrics_path, train_config_path = folder / "metrics.json", folder / "train_config.json"
+    metrics_path, train_config_path = folder / METRICS_FILE, folder / TRAIN_CONFIG_FILE
     metrics, train_config = read_json(metrics_path), read_json(train_config_path)
-    model_config = read_optional_json(folder / "config.json") or {}
+    model_config = read_optional_json(folder / CONFIG_FILE) or {}
 
     labels = [str(label) for label in require(metrics, "labels", metrics_path)]
     evals = require(metrics, "eval", metrics_path)
@@ -260,8 +215,8 @@ def build_facts(
     for split, values in evals.items():
         for key in ("accuracy", "f1_macro", "f1_weighted", "per_class"):
             require(values, key, metrics_path / f"eval.{split}")
-    main_split = "test" if "test" in evals else next(iter(evals))
-    per_class = evals[main_split]["per_class"]
+    split = headline_split(evals)
+    per_class = evals[split]["per_class"]
     weakest = sorted(per_class.items(), key=lambda item: item[1]["f1"])[:2]
 
     data = train_config.get("data", {})
@@ -273,9 +228,9 @@ def build_facts(
     backbone = train_config.get("backbone", {})
     config = train_config.get("config", {})
     # Exports before metrics.json recorded the split measured on validation, as they all did.
-    export = {"split": "validation", **metrics["export"]} if metrics.get("export") else None
-    corrections = read_optional_json(folder / "corrections.json")
-    comparison = read_optional_json(folder / "comparison.json")
+    export = {"split": "validation", **backend_keys(metrics["export"])} if metrics.get("export") else None
+    corrections = read_optional_json(folder / CORRECTIONS_FILE)
+    comparison = read_optional_json(folder / COMPARISON_JSON)
 
     return CardFacts(
         repo_id=repo_id,
@@ -293,10 +248,12 @@ def build_facts(
         data_warnings=[md_text(w) for w in metrics.get("data", {}).get("warnings", [])],
         eval=evals,
         baselines=metrics.get("baselines", {}),
-        main_split=main_split,
+        headline_split=split,
         weakest=[(md_text(label), values["f1"], precision_recall_note(values)) for label, values in weakest],
-        errors=read_errors(folder / "errors.csv", ERROR_EXAMPLES),
-        plots=[(name, plot_title(name, title, metrics)) for name, title in PLOTS if (folder / name).is_file()],
+        errors=read_errors(folder / ERRORS_FILE, ERROR_EXAMPLES, MAX_TEXT_CHARS),
+        plots=[
+            (name, plot_title(name, title, metrics)) for name, title in FIGURES.items() if (folder / name).is_file()
+        ],
         hyperparameters=dict(config),
         versions=dict(train_config.get("versions", {})),
         hardware=dict(train_config.get("hardware", {})),
@@ -316,7 +273,7 @@ def build_facts(
             else None
         ),
         comparison=escape_comparison(comparison) if comparison else None,
-        has_comparison_plot=(folder / "comparison.png").is_file(),
+        has_comparison_plot=(folder / COMPARISON_PNG).is_file(),
         space_id=space_id,
     )
 

@@ -29,40 +29,31 @@ from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard, constants, get
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from publish.card import DEFAULT_LICENSE, PLOTS, build_facts, render_card
+from publish.card import DEFAULT_LICENSE, build_facts, render_card
 from publish.errors import PublishError, first_line
 from publish.filters import pct
+from training.outputs import (
+    COMPARISON_FILES,
+    CONFIG_FILE,
+    CORRECTIONS_FILE,
+    ERRORS_FILE,
+    FIGURES,
+    METRICS_FILE,
+    ONNX_DIR,
+    TOKENIZER_CONFIG_FILE,
+    TOKENIZER_FILES,
+    TRAIN_CONFIG_FILE,
+    WEIGHTS_FILE,
+)
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported
 
 # Files without which the folder is not a usable model (the card needs the two JSON reports).
-REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json", "metrics.json", "train_config.json")
-# Tokenizer files that save_pretrained writes, depending on the tokenizer family.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-    "tokenizer.model",
-    "chat_template.jinja",
-)
-REPORT_FILES = (
-    "metrics.json",
-    "train_config.json",
-    "errors.csv",
-    *(name for name, _ in PLOTS),
-    "corrections.json",
-    "comparison.json",
-    "comparison.md",
-    "comparison.png",
-)
-MODEL_FILES = ("config.json", "model.safetensors", *TOKENIZER_FILES, *REPORT_FILES)
-ONNX_DIR = "onnx"  # uploaded whole (models, their external data, the tokenizer and config copied there)
+REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE)
+# The reports training, export and compare write; never LOCAL_PATHS_FILE (full local paths) or checkpoints.
+REPORT_FILES = (METRICS_FILE, TRAIN_CONFIG_FILE, ERRORS_FILE, *FIGURES, CORRECTIONS_FILE, *COMPARISON_FILES)
+MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES, *REPORT_FILES)
+# ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there).
 SPACE_REQUIRED = ("app.py", "requirements.txt", "README.md")
 SPACE_VARIABLE = "MODEL"  # the environment variable space/app.py reads the model id from
 
@@ -282,11 +273,11 @@ def publish_folder(
 
     if facts.synthetic_sample and not allow_demo_model:
         raise PublishError(
-            f"publish error: {folder / 'train_config.json'} records training on the synthetic demo sample "
+            f"publish error: {folder / TRAIN_CONFIG_FILE} records training on the synthetic demo sample "
             "(data/sample): this is not a real emotion classifier — pass --allow-demo-model to publish it anyway"
         )
     api = hub_api()
-    split, scores = facts.main_split, facts.eval[facts.main_split]
+    split, scores = facts.headline_split, facts.eval[facts.headline_split]
     message = commit_message or (
         f"Publish {facts.model_name}: {split} accuracy {pct(scores['accuracy'])}%, macro F1 {pct(scores['f1_macro'])}%"
     )

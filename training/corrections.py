@@ -49,6 +49,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from training.flag_records import OWNER, load_flag_records, parse_time
+from training.outputs import CORRECTIONS_FILE
 from training.paths import portable_name
 
 # Two, so that no single client — one visitor, one script — can change a training label or add a text
@@ -343,5 +344,5 @@ def format_summary(summary: dict, limit: int = 10) -> str:
     for item in summary["rejections"][:limit]:
         lines.append(f"  rejected {item['id']} from {item['client']}: {item['reason']} — {item['text'][:60]!r}")
     if summary["rejected"] > limit:
-        lines.append(f"  ... and {summary['rejected'] - limit} more (see corrections.json)")
+        lines.append(f"  ... and {summary['rejected'] - limit} more (see {CORRECTIONS_FILE})")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.errors import HubUnavailable, ToolkitError, first_line
-from training.paths import can_only_be_local
+from training.paths import can_only_be_local, is_url
 from training.readers import FORMATS, SPLIT_ALIASES, Columns, Row, download, find_split_files, read_rows
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
@@ -40,11 +40,6 @@ class LoadedData:
     revision: str | None = None  # Hub dataset commit, when known
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def eval_split(self) -> str:
-        """The split that errors.csv and the headline figures use: test, else validation."""
-        return "test" if "test" in self.splits else "validation"
 
     def sizes(self) -> dict[str, int]:
         return {name: len(ds) for name, ds in self.splits.items()}
@@ -87,8 +82,8 @@ def load_data(
     raw: dict[str, list[Row]] = {}
     files: dict[str, str] = {}
     hub_revision = None
-    is_url = source.startswith(("http://", "https://"))
-    if is_url:
+    url = is_url(source)
+    if url:
         split_files = {"train": download(source)}
     elif path.is_dir():
         split_files = find_split_files(path)
@@ -101,8 +96,8 @@ def load_data(
         raw, hub_names, hub_revision = read_hub(source, text_column, label_column, revision)
         label_names = label_names or hub_names
     for split, file in split_files.items():
-        raw[split], files[file.name] = read_rows(file, text_column, label_column, name=source if is_url else None)
-    where = {split: source if is_url else str(file) for split, file in split_files.items()} or dict.fromkeys(
+        raw[split], files[file.name] = read_rows(file, text_column, label_column, name=source if url else None)
+    where = {split: source if url else str(file) for split, file in split_files.items()} or dict.fromkeys(
         raw, f"Hub dataset '{source}'"
     )
 

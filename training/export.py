@@ -25,13 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
-from training.errors import ToolkitError
-from training.latency import LATENCY_SAMPLES, THREADS, RunBatch, latencies_ms, torch_threads
-from training.outputs import write_json
+from training.errors import ToolkitError, one_line_errors
+from training.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
+from training.outputs import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    ONNX_DIR,
+    ONNX_FILES,
+    ONNX_FP32,
+    ONNX_INT8,
+    TORCH,
+    TRAIN_CONFIG_FILE,
+    WEIGHTS_FILE,
+    write_json,
+)
+from training.runtime import RunBatch, load_model, onnx_session, torch_runner
 
-ONNX_DIR = "onnx"
-FP32_FILE = "model.onnx"
-INT8_FILE = "model_int8.onnx"
+FP32_FILE, INT8_FILE = ONNX_FILES[ONNX_FP32], ONNX_FILES[ONNX_INT8]
 STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"  # node metadata of torch's exporter
 # The split the variants are measured on (recorded in metrics.json["export"]["split"]): validation, so the
 # int8 guard never looks at the test split that the model card reports.
@@ -105,11 +115,11 @@ def quantize_int8(fp32_path: Path, path: Path, model_type: str) -> Path:
     """Write the dynamically quantized (int8 weights, int8 activations at run time) model to ``path``.
 
     The graph first goes through onnxruntime's transformer optimizer, which fuses LayerNorm/GELU
-    patterns so that more of the time is spent in the quantized MatMuls (about 1.4x faster than
-    quantizing the raw export); ``model.onnx`` itself stays plain, portable ONNX.
+    patterns so that more of the time is spent in the quantized MatMuls (faster than quantizing the raw
+    export: docs/benchmarks.md); ``model.onnx`` itself stays plain, portable ONNX.
 
-    Weights are quantized per output channel (one scale per row, not per matrix: measured on
-    MiniLM/emotion, 0.25 -> 0.0 accuracy points lost) to 7 bits (``reduce_range``): CPUs without
+    Weights are quantized per output channel (one scale per row, not per matrix, which lost accuracy on
+    MiniLM/emotion: docs/benchmarks.md) to 7 bits (``reduce_range``): CPUs without
     VNNI (AVX2 only) add pairs of u8 x s8 products in int16, which 8-bit weights can overflow — the
     accuracy check here must still hold on whatever CPU the Space gets.
     """
@@ -144,40 +154,6 @@ def write_onnx_folder(model, tokenizer, onnx_dir: Path) -> tuple[Path, Path]:
     return fp32_path, int8_path
 
 
-def onnx_session(path: Path, threads: int) -> RunBatch:
-    """An onnxruntime CPU session's forward pass (fed only the inputs the graph declares).
-
-    Args:
-        path: the ``.onnx`` file.
-        threads: intra-op threads.
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    # Idle threads sleep instead of spinning, as in the Space (space/backend.py): spinning ones would
-    # also slow the PyTorch runner timed right after (on 2 loaded CPUs: 16.8 -> 9.4 ms int8 p50).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-
-    def run(encoded: dict[str, np.ndarray]) -> np.ndarray:
-        return session.run(["logits"], {name: encoded[name].astype(np.int64) for name in names})[0]
-
-    return run
-
-
-def torch_runner(model) -> RunBatch:
-    """The PyTorch eager forward pass with the same signature as :func:`onnx_session`'s."""
-    import torch
-
-    def run(encoded: dict[str, np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            return model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).logits.float().numpy()
-
-    return run
-
-
 def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
     """Predicted class ids of ``texts``, in batches sorted by length (little padding)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -189,25 +165,6 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
         )
         predicted[rows] = run(dict(encoded)).argmax(axis=-1)
     return predicted
-
-
-def load_model(output_dir: Path):
-    """The trained model in fp32 and eval mode, its tokenizer, and the longest input both accept.
-
-    Returns:
-        ``(model, tokenizer, max_length)``.
-    """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    model = AutoModelForSequenceClassification.from_pretrained(output_dir, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    return model, tokenizer, max_input_length(tokenizer, model.config)
-
-
-def max_input_length(tokenizer, config) -> int:
-    """The longest input in tokens: the tokenizer's limit, capped by the model's position embeddings."""
-    return min(tokenizer.model_max_length, config.max_position_embeddings)
 
 
 def load_split(
@@ -222,7 +179,7 @@ def load_split(
     from training.data import load_data, subsample
     from training.paths import with_local_paths
 
-    config_path = output_dir / "train_config.json"
+    config_path = output_dir / TRAIN_CONFIG_FILE
     if data is None and not config_path.is_file():
         raise ToolkitError(
             f"export error: {config_path} not found — pass --data SOURCE to name the data "
@@ -277,18 +234,18 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
         data: the data source holding the validation split (default: the one in ``train_config.json``).
 
     Returns:
-        The ``export`` entry also written into ``metrics.json``: ``pytorch``, ``onnx_fp32``,
-        ``onnx_int8`` (each ``accuracy``, ``p50_ms``, ``size_mb``), ``split`` (measured on),
+        The ``export`` entry also written into ``metrics.json``: ``torch``, ``onnx-fp32``,
+        ``onnx-int8`` (each ``accuracy``, ``p50_ms``, ``size_mb``; the backends' names), ``split`` (measured on),
         ``int8_accepted``, ``reason``, and ``latency`` (how p50_ms was measured).
 
     Raises:
         ToolkitError: the folder holds no model, or the validation data cannot be loaded.
     """
     output_dir = Path(output_dir)
-    weights = output_dir / "model.safetensors"
-    if not (output_dir / "config.json").is_file() or not weights.is_file():
+    weights = output_dir / WEIGHTS_FILE
+    if not (output_dir / CONFIG_FILE).is_file() or not weights.is_file():
         raise ToolkitError(
-            f"export error: {output_dir}: no config.json + model.safetensors — expected a folder "
+            f"export error: {output_dir}: no {CONFIG_FILE} + {WEIGHTS_FILE} — expected a folder "
             "written by `python -m training --output-dir DIR`"
         )
     model, tokenizer, max_length = load_model(output_dir)
@@ -299,30 +256,30 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
 
     with torch_threads(THREADS):  # restored after: the training run that called us goes on as before
         runners = {
-            "pytorch": torch_runner(model),
-            "onnx_fp32": onnx_session(fp32_path, THREADS),
-            "onnx_int8": onnx_session(int8_path, THREADS),
+            TORCH: torch_runner(model),
+            ONNX_FP32: onnx_session(fp32_path, THREADS),
+            ONNX_INT8: onnx_session(int8_path, THREADS),
         }
         report: dict = {"split": MEASURED_SPLIT, **accuracy_and_latency(runners, tokenizer, texts, gold, max_length)}
     report["latency"] = (
         f"p50 of {min(len(texts), LATENCY_SAMPLES)} validation texts one at a time, tokenization "
         f"included, {THREADS} CPU thread"
     )
-    for name, path in (("pytorch", weights), ("onnx_fp32", fp32_path), ("onnx_int8", int8_path)):
+    for name, path in ((TORCH, weights), (ONNX_FP32, fp32_path), (ONNX_INT8, int8_path)):
         report[name]["size_mb"] = round(path.stat().st_size / 1e6, 2)
 
-    drop = 100 * (report["pytorch"]["accuracy"] - report["onnx_int8"]["accuracy"])
+    drop = 100 * (report[TORCH]["accuracy"] - report[ONNX_INT8]["accuracy"])
     report["int8_accepted"] = drop <= max_drop_points
     if report["int8_accepted"]:
         report["reason"] = f"int8 accuracy drop {drop:.2f} points <= {max_drop_points} allowed"
     else:
         int8_path.unlink()  # the Space picks int8 whenever the file exists: a refused model must go
         report["reason"] = (
-            f"int8 model refused: accuracy {report['onnx_int8']['accuracy']:.2%} is {drop:.2f} points "
-            f"below PyTorch's {report['pytorch']['accuracy']:.2%} (allowed: {max_drop_points}); "
+            f"int8 model refused: accuracy {report[ONNX_INT8]['accuracy']:.2%} is {drop:.2f} points "
+            f"below PyTorch's {report[TORCH]['accuracy']:.2%} (allowed: {max_drop_points}); "
             f"{INT8_FILE} removed, {FP32_FILE} kept"
         )
-    write_metrics(output_dir / "metrics.json", report)
+    write_metrics(output_dir / METRICS_FILE, report)
     return report
 
 
@@ -336,20 +293,23 @@ def write_metrics(path: Path, report: dict) -> None:
 def format_report(report: dict) -> str:
     """The export figures as a small text table."""
     lines = [f"{'variant':<10} {'accuracy':>9} {'p50 ms':>8} {'size MB':>8}"]
-    for name in ("pytorch", "onnx_fp32", "onnx_int8"):
+    for name in (TORCH, ONNX_FP32, ONNX_INT8):
         row = report[name]
         lines.append(f"{name:<10} {row['accuracy']:>9.2%} {row['p50_ms']:>8.2f} {row['size_mb']:>8.1f}")
     return "\n".join([*lines, report["reason"]])
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("output_dir", help="A folder written by `python -m training` (config, weights, tokenizer).")
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", help="The output folder written by `python -m training`: onnx/ is added to it."
+    )
     parser.add_argument(
         "--data",
         default=None,
         help="Data source holding the validation split used by the "
-        "accuracy check (default: the `data` of the run's train_config.json).",
+        f"accuracy check (default: the `data` of the run's {TRAIN_CONFIG_FILE}).",
     )
     parser.add_argument(
         "--max-drop-points",
@@ -359,13 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         "validation accuracy is more than this many percentage points below PyTorch's.",
     )
     args = parser.parse_args(argv)
-    try:
-        report = export_onnx(args.output_dir, max_drop_points=args.max_drop_points, data=args.data)
-    except ToolkitError as error:
-        print(error, file=sys.stderr)
-        return 2
+    report = export_onnx(args.run_dir, max_drop_points=args.max_drop_points, data=args.data)
     print(format_report(report))
-    print(f'wrote {Path(args.output_dir) / ONNX_DIR}/ and metrics.json["export"]')
+    print(f'wrote {Path(args.run_dir) / ONNX_DIR}/ and {METRICS_FILE}["export"]')
     return 0
 
 

@@ -15,7 +15,7 @@ import numpy as np
 LATENCY_SAMPLES = 100  # batch-1 calls timed per variant (after a few warm-up calls)
 TURN = 25  # texts each variant times before the next one's turn
 # One CPU thread per variant while measuring: figures comparable across machines, and other processes
-# cannot wreck them (PyTorch with 2 threads on 2 busy CPUs measured 500 ms per tweet instead of 38).
+# cannot wreck them (PyTorch with 2 threads on 2 busy CPUs was an order of magnitude slower: docs/benchmarks.md).
 THREADS = 1
 
 # A forward pass: tokenizer output as numpy int64 arrays -> logits (batch, num_labels).

@@ -21,6 +21,20 @@ from pathlib import Path
 CONFIG_FILE = "config.json"  # save_pretrained: architecture, id2label / label2id
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+# What save_pretrained may write for a tokenizer, depending on its family.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    TOKENIZER_CONFIG_FILE,
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+    "chat_template.jinja",
+)
 TRAIN_CONFIG_FILE = "train_config.json"  # resolved options, versions, data source and fingerprints
 METRICS_FILE = "metrics.json"  # the evaluation (keys in docs/output_folder.md)
 ERRORS_FILE = "errors.csv"  # every example of the headline split, highest loss first
@@ -62,13 +76,9 @@ def canonical_backend(name: str) -> str:
 
 
 def headline_split(splits: Iterable[str]) -> str:
-    """The split that errors.csv, the confusion matrix and the card's headline figures use: test, else
-    validation (else the first split there is)."""
-    names = list(splits)
-    for name in ("test", "validation"):
-        if name in names:
-            return name
-    return names[0]
+    """The split that errors.csv, the confusion matrix and the card's headline figures use: test when there
+    is one, else validation."""
+    return "test" if "test" in set(splits) else "validation"
 
 
 # --- The one writer -----------------------------------------------------------------------------------

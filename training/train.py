@@ -249,8 +249,8 @@ class ClassifierTrainer(Trainer):
     * transformers 5 also length-groups *evaluation* batches when ``train_sampling_strategy`` is
       ``group_by_length``, which shuffles ``predict()`` outputs against the rows; errors.csv and the
       per-split metrics need predictions aligned with their texts, so evaluation stays sequential.
-    * For length grouping, Trainer measures every training text row by row (about half a second per
-      epoch for 16k texts, a real share of a GPU epoch of a few seconds); Arrow does it in one call.
+    * For length grouping, Trainer measures every training text row by row, a real share of a short GPU
+      epoch; Arrow does it in one call.
     """
 
     def _get_eval_sampler(self, eval_dataset):

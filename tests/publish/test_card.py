@@ -289,3 +289,17 @@ def test_calibration_section_says_what_the_probabilities_mean(run_copy):
     card = render(run_copy)
     assert "Calibrated probabilities" not in card and "- Epochs:" not in card
     assert "![Embedding map](embedding_map.png)" in card
+
+
+def test_export_backends_read_under_todays_and_earlier_names(run_copy):
+    """The fixture records the export under the earlier keys (pytorch, onnx_fp32, onnx_int8); a run exported
+    today writes torch, onnx-fp32, onnx-int8. Both give the same card."""
+    earlier = render(run_copy)
+    renamed = {"pytorch": "torch", "onnx_fp32": "onnx-fp32", "onnx_int8": "onnx-int8"}
+    edit_json(
+        run_copy / "metrics.json",
+        lambda m: m.update(export={renamed.get(key, key): value for key, value in m["export"].items()}),
+    )
+    assert "onnx-int8" in json.loads((run_copy / "metrics.json").read_text())["export"]
+    assert render(run_copy) == earlier
+    assert "| ONNX int8 (dynamic quantization) | 91.60 |" in earlier

@@ -14,8 +14,8 @@ from training.calibration import (
     negative_log_likelihood,
     reliability_bins,
     reliability_figure,
-    softmax,
 )
+from training.runtime import softmax
 
 # Two classes; top probabilities 0.9 (right), 0.9 (wrong), 0.7 (right), 0.85 (right). With 15 bins of
 # width 1/15 they fall in bins 13, 13, 10 and 12 (none on an edge):

@@ -110,6 +110,14 @@ def test_cli_writes_into_candidate_folder_by_default_and_out(runs, tmp_path, cap
     assert {p.name for p in (tmp_path / "report").iterdir()} == {"comparison.json", "comparison.md", "comparison.png"}
 
 
+def test_output_dir_is_the_option_and_out_its_earlier_spelling(runs, tmp_path):
+    a, b = runs
+    assert main([str(a), str(b), "--output-dir", str(tmp_path / "new")]) == 0
+    assert main([str(a), str(b), "--out", str(tmp_path / "old")]) == 0
+    for name in ("comparison.json", "comparison.md"):
+        assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes()
+
+
 def test_refuses_runs_evaluated_on_different_test_data(runs, tmp_path, capsys):
     a, _ = runs
     other = write_run(

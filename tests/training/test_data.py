@@ -14,6 +14,7 @@ from tests.conftest import make_texts, write_split
 from training.config import TrainConfig
 from training.data import SAMPLE_DATA, load_data, split_sha256, subsample
 from training.errors import HubUnavailable, ToolkitError
+from training.outputs import headline_split
 from training.readers import Columns, iter_rows
 
 LABELS3 = ["positive", "negative", "neutral"]  # deliberately not sorted
@@ -68,7 +69,7 @@ def test_every_format_loads_a_folder_with_names_in_sorted_order(tmp_path, fmt):
         assert ds["text"] == [t for t, _ in rows]
         assert [data.labels[i] for i in ds["label"]] == [lab for _, lab in rows]
     assert set(data.files) == {f"{n}.{fmt}" for n in splits}
-    assert data.eval_split == "test"
+    assert headline_split(data.splits) == "test"
 
 
 def test_val_and_dev_names_are_validation(tmp_path):

@@ -113,11 +113,11 @@ def test_accepted_export_is_recorded_in_metrics(exported):
     assert metrics["labels"] == ["kept"]  # the rest of metrics.json is untouched
     assert metrics["export"] == report
     assert report["int8_accepted"] is True and report["split"] == "validation"  # the card names it
-    for variant in ("pytorch", "onnx_fp32", "onnx_int8"):
+    for variant in ("torch", "onnx-fp32", "onnx-int8"):
         assert 0 <= report[variant]["accuracy"] <= 1
         assert report[variant]["p50_ms"] > 0 and report[variant]["size_mb"] > 0
     # 24 validation texts: the fp32 graph predicts exactly what PyTorch predicts.
-    assert report["onnx_fp32"]["accuracy"] == report["pytorch"]["accuracy"]
+    assert report["onnx-fp32"]["accuracy"] == report["torch"]["accuracy"]
     assert report["latency"] == "p50 of 24 validation texts one at a time, tokenization included, 1 CPU thread"
 
 

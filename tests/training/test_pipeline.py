@@ -336,7 +336,7 @@ def test_hub_reachable_asks_the_endpoint_once(hub_server, monkeypatch):
 
     from huggingface_hub import constants
 
-    from training.__main__ import hub_reachable
+    from training.offline import hub_reachable
 
     assert hub_reachable(timeout=5)
     assert any(r.path == "/api/whoami-v2" for r in hub_server.requests)

@@ -214,3 +214,21 @@ def test_a_hub_model_id_and_a_hub_dataset_split(trained_tiny_dir, rows, tmp_path
     assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test") == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hub.csv"), pd.read_csv(tmp_path / "local.csv"))
     assert json.loads((tmp_path / "predict_metrics.json").read_text())["rows"] == 30
+
+
+@pytest.mark.parametrize(
+    ("alias", "backend"), [("pytorch", "torch"), ("onnx_int8", "onnx-int8"), ("onnx_fp32", "onnx-fp32")]
+)
+def test_earlier_backend_spellings_run_the_same_backend(trained_tiny_dir, rows, tmp_path, alias, backend):
+    source = write_txt(tmp_path / "in.txt", rows[:20], labelled=False)
+    assert predict(trained_tiny_dir, source, tmp_path / "new.csv", "--backend", backend) == 0
+    assert predict(trained_tiny_dir, source, tmp_path / "old.csv", "--backend", alias) == 0
+    assert (tmp_path / "old.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
+
+
+def test_unknown_backend_names_the_choices(trained_tiny_dir, tmp_path, capsys):
+    source = write_txt(tmp_path / "in.txt", [("a text", "")], labelled=False)
+    with pytest.raises(SystemExit) as exit_info:
+        predict(trained_tiny_dir, source, tmp_path / "out.csv", "--backend", "onnx")
+    assert exit_info.value.code == 2
+    assert "auto,onnx-fp32,onnx-int8,torch" in capsys.readouterr().err

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training.errors import ToolkitError
+from training.errors import one_line_errors
+from training.outputs import BACKEND_ALIASES, canonical_backend
 from training.predict.model import BACKENDS
 from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
 
@@ -37,9 +38,11 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     parser.add_argument(
         "--backend",
         default="auto",
+        type=canonical_backend,  # the earlier spellings (pytorch, onnx_int8, onnx_fp32) still work
         choices=BACKENDS,
+        metavar="{" + ",".join(BACKENDS) + "}",
         help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
-        "else PyTorch fp32.",
+        f"else PyTorch fp32. Also accepted: {', '.join(BACKEND_ALIASES)}.",
     )
     parser.add_argument("--split", default=None, help="Split of a Hub dataset INPUT (default: its only split).")
     parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
@@ -70,14 +73,11 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     return PredictOptions(**vars(args))
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     """Run a prediction; a user error is one line on stderr and exit status 2 (no traceback)."""
     options = parse_args(argv)
-    try:
-        summary = predict_corpus(options)
-    except ToolkitError as error:
-        print(error, file=sys.stderr)
-        return 2
+    summary = predict_corpus(options)
     if summary is not None:
         print(summary["summary"])
         print(f"wrote {options.output}")

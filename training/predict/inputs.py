@@ -14,6 +14,7 @@ from pathlib import Path
 
 from training.data import hub_rows, load_hub_dataset
 from training.errors import ToolkitError
+from training.paths import can_only_be_local, is_url
 from training.readers import FORMATS, Columns, Row, download, iter_rows
 
 GLOB_CHARACTERS = "*?["
@@ -109,7 +110,7 @@ def open_input(
         ToolkitError: no such file or folder, nothing matches the glob, or an unknown split.
     """
     columns = Columns(text_column, label_column, id_column, optional_label=True)
-    if source.startswith(("http://", "https://")):
+    if is_url(source):
         return Input(source, columns, [download(source)], [source])
     path = Path(source).expanduser()
     if any(char in source for char in GLOB_CHARACTERS) and not path.exists():
@@ -126,7 +127,7 @@ def open_input(
         if path.suffix.lower() not in FORMATS:
             raise ToolkitError(f"data error: {source}: unsupported format — expected one of {', '.join(FORMATS)}")
         return Input(source, columns, [path], [source])
-    if path.suffix.lower() in FORMATS or source.startswith((".", "/", "~")):
+    if path.suffix.lower() in FORMATS or can_only_be_local(source):
         raise ToolkitError(f"data error: {source}: no such file or folder")
     dataset = load_hub_dataset(source, None)
     if split is None and len(dataset) > 1:

@@ -11,11 +11,14 @@ import os
 from pathlib import Path
 
 from training.errors import ToolkitError, first_line
-from training.export import FP32_FILE, INT8_FILE, ONNX_DIR, load_model, max_input_length, onnx_session
+from training.outputs import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_INT8, TORCH
+from training.paths import can_only_be_local
 from training.predict.engine import Engine, OnnxEngine, TorchEngine
+from training.runtime import load_model, max_input_length, onnx_session
 
-BACKENDS = ("auto", "onnx-int8", "onnx-fp32", "torch")
-ONNX_FILES = {"onnx-int8": INT8_FILE, "onnx-fp32": FP32_FILE}
+BACKENDS = ("auto", *ONNX_FILES, TORCH)
+# What auto picks on a CPU, best first: the int8 model (training.export deletes one that failed its check).
+ONNX_PREFERENCE = sorted(ONNX_FILES, key=lambda backend: backend != ONNX_INT8)
 # What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
@@ -26,7 +29,7 @@ def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
     path = Path(model).expanduser()
     if path.is_dir():
         return path
-    if model.startswith((".", "/", "~")) or path.exists():
+    if can_only_be_local(model) or path.exists():
         raise ToolkitError(
             f"predict error: {model}: no such model folder — expected a folder written by python -m training"
         )
@@ -46,9 +49,9 @@ def classifier_config(folder: Path, model: str):
     """The model's config, or a one-line error when ``folder`` holds no text classifier."""
     from transformers import AutoConfig
 
-    if not (folder / "config.json").is_file():
+    if not (folder / CONFIG_FILE).is_file():
         raise ToolkitError(
-            f"predict error: {model}: no config.json — expected a folder written by python -m training "
+            f"predict error: {model}: no {CONFIG_FILE} — expected a folder written by python -m training "
             "(or a Hub model id)"
         )
     config = AutoConfig.from_pretrained(folder)
@@ -70,12 +73,12 @@ def choose_backend(requested: str, folder: Path, model: str, cuda: bool) -> tupl
                 f"— run python -m training.export {model} first"
             )
         return requested, None
-    if requested == "torch" or cuda:
-        return "torch", None
-    for backend, file in ONNX_FILES.items():
-        if (folder / ONNX_DIR / file).is_file():
+    if requested == TORCH or cuda:
+        return TORCH, None
+    for backend in ONNX_PREFERENCE:
+        if (folder / ONNX_DIR / ONNX_FILES[backend]).is_file():
             return backend, None
-    return "torch", (
+    return TORCH, (
         f"note: {model} has no {ONNX_DIR}/ export: running PyTorch fp32 on the CPU instead (several times "
         f"slower); python -m training.export {model} writes the int8 model"
     )
@@ -122,7 +125,7 @@ def load_engine(
         from transformers import AutoTokenizer
 
         onnx_dir = folder / ONNX_DIR  # self-contained: the export saves the tokenizer and config there too
-        tokenizer = AutoTokenizer.from_pretrained(onnx_dir if (onnx_dir / "config.json").is_file() else folder)
+        tokenizer = AutoTokenizer.from_pretrained(onnx_dir if (onnx_dir / CONFIG_FILE).is_file() else folder)
         run = onnx_session(onnx_dir / ONNX_FILES[chosen], threads)
         name = f"{chosen} (onnxruntime, {threads} thread{'s' * (threads > 1)})"
         return OnnxEngine(
@@ -147,7 +150,7 @@ def torch_engine(folder: Path, device: str, threads: int, common: dict) -> Torch
         name, workers = f"torch fp32 (cpu, {threads} thread{'s' * (threads > 1)})", 1
     accepted = tuple(arg for arg in inspect.signature(model.forward).parameters if arg in tokenizer.model_input_names)
     return TorchEngine(
-        "torch",
+        TORCH,
         name,
         tokenizer,
         max_length=max_length,

@@ -1,0 +1,71 @@
+"""Reading the files of an output folder for the card, each failure one line naming the file and field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from publish.errors import PublishError
+from publish.filters import md_text
+from training.outputs import METRICS_FILE
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON object from one of the output folder's files, or raise a one-line PublishError."""
+    if not path.is_file():
+        raise PublishError(f"publish error: {path}: file not found — is this an output folder of `python -m training`?")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise PublishError(f"publish error: {path}: not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise PublishError(f"publish error: {path}: expected a JSON object")
+    return value
+
+
+def read_optional_json(path: Path) -> dict | None:
+    """Like :func:`read_json` for a file training writes only sometimes: None when it is absent."""
+    return read_json(path) if path.is_file() else None
+
+
+def require(mapping: dict, dotted: str, path: Path) -> Any:
+    """``mapping["a"]["b"]`` for ``dotted="a.b"``, or a PublishError naming the file and field."""
+    value: Any = mapping
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise PublishError(
+                f"publish error: {path}: field '{dotted}' missing — expected the {METRICS_FILE} that "
+                "`python -m training` writes (docs/output_folder.md)"
+            )
+        value = value[key]
+    return value
+
+
+def read_errors(path: Path, limit: int, max_chars: int) -> list[dict[str, str]]:
+    """The ``limit`` highest-loss rows of errors.csv, escaped for the card (texts cut at ``max_chars``)."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"index", "text", "label", "predicted", "loss"} - set(rows[0] if rows else {})
+    if rows and missing:
+        raise PublishError(
+            f"publish error: {path}: column(s) {', '.join(sorted(missing))} missing — "
+            "expected index,text,label,predicted,loss"
+        )
+    try:
+        rows.sort(key=lambda row: float(row["loss"]), reverse=True)
+    except ValueError as err:
+        raise PublishError(f"publish error: {path}: column 'loss' must be numbers ({err})") from None
+    return [
+        {
+            "index": md_text(row["index"]),
+            "text": md_text(row["text"], max_chars),
+            "label": md_text(row["label"]),
+            "predicted": md_text(row["predicted"]),
+            "loss": f"{float(row['loss']):.2f}",
+        }
+        for row in rows[:limit]
+    ]

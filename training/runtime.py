@@ -1,0 +1,91 @@
+"""Running a saved model: loading it, its forward pass on PyTorch or ONNX Runtime, and the softmax.
+
+Every part that runs a trained output folder goes through this module: ``training.predict`` (label a
+corpus), ``training.export`` (the accuracy and latency check of the ONNX files) and ``training.calibration``
+(probabilities before and after temperature scaling). Exporting a model is ``training.export``'s job alone;
+labelling a corpus does not depend on the exporter.
+
+A forward pass, whatever runs it, has one signature (:data:`RunBatch`): the tokenizer's output as numpy
+int64 arrays in, logits as a numpy ``(batch, num_labels)`` array out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+# A forward pass: tokenizer output as numpy int64 arrays -> logits (batch, num_labels).
+RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+def softmax(logits: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Row-wise softmax, shifted by each row's maximum so that large logits cannot overflow.
+
+    Args:
+        logits: ``(..., num_labels)`` scores.
+        dtype: the precision to compute in: float64 (the default) where the probabilities feed a fit
+            (calibration), float32 where millions of rows are written out (``training.predict``).
+    """
+    shifted = np.asarray(logits, dtype=dtype)
+    shifted = shifted - shifted.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def max_input_length(tokenizer, config) -> int:
+    """The longest input in tokens: the tokenizer's limit, capped by the model's position embeddings."""
+    return min(tokenizer.model_max_length, config.max_position_embeddings)
+
+
+def load_model(folder: Path):
+    """The trained model in fp32 and eval mode, its tokenizer, and the longest input both accept.
+
+    Args:
+        folder: a folder written by ``python -m training`` (or any ``save_pretrained`` classifier).
+
+    Returns:
+        ``(model, tokenizer, max_length)``.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return model, tokenizer, max_input_length(tokenizer, model.config)
+
+
+def onnx_session(path: Path, threads: int) -> RunBatch:
+    """An onnxruntime CPU session's forward pass (fed only the inputs the graph declares).
+
+    Idle threads sleep instead of spinning, as in the Space: spinning threads would also slow whatever
+    runs next on the same cores (the PyTorch runner that the export check times right after).
+
+    Args:
+        path: the ``.onnx`` file.
+        threads: intra-op threads.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+
+    def run(encoded: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(["logits"], {name: encoded[name].astype(np.int64) for name in names})[0]
+
+    return run
+
+
+def torch_runner(model) -> RunBatch:
+    """The PyTorch eager forward pass with the same signature as :func:`onnx_session`'s."""
+    import torch
+
+    def run(encoded: dict[str, np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).logits.float().numpy()
+
+    return run
