@@ -22,6 +22,9 @@ from typing import NamedTuple
 from training.errors import HubUnavailable, ToolkitError
 
 FORMATS = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".parquet")
+# The longest CSV/TSV field read, in characters: far above any text a classifier reads (a few thousand
+# characters), far below what would exhaust memory. Python's csv module stops at 131,072 by default.
+MAX_FIELD_CHARS = 10_000_000
 SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "val", "valid", "dev"), "test": ("test",)}
 
 
@@ -49,13 +52,28 @@ class Columns(NamedTuple):
         return self._replace(label=label)
 
     def row(self, record: dict, where: str) -> Row:
+        """The row of one record; a text that is not a string (a number, a list...) or a null id is an error,
+        never its ``repr`` or an empty text."""
+        text = record[self.text]
+        if text is not None and not isinstance(text, str):
+            raise ToolkitError(
+                f"data error: {where}: column '{self.text}' holds {type(text).__name__} {short_repr(text)} "
+                "— expected a string (the text)"
+            )
         label = record[self.label] if self.label else None
-        return Row(
-            str(record[self.text] or "").strip(),
-            label.strip() if isinstance(label, str) else label,
-            where,
-            record[self.id] if self.id else None,
-        )
+        identifier = record[self.id] if self.id else None
+        if self.id and identifier is None:
+            raise ToolkitError(
+                f"data error: {where}: column '{self.id}' is empty — every row needs its own id (--id-column), "
+                "or leave --id-column out to number the rows"
+            )
+        return Row((text or "").strip(), label.strip() if isinstance(label, str) else label, where, identifier)
+
+
+def short_repr(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def find_split_files(folder: Path) -> dict[str, Path]:
@@ -152,7 +170,7 @@ def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> I
     if columns.id:
         raise ToolkitError(f"data error: {name}: a .txt file has no columns — --id-column needs csv, json or parquet")
     labelled = columns.label is not None
-    decided = not columns.optional_label
+    decided = not columns.optional_label or not labelled  # --no-labels: every line is one text, ';' included
     blank: list[int] = []  # blank lines before the first non-blank one decides
     for number, line in lines:
         line = line.rstrip("\r\n")
@@ -177,11 +195,44 @@ def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> I
 
 
 def read_delimited(lines: Iterator[tuple[int, str]], delimiter: str, columns: Columns, name: str) -> Iterator[Row]:
-    """A CSV/TSV file with a header row naming the text and label columns."""
-    reader = csv.DictReader((line for _, line in lines), delimiter=delimiter)
-    columns = columns.check(reader.fieldnames or [], name)
-    for record in reader:
-        yield columns.row(record, f"{name} line {reader.line_num}")
+    """A CSV or TSV file with a header row naming the text and label columns; every row has the header's fields.
+
+    CSV quotes fields that hold a comma or a line break (RFC 4180). TSV follows its own convention: tabs
+    separate the fields, a line is a row, and quotes are ordinary characters (``"quoted" she said`` stays
+    as written, an unclosed ``"`` cannot swallow the lines after it).
+    """
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    tsv = delimiter == "\t"
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else 0)
+    try:
+        header = next(reader, [])
+        columns = columns.check(header, name)
+        for fields in reader:
+            if not fields:  # a blank line
+                continue
+            where = f"{name} line {reader.line_num}"
+            if len(fields) != len(header):
+                raise ToolkitError(field_count_error(where, len(fields), header, tsv))
+            yield columns.row(dict(zip(header, fields, strict=True)), where)
+    except csv.Error as err:
+        raise ToolkitError(f"data error: {name} line {reader.line_num}: {csv_problem(err)}") from None
+
+
+def field_count_error(where: str, count: int, header: list[str], tsv: bool) -> str:
+    """The message for a row with more or fewer fields than the header."""
+    hint = (
+        "a text may not contain a tab in a .tsv file"
+        if tsv
+        else 'put a text that contains a comma in double quotes ("well, i feel happy today")'
+    )
+    return f"data error: {where}: {count} field(s), but the header has {len(header)} ({', '.join(header)}) — {hint}"
+
+
+def csv_problem(err: csv.Error) -> str:
+    """What a csv.Error means for the user (the module's own words are terse)."""
+    if "field larger than field limit" in str(err):
+        return f"a field longer than {MAX_FIELD_CHARS:,} characters — expected texts of sane length"
+    return f"not valid CSV ({err}) — check the quotes on this line"
 
 
 def read_json(text: str, columns: Columns, name: str) -> Iterator[Row]:
