@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # Import the neighbours as top-level modules: this folder is the root of a Space, and `space/` locally.
@@ -80,6 +81,204 @@ def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], s
     return rows, notice
 
 
+@dataclass
+class Flagger:
+    """The /flag endpoint: refuses a flag the store must not take, applies the flag policy (sign-in, rate
+    limits) and stores the record, with the model's scores for the text.
+
+    Args:
+        model: the loaded model; its classes are the labels a flag may carry.
+        store: where flags are written.
+        policy: who may flag and how often.
+        model_id: model id or path stored with each flag (a local folder by its name only).
+        model_revision: its revision, or None.
+    """
+
+    model: backend.Backend
+    store: flags.FlagStore
+    policy: visitors.Visitors
+    model_id: str
+    model_revision: str | None = None
+
+    def flag(
+        self,
+        text: str,
+        corrected_label: str | None,
+        note: str | None,
+        request: gr.Request,
+        profile: gr.OAuthProfile | None,
+    ) -> str:
+        """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
+        note = self.check(text, corrected_label, note)
+        client = self.admit(request, profile)
+        record = flags.make_record(
+            text=text,
+            scores=self.model.predict([text])[0],
+            corrected_label=corrected_label,
+            note=note,
+            model=self.model_id,
+            model_revision=self.model_revision,
+            client=client,
+        )
+        record_id = self.save(record, client)
+        gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
+        return record_id
+
+    def check(self, text: str | None, corrected_label: str | None, note: str | None) -> str:
+        """Refuse a flag the store must not take; return the stripped note."""
+        check_text(text)
+        if len(text) > MAX_FLAG_CHARS:
+            refuse(f"Flags take texts of up to {MAX_FLAG_CHARS} characters; this one has {len(text)}.")
+        if corrected_label not in self.model.labels:
+            # The dropdown takes any value (allow_custom_value), so that a wrong one reaches this check and is
+            # logged as one line, instead of gradio's own check that logs a traceback.
+            logger.warning("flag refused: corrected label %.40r is not a class of the model", corrected_label)
+            refuse(f"Pick the correct label from the model's classes: {', '.join(self.model.labels)}.")
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE_CHARS:
+            refuse(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.")
+        return note
+
+    def admit(self, request: gr.Request | None, profile: gr.OAuthProfile | None) -> str:
+        """The client id of the visitor, once the policy lets them flag (signed in if required, under the
+        rate limits); the flag is booked against their limits."""
+        if self.policy.require_login and profile is None:
+            refuse("Please sign in with Hugging Face (the button above) to flag: this Space takes signed-in flags.")
+        address = None
+        if request is not None:  # None when called as a plain function, not through gradio
+            address = visitors.client_address(
+                request.headers, request.client.host if request.client else None, ON_SPACE
+            )
+        client = self.policy.client_id(profile.username if profile else None, address)
+        refusal = self.policy.limiter.admit(client)
+        if refusal:
+            logger.warning("flag refused: client %s is over its rate limit", client)
+            refuse(refusal)
+        return client
+
+    def save(self, record: dict, client: str) -> str:
+        """Write ``record`` durably and return its id; a flag that could not be written does not count
+        against the visitor's limits."""
+        try:
+            return self.store.append(record)
+        except OSError:
+            self.policy.limiter.release(client)
+            raise
+
+
+@dataclass
+class Page:
+    """The components of the page that events read or write."""
+
+    text: gr.Textbox
+    classify_button: gr.Button
+    truncated: gr.Markdown
+    probabilities: gr.Label
+    tokens: gr.Dataframe
+    corrected: gr.Dropdown
+    note: gr.Textbox
+    flag_button: gr.Button
+    record_id: gr.Textbox
+
+
+def lay_out_page(model: backend.Backend, *, heading: str, flag_intro: str, sign_in: bool) -> Page:
+    """Lay out the page inside the current ``gr.Blocks``: the heading, the classifier, then the flag panel."""
+    gr.Markdown(heading)
+    with gr.Row():
+        text, classify_button, truncated = lay_out_input(model)
+        probabilities, tokens = lay_out_outputs(model)
+    corrected, note, flag_button, record_id = lay_out_flag_panel(model, flag_intro, sign_in=sign_in)
+    return Page(text, classify_button, truncated, probabilities, tokens, corrected, note, flag_button, record_id)
+
+
+def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Markdown]:
+    """The left column: the tweet, the Classify button, the truncation note and the examples."""
+    with gr.Column():
+        text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
+        classify_button = gr.Button("Classify", variant="primary")
+        gr.Markdown(f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning.")
+        truncated = gr.Markdown()
+        gr.Examples(EXAMPLES, inputs=text)
+    return text, classify_button, truncated
+
+
+def lay_out_outputs(model: backend.Backend) -> tuple[gr.Label, gr.Dataframe]:
+    """The right column: a bar per class, and the tokens in a collapsed panel."""
+    with gr.Column():
+        probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
+        with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
+            tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
+    return probabilities, tokens
+
+
+def lay_out_flag_panel(
+    model: backend.Backend, intro: str, *, sign_in: bool
+) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, gr.Textbox]:
+    """The panel under the classifier: who may flag and where flags go, then the correct label and a note."""
+    with gr.Column(variant="panel"):
+        gr.Markdown(intro)
+        if sign_in:
+            gr.LoginButton()
+        with gr.Row():
+            corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
+            note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
+        flag_button = gr.Button("Flag")
+        record_id = gr.Textbox(label="Saved flag record id", interactive=False)
+    return corrected, note, flag_button, record_id
+
+
+def heading(model: backend.Backend, model_id: str, model_revision: str | None) -> str:
+    """The page's title line: the model (a local folder by its name only), its revision, backend and classes."""
+    revision = f" @ `{model_revision}`" if model_revision else ""
+    return (
+        "# Tweet emotion classifier\n"
+        f"Model `{flags.public_model_name(model_id)}`{revision} · backend {model.name} · "
+        f"classes: {', '.join(model.labels)}"
+    )
+
+
+def flag_intro(policy: visitors.Visitors, storage_status: str, *, sign_in: bool) -> str:
+    """The flag panel's text: who may flag and how often, the longest text, where flags go, policy notes."""
+    return (
+        "### Wrong prediction? Flag it with the right label\n"
+        f"{policy.policy_line(sign_in)} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
+        + "\n\n".join([storage_status, *policy.notes])
+    )
+
+
+def wire_classify(page: Page, model: backend.Backend, *, batch: bool, concurrency_limit: int | None) -> None:
+    """Classify on the button or Enter: the page checks the text first (a per-user error toast), then joins
+    the batched queue of /predict; the tokens panel is filled beside it, outside the queue."""
+
+    def predict_batch(texts: list[str]) -> list[list[dict[str, float] | str]]:
+        """Probability of every class for each text (the queue groups up to MAX_BATCH_SIZE requests)."""
+        return [classify(model, texts)]
+
+    def predict(text: str) -> dict[str, float] | str:
+        """Probability of every class for one text."""
+        return classify(model, [text])[0]
+
+    triggers = [page.classify_button.click, page.text.submit]
+    checked = gr.on(triggers, check_text, inputs=page.text, queue=False, api_visibility="private")
+    checked.success(
+        predict_batch if batch else predict,
+        inputs=page.text,
+        outputs=page.probabilities,
+        api_name="predict",
+        batch=batch,
+        max_batch_size=MAX_BATCH_SIZE,
+        concurrency_limit=concurrency_limit,
+    )
+    gr.on(
+        triggers,
+        lambda t: token_table(model, t),
+        inputs=page.text,
+        outputs=[page.tokens, page.truncated],
+        queue=False,
+        api_visibility="private",
+    )
+
+
 def build_demo(
     model: backend.Backend,
     flag_store: flags.FlagStore,
@@ -108,127 +307,25 @@ def build_demo(
             already uses every core (torch's intra-op threads), and the requests arriving meanwhile
             form the next batch; a second concurrent batch would only compete for the same cores.
     """
-
-    def predict_batch(texts: list[str]) -> list[list[dict[str, float] | str]]:
-        """Probability of every class for each text (the queue groups up to MAX_BATCH_SIZE requests)."""
-        return [classify(model, texts)]
-
-    def predict(text: str) -> dict[str, float] | str:
-        """Probability of every class for one text."""
-        return classify(model, [text])[0]
-
     policy = policy or visitors.from_env()
     if sign_in is None:
         sign_in = ON_SPACE or policy.require_login
-
-    def flag(
-        text: str,
-        corrected_label: str | None,
-        note: str | None,
-        request: gr.Request,
-        profile: gr.OAuthProfile | None,
-    ) -> str:
-        """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
-        note = check_flag(text, corrected_label, note)
-        if policy.require_login and profile is None:
-            refuse("Please sign in with Hugging Face (the button above) to flag: this Space takes signed-in flags.")
-        address = None
-        if request is not None:  # None when called as a plain function, not through gradio
-            address = visitors.client_address(
-                request.headers, request.client.host if request.client else None, ON_SPACE
-            )
-        client = policy.client_id(profile.username if profile else None, address)
-        refusal = policy.limiter.admit(client)
-        if refusal:
-            logger.warning("flag refused: client %s is over its rate limit", client)
-            refuse(refusal)
-        record = flags.make_record(
-            text=text,
-            scores=model.predict([text])[0],
-            corrected_label=corrected_label,
-            note=note,
-            model=model_id,
-            model_revision=model_revision,
-            client=client,
-        )
-        try:
-            record_id = flag_store.append(record)
-        except OSError:
-            policy.limiter.release(client)  # not saved: it must not count against the visitor
-            raise
-        gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
-        return record_id
-
-    def check_flag(text: str | None, corrected_label: str | None, note: str | None) -> str:
-        """Refuse a flag the store must not take; return the stripped note."""
-        check_text(text)
-        if len(text) > MAX_FLAG_CHARS:
-            refuse(f"Flags take texts of up to {MAX_FLAG_CHARS} characters; this one has {len(text)}.")
-        if corrected_label not in model.labels:
-            # The dropdown takes any value (allow_custom_value), so that a wrong one reaches this check and is
-            # logged as one line, instead of gradio's own check that logs a traceback.
-            logger.warning("flag refused: corrected label %.40r is not a class of the model", corrected_label)
-            refuse(f"Pick the correct label from the model's classes: {', '.join(model.labels)}.")
-        note = (note or "").strip()
-        if len(note) > MAX_NOTE_CHARS:
-            refuse(f"The note is {len(note)} characters long; keep it under {MAX_NOTE_CHARS}.")
-        return note
-
-    revision = f" @ `{model_revision}`" if model_revision else ""
+    flagger = Flagger(model, flag_store, policy, model_id, model_revision)
     with gr.Blocks(title="Tweet emotion classifier") as demo:
-        gr.Markdown(
-            "# Tweet emotion classifier\n"
-            f"Model `{flags.public_model_name(model_id)}`{revision} · backend {model.name} · "
-            f"classes: {', '.join(model.labels)}"
+        page = lay_out_page(
+            model,
+            heading=heading(model, model_id, model_revision),
+            flag_intro=flag_intro(policy, storage_status, sign_in=sign_in),
+            sign_in=sign_in,
         )
-        with gr.Row():
-            with gr.Column():
-                text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
-                classify_button = gr.Button("Classify", variant="primary")
-                gr.Markdown(
-                    f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning."
-                )
-                truncated = gr.Markdown()
-                gr.Examples(EXAMPLES, inputs=text)
-            with gr.Column():
-                probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
-                with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
-                    tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
-        with gr.Column(variant="panel"):
-            gr.Markdown(
-                "### Wrong prediction? Flag it with the right label\n"
-                f"{policy.policy_line(sign_in)} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
-                + "\n\n".join([storage_status, *policy.notes])
-            )
-            if sign_in:
-                gr.LoginButton()
-            with gr.Row():
-                corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
-                note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
-            flag_button = gr.Button("Flag")
-            record_id = gr.Textbox(label="Saved flag record id", interactive=False)
-
-        # The page checks the text first (a per-user error toast), then joins the batched queue.
-        triggers = [classify_button.click, text.submit]
-        checked = gr.on(triggers, check_text, inputs=text, queue=False, api_visibility="private")
-        checked.success(
-            predict_batch if batch else predict,
-            inputs=text,
-            outputs=probabilities,
-            api_name="predict",
-            batch=batch,
-            max_batch_size=MAX_BATCH_SIZE,
-            concurrency_limit=concurrency_limit,
+        wire_classify(page, model, batch=batch, concurrency_limit=concurrency_limit)
+        page.flag_button.click(
+            flagger.flag,
+            inputs=[page.text, page.corrected, page.note],
+            outputs=page.record_id,
+            api_name="flag",
+            concurrency_limit=4,
         )
-        gr.on(
-            triggers,
-            lambda t: token_table(model, t),
-            inputs=text,
-            outputs=[tokens, truncated],
-            queue=False,
-            api_visibility="private",
-        )
-        flag_button.click(flag, inputs=[text, corrected, note], outputs=record_id, api_name="flag", concurrency_limit=4)
     return demo
 
 
