@@ -10,6 +10,11 @@ split under three rule sets:
 - **one vote per client** only (``--min-votes 1 --max-new-per-client 0``);
 - **the defaults** (``--min-votes 2 --max-new-per-client 20``).
 
+A second table: a flood of 10,000 *distinct* made-up anonymous clients (anonymous ids are cheap: one IPv6 /64
+gives endless addresses), 500 on each target voting one wrong label, against 2 honest anonymous dissenters per
+target; then 10,000 more made-up clients adding 5,000 made-up texts in pairs. Before, every client's vote
+counted (``--trust-anonymous-votes``); by default anonymous votes cannot change a training label.
+
 No training: it measures only what the merge does to the labels. Runs in seconds.
 
     .venv/bin/python bench/poisoning.py [--data ../shared/data/emotion/train.txt] [--seed 0]
@@ -76,6 +81,34 @@ def measure(rows, targets, on_targets, made_up, *, strip: bool, min_votes: int, 
     return [f"{kept} / {TEXTS}", TEXTS - kept, made_up_summary["added"], f"{len(flood_ids - rejected)} / {2 * FLOOD}"]
 
 
+def sybil_scenario(rows, targets: list[int]) -> tuple[list[dict], list[dict]]:
+    """500 distinct fake clients per target voting one wrong label, 2 honest anonymous dissenters per target;
+    and 5,000 made-up texts, each sent by two more fake clients."""
+    classes = sorted({label for _, label in rows})
+    on_targets, n = [], 100_000
+    for i, t in enumerate(targets):
+        text, label = rows[t]
+        wrong = next(c for c in classes if c != label)
+        on_targets += [flag(n + k, text, wrong, f"anon:fake-{i}-{k}") for k in range(FLOOD)]
+        on_targets += [flag(n + FLOOD + k, text, label, f"anon:honest-{i}-{k}") for k in range(2)]
+        n += FLOOD + 2
+    made_up = [flag(n + k, f"made up tweet {k // 2}", classes[0], f"anon:maker-{k}") for k in range(2 * 5_000)]
+    return on_targets, made_up
+
+
+def measure_sybils(rows, targets, on_targets, made_up, *, trust: bool) -> list:
+    """One rule set's row against the distinct fake clients."""
+    texts, labels = [t for t, _ in rows], [lab for _, lab in rows]
+    merged = [
+        merge_corrections(texts, labels, flags, sorted(set(labels)), trust_anonymous_votes=trust)
+        for flags in (on_targets, made_up)
+    ]
+    (_, new_labels, on_summary), (_, _, made_up_summary) = merged
+    kept = sum(new_labels[t] == labels[t] for t in targets)
+    warnings = len(on_summary["warnings"]) + len(made_up_summary["warnings"])
+    return [f"{kept} / {TEXTS}", TEXTS - kept, len(on_summary["proposals"]), made_up_summary["added"], warnings]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DATA / "train.txt"), help="a text;label training file")
@@ -104,6 +137,26 @@ def main() -> None:
     print_table(
         ["rules", "honest labels kept", "texts relabelled wrong", "made-up texts added", "flood flags used"],
         [[name, *measure(unique, targets, on_targets, made_up, **options)] for name, options in rule_sets],
+    )
+    sybil_targets, sybil_made_up = sybil_scenario(unique, targets)
+    print(
+        f"\n{TEXTS * FLOOD} distinct made-up anonymous clients, {FLOOD} per target, one wrong label each; 2 honest "
+        f"anonymous dissenters per target; then {len(sybil_made_up)} more adding {len(sybil_made_up) // 2} made-up "
+        "texts in pairs\n"
+    )
+    print_table(
+        [
+            "rules",
+            "honest labels kept",
+            "texts relabelled wrong",
+            "proposals for review",
+            "made-up texts added",
+            "burst warnings",
+        ],
+        [
+            [name, *measure_sybils(unique, targets, sybil_targets, sybil_made_up, trust=trust)]
+            for name, trust in (("anonymous votes trusted (before)", True), ("defaults", False))
+        ],
     )
 
 

@@ -226,6 +226,7 @@ def correct_training_split(
         held_out,
         min_votes=config.min_votes,
         max_new_per_client=config.max_new_per_client or None,
+        trust_anonymous_votes=config.trust_anonymous_votes,
     )
     if main_process:
         print(format_summary(summary))

@@ -163,6 +163,14 @@ class TrainConfig:
             "own rows (hand-made files, accepted review rows) need no votes."
         },
     )
+    trust_anonymous_votes: bool = field(
+        default=False,
+        metadata={
+            "help": "--corrections: let agreeing anonymous clients change the label of a training text. By default "
+            "that needs --min-votes clients signed in with Hugging Face, or the owner's acceptance in the review "
+            "sheet: anonymous ids are cheap to make up. New texts take anonymous votes either way."
+        },
+    )
     max_new_per_client: int = field(
         default=DEFAULT_MAX_NEW_PER_CLIENT,
         metadata={"help": "--corrections: the most new texts one client can add to the training split (0: no cap)."},

@@ -24,6 +24,11 @@ the training split only, by these rules:
    least ``min_votes`` distinct clients chose it; otherwise every flag on the text is rejected. The
    dataset's own label is not a vote: a flag is a correction of it. An owner's record decides its
    text outright (their latest, if several), whatever the votes: that is what review is for.
+   Changing the label of a text already in training needs ``min_votes`` *signed-in* clients
+   (``hf:<user>``): anonymous ids are cheap (one script, one IPv6 /64 gives endless addresses), so
+   anonymous votes on a training text are rejected ("anonymous"), and where ``min_votes`` of them
+   agree the summary lists the label as a ``proposal`` for the owner to accept in the review sheet.
+   ``trust_anonymous_votes`` counts them as before. New texts keep the rules above for every client.
 6. A text that is in the training split gets the winning label (every row with that text).
 7. A new text is added to the training split — never to validation or test, so that runs before
    and after corrections are evaluated on the same data. A new text that is in validation or test
@@ -31,14 +36,9 @@ the training split only, by these rules:
    that is already in training *and* in test (dair-ai/emotion has such duplicates) is still
    relabelled: training already holds it, so no new leak is made, and test stays untouched.
 
-The summary (saved by the CLI as ``corrections.json``) counts ``flags_read`` (distinct ids),
-``used`` (flags whose label was applied or agreed with the data), ``relabelled`` (training rows
-whose label changed), ``unchanged`` (rows whose label already was the winning one), ``added``
-(new training rows), ``rejected`` with ``rejections`` ``[{id, client, text, reason, code}]`` and
-``dropped`` (rejections counted by ``code``), ``clients`` (per client: flags read, used, rejected),
-``conflicts_resolved`` (texts whose flags disagreed), ``duplicates`` (repeated ids ignored),
-``without_id`` / ``without_time`` (hand-made records completed on reading) and the two thresholds;
-``flags_read == used + rejected``.
+The summary (saved by the CLI as ``corrections.json``; its keys in docs/corrections.md) counts what was
+read, used, relabelled, added and rejected (each rejection with its reason), per client, and lists the
+anonymous ``proposals`` and burst ``warnings``; ``flags_read == used + rejected``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from training.bursts import burst_warnings
 from training.flag_records import OWNER, load_flag_records, parse_time
 from training.outputs import CORRECTIONS_FILE
 from training.paths import portable_name
@@ -58,6 +59,7 @@ from training.paths import portable_name
 DEFAULT_MIN_VOTES = 2
 # An honest visitor flags a handful of new tweets per training round; a flood from one client is cut here.
 DEFAULT_MAX_NEW_PER_CLIENT = 20
+SIGNED_IN_PREFIX = "hf:"  # the Space's client id of a visitor signed in with Hugging Face
 HELD_OUT_REASON = "text is in the test/validation split (adding it to training would leak evaluation data)"
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # the time of a hand-made record without one
 
@@ -72,12 +74,18 @@ def client_of(record: dict) -> str:
     return record.get("client") or f"anonymous:{record['id']}"
 
 
+def signed_in(record: dict) -> bool:
+    """Whether ``record`` comes from a visitor signed in with Hugging Face (rule 5)."""
+    return client_of(record).startswith(SIGNED_IN_PREFIX)
+
+
 class _Merge:
     """The bookkeeping of one merge: rejections with reasons, and the order of the records."""
 
     def __init__(self, records: list[dict]) -> None:
         self.order = {id(record): n for n, record in enumerate(records)}
         self.rejections: list[dict] = []
+        self.proposals: list[dict] = []  # anonymous agreement on a training text, for the owner's review
 
     def reject(self, record: dict, code: str, reason: str) -> None:
         self.rejections.append(
@@ -98,6 +106,7 @@ def merge_corrections(
     *,
     min_votes: int = DEFAULT_MIN_VOTES,
     max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
+    trust_anonymous_votes: bool = False,
 ) -> tuple[list[str], list[str], dict]:
     """Apply flag records to a training split given as plain lists (the rules of this module).
 
@@ -109,6 +118,7 @@ def merge_corrections(
         held_out_texts: validation and test texts; a new text among them is not added.
         min_votes: distinct clients that must agree before a label is applied (rule 5).
         max_new_per_client: new texts one client may add (rule 4); None: no cap.
+        trust_anonymous_votes: let anonymous clients' votes change the label of a training text (rule 5).
 
     Returns:
         ``(new_texts, new_labels, summary)``: the training rows in their order with labels
@@ -117,6 +127,7 @@ def merge_corrections(
     merge = _Merge(records)
     keys = [text_key(t) for t in texts]
     train_keys = set(keys)
+    current = dict(zip(keys, labels, strict=True))  # a training text's label (the last copy's, if duplicated)
     held_out_keys = {text_key(t) for t in held_out_texts}
     distinct, duplicates = _distinct(records)
     groups = _valid_by_text(distinct, label_names, merge)
@@ -130,6 +141,8 @@ def merge_corrections(
     added_texts, added_labels = [], []
     used = conflicts = 0
     for key, flags in groups.items():
+        if key in train_keys and not trust_anonymous_votes:
+            flags = _signed_in_votes(flags, min_votes, merge, current[key])
         winner, n_used, conflict = _resolve(flags, min_votes, merge)
         used, conflicts = used + n_used, conflicts + conflict
         if winner is None:
@@ -158,8 +171,13 @@ def merge_corrections(
         "duplicates": duplicates,
         "without_id": sum(r["id"].startswith("hand-") for r in distinct),
         "without_time": sum(r["time"] is None for r in distinct),
+        "proposals": merge.proposals,
+        "warnings": burst_warnings(
+            [(text_key(r["text"]), client_of(r), parse_time(r["time"]) if r["time"] else None) for r in distinct]
+        ),
         "min_votes": min_votes,
         "max_new_per_client": max_new_per_client,
+        "trust_anonymous_votes": trust_anonymous_votes,
     }
     return list(texts) + added_texts, new_labels + added_labels, summary
 
@@ -229,8 +247,30 @@ def _cap_new_texts(groups: dict[str, list[dict]], train_keys: set[str], cap: int
         del groups[key]
 
 
+def _signed_in_votes(flags: list[dict], min_votes: int, merge: _Merge, current: str) -> list[dict]:
+    """Rule 5 on a training text: the owner's and signed-in clients' votes; anonymous ones are rejected, and their
+    agreement (``min_votes`` on one label) becomes a proposal for the owner's review."""
+    if any(client_of(record) == OWNER for record in flags):
+        return flags  # the owner decides the text whoever else voted
+    anonymous = [record for record in flags if not signed_in(record)]
+    votes = Counter(record["corrected_label"] for record in anonymous)
+    for label, count in votes.items():
+        if count >= min_votes and label != current:
+            merge.proposals.append({"text": anonymous[0]["text"], "label": label, "clients": count})
+    for record in anonymous:
+        merge.reject(
+            record,
+            "anonymous",
+            "an anonymous client cannot change a training label: it needs signed-in clients, or the owner's "
+            "acceptance in the review sheet (python -m space.flags review)",
+        )
+    return [record for record in flags if signed_in(record)]
+
+
 def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[str | None, int, int]:
     """Rule 5 on one text's votes (one per client): ``(winning label or None, votes used, 1 if they disagreed)``."""
+    if not flags:
+        return None, 0, 0
     owner = [record for record in flags if client_of(record) == OWNER]
     if owner:
         for record in flags:
@@ -285,6 +325,7 @@ def apply_corrections(
     *,
     min_votes: int = DEFAULT_MIN_VOTES,
     max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
+    trust_anonymous_votes: bool = False,
 ):
     """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
 
@@ -295,6 +336,7 @@ def apply_corrections(
         held_out_texts: the validation and test texts (a new text among them is rejected).
         min_votes: distinct clients that must agree before a label is applied.
         max_new_per_client: new texts one client may add (None: no cap).
+        trust_anonymous_votes: let anonymous clients' votes change the label of a training text.
 
     Returns:
         ``(new_train_dataset, summary)`` — the summary is the ``corrections.json`` content.
@@ -314,6 +356,7 @@ def apply_corrections(
         held_out_texts,
         min_votes=min_votes,
         max_new_per_client=max_new_per_client,
+        trust_anonymous_votes=trust_anonymous_votes,
     )
     label_id = {name: i for i, name in enumerate(label_names)}
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
@@ -341,6 +384,12 @@ def format_summary(summary: dict, limit: int = 10) -> str:
         f"  {len(clients)} clients; busiest: "
         + ", ".join(f"{client} {c['flags']} flags ({c['used']} used)" for client, c in clients[:3])
     )
+    for proposal in summary.get("proposals", [])[:limit]:
+        lines.append(
+            f"  proposal (anonymous clients only, {proposal['clients']}): {proposal['label']!r} for "
+            f"{proposal['text'][:60]!r} — accept it in the review sheet to apply it"
+        )
+    lines += [f"  WARNING: {warning}" for warning in summary.get("warnings", [])]
     for item in summary["rejections"][:limit]:
         lines.append(f"  rejected {item['id']} from {item['client']}: {item['reason']} — {item['text'][:60]!r}")
     if summary["rejected"] > limit:

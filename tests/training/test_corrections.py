@@ -37,8 +37,9 @@ def flag(id_, text, label, time="2026-01-01T10:00:00Z", **extra):
 
 
 def merge_one_vote(*args, **options):
-    """merge_corrections with --min-votes 1: the tests of the other rules send one flag per text."""
-    return merge_corrections(*args, **{"min_votes": 1, **options})
+    """merge_corrections with --min-votes 1, anonymous votes counted: the tests of the other rules send one flag
+    per text from anonymous clients (the rules on votes: test_corrections_votes.py)."""
+    return merge_corrections(*args, **{"min_votes": 1, "trust_anonymous_votes": True, **options})
 
 
 def write_jsonl(path: Path, records, torn: str | None = None) -> Path:
@@ -207,7 +208,9 @@ def test_apply_corrections_keeps_features_and_leaves_evaluation_splits_alone(tin
         + [flag("new", "totally unexpected ending", "surprise"), flag("leak", held_out[0], "joy")],
     )
 
-    merged, summary = apply_corrections(dataset, LABELS, flags.parent, held_out_texts=held_out, min_votes=1)
+    merged, summary = apply_corrections(
+        dataset, LABELS, flags.parent, held_out_texts=held_out, min_votes=1, trust_anonymous_votes=True
+    )
 
     assert merged.features == features
     assert merged["label"] == [*truth, LABELS.index("surprise")]

@@ -30,7 +30,8 @@ def test_one_client_flooding_a_text_counts_once_and_loses_to_two_others():
     flood = [flag(f"x{i}", TEXTS[0], "anger", time=at(i), client="anon:flooder") for i in range(30)]
     honest = [flag("y", TEXTS[0], "fear", time=at(40), client="hf:yan"), flag("z", TEXTS[0], "fear", client="hf:zoe")]
 
-    _, labels, summary = merge_corrections(TEXTS, TRAIN, flood + honest, LABELS)
+    # Counting every client's vote (anonymous ones too): the rule of one vote per client alone.
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, flood + honest, LABELS, trust_anonymous_votes=True)
 
     assert labels[0] == "fear"
     assert summary["used"] == 2 and summary["rejected"] == 30
@@ -66,9 +67,11 @@ def test_min_votes_needs_that_many_distinct_clients():
 
 def test_old_records_without_client_are_one_anonymous_client_each():
     old = [{k: v for k, v in flag(i, TEXTS[0], "love").items() if k != "client"} for i in ("o1", "o2")]
-    _, labels, summary = merge_corrections(TEXTS, TRAIN, old, LABELS, min_votes=2)
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, old, LABELS, min_votes=2, trust_anonymous_votes=True)
     assert labels[0] == "love"
     assert set(summary["clients"]) == {"anonymous:o1", "anonymous:o2"}
+    _, labels, summary = merge_corrections(TEXTS, TRAIN, old, LABELS, min_votes=2)  # the default: a proposal
+    assert labels[0] == "joy" and summary["proposals"] == [{"text": TEXTS[0], "label": "love", "clients": 2}]
 
 
 def test_max_new_per_client_caps_the_texts_one_client_adds_earliest_first():
@@ -170,3 +173,39 @@ def test_options_and_summary_file(tmp_path):
         parse_config(["--min-votes", "0"])
     _, _, summary = merge_corrections(TEXTS, TRAIN, [flag("a", TEXTS[0], "fear")], LABELS)
     assert json.loads(json.dumps(summary))["clients"] == {"anon:a": {"flags": 1, "used": 0, "rejected": 1}}
+
+
+def test_ten_thousand_made_up_anonymous_clients_cannot_relabel_a_training_text():
+    """The flood that relabelled sadness -> joy over two honest dissenters: now a proposal and two warnings."""
+    texts, train = ["i miss you so much", *TEXTS], ["sadness", *TRAIN]
+    flood = [flag(f"f{i}", texts[0], "joy", time=at(i % 60), client=f"anon:{i:016x}") for i in range(10_000)]
+    honest = [flag(f"h{i}", texts[0], "sadness", time=at(59), client=f"anon:honest{i}") for i in range(2)]
+    _, labels, summary = merge_corrections(texts, train, flood + honest, LABELS)
+    assert labels == train
+    assert summary["proposals"] == [{"text": texts[0], "label": "joy", "clients": 10_000}]
+    assert summary["dropped"] == {"anonymous": 10_002} and summary["used"] == 0
+    assert len(summary["warnings"]) == 2
+    assert summary["warnings"][0].startswith("10002 clients flagged one text ('i miss you so much')")
+    assert "50 or more new clients within 10 minutes from 2026-01-01 10:00 UTC" in summary["warnings"][1]
+    printed = format_summary({"source": "flags/", **summary})
+    assert "proposal (anonymous clients only, 10000): 'joy' for 'i miss you so much'" in printed
+    assert "WARNING: 10002 clients flagged one text" in printed
+
+
+def test_signed_in_clients_relabel_and_anonymous_ones_still_add_new_texts():
+    votes = [flag("a", TEXTS[0], "love", client="hf:ann"), flag("b", TEXTS[0], "love", client="hf:bob")]
+    votes += [flag("c", TEXTS[0], "anger", client="anon:c")]  # not counted against them: rejected as anonymous
+    new = [flag(f"n{i}", "a brand new tweet", "fear", client=f"anon:n{i}") for i in range(2)]
+    texts, labels, summary = merge_corrections(TEXTS, TRAIN, votes + new, LABELS)
+    assert labels[0] == "love" and summary["dropped"] == {"anonymous": 1}
+    assert texts[-1] == "a brand new tweet" and labels[-1] == "fear"
+    assert summary["warnings"] == [] and summary["trust_anonymous_votes"] is False
+    config, _ = parse_config(["--corrections", "flags/", "--trust-anonymous-votes"])
+    assert config.trust_anonymous_votes and not parse_config([])[0].trust_anonymous_votes
+
+
+def test_new_clients_spread_over_hours_are_no_burst():
+    spread = [
+        flag(f"s{i}", f"tweet {i}", "joy", time=f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00:00Z") for i in range(60)
+    ]
+    assert merge_corrections(TEXTS, TRAIN, spread, LABELS)[2]["warnings"] == []
