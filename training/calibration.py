@@ -58,6 +58,12 @@ def fit_temperature(logits: np.ndarray, labels) -> float:
     return 1.0 / beta
 
 
+def at_search_bound(temperature: float, tolerance: float = 1e-3) -> bool:
+    """Whether a fitted T lies at the end of the range :func:`fit_temperature` searches (relative ``tolerance``)."""
+    beta = 1.0 / temperature
+    return any(abs(beta - bound) <= tolerance * bound for bound in BETA_BOUNDS)
+
+
 def reliability_bins(probabilities: np.ndarray, labels, bins: int = ECE_BINS) -> list[dict]:
     """Per equal-width bin of the top probability: its count, mean confidence and accuracy.
 
@@ -251,7 +257,8 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
     makes the many under-confident) can trade a lower NLL for bars that mean less. The card then says so,
     with both figures. Nor is it folded in when every validation prediction is right (or every one wrong):
     the NLL then keeps falling as T goes to 0 (or infinity), and a small, easy validation split would make
-    every bar 100%.
+    every bar 100%. Nor when T is at the bound of its search: the NLL was still falling there, so the T
+    is an artefact of the range, not a fit.
 
     Returns:
         A :class:`Calibration`; ``applied`` says whether the model's logits are now divided by T.
@@ -267,6 +274,11 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
             f"every validation prediction is {'right' if right.all() else 'wrong'}, so there are no "
             f"{'errors' if right.all() else 'right answers'} to calibrate on (T = {temperature:.3f} is "
             f"only where the search stopped)"
+        )
+    elif at_search_bound(temperature):
+        reason = (  # the NLL was still falling where the search stopped: the true minimum lies beyond it
+            f"T = {temperature:.3f} is the bound of the search ({1 / BETA_BOUNDS[1]:g} to {1 / BETA_BOUNDS[0]:g}): "
+            "the validation NLL was still falling there, so this T is where the search stopped, not a fit"
         )
     elif validation["ece_after"] > validation["ece_before"]:
         reason = (

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from tests.conftest import CUES, make_texts
 from training.calibration import (
+    at_search_bound,
     calibrate,
     expected_calibration_error,
     fit_temperature,
@@ -190,3 +191,16 @@ def test_a_validation_split_without_errors_or_right_answers_is_not_calibrated_on
     assert result.reason.startswith(f"every validation prediction is {word}, so there are no")
     assert result.temperature < 1 if all_right else result.temperature > 1  # the bound it ran to
     assert np.allclose(logits_of(model, probe), before)
+
+
+def test_a_temperature_at_the_bound_of_its_search_is_reported_and_not_folded_in(trained_tiny_dir):
+    """Logits 50 times too timid: the NLL-optimal T is 0.02, below the search's 0.05; the fit stops at the bound."""
+    model, probe = model_and_probe(trained_tiny_dir)
+    before = logits_of(model, probe)
+    logits, labels = overconfident_logits(1 / 50, n=1000)
+    result = calibrate(model, probe, {"validation": logits}, {"validation": labels}, enabled=True)
+    assert result.temperature == pytest.approx(0.05, rel=1e-3) and at_search_bound(result.temperature)
+    assert not result.applied
+    assert result.reason.startswith("T = 0.050 is the bound of the search (0.05 to 20)")
+    assert np.allclose(logits_of(model, probe), before)
+    assert not at_search_bound(fit_temperature(*overconfident_logits(3.0, n=1000)))
