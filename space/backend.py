@@ -13,8 +13,23 @@ from typing import Any
 
 import numpy as np
 
-# Written by `python -m training.export` into the model folder (and uploaded with it by publish).
-ONNX_FILES = ("onnx/model_int8.onnx", "onnx/model.onnx")  # preferred first
+# --- The names this module reads in a model's output folder, and the backend names ---------------------
+# A copy of training/outputs.py (the Space is deployed alone and cannot import training): keep both equal,
+# tests/space/test_output_names.py fails when they differ. No other file of space/ spells these names.
+TORCH, ONNX_FP32, ONNX_INT8 = "torch", "onnx-fp32", "onnx-int8"
+BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
+ONNX_DIR = "onnx"  # written by `python -m training.export` (and uploaded with the model by publish)
+ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
+BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}  # earlier spellings
+# The Space's own BACKEND values beside the backends: auto (the default), and the earlier "onnx" — the best
+# ONNX file the folder has. int8 first: training.export keeps it only when it passed its accuracy check.
+AUTO, ANY_ONNX = "auto", "onnx"
+ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
+
+
+def onnx_path(backend: str) -> str:
+    """The ONNX file of ``backend`` relative to the output folder, e.g. ``onnx/model_int8.onnx``."""
+    return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
 
 
 @dataclass
@@ -73,7 +88,7 @@ class PipelineBackend(Backend):
 class OnnxBackend(Backend):
     """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder."""
 
-    path: Path  # the .onnx file; its folder holds config.json and the tokenizer files
+    path: Path  # the .onnx file; its folder is self-contained (the model's config and tokenizer files)
     batch_size: int = 32
 
     def __post_init__(self) -> None:
@@ -91,7 +106,7 @@ class OnnxBackend(Backend):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._inputs = [node.name for node in self._session.get_inputs()]
-        precision = "int8" if "int8" in self.path.name else "fp32"
+        precision = "int8" if self.path.name == ONNX_FILES[ONNX_INT8] else "fp32"
         self.name = f"ONNX Runtime {precision} (cpu)"
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
@@ -133,17 +148,17 @@ def _cpu_budget() -> int:
     return count
 
 
-def _find_onnx(model: str, revision: str | None) -> Path | None:
-    """The best exported ONNX file of ``model`` (a local folder or a Hub repo), or None."""
+def _find_onnx(model: str, revision: str | None, backends: tuple[str, ...]) -> Path | None:
+    """The ONNX file of the first of ``backends`` that ``model`` (a local folder or a Hub repo) has, or None."""
     folder = Path(model)
     if not folder.is_dir():
         from huggingface_hub import snapshot_download
 
         try:  # only the onnx/ folder: a repo without one costs a listing, not a download
-            folder = Path(snapshot_download(model, revision=revision, allow_patterns=["onnx/*"]))
+            folder = Path(snapshot_download(model, revision=revision, allow_patterns=[f"{ONNX_DIR}/*"]))
         except (OSError, ValueError):  # offline, no such repo, not a repo id: load_backend reports it
             return None
-    return next((folder / name for name in ONNX_FILES if (folder / name).is_file()), None)
+    return next((folder / onnx_path(name) for name in backends if (folder / onnx_path(name)).is_file()), None)
 
 
 def _max_length(tokenizer: Any, config: Any) -> int:
@@ -156,27 +171,54 @@ def _max_length(tokenizer: Any, config: Any) -> int:
 def load_backend(model: str, revision: str | None = None) -> Backend:
     """Load ``model`` (a local folder written by ``training`` or a Hub model id) for prediction.
 
-    On CPU the exported ONNX model is used when the folder (or repo) has one — int8 first, else fp32;
+    ``BACKEND`` (:func:`requested_backend`) chooses: ``torch``, ``onnx-int8``, ``onnx-fp32``, or ``auto``
+    (unset): on CPU the exported ONNX model when the folder (or repo) has one — int8 first, else fp32;
     ``training.export`` deletes an int8 model that failed its accuracy check — and the PyTorch pipeline
-    otherwise, or on a GPU (batched bf16 beats ONNX there). ``BACKEND=pytorch|onnx`` forces a choice.
+    otherwise, or on a GPU (where batched bf16 PyTorch is the faster of the two).
+
+    Raises:
+        ModelLoadError: no such folder or model, an unknown BACKEND, or a forced ONNX backend whose file
+            the model lacks (one line naming the file and the command that writes it).
     """
     if _can_only_be_a_folder(model) and not Path(model).expanduser().is_dir():
         raise ModelLoadError(
             f"MODEL={model}: no such folder — set MODEL to a folder written by `python -m training` "
             "(e.g. MODEL=runs/demo) or a Hub model id"
         )
-    choice = os.environ.get("BACKEND", "auto").lower()
-    if choice not in ("auto", "onnx", "pytorch"):
-        raise ModelLoadError(f"BACKEND={choice!r}: expected 'onnx', 'pytorch' or unset (auto)")
-    if choice == "onnx" or (choice == "auto" and not _has_cuda()):
-        path = _find_onnx(model, revision)
+    choice = requested_backend(os.environ.get("BACKEND", AUTO))
+    if choice != TORCH and not (choice == AUTO and _has_cuda()):
+        candidates = ONNX_PREFERENCE if choice in (AUTO, ANY_ONNX) else (choice,)
+        path = _find_onnx(model, revision, candidates)
         if path is not None:
             return OnnxBackend(path)
-        if choice == "onnx":
+        if choice != AUTO:
             raise ModelLoadError(
-                f"BACKEND=onnx: {model} has no {' or '.join(ONNX_FILES)} — "
+                f"BACKEND={choice}: {model} has no {' or '.join(map(onnx_path, candidates))} — "
                 f"run `python -m training.export {model}` first"
             )
+    return _load_pipeline(model, revision)
+
+
+def requested_backend(value: str) -> str:
+    """``BACKEND`` in today's spelling: ``auto``, ``torch``, ``onnx-int8``, ``onnx-fp32`` — or ``onnx``, the
+    earlier value meaning the best ONNX file there is. ``pytorch`` (and training's other earlier spellings)
+    are read as their new names; case does not matter.
+
+    Raises:
+        ModelLoadError: any other value.
+    """
+    choice = value.lower()
+    choice = BACKEND_ALIASES.get(choice, choice)
+    if choice not in (AUTO, ANY_ONNX, *BACKENDS):
+        raise ModelLoadError(
+            f"BACKEND={value.lower()!r}: expected {', '.join(BACKENDS)} or unset (auto) — "
+            f"the earlier {ANY_ONNX} (the best ONNX file there is) and pytorch still work"
+        )
+    return choice
+
+
+def _load_pipeline(model: str, revision: str | None) -> PipelineBackend:
+    """The PyTorch pipeline over ``model``; a model that cannot be loaded is one line saying where we looked."""
     try:
         return PipelineBackend(model, revision=revision)
     except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id

@@ -82,6 +82,80 @@ def test_backend_env_forces_a_choice(exported_dir, tiny_model_dir, monkeypatch):
         backend.load_backend(str(exported_dir))
 
 
+INT8, FP32, TORCH = "ONNX Runtime int8 (cpu)", "ONNX Runtime fp32 (cpu)", "PyTorch fp32 (cpu)"
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("auto", INT8),  # on a CPU: the best ONNX file
+        ("torch", TORCH),
+        ("onnx-int8", INT8),
+        ("onnx-fp32", FP32),
+        # the earlier spellings
+        ("pytorch", TORCH),
+        ("onnx", INT8),
+        ("onnx_int8", INT8),
+        ("onnx_fp32", FP32),
+        ("ONNX-FP32", FP32),
+    ],
+)
+def test_each_backend_name_and_earlier_spelling_on_a_full_export(exported_dir, monkeypatch, value, name):
+    monkeypatch.setattr(backend, "_has_cuda", lambda: False)  # auto's choice on a CPU, PyTorch on the CPU
+    monkeypatch.setenv("BACKEND", value)
+    assert backend.load_backend(str(exported_dir)).name == name
+
+
+def test_backend_names_in_todays_spelling():
+    assert [backend.requested_backend(v) for v in ("auto", "torch", "onnx-int8", "onnx-fp32")] == [
+        "auto",
+        "torch",
+        "onnx-int8",
+        "onnx-fp32",
+    ]
+    assert [backend.requested_backend(v) for v in ("pytorch", "PyTorch", "onnx_int8", "onnx_fp32")] == [
+        "torch",
+        "torch",
+        "onnx-int8",
+        "onnx-fp32",
+    ]
+    assert backend.requested_backend("onnx") == "onnx"  # the best ONNX file there is, as before
+    with pytest.raises(backend.ModelLoadError) as err:
+        backend.requested_backend("onnx-fp16")
+    assert str(err.value) == (
+        "BACKEND='onnx-fp16': expected torch, onnx-fp32, onnx-int8 or unset (auto) — "
+        "the earlier onnx (the best ONNX file there is) and pytorch still work"
+    )
+
+
+def test_backend_onnx_takes_fp32_when_int8_was_refused(fp32_only_dir, monkeypatch):
+    monkeypatch.setenv("BACKEND", "onnx")
+    assert backend.load_backend(str(fp32_only_dir)).name == FP32
+
+
+@pytest.mark.parametrize("value", ["onnx-int8", "onnx_int8"])
+def test_a_forced_int8_without_its_file_names_the_file_and_the_export_command(fp32_only_dir, monkeypatch, value):
+    monkeypatch.setenv("BACKEND", value)
+    with pytest.raises(backend.ModelLoadError) as err:
+        backend.load_backend(str(fp32_only_dir))
+    assert str(err.value) == (
+        f"BACKEND=onnx-int8: {fp32_only_dir} has no onnx/model_int8.onnx — "
+        f"run `python -m training.export {fp32_only_dir}` first"
+    )
+
+
+def test_a_forced_onnx_backend_without_an_export_names_its_file(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("BACKEND", "onnx-fp32")
+    with pytest.raises(
+        backend.ModelLoadError,
+        match=r"^BACKEND=onnx-fp32: .* has no onnx/model\.onnx — run `python -m training\.export ",
+    ):
+        backend.load_backend(str(tiny_model_dir))
+    monkeypatch.setenv("BACKEND", "onnx")
+    with pytest.raises(backend.ModelLoadError, match=r"has no onnx/model_int8\.onnx or onnx/model\.onnx — "):
+        backend.load_backend(str(tiny_model_dir))
+
+
 def test_onnx_and_pytorch_outputs_are_identical(fp32_only_dir, emotion_labels, monkeypatch):
     onnx_model = backend.load_backend(str(fp32_only_dir))
     monkeypatch.setenv("BACKEND", "pytorch")
