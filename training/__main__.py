@@ -27,6 +27,7 @@ import numpy as np
 from huggingface_hub import is_offline_mode
 
 from training import config as cfg
+from training.backbones import Backbone, offline_fallback, resolve_backbone
 from training.baselines import extract_embeddings, run_baselines
 from training.calibration import Calibration, calibrate, probe_batch, reliability_figure
 from training.console import print_options, print_summary
@@ -134,7 +135,7 @@ class Start:
     """The backbone to fine-tune, and the options resolved for it (an alias brings its own)."""
 
     config: cfg.TrainConfig  # the final options: saved in train_config.json, used by every later stage
-    backbone: cfg.Backbone
+    backbone: Backbone
     model: object
     tokenizer: object
 
@@ -237,7 +238,7 @@ def load_backbone(job: Job, inputs: Inputs) -> Start:
     """The backbone with a fresh classification head for the data's labels; with --fallback-offline the offline
     backbone (and its recommended options), loudly, when the requested one cannot be downloaded."""
     config = inputs.config
-    backbone = cfg.resolve_backbone(config)
+    backbone = resolve_backbone(config)
     with job.state.local_main_process_first():  # one download of a Hub model per machine
         try:
             model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed)
@@ -245,8 +246,8 @@ def load_backbone(job: Job, inputs: Inputs) -> Start:
             if not config.fallback_offline:
                 raise
             loud_fallback(f"{err}", "using the offline backbone (--model offline, all-MiniLM-L6-v2) instead")
-            config = cfg.offline_fallback(config, job.user_set)
-            backbone = dataclasses.replace(cfg.resolve_backbone(config), requested=backbone.requested, fallback=True)
+            config = offline_fallback(config, job.user_set)
+            backbone = dataclasses.replace(resolve_backbone(config), requested=backbone.requested, fallback=True)
             model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed)
     if job.main_process:
         print_options(config, job.user_set, backbone, job.hardware, inputs.data)

@@ -24,7 +24,8 @@ import torch
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from training.config import Backbone, TrainConfig
+from training.backbones import Backbone
+from training.config import TrainConfig
 from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError, first_line
 

@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from training.config import ALIASES, TrainConfig, make_parser, parse_config, resolve_backbone
+from training.backbones import ALIASES, resolve_backbone
+from training.config import TrainConfig, make_parser, parse_config
 from training.errors import ToolkitError
 
 OPTIONS = {

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_texts
-from training.config import Backbone, parse_config
+from training.backbones import Backbone
+from training.config import parse_config
 from training.errors import HubUnavailable, ToolkitError
 from training.train import (
     ClassifierTrainer,
