@@ -21,7 +21,7 @@ from harness import DATA, machine, print_table, ratio, read_texts
 
 from training.__main__ import EMBEDDING_MAP_POINTS
 from training.baselines import extract_embeddings
-from training.config import ALIASES
+from training.backbones import ALIASES
 from training.explore import project_2d
 
 

@@ -211,7 +211,8 @@ def run_speed(args) -> None:
         TrainingArguments,
     )
 
-    from training.config import ALIASES, parse_config
+    from training.backbones import ALIASES
+    from training.config import parse_config
     from training.data import load_data, subsample
     from training.train import ClassifierTrainer, detect_hardware, tokenize_splits, training_arguments
 
