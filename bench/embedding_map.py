@@ -20,8 +20,8 @@ import numpy as np
 from harness import DATA, machine, print_table, ratio, read_texts
 
 from training.__main__ import EMBEDDING_MAP_POINTS
-from training.baselines import extract_embeddings
 from training.backbones import ALIASES
+from training.baselines import extract_embeddings
 from training.explore import project_2d
 
 
