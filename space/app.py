@@ -352,13 +352,12 @@ def stop_on_signals(store: flags.FlagStore, timeout: float) -> None:
     signal.signal(signal.SIGINT, stop)
 
 
-try:
+# A configuration the app cannot start with is one line and exit status 1, as `sys.exit(message)` gives.
+with flags.one_line_errors(ValueError, backend.ModelLoadError, prefix="error", status=1):
     POLICY = visitors.from_env()
     FLAG_PUSH_MINUTES = visitors.positive_env(os.environ, "FLAG_PUSH_MINUTES", 5)  # between two pushes to the Hub
     FLAG_PUSH_TIMEOUT = visitors.positive_env(os.environ, "FLAG_PUSH_TIMEOUT", 20)  # the last push, on stopping
     model = backend.load_backend(MODEL, revision=MODEL_REVISION)
-except (ValueError, backend.ModelLoadError) as err:
-    sys.exit(f"error: {err}")
 flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
 demo = build_demo(model, flag_store, storage_status=storage_status, policy=POLICY)
 

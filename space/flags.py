@@ -10,14 +10,17 @@ stopped (:func:`final_push`).
 
 CLI::
 
-    python -m space.flags export --flag-dir flags/ --out flags.csv      # or flags.jsonl
-    python -m space.flags pull --repo me/emotion-flags --out flags/     # token from the environment
-    python -m space.flags review --flag-dir flags/ --out review.csv [--data data/]   # one row per text
+    python -m space.flags export --flag-dir flags/ --output flags.csv        # or flags.jsonl
+    python -m space.flags pull --repo me/emotion-flags --output-dir flags/   # token from the environment
+    python -m space.flags review --flag-dir flags/ --output review.csv [--data data/]   # one row per text
+
+``--out``, the earlier spelling of ``--output`` and ``--output-dir``, still works.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
@@ -26,6 +29,7 @@ import shutil
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -291,42 +295,68 @@ def final_push(store: FlagStore, timeout: float) -> str:
     return outcome
 
 
-def main(argv: list[str] | None = None) -> int:
+USER_ERROR_STATUS = 2  # the exit status of a user error, as argparse exits on a bad option
+
+
+@contextlib.contextmanager
+def one_line_errors(*errors: type[Exception], prefix: str, status: int = USER_ERROR_STATUS) -> Iterator[None]:
+    """Turn a user error (one of ``errors``) raised in the block into one line on stderr, ``prefix: message``,
+    and exit with ``status``, without a traceback: the message says what to fix. Any other exception is a
+    bug and keeps its traceback. The one such helper of the Space's part (app.py uses it at start-up)."""
+    try:
+        yield
+    except errors as error:
+        print(f"{prefix}: {error}", file=sys.stderr)
+        raise SystemExit(status) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI: ``export``, ``pull`` and ``review``. A command that writes one file takes ``--output``, one that
+    writes a folder ``--output-dir``; ``--out``, their earlier spelling, still works for both."""
     parser = argparse.ArgumentParser(prog="python -m space.flags", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    flag_dir = {"default": os.environ.get("FLAG_DIR", "flags"), "help": "flag folder (default: $FLAG_DIR or flags)"}
     export_cmd = commands.add_parser("export", help="write every flag of a flag folder to one .jsonl or .csv file")
-    export_cmd.add_argument(
-        "--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)"
-    )
-    export_cmd.add_argument("--out", required=True, help="output file, .jsonl or .csv")
+    export_cmd.add_argument("--flag-dir", **flag_dir)
+    export_cmd.add_argument("--output", "--out", required=True, help="the file to write, .jsonl or .csv")
     pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
     pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")
-    pull_cmd.add_argument("--out", required=True, help="folder to write the .jsonl files into")
+    pull_cmd.add_argument("--output-dir", "--out", required=True, help="folder to write the .jsonl files into")
     review_cmd = commands.add_parser("review", help="one row per flagged text, with votes and an accept column")
-    review_cmd.add_argument(
-        "--flag-dir", default=os.environ.get("FLAG_DIR", "flags"), help="flag folder (default: $FLAG_DIR or flags)"
-    )
-    review_cmd.add_argument("--out", required=True, help="the review sheet to write (.csv)")
+    review_cmd.add_argument("--flag-dir", **flag_dir)
+    review_cmd.add_argument("--output", "--out", required=True, help="the review sheet to write (.csv)")
     review_cmd.add_argument("--data", help="the training split (a text;label file, or a folder with train.txt)")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "export":
-            records = read_records(args.flag_dir)
-            print(f"exported {len(records)} flags to {export(records, args.out)}")
-        elif args.command == "review":
-            import review  # a neighbour that imports this module: see the end of this file
+    return parser
 
-            rows = review.review_rows(
-                read_records(args.flag_dir), review.read_training_labels(args.data) if args.data else None
-            )
-            out = review.write_review(rows, args.out)
-            print(f"wrote {len(rows)} texts to review to {out}: mark the ones to use with y in the accept column")
-        else:
-            files = pull(args.repo, args.out)
-            print(f"pulled {len(files)} flag files ({len(read_records(args.out))} flags) into {args.out}")
-    except FlagStoreError as error:
-        print(f"flags error: {error}", file=sys.stderr)
-        return 2
+
+def export_command(args: argparse.Namespace) -> None:
+    records = read_records(args.flag_dir)
+    print(f"exported {len(records)} flags to {export(records, args.output)}")
+
+
+def pull_command(args: argparse.Namespace) -> None:
+    files = pull(args.repo, args.output_dir)
+    print(f"pulled {len(files)} flag files ({len(read_records(args.output_dir))} flags) into {args.output_dir}")
+
+
+def review_command(args: argparse.Namespace) -> None:
+    import review  # a neighbour that imports this module: see the end of this file
+
+    rows = review.review_rows(
+        read_records(args.flag_dir), review.read_training_labels(args.data) if args.data else None
+    )
+    out = review.write_review(rows, args.output)
+    print(f"wrote {len(rows)} texts to review to {out}: mark the ones to use with y in the accept column")
+
+
+COMMANDS = {"export": export_command, "pull": pull_command, "review": review_command}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user error (:class:`FlagStoreError`) exits with status 2 and one line on stderr."""
+    args = build_parser().parse_args(argv)
+    with one_line_errors(FlagStoreError, prefix="flags error"):
+        COMMANDS[args.command](args)
     return 0
 
 

@@ -1,6 +1,6 @@
 """The model owner's review sheet: one row per flagged text, to accept or not before training.
 
-``python -m space.flags review --flag-dir flags/ --out review.csv [--data data/]`` writes, for each
+``python -m space.flags review --flag-dir flags/ --output review.csv [--data data/]`` writes, for each
 flagged text (matched as training matches them: NFC, whitespace collapsed, case-folded), the votes
 per label (one per client: their latest flag), the number of distinct clients and of flags, the
 label most clients chose, the current training label when ``--data`` gives the training split, and

@@ -211,6 +211,39 @@ def test_cli_export_writes_every_flag_and_reports_user_errors_in_one_line(tmp_pa
     assert missing.returncode == 2 and "no such folder" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_cli_export_takes_output_and_its_earlier_spelling_out(tmp_path):
+    store = flags.FlagStore(tmp_path / "store")
+    ids = {store.append(record(f"text {i}")) for i in range(3)}
+    result = run_cli("export", "--flag-dir", str(tmp_path / "store"), "--output", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"exported 3 flags to {tmp_path / 'out.jsonl'}"
+    assert {r["id"] for r in load_flag_records(tmp_path / "out.jsonl")} == ids
+    usage = run_cli("export", "--help").stdout
+    assert "--output OUTPUT, --out OUTPUT" in usage
+
+
+@pytest.mark.parametrize(
+    ("command", "new", "dest"),
+    [("export", "--output", "output"), ("review", "--output", "output"), ("pull", "--output-dir", "output_dir")],
+)
+def test_every_command_takes_output_or_output_dir_and_still_out(command, new, dest):
+    """A command that writes one file takes --output, a folder --output-dir; --out is their earlier spelling."""
+    parser = flags.build_parser()
+    extra = ["--repo", "me/emotion-flags"] if command == "pull" else []
+    for spelling in (new, "--out"):
+        args = parser.parse_args([command, *extra, spelling, "target"])
+        assert getattr(args, dest) == "target"
+
+
+def test_one_line_errors_turns_a_user_error_into_one_line_and_status_2(capsys):
+    with pytest.raises(SystemExit) as exit_, flags.one_line_errors(flags.FlagStoreError, prefix="flags error"):
+        raise flags.FlagStoreError("flags/x.jsonl line 3: not valid JSON")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "flags error: flags/x.jsonl line 3: not valid JSON\n"
+    with pytest.raises(KeyError), flags.one_line_errors(flags.FlagStoreError, prefix="flags error"):
+        raise KeyError("a bug keeps its traceback")
+
+
 def test_pull_copies_the_dataset_data_jsonl_files(tmp_path, monkeypatch):
     import huggingface_hub
 
