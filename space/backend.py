@@ -102,7 +102,8 @@ class OnnxBackend(Backend):
         options = ort.SessionOptions()
         options.intra_op_num_threads = _cpu_budget()
         # No busy-waiting between requests: on a Space's few shared vCPUs spinning threads only steal
-        # time from tokenization and the web server (and measured faster here on a loaded 2-CPU box).
+        # time from tokenization and the web server; a loaded small CPU box ran faster without it (see
+        # docs/benchmarks.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._inputs = [node.name for node in self._session.get_inputs()]

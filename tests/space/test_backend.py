@@ -212,3 +212,10 @@ def test_a_model_that_could_be_a_hub_id_names_both_places_it_looked():
         backend.ModelLoadError, match=r"^cannot load the model 'runs/missing': no such local folder, and from the Hub: "
     ):
         backend.load_backend("runs/missing")
+
+
+def test_first_line_quotes_the_first_line_of_a_library_message_or_its_type():
+    assert backend.first_line(OSError("  Repo id must be in the form 'name'.\nFull traceback:\n ...")) == (
+        "Repo id must be in the form 'name'."
+    )
+    assert backend.first_line(ValueError()) == "ValueError"
