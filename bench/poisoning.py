@@ -70,7 +70,13 @@ def measure(rows, targets, on_targets, made_up, *, strip: bool, min_votes: int, 
     prepare = without_client if strip else list
     results = [
         merge_corrections(
-            texts, labels, prepare(flags), sorted(set(labels)), min_votes=min_votes, max_new_per_client=cap
+            texts,
+            labels,
+            prepare(flags),
+            sorted(set(labels)),
+            min_votes=min_votes,
+            max_new_per_client=cap,
+            trust_anonymous_votes=strip,  # the old rules knew no clients, so no anonymous ones either
         )
         for flags in (on_targets, made_up)
     ]

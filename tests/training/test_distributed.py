@@ -15,7 +15,8 @@ import torch
 
 from tests.file_server import serve_folder
 from training import distributed
-from training.config import Backbone, parse_config
+from training.backbones import Backbone
+from training.config import parse_config
 from training.data import download
 from training.errors import ToolkitError
 from training.train import (
