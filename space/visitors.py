@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
@@ -90,10 +91,11 @@ class Visitors:
     notes: list[str] = field(default_factory=list)  # lines for the page and the log
 
     def client_id(self, username: str | None, address: str | None) -> str:
-        """``hf:<username>`` when signed in, else the salted hash of the client address."""
+        """``hf:<username>`` when signed in, else the salted hash of the client address (:func:`address_key`)."""
         if username:
             return f"hf:{username}"
-        digest = hmac.new(self.salt, (address or "unknown").encode("utf-8"), hashlib.sha256).hexdigest()
+        key = address_key(address) if address else "unknown"
+        digest = hmac.new(self.salt, key.encode("utf-8"), hashlib.sha256).hexdigest()
         return f"anon:{digest[:16]}"
 
     def policy_line(self, sign_in: bool) -> str:
@@ -116,14 +118,50 @@ class Visitors:
 def client_address(headers: Mapping[str, str], peer: str | None, on_space: bool) -> str | None:
     """The address a flag came from (hashed, never stored).
 
-    On a Space the app sits behind the Hub's proxy, so the peer is the proxy: the visitor is the last
-    ``X-Forwarded-For`` entry, the one the proxy appended (entries before it are whatever the client
-    sent, and could be forged to dodge the rate limit). Locally the peer is the visitor.
+    On a Space the app sits behind the Hub's proxy, so the peer is the proxy: the visitor is the LAST
+    ``X-Forwarded-For`` entry (over all the header's lines), the one the proxy appended for the peer it
+    saw; entries before it are whatever the client sent, and could be forged to dodge the rate limit.
+    Off a Space the peer is the visitor: uvicorn trusts no proxy there (:func:`trust_no_proxy`).
     """
-    forwarded = headers.get("x-forwarded-for", "")
-    if on_space and forwarded.strip():
-        return forwarded.split(",")[-1].strip()
+    getlist = getattr(headers, "getlist", None)  # starlette's Headers; a plain dict has one value per name
+    lines = getlist("x-forwarded-for") if getlist else [headers.get("x-forwarded-for", "")]
+    entries = [entry.strip() for line in lines for entry in line.split(",") if entry.strip()]
+    if on_space and entries:
+        return _without_port(entries[-1])
     return peer
+
+
+def _without_port(entry: str) -> str:
+    """``203.0.113.7`` of ``203.0.113.7:5123``, ``2001:db8::1`` of ``[2001:db8::1]:443``; else as it is."""
+    if entry.startswith("[") and "]" in entry:
+        return entry[1 : entry.index("]")]
+    return entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+
+
+def address_key(address: str) -> str:
+    """What a client is hashed by: an IPv4 address whole, an IPv6 address by its /64 (one subscriber's
+    network: a host picks any of its 2^64 addresses, so one visitor could otherwise rotate past the
+    limits), an IPv4-mapped IPv6 address as the IPv4 one; anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+def trust_no_proxy(environ: dict[str, str] = os.environ) -> None:
+    """Off a Space: make uvicorn (which ``launch`` starts) trust no proxy's ``X-Forwarded-For``.
+
+    By default uvicorn trusts the header from loopback peers (``FORWARDED_ALLOW_IPS=127.0.0.1,::1``) and
+    then reports its value as the client's address, so any local script could claim a new address per
+    flag. An empty list trusts nobody; uvicorn reads it when ``launch`` creates its config. A deployer
+    behind their own reverse proxy may set ``FORWARDED_ALLOW_IPS`` to that proxy's address: kept as set.
+    """
+    environ.setdefault("FORWARDED_ALLOW_IPS", "")
 
 
 def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
