@@ -8,7 +8,7 @@ never share a file, and a crash can at worst leave an unterminated last line, wh
 with ``huggingface_hub.CommitScheduler`` (files under ``data/``), pushed once more when the Space is
 stopped (:func:`final_push`).
 
-CLI::
+CLI (flags_cli.py)::
 
     python -m space.flags export --flag-dir flags/ --output flags.csv        # or flags.jsonl
     python -m space.flags pull --repo me/emotion-flags --output-dir flags/   # token from the environment
@@ -19,15 +19,18 @@ CLI::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import json
 import logging
 import os
+import re
 import shutil
+import signal
 import sys
+import tempfile
 import threading
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,6 +44,12 @@ FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", 
 FIELDS.append("client")  # last, and optional: records written before it existed lack it
 # A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Shown escaped in the CSV export and the review sheet: control characters but tab, newline and carriage return
+# (NUL, ANSI escapes \x1b[..., DEL, C1), and the bidi marks, embeddings, overrides and isolates (U+202E
+# writes the rest of a line backwards). The records keep them as sent.
+HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Letters and symbols that show nothing: the Hangul fillers and the blank braille pattern.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 class FlagStoreError(Exception):
@@ -103,7 +112,7 @@ class FlagStore:
 
     def __init__(self, flag_dir: str | Path, lock: threading.Lock | None = None) -> None:
         self.flag_dir = Path(flag_dir)
-        self.flag_dir.mkdir(parents=True, exist_ok=True)
+        _check_writable(self.flag_dir)
         self.lock = lock or threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
@@ -137,6 +146,25 @@ class FlagStore:
     def records(self) -> list[dict]:
         """Every complete record in the folder (all writers), oldest first."""
         return read_records(self.flag_dir)
+
+
+def _check_writable(flag_dir: Path) -> None:
+    """Create ``flag_dir`` if missing and write (then delete) a file in it, so that a folder the app cannot use
+    stops it at start-up rather than at the first flag.
+
+    Raises:
+        FlagStoreError: it cannot be created or written (one line with the system's reason).
+    """
+    try:
+        flag_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=flag_dir)  # not *.jsonl: never synced
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise FlagStoreError(
+            f"FLAG_DIR={flag_dir}: cannot create or write the flag folder ({error.strerror or error}) — "
+            "set FLAG_DIR to a folder the app can write"
+        ) from None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -175,15 +203,32 @@ def read_records(flag_dir: str | Path) -> list[dict]:
     return sorted(records, key=lambda r: (r["time"], r["id"]))
 
 
+def has_visible_character(text: str) -> bool:
+    """Whether ``text`` shows anything: a character that is not whitespace, a control or format character
+    (zero-width space, joiners, bidi marks), a lone combining mark, or a blank letter (Hangul filler)."""
+    return any(
+        not char.isspace() and unicodedata.category(char)[0] not in "CZM" and char not in BLANK_LETTERS for char in text
+    )
+
+
+def shown_escaped(text: str) -> str:
+    """``text`` with its control and bidi characters (:data:`HIDDEN`) written as ``\\x1b``, ``\\u202e``: what
+    a person reading the CSV export or the review sheet sees, instead of a terminal or spreadsheet obeying
+    them. Not reversible, and not meant to be: the flag records and the JSON lines export keep the text."""
+    return HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
 def csv_cell(value):
-    """``value`` made safe for a spreadsheet: a leading apostrophe before a formula start (reversible).
+    """``value`` made safe for a spreadsheet: control and bidi characters escaped (:func:`shown_escaped`), and a
+    leading apostrophe before a formula start (reversible).
 
     Text that already starts with apostrophes before a formula start gets one more, so that training's
     CSV reader (its twin, ``from_csv_cell``) can always take exactly one off.
     """
-    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = shown_escaped(value)
+    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
 
 
 def export(records: list[dict], out: str | Path) -> Path:
@@ -295,6 +340,24 @@ def final_push(store: FlagStore, timeout: float) -> str:
     return outcome
 
 
+def push_on_signals(store: FlagStore, timeout: float) -> None:
+    """On SIGTERM (what a Space gets on restart, sleep or upgrade) or SIGINT: push the flags, then exit.
+
+    ``CommitScheduler`` pushes at ``atexit``, but a signal ends the process without running it, and
+    a Space without persistent storage then loses every flag since the last push. The push is bounded
+    by ``timeout`` so that the process always stops; ``os._exit`` because a push still hanging in the
+    scheduler's worker thread would otherwise block the interpreter's exit.
+    """
+
+    def stop(signum: int, _frame) -> None:
+        logger.warning("%s: %s", signal.Signals(signum).name, final_push(store, timeout))
+        logging.shutdown()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 USER_ERROR_STATUS = 2  # the exit status of a user error, as argparse exits on a bad option
 
 
@@ -310,60 +373,10 @@ def one_line_errors(*errors: type[Exception], prefix: str, status: int = USER_ER
         raise SystemExit(status) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The CLI: ``export``, ``pull`` and ``review``. A command that writes one file takes ``--output``, one that
-    writes a folder ``--output-dir``; ``--out``, their earlier spelling, still works for both."""
-    parser = argparse.ArgumentParser(prog="python -m space.flags", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    flag_dir = {"default": os.environ.get("FLAG_DIR", "flags"), "help": "flag folder (default: $FLAG_DIR or flags)"}
-    export_cmd = commands.add_parser("export", help="write every flag of a flag folder to one .jsonl or .csv file")
-    export_cmd.add_argument("--flag-dir", **flag_dir)
-    export_cmd.add_argument("--output", "--out", required=True, help="the file to write, .jsonl or .csv")
-    pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
-    pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")
-    pull_cmd.add_argument("--output-dir", "--out", required=True, help="folder to write the .jsonl files into")
-    review_cmd = commands.add_parser("review", help="one row per flagged text, with votes and an accept column")
-    review_cmd.add_argument("--flag-dir", **flag_dir)
-    review_cmd.add_argument("--output", "--out", required=True, help="the review sheet to write (.csv)")
-    review_cmd.add_argument("--data", help="the training split (a text;label file, or a folder with train.txt)")
-    return parser
-
-
-def export_command(args: argparse.Namespace) -> None:
-    records = read_records(args.flag_dir)
-    print(f"exported {len(records)} flags to {export(records, args.output)}")
-
-
-def pull_command(args: argparse.Namespace) -> None:
-    files = pull(args.repo, args.output_dir)
-    print(f"pulled {len(files)} flag files ({len(read_records(args.output_dir))} flags) into {args.output_dir}")
-
-
-def review_command(args: argparse.Namespace) -> None:
-    import review  # a neighbour that imports this module: see the end of this file
-
-    rows = review.review_rows(
-        read_records(args.flag_dir), review.read_training_labels(args.data) if args.data else None
-    )
-    out = review.write_review(rows, args.output)
-    print(f"wrote {len(rows)} texts to review to {out}: mark the ones to use with y in the accept column")
-
-
-COMMANDS = {"export": export_command, "pull": pull_command, "review": review_command}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; a user error (:class:`FlagStoreError`) exits with status 2 and one line on stderr."""
-    args = build_parser().parse_args(argv)
-    with one_line_errors(FlagStoreError, prefix="flags error"):
-        COMMANDS[args.command](args)
-    return 0
-
-
 if __name__ == "__main__":
     # Run as the module the neighbours import (`import flags`, as on a Space), not as a second copy named
     # __main__ whose FlagStoreError would be another class.
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import flags
+    import flags_cli
 
-    sys.exit(flags.main())
+    sys.exit(flags_cli.main())

@@ -33,15 +33,19 @@ def text_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
+def training_file(path: str | Path) -> Path:
+    """The file ``--data`` names: ``path`` itself, or ``train.txt`` in it when it is a folder."""
+    path = Path(path)
+    return path / "train.txt" if path.is_dir() else path
+
+
 def read_training_labels(path: str | Path) -> dict[str, str]:
     """``{text key: label}`` of a ``text;label`` file, or of ``train.txt`` in a folder.
 
     Raises:
         ReviewError: no such file, or a line without ``;label`` (naming the file and line).
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "train.txt"
+    path = training_file(path)
     if not path.is_file():
         raise ReviewError(f"{path}: no such file — --data expects a text;label file or a folder with train.txt")
     labels: dict[str, set[str]] = {}
@@ -76,7 +80,7 @@ def review_rows(records: list[dict], training_labels: dict[str, str] | None = No
         rows.append(
             {
                 "accept": "",
-                "text": " ".join(group[-1]["text"].split()),
+                "text": " ".join(flags.shown_escaped(group[-1]["text"]).split()),  # controls escaped, then spaces
                 "corrected_label": leader,
                 "training_label": (training_labels or {}).get(key, ""),
                 "votes": " ".join(f"{label}:{n}" for label, n in votes.most_common()),

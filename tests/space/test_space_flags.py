@@ -11,6 +11,7 @@ import sys
 import threading
 
 import flags
+import flags_cli
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -228,7 +229,7 @@ def test_cli_export_takes_output_and_its_earlier_spelling_out(tmp_path):
 )
 def test_every_command_takes_output_or_output_dir_and_still_out(command, new, dest):
     """A command that writes one file takes --output, a folder --output-dir; --out is their earlier spelling."""
-    parser = flags.build_parser()
+    parser = flags_cli.build_parser()
     extra = ["--repo", "me/emotion-flags"] if command == "pull" else []
     for spelling in (new, "--out"):
         args = parser.parse_args([command, *extra, spelling, "target"])

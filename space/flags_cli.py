@@ -1,0 +1,99 @@
+"""The flags CLI, run as ``python -m space.flags``: ``export``, ``pull`` and ``review`` (see flags.py).
+
+A command never destroys data: a file it would write that already exists is replaced only with
+``--overwrite`` (a review sheet holds the owner's ``y`` marks), and one of the command's own inputs (a flag
+file, the ``--data`` training file) never, even with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import flags
+import review
+from flags import FlagStoreError, export, one_line_errors, pull, read_records
+
+
+def check_output(out: str | Path, inputs: list[Path], overwrite: bool) -> None:
+    """Refuse to write ``out`` over one of ``inputs`` (ever), or over an existing file without ``overwrite``.
+
+    Raises:
+        FlagStoreError: one line naming the file and what to do.
+    """
+    out = Path(out)
+    if any(_same_file(out, path) for path in inputs):
+        raise FlagStoreError(
+            f"{out}: is one of this command's inputs — choose another --output (--overwrite never replaces an input)"
+        )
+    if out.exists() and not overwrite:
+        raise FlagStoreError(f"{out}: already exists — pass --overwrite to replace it, or choose another --output")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links too)."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def flag_files(flag_dir: str | Path) -> list[Path]:
+    """The flag files a command reads from ``flag_dir`` (:func:`flags.read_records`)."""
+    return sorted(Path(flag_dir).glob("*.jsonl"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI: ``export``, ``pull`` and ``review``. A command that writes one file takes ``--output``, one that
+    writes a folder ``--output-dir``; ``--out``, their earlier spelling, still works for both."""
+    parser = argparse.ArgumentParser(prog="python -m space.flags", description=flags.__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    flag_dir = {"default": os.environ.get("FLAG_DIR", "flags"), "help": "flag folder (default: $FLAG_DIR or flags)"}
+    export_cmd = commands.add_parser("export", help="write every flag of a flag folder to one .jsonl or .csv file")
+    export_cmd.add_argument("--flag-dir", **flag_dir)
+    export_cmd.add_argument("--output", "--out", required=True, help="the file to write, .jsonl or .csv")
+    export_cmd.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    pull_cmd = commands.add_parser("pull", help="download the flags synced to a Hub dataset repo (data/*.jsonl)")
+    pull_cmd.add_argument("--repo", required=True, help="dataset repo id, e.g. me/emotion-flags")
+    pull_cmd.add_argument("--output-dir", "--out", required=True, help="folder to write the .jsonl files into")
+    review_cmd = commands.add_parser("review", help="one row per flagged text, with votes and an accept column")
+    review_cmd.add_argument("--flag-dir", **flag_dir)
+    review_cmd.add_argument("--output", "--out", required=True, help="the review sheet to write (.csv)")
+    review_cmd.add_argument("--data", help="the training split (a text;label file, or a folder with train.txt)")
+    review_cmd.add_argument(
+        "--overwrite", action="store_true", help="replace --output if it exists (and the y marks it holds)"
+    )
+    return parser
+
+
+def export_command(args: argparse.Namespace) -> None:
+    check_output(args.output, flag_files(args.flag_dir), args.overwrite)
+    records = read_records(args.flag_dir)
+    print(f"exported {len(records)} flags to {export(records, args.output)}")
+
+
+def pull_command(args: argparse.Namespace) -> None:
+    files = pull(args.repo, args.output_dir)
+    print(f"pulled {len(files)} flag files ({len(read_records(args.output_dir))} flags) into {args.output_dir}")
+
+
+def review_command(args: argparse.Namespace) -> None:
+    inputs = flag_files(args.flag_dir) + ([review.training_file(args.data)] if args.data else [])
+    check_output(args.output, inputs, args.overwrite)
+    rows = review.review_rows(
+        read_records(args.flag_dir), review.read_training_labels(args.data) if args.data else None
+    )
+    out = review.write_review(rows, args.output)
+    print(f"wrote {len(rows)} texts to review to {out}: mark the ones to use with y in the accept column")
+
+
+COMMANDS = {"export": export_command, "pull": pull_command, "review": review_command}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user error (:class:`FlagStoreError`) exits with status 2 and one line on stderr."""
+    args = build_parser().parse_args(argv)
+    with one_line_errors(FlagStoreError, prefix="flags error"):
+        COMMANDS[args.command](args)
+    return 0
