@@ -8,7 +8,6 @@ by visitors.py).
 
 import logging
 import os
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +27,17 @@ MODEL_REVISION = os.environ.get("MODEL_REVISION") or None
 FLAG_DIR = os.environ.get("FLAG_DIR") or flags.default_flag_dir()
 FLAG_DATASET_REPO = os.environ.get("FLAG_DATASET_REPO") or None
 ON_SPACE = bool(os.environ.get("SPACE_ID"))  # set by Hugging Face Spaces
+if not ON_SPACE:
+    visitors.trust_no_proxy()  # the visitor is the socket's peer, whatever X-Forwarded-For says
 
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
 MAX_NOTE_CHARS = 500
 MAX_FLAG_CHARS = 1000  # a tweet is at most 280 characters: room to spare, and no essays in the training set
+# /predict takes up to ten times what the model reads: max_length tokens of about 4 characters each.
+TEXT_CAP_FACTOR, CHARS_PER_TOKEN = 10, 4
 EMPTY_TEXT = "Nothing to classify: the text is empty."  # /predict's answer to an empty text
+TOO_LONG = "The text is {length} characters long: the most this Space classifies is {cap}."
+FLAG_NOT_SAVED = "Your flag was NOT saved: the server could not write it. Please try again later."
 EXAMPLES = [
     "i feel so lonely since my best friend moved away",
     "just got the job offer, i can't stop smiling!!",
@@ -48,26 +53,47 @@ def is_blank(text: str | None) -> bool:
     return not (text and text.strip())
 
 
-def check_text(text: str | None) -> None:
-    """Raise the gr.Error the user sees when there is nothing to classify."""
+def max_text_chars(model: backend.Backend) -> int:
+    """The longest text /predict classifies, in characters: ten times what the model reads (its max_length
+    tokens, about 4 characters each). A longer text would cost memory and time to tokenize whole, only for
+    the model to read its beginning."""
+    return TEXT_CAP_FACTOR * model.max_length * CHARS_PER_TOKEN
+
+
+def refusal(text: str | None, max_chars: int) -> str | None:
+    """Why /predict does not classify ``text`` (empty, or longer than ``max_chars``), or None."""
     if is_blank(text):
-        raise gr.Error("Please type some text to classify — the text box is empty.", print_exception=False)
+        return EMPTY_TEXT
+    if len(text) > max_chars:
+        return TOO_LONG.format(length=len(text), cap=max_chars)
+    return None
+
+
+def check_text(text: str | None, max_chars: int | None = None) -> None:
+    """Raise the gr.Error the user sees when there is nothing to classify, or (``max_chars``) too much."""
+    if is_blank(text):
+        refuse("Please type some text to classify — the text box is empty.")
+    if max_chars is not None and len(text) > max_chars:
+        refuse(TOO_LONG.format(length=len(text), cap=max_chars))
 
 
 def classify(model: backend.Backend, texts: list[str | None]) -> list[dict[str, float] | str]:
-    """Every class's probability for each text in one forward pass; an empty text gets a message instead.
+    """Every class's probability for each text in one forward pass; an empty text, or one over
+    :func:`max_text_chars`, gets a message instead.
 
-    Empty texts are answered here rather than raised, because an error in a batched call would fail
+    Such texts are answered here rather than raised, because an error in a batched call would fail
     every request the queue grouped with it.
     """
-    kept = [text for text in texts if not is_blank(text)]
+    answers = [refusal(text, max_text_chars(model)) for text in texts]
+    kept = [text for text, answer in zip(texts, answers, strict=True) if answer is None]
     scores = iter(model.predict(kept) if kept else [])
-    return [EMPTY_TEXT if is_blank(text) else next(scores) for text in texts]
+    return [next(scores) if answer is None else answer for answer in answers]
 
 
 def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], str]:
-    """The WordPiece tokens the model reads (token, id) and a notice when the text was truncated."""
-    if is_blank(text):
+    """The WordPiece tokens the model reads (token, id) and a notice when the text was truncated; nothing for
+    a text /predict does not classify (the page's check says why)."""
+    if refusal(text, max_text_chars(model)):
         return [], ""
     n_tokens = len(model.tokenizer(text, verbose=False)["input_ids"])
     ids = model.tokenizer(text, truncation=True, max_length=model.max_length)["input_ids"]
@@ -129,6 +155,10 @@ class Flagger:
         check_text(text)
         if len(text) > MAX_FLAG_CHARS:
             refuse(f"Flags take texts of up to {MAX_FLAG_CHARS} characters; this one has {len(text)}.")
+        if not flags.has_visible_character(text):
+            refuse(
+                "This text has no visible character (only spaces or invisible characters): flag a text you can read."
+            )
         if corrected_label not in self.model.labels:
             # The dropdown takes any value (allow_custom_value), so that a wrong one reaches this check and is
             # logged as one line, instead of gradio's own check that logs a traceback.
@@ -161,9 +191,10 @@ class Flagger:
         against the visitor's limits."""
         try:
             return self.store.append(record)
-        except OSError:
+        except OSError as error:  # a full or read-only disk: the visitor is told, the log gets one line
             self.policy.limiter.release(client)
-            raise
+            logger.error("flag not saved: cannot write to %s (%s)", self.store.flag_dir, error.strerror or error)
+            refuse(FLAG_NOT_SAVED)
 
 
 @dataclass
@@ -196,7 +227,10 @@ def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Mar
     with gr.Column():
         text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
         classify_button = gr.Button("Classify", variant="primary")
-        gr.Markdown(f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning.")
+        gr.Markdown(
+            f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning. "
+            f"Texts over {max_text_chars(model)} characters are not classified."
+        )
         truncated = gr.Markdown()
         gr.Examples(EXAMPLES, inputs=text)
     return text, classify_button, truncated
@@ -259,7 +293,13 @@ def wire_classify(page: Page, model: backend.Backend, *, batch: bool, concurrenc
         return classify(model, [text])[0]
 
     triggers = [page.classify_button.click, page.text.submit]
-    checked = gr.on(triggers, check_text, inputs=page.text, queue=False, api_visibility="private")
+    checked = gr.on(
+        triggers,
+        lambda text: check_text(text, max_text_chars(model)),
+        inputs=page.text,
+        queue=False,
+        api_visibility="private",
+    )
     checked.success(
         predict_batch if batch else predict,
         inputs=page.text,
@@ -334,33 +374,16 @@ def refuse(message: str) -> None:
     raise gr.Error(message, print_exception=False)
 
 
-def stop_on_signals(store: flags.FlagStore, timeout: float) -> None:
-    """On SIGTERM (what a Space gets on restart, sleep or upgrade) or SIGINT: push the flags, then exit.
-
-    ``CommitScheduler`` pushes at ``atexit``, but a signal ends the process without running it, and
-    a Space without persistent storage then loses every flag since the last push. The push is bounded
-    by ``timeout`` so that the process always stops; ``os._exit`` because a push still hanging in the
-    scheduler's worker thread would otherwise block the interpreter's exit.
-    """
-
-    def stop(signum: int, _frame) -> None:
-        logger.warning("%s: %s", signal.Signals(signum).name, flags.final_push(store, timeout))
-        logging.shutdown()
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-
-# A configuration the app cannot start with is one line and exit status 1, as `sys.exit(message)` gives.
-with flags.one_line_errors(ValueError, backend.ModelLoadError, prefix="error", status=1):
+# A configuration the app cannot start with (a FLAG_DIR it cannot write among them) is one line and exit
+# status 1, as `sys.exit(message)` gives.
+with flags.one_line_errors(ValueError, backend.ModelLoadError, flags.FlagStoreError, prefix="error", status=1):
     POLICY = visitors.from_env()
     FLAG_PUSH_MINUTES = visitors.positive_env(os.environ, "FLAG_PUSH_MINUTES", 5)  # between two pushes to the Hub
     FLAG_PUSH_TIMEOUT = visitors.positive_env(os.environ, "FLAG_PUSH_TIMEOUT", 20)  # the last push, on stopping
     model = backend.load_backend(MODEL, revision=MODEL_REVISION)
-flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
+    flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
 demo = build_demo(model, flag_store, storage_status=storage_status, policy=POLICY)
 
 if __name__ == "__main__":
-    stop_on_signals(flag_store, FLAG_PUSH_TIMEOUT)
+    flags.push_on_signals(flag_store, FLAG_PUSH_TIMEOUT)
     demo.launch()
