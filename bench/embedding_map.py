@@ -19,10 +19,10 @@ from unittest import mock
 import numpy as np
 from harness import DATA, machine, print_table, ratio, read_texts
 
-from training.__main__ import EMBEDDING_MAP_POINTS
 from training.backbones import ALIASES
 from training.baselines import extract_embeddings
 from training.explore import project_2d
+from training.figures import EMBEDDING_MAP_POINTS
 
 
 def timed(function, *args) -> tuple[float, object]:

@@ -41,9 +41,9 @@ DATA = REPO.parent / "shared" / "data" / "emotion"
 
 def read_split(path: Path) -> list[tuple[str, str]]:
     """The ``(text, label)`` rows of a ``text;label`` file, read as training reads it (split on the last ``;``)."""
-    from training.readers import read_rows
+    from training.readers import Columns, read_rows
 
-    rows, _ = read_rows(path, "text", "label")
+    rows, _ = read_rows(path, Columns("text", "label"))
     return [(row.text, str(row.label)) for row in rows]
 
 

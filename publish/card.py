@@ -34,6 +34,7 @@ from training.outputs import (
     ERRORS_FILE,
     FIGURES,
     METRICS_FILE,
+    MULTI_LABEL,
     ONNX_FP32,
     ONNX_INT8,
     TORCH,
@@ -76,6 +77,12 @@ BASELINES = {
     "dummy": "Majority class (DummyClassifier)",
 }
 EXPORT_VARIANTS = {TORCH: "PyTorch fp32", ONNX_FP32: "ONNX fp32", ONNX_INT8: "ONNX int8 (dynamic quantization)"}
+EVAL_METRICS_MULTI_LABEL = [  # the same for a multi-label model (at its tuned thresholds)
+    ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
+    ("f1_micro", "f1", "F1 (micro)", {"average": "micro"}),
+    ("f1_samples", "f1", "F1 (samples)", {"average": "samples"}),
+    ("exact_match", "accuracy", "Exact match (subset accuracy)", None),
+]
 EVAL_METRICS = [  # (metrics.json key, model-index metric type, display name, metric args)
     ("accuracy", "accuracy", "Accuracy", None),
     ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
@@ -117,6 +124,8 @@ class CardFacts:
     comparison: dict[str, Any] | None
     has_comparison_plot: bool
     space_id: str | None = None
+    multi_label: bool = False  # metrics.json "task": a set of labels per text, decided by thresholds
+    thresholds: dict[str, Any] | None = None  # multi-label: metrics.json "thresholds" (objective, values, notes)
 
     @property
     def model_name(self) -> str:
@@ -275,6 +284,12 @@ def build_facts(
         comparison=escape_comparison(comparison) if comparison else None,
         has_comparison_plot=(folder / COMPARISON_PNG).is_file(),
         space_id=space_id,
+        multi_label=metrics.get("task") == MULTI_LABEL,
+        thresholds=(
+            {**metrics["thresholds"], "notes": [md_text(n) for n in metrics["thresholds"].get("notes", [])]}
+            if metrics.get("task") == MULTI_LABEL
+            else None
+        ),
     )
 
 
@@ -296,13 +311,15 @@ def eval_results(facts: CardFacts) -> list[EvalResult]:
             metric_args=args,
         )
         for split in facts.eval
-        for key, metric_type, name, args in EVAL_METRICS
+        for key, metric_type, name, args in (EVAL_METRICS_MULTI_LABEL if facts.multi_label else EVAL_METRICS)
     ]
 
 
 def tags(facts: CardFacts) -> list[str]:
     """Hub tags: the task, the architecture, the domain when known, and ``onnx`` when exported."""
     result = ["text-classification"]
+    if facts.multi_label:
+        result.append("multi-label-classification")
     if facts.model_type:
         result.append(facts.model_type)
     if facts.is_emotion_dataset:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
-import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -27,46 +25,38 @@ import numpy as np
 from huggingface_hub import is_offline_mode
 
 from training import config as cfg
-from training.backbones import Backbone, offline_fallback, resolve_backbone
-from training.baselines import extract_embeddings, run_baselines
-from training.calibration import Calibration, calibrate, probe_batch, reliability_figure
+from training.backbones import offline_fallback, resolve_backbone
+from training.calibration import calibrate, calibrate_multi_label, probe_batch
 from training.console import print_options, print_summary
 from training.data import SAMPLE_DATA, LoadedData, is_sample, load_data, replace_splits, split_sha256, subsample
 from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError, one_line_errors
-from training.evaluate import classification_metrics, confusion_figure, errors_table
-from training.explore import class_distribution, embedding_map, project_2d, words_per_text
+from training.evaluate import classification_metrics, errors_table
+from training.figures import figures_and_baselines, write_headline_figures
+from training.label_sets import label_set_stats, multi_hot
+from training.multilabel import errors_table as multi_label_errors
+from training.multilabel import multi_label_metrics, sigmoid, tune_thresholds
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
 from training.outputs import (
-    CALIBRATION_FIGURE,
     CHECKPOINTS_DIR,
-    CLASS_DISTRIBUTION_FIGURE,
-    CONFUSION_FIGURE,
     CORRECTIONS_FILE,
-    EMBEDDING_MAP_FIGURE,
     ERRORS_FILE,
     LOCAL_PATHS_FILE,
     METRICS_FILE,
+    MULTI_LABEL,
     TRAIN_CONFIG_FILE,
-    WORDS_FIGURE,
     headline_split,
-    save_figure,
     write_json,
 )
 from training.paths import local_paths, portable_name, published_options
+from training.stages import Inputs, Job, Report, Start, Thresholds, Tuned
 from training.train import (
-    FineTuned,
-    Hardware,
     detect_hardware,
     fine_tune,
     load_model_and_tokenizer,
     predict_logits,
     tokenize_splits,
 )
-
-# The 2-D map of a larger train split uses a seeded sample of it. UMAP is fast enough to map emotion's
-# whole train split (bench/embedding_map.py; docs/benchmarks.md), as the chapter does.
-EMBEDDING_MAP_POINTS = 20_000
 
 
 @one_line_errors
@@ -85,7 +75,7 @@ def run(argv: list[str] | None = None) -> Path:
     if not job.main_process:
         return job.out  # nothing below is collective: the main process alone does it, no process waits
     baselines, projection = figures_and_baselines(job.out, inputs.data, start.backbone, start.config, job.device)
-    evaluation = evaluate_splits(inputs.data, tuned.logits)
+    evaluation = evaluate_splits(inputs.data, tuned)
     write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection))
     if start.config.export_onnx:
         from training.export import export_onnx, format_report
@@ -95,68 +85,6 @@ def run(argv: list[str] | None = None) -> Path:
         push(job.out, start.config)
     print_summary(job.out, evaluation, baselines, tuned.fine_tuned, job.hardware, tuned.calibration)
     return job.out
-
-
-# ----------------------------------------------------------------------------- what each stage hands on
-
-
-@dataclass(frozen=True)
-class Job:
-    """The options as the user gave them, and where this process runs."""
-
-    config: cfg.TrainConfig
-    user_set: set[str]  # the options the user set (printed with a *)
-    hardware: Hardware
-    state: object  # accelerate's PartialState: this process's rank, device, the collective barriers
-    out: Path
-
-    @property
-    def main_process(self) -> bool:
-        return self.state.is_main_process
-
-    @property
-    def device(self) -> str:
-        return str(self.state.device)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The data to train on, and what became of the options that name it."""
-
-    config: cfg.TrainConfig  # the job's, with data = the bundled sample when the fallback was taken
-    data: LoadedData
-    fallback: bool  # the bundled sample replaced data that could not be downloaded
-    fingerprints: dict[str, str]  # split -> sha256 of its rows, the same in every process
-    corrections: dict | None  # the corrections.json content, with --corrections
-
-
-@dataclass(frozen=True)
-class Start:
-    """The backbone to fine-tune, and the options resolved for it (an alias brings its own)."""
-
-    config: cfg.TrainConfig  # the final options: saved in train_config.json, used by every later stage
-    backbone: Backbone
-    model: object
-    tokenizer: object
-
-
-@dataclass(frozen=True)
-class Tuned:
-    """The fine-tuned (and, where it helps, calibrated) model's logits on validation and test."""
-
-    fine_tuned: FineTuned
-    logits: dict[str, np.ndarray]  # split -> logits of the saved model (divided by T when it is folded in)
-    gold: dict[str, np.ndarray]  # split -> label ids
-    calibration: Calibration
-
-
-@dataclass(frozen=True)
-class Report:
-    """What the main process measured after training."""
-
-    evaluation: dict  # split -> metrics of the fine-tuned model
-    baselines: dict  # baseline name -> split -> metrics
-    projection: dict  # how the embedding map was made
 
 
 # ----------------------------------------------------------------------------- the stages
@@ -218,6 +146,11 @@ def correct_training_split(
     """With --corrections, the community's flags from the Space fix or extend the training split."""
     if not config.corrections:
         return data, None
+    if data.multi_label:
+        raise ToolkitError(
+            "config error: --corrections takes flags of single-label models; this data is multi-label "
+            f"({data.task_reason}) — train without --corrections"
+        )
     from training.corrections import apply_corrections, format_summary
 
     train, summary = apply_corrections(
@@ -237,18 +170,18 @@ def correct_training_split(
 def load_backbone(job: Job, inputs: Inputs) -> Start:
     """The backbone with a fresh classification head for the data's labels; with --fallback-offline the offline
     backbone (and its recommended options), loudly, when the requested one cannot be downloaded."""
-    config = inputs.config
+    config, multi = inputs.config, inputs.data.multi_label
     backbone = resolve_backbone(config)
     with job.state.local_main_process_first():  # one download of a Hub model per machine
         try:
-            model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed)
+            model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed, multi)
         except HubUnavailable as err:
             if not config.fallback_offline:
                 raise
             loud_fallback(f"{err}", "using the offline backbone (--model offline, all-MiniLM-L6-v2) instead")
             config = offline_fallback(config, job.user_set)
             backbone = dataclasses.replace(resolve_backbone(config), requested=backbone.requested, fallback=True)
-            model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed)
+            model, tokenizer = load_model_and_tokenizer(backbone, inputs.data.labels, config.seed, multi)
     if job.main_process:
         print_options(config, job.user_set, backbone, job.hardware, inputs.data)
     return Start(config, backbone, model, tokenizer)
@@ -258,7 +191,8 @@ def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
     """Fine-tune (every process), predict validation and test with the best epoch, fold the temperature into
     the head where it helps, and save the model."""
     data, config = inputs.data, start.config
-    tokenized = tokenize_splits(data.splits, start.tokenizer, config.max_length)
+    multi = data.multi_label
+    tokenized = tokenize_splits(data.splits, start.tokenizer, config.max_length, len(data.labels) if multi else None)
     tuned = fine_tune(
         config, start.model, start.tokenizer, tokenized, data.labels, job.hardware, job.out / CHECKPOINTS_DIR
     )
@@ -267,20 +201,43 @@ def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
     }
     # Temperature scaling, folded into the head's last layer: the saved model (and so the Space, the ONNX
     # export, training.predict and the Hub widget) gives calibrated probabilities; labels cannot change.
-    gold = {name: np.asarray(data.splits[name]["label"]) for name in logits}
+    gold = {name: gold_labels(data, name) for name in logits}
     probe = probe_batch(start.tokenizer, tokenized["validation"])
-    calibration = calibrate(tuned.trainer.model, probe, logits, gold, enabled=config.calibrate)
+    if multi:
+        model = tuned.trainer.model
+        calibration = calibrate_multi_label(model, probe, logits, gold, data.labels, enabled=config.calibrate)
+    else:
+        calibration = calibrate(tuned.trainer.model, probe, logits, gold, enabled=config.calibrate)
     if calibration.applied:  # errors.csv's losses are those of the probabilities the saved model gives
         logits = {name: logit / calibration.temperature for name, logit in logits.items()}
+    thresholds = None
+    if multi:  # tuned on the saved (calibrated) model's validation probabilities, saved in its config.json
+        values, notes = tune_thresholds(
+            gold["validation"], sigmoid(logits["validation"]), data.labels, config.threshold_objective
+        )
+        thresholds = Thresholds(config.threshold_objective, dict(zip(data.labels, values.tolist(), strict=True)), notes)
+        tuned.trainer.model.config.label_thresholds = thresholds.values
     tuned.trainer.save_model(str(job.out))  # every process calls it; Trainer writes once: weights, config, tokenizer
-    return Tuned(tuned, logits, gold, calibration)
+    return Tuned(tuned, logits, gold, calibration, thresholds)
 
 
-def evaluate_splits(data: LoadedData, logits: dict[str, np.ndarray]) -> dict:
-    """The fine-tuned model's metrics on each evaluated split."""
+def gold_labels(data: LoadedData, split: str) -> np.ndarray:
+    """A split's gold labels: label ids, or for multi-label data the ``(texts, labels)`` 0/1 matrix."""
+    column = data.splits[split]["label"]
+    return multi_hot(column, len(data.labels)) if data.multi_label else np.asarray(column)
+
+
+def evaluate_splits(data: LoadedData, tuned: Tuned) -> dict:
+    """The fine-tuned model's metrics on each evaluated split (multi-label: at its thresholds and at 0.5)."""
+    if data.multi_label:
+        thresholds = list(tuned.thresholds.values.values())
+        return {
+            name: multi_label_metrics(tuned.gold[name], sigmoid(logit), thresholds, data.labels)
+            for name, logit in tuned.logits.items()
+        }
     return {
         name: classification_metrics(list(data.splits[name]["label"]), logit.argmax(-1), data.labels)
-        for name, logit in logits.items()
+        for name, logit in tuned.logits.items()
     }
 
 
@@ -289,18 +246,13 @@ def write_output_folder(job: Job, inputs: Inputs, start: Start, tuned: Tuned, re
     baselines did not: the headline split's figures and errors, the options, the metrics, the corrections."""
     data, out, split = inputs.data, job.out, headline_split(tuned.logits)
     labels, logits, calibration = data.labels, tuned.logits[split], tuned.calibration
-    confusion = confusion_figure(
-        report.evaluation[split]["confusion_matrix"], labels, f"Normalized confusion matrix ({split})"
-    )
-    save_figure(confusion, out / CONFUSION_FIGURE)
-    raw = logits * calibration.temperature if calibration.applied else logits  # before scaling
-    reliability = reliability_figure(
-        raw, tuned.gold[split], calibration.temperature, split, applied=calibration.applied
-    )
-    save_figure(reliability, out / CALIBRATION_FIGURE)
-    errors_table(list(data.splits[split]["text"]), list(data.splits[split]["label"]), logits, labels).to_csv(
-        out / ERRORS_FILE, index=False
-    )
+    write_headline_figures(out, data, split, report.evaluation[split], logits, tuned.gold[split], calibration)
+    texts = list(data.splits[split]["text"])
+    if data.multi_label:
+        table = multi_label_errors(texts, tuned.gold[split], logits, list(tuned.thresholds.values.values()), labels)
+    else:
+        table = errors_table(texts, list(data.splits[split]["label"]), logits, labels)
+    table.to_csv(out / ERRORS_FILE, index=False)
     write_json(out / TRAIN_CONFIG_FILE, train_config_json(job, inputs, start))
     write_json(out / LOCAL_PATHS_FILE, local_paths(dataclasses.asdict(start.config)))  # never published
     write_json(out / METRICS_FILE, metrics_json(job, data, tuned, report))
@@ -331,7 +283,10 @@ def train_config_json(job: Job, inputs: Inputs, start: Start) -> dict:
 def metrics_json(job: Job, data: LoadedData, tuned: Tuned, report: Report) -> dict:
     """metrics.json: the model's and the baselines' metrics, how training went, calibration, the data."""
     fine_tuned = tuned.fine_tuned
+    task = {"task": MULTI_LABEL, "thresholds": dataclasses.asdict(tuned.thresholds)} if data.multi_label else {}
+    label_sets = {name: label_set_stats(ds["label"]) for name, ds in data.splits.items()} if data.multi_label else None
     return {
+        **task,
         "labels": data.labels,
         "eval": report.evaluation,
         "baselines": report.baselines,
@@ -346,33 +301,14 @@ def metrics_json(job: Job, data: LoadedData, tuned: Tuned, report: Report) -> di
             "schedule": fine_tuned.schedule,
         },
         "calibration": tuned.calibration.as_json(),
-        "data": {"source": portable_name(data.source), "sizes": data.sizes(), "warnings": data.warnings},
+        "data": {
+            "source": portable_name(data.source),
+            "sizes": data.sizes(),
+            "warnings": data.warnings,
+            **({"label_sets": label_sets} if label_sets else {}),
+        },
         "embedding_map": report.projection,
     }
-
-
-def figures_and_baselines(out: Path, data, backbone, config, device: str) -> tuple[dict, dict]:
-    """Write the figures of the training data; return the two baselines' metrics (on frozen embeddings) and
-    how the embedding map was projected (UMAP, or PCA when umap-learn cannot be imported)."""
-    out.mkdir(parents=True, exist_ok=True)
-    train = data.splits["train"]
-    save_figure(class_distribution(list(train["label"]), data.labels), out / CLASS_DISTRIBUTION_FIGURE)
-    save_figure(words_per_text(list(train["text"]), list(train["label"]), data.labels), out / WORDS_FIGURE)
-    embeddings = extract_embeddings(
-        backbone.resolved,
-        {name: list(ds["text"]) for name, ds in data.splits.items()},
-        batch_size=config.eval_batch_size,
-        max_length=config.max_length,
-        device=device,
-    )
-    features = {name: (embeddings[name], np.asarray(list(ds["label"]))) for name, ds in data.splits.items()}
-    train_x, train_y = features.pop("train")
-    sample = np.random.default_rng(config.seed).permutation(len(train_y))[:EMBEDDING_MAP_POINTS]
-    start = time.perf_counter()
-    points, method = project_2d(train_x[sample], config.seed)
-    projection = {"method": method, "points": len(sample), "seconds": round(time.perf_counter() - start, 1)}
-    save_figure(embedding_map(points, train_y[sample], data.labels, method), out / EMBEDDING_MAP_FIGURE)
-    return run_baselines(train_x, train_y, features, data.labels, config.seed), projection
 
 
 def library_versions() -> dict[str, str]:

@@ -84,3 +84,59 @@ def run_baselines(
             split: classification_metrics(y, model.predict(x), labels) for split, (x, y) in evaluation.items()
         }
     return results
+
+
+def run_multi_label_baselines(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    evaluation: dict[str, tuple[np.ndarray, np.ndarray]],
+    labels: list[str],
+    seed: int = 42,
+    objective: str = "f1-per-label",
+) -> dict:
+    """The multi-label baselines: the most frequent label for every text, and one logistic regression per
+    label on the frozen features (one-vs-rest) with its own thresholds tuned on validation.
+
+    Args:
+        train_x: training features.
+        train_y: ``(texts, labels)`` 0/1 training matrix.
+        evaluation: split name -> (features, 0/1 matrix); must hold ``validation`` (the thresholds' split).
+        labels: label names in id order.
+        seed: random state of the logistic regressions.
+        objective: what the thresholds maximise (``--threshold-objective``).
+
+    Returns:
+        ``{"dummy": {split: metrics}, "logistic_regression": {split: metrics}}`` (``multi_label_metrics``).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from training.multilabel import multi_label_metrics, tune_thresholds
+
+    train_y = np.asarray(train_y)
+    most_frequent = np.zeros(len(labels))
+    most_frequent[int(train_y.sum(axis=0).argmax())] = 1.0
+    # A label with no positive in train cannot be fitted: predict_proba's column stays 0 for it.
+    fitted = [j for j in range(len(labels)) if 0 < train_y[:, j].sum() < len(train_y)]
+    model = make_pipeline(
+        StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=3000, random_state=seed))
+    ).fit(train_x, train_y[:, fitted])
+
+    def probabilities(x: np.ndarray) -> np.ndarray:
+        result = np.zeros((len(x), len(labels)))
+        result[:, fitted] = model.predict_proba(x)
+        return result
+
+    valid_x, valid_y = evaluation["validation"]
+    thresholds, _ = tune_thresholds(valid_y, probabilities(valid_x), labels, objective)
+    return {
+        "dummy": {
+            split: multi_label_metrics(y, np.tile(most_frequent, (len(y), 1)), np.full(len(labels), 0.5), labels)
+            for split, (_, y) in evaluation.items()
+        },
+        "logistic_regression": {
+            split: multi_label_metrics(y, probabilities(x), thresholds, labels) for split, (x, y) in evaluation.items()
+        },
+    }

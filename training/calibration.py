@@ -14,6 +14,7 @@ plain arrays; :func:`fold_temperature` is the one that touches a model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import matplotlib
@@ -290,3 +291,43 @@ def calibrate(model, probe: dict, logits: dict[str, np.ndarray], labels: dict[st
         device = next(model.parameters()).device
         reason = fold_temperature(model, temperature, {key: value.to(device) for key, value in probe.items()})
     return Calibration(temperature, reason is None, reason, report)
+
+
+def binary_logits(logits) -> np.ndarray:
+    """Multi-label logits ``z`` as ``(z.size, 2)`` two-class logits ``[0, z]``: their softmax is ``[1 - σ(z), σ(z)]``,
+    so each (text, label) pair is a binary prediction, its NLL is the BCE, and the single-label ECE, fit and
+    reliability diagram apply to them unchanged (top-label ECE of each binary decision)."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)
+    return np.stack([np.zeros_like(z), z], axis=1)
+
+
+def per_label_ece(logits, gold, labels: list[str], temperature: float = 1.0) -> dict[str, float]:
+    """Each label's ECE: its binary decisions' top-label ECE after dividing the logits by ``temperature``."""
+    logits, gold = np.asarray(logits, dtype=np.float64), np.asarray(gold).astype(int)
+    return {
+        name: expected_calibration_error(softmax(binary_logits(logits[:, j] / temperature)), gold[:, j])
+        for j, name in enumerate(labels)
+    }
+
+
+def calibrate_multi_label(model, probe: dict, logits: dict, gold: dict, labels: list[str], enabled: bool):
+    """:func:`calibrate` for a multi-label model: one T for every label, fitted on the validation BCE of all
+    (text, label) pairs, folded in under the same rules (validation ECE of the pairs must fall, BCE never
+    rises); the report adds each label's ECE before and after.
+
+    Args:
+        logits: split -> ``(texts, labels)`` logits.
+        gold: split -> ``(texts, labels)`` 0/1 matrix.
+    """
+    pooled = {split: binary_logits(values) for split, values in logits.items()}
+    flat = {split: np.asarray(gold[split]).reshape(-1).astype(int) for split in logits}
+    result = calibrate(model, probe, pooled, flat, enabled)
+    report = {
+        split: {
+            **values,
+            "per_label_ece_before": per_label_ece(logits[split], gold[split], labels),
+            "per_label_ece_after": per_label_ece(logits[split], gold[split], labels, result.temperature),
+        }
+        for split, values in result.report.items()
+    }
+    return dataclasses.replace(result, report=report)

@@ -71,6 +71,32 @@ class TrainConfig:
             "Default: the integers themselves become the names."
         },
     )
+    label_columns: str | None = field(
+        default=None,
+        metadata={
+            "help": "Multi-label data with one 0/1 (or true/false) column per label: the columns, comma-separated "
+            "(csv/tsv/json/jsonl/parquet). The labels take the columns' names and order."
+        },
+    )
+    multi_label: bool = field(
+        default=False,
+        metadata={
+            "help": "Read the data as multi-label: a label cell holds several names separated by --label-separator "
+            "(e.g. 'joy,love'). Without it, data whose label column holds lists is multi-label."
+        },
+    )
+    single_label: bool = field(
+        default=False, metadata={"help": "Read the data as single-label even if its label column holds lists."}
+    )
+    label_separator: str = field(default=",", metadata={"help": "With --multi-label: what separates label names."})
+    threshold_objective: Literal["f1-per-label", "micro-f1", "samples-jaccard"] = field(
+        default="f1-per-label",
+        metadata={
+            "help": "Multi-label: what the decision thresholds, tuned on the validation split, maximise: each "
+            "label's F1 with a threshold of its own (the best macro F1), or one threshold for every label that "
+            "maximises micro F1 or samples Jaccard (fewer labels predicted)."
+        },
+    )
     data_revision: str | None = field(default=None, metadata={"help": "Hub dataset revision (branch, tag or commit)."})
     min_class_examples: int = field(
         default=5,
@@ -217,6 +243,9 @@ class TrainConfig:
             "revision": self.data_revision,
             "seed": self.seed,
             "min_class_examples": self.min_class_examples,
+            "label_columns": self.label_columns.split(",") if self.label_columns else None,
+            "label_mode": "multi" if self.multi_label else "single" if self.single_label else "auto",
+            "label_separator": self.label_separator,
         }
 
 
@@ -328,6 +357,8 @@ def check_config(config: TrainConfig) -> None:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:
         raise ToolkitError("config error: --push-to-hub needs --hub-model-id (e.g. me/distilbert-emotion)")
+    if config.multi_label and config.single_label:
+        raise ToolkitError("config error: --multi-label and --single-label contradict each other: pass one")
     if config.min_class_examples < 0:
         raise ToolkitError(f"config error: --min-class-examples must be >= 0, got {config.min_class_examples}")
     if config.model not in ALIASES and can_only_be_local(config.model) and not Path(config.model).expanduser().exists():

@@ -14,7 +14,18 @@ def print_options(config, user_set: set[str], backbone, hardware, data) -> None:
     print(f"Backbone: {backbone.requested} -> {backbone.resolved}" + (" (fallback)" if backbone.fallback else ""))
     print(f"Hardware: {hardware.device} ({hardware.name}), {hardware.precision}")
     print(f"Data: {data.source}: {data.sizes()}")
-    print(f"Examples per class ({' / '.join(data.splits)}):")  # a typo label or a missing class shows here
+    print(f"Task: {'multi-label' if data.multi_label else 'single-label'} ({data.task_reason})")
+    if data.multi_label:
+        from training.label_sets import label_set_stats
+
+        for name, ds in data.splits.items():
+            stats = label_set_stats(ds["label"])
+            print(
+                f"  {name}: {stats['cardinality']:.2f} labels per text, {stats['two_or_more']:.1%} with two or "
+                f"more, {stats['none']} with none"
+            )
+    # a typo label or a missing class shows here
+    print(f"Examples per {'label' if data.multi_label else 'class'} ({' / '.join(data.splits)}):")
     for label, counts in data.class_counts().items():
         print(f"  {label:24} {' / '.join(str(n) for n in counts.values())}")
 

@@ -17,13 +17,21 @@ import dataclasses
 import hashlib
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.errors import HubUnavailable, ToolkitError, first_line
+from training.errors import ToolkitError
+from training.hub_data import read_hub
+from training.label_sets import (
+    as_label_sets,
+    detect_multi_label,
+    label_places,
+    multi_label_order,
+    rarest_label,
+    to_multi_label_dataset,
+)
 from training.paths import can_only_be_local, is_url
-from training.readers import FORMATS, SPLIT_ALIASES, Columns, Row, download, find_split_files, read_rows
+from training.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -34,20 +42,28 @@ MAX_LISTED = 5  # labels, and lines of each, that a data error names before "...
 class LoadedData:
     """Train/validation(/test) splits with integer labels, and where they came from."""
 
-    splits: dict  # split name -> datasets.Dataset with columns "text" (str) and "label" (int id)
+    splits: dict  # split name -> datasets.Dataset: "text" (str), "label" (int id; multi-label: a list of ids)
     labels: list[str]  # label names in id order
     source: str  # --data as given
     revision: str | None = None  # Hub dataset commit, when known
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes
     warnings: list[str] = field(default_factory=list)
+    multi_label: bool = False  # each text has a set of labels (possibly empty)
+    task_reason: str = "one label per text"  # why the data was read as single- or multi-label
 
     def sizes(self) -> dict[str, int]:
         return {name: len(ds) for name, ds in self.splits.items()}
 
     def class_counts(self) -> dict[str, dict[str, int]]:
-        """Examples of every class in each split: ``{label: {split: count}}`` (0 where a class is absent)."""
-        counts = {name: Counter(ds["label"]) for name, ds in self.splits.items()}
+        """Examples of every class in each split: ``{label: {split: count}}`` (0 where a class is absent); a
+        multi-label text counts once for each of its labels."""
+        counts = {name: Counter(label_ids(ds["label"], self.multi_label)) for name, ds in self.splits.items()}
         return {label: {name: counts[name][i] for name in self.splits} for i, label in enumerate(self.labels)}
+
+
+def label_ids(column, multi_label: bool):
+    """Every label id of a split's ``label`` column (each id of each set, for multi-label data)."""
+    return (i for ids in column for i in ids) if multi_label else column
 
 
 def load_data(
@@ -59,6 +75,9 @@ def load_data(
     revision: str | None = None,
     seed: int = 42,
     min_class_examples: int = 0,
+    label_columns: list[str] | None = None,
+    label_mode: str = "auto",
+    label_separator: str = ",",
 ) -> LoadedData:
     """Load ``source`` (Hub id, folder, file or URL) and validate it.
 
@@ -70,6 +89,9 @@ def load_data(
         revision: Hub dataset revision.
         seed: seed of the stratified split when a split is missing.
         min_class_examples: a label with fewer training examples is an error (0: no check).
+        label_columns: multi-label data with one 0/1 column per label (``--label-columns``).
+        label_mode: ``auto`` (multi-label when the label column holds lists), ``multi`` or ``single``.
+        label_separator: what separates the names in a multi-label cell (``joy,love``).
 
     Returns:
         The validated splits, label names and provenance.
@@ -79,6 +101,7 @@ def load_data(
             or URL cannot be downloaded.
     """
     path = Path(source)
+    columns = Columns(text_column, label_column, label_columns=tuple(label_columns or ()))
     raw: dict[str, list[Row]] = {}
     files: dict[str, str] = {}
     hub_revision = None
@@ -93,18 +116,28 @@ def load_data(
         raise ToolkitError(f"data error: {source}: no such local file or folder")
     else:
         split_files = {}
-        raw, hub_names, hub_revision = read_hub(source, text_column, label_column, revision)
+        raw, hub_names, hub_revision = read_hub(source, columns, revision)
         label_names = label_names or hub_names
     for split, file in split_files.items():
-        raw[split], files[file.name] = read_rows(file, text_column, label_column, name=source if url else None)
+        raw[split], files[file.name] = read_rows(file, columns, name=source if url else None)
     where = {split: source if url else str(file) for split, file in split_files.items()} or dict.fromkeys(
         raw, f"Hub dataset '{source}'"
     )
 
-    check_classes(raw["train"], where["train"], min_class_examples)
-    raw, notes = complete_splits(raw, seed, where)
-    labels = label_order(raw["train"], label_names)
-    splits = {name: to_dataset(rows, labels, split=name) for name, rows in raw.items()}
+    multi, reason = detect_multi_label(
+        raw["train"], label_columns=label_columns, mode=label_mode, separator=label_separator
+    )
+    if multi:
+        raw = as_label_sets(raw, label_separator)
+        check_label_places(label_places(raw["train"], where["train"]), where["train"], min_class_examples)
+        raw, notes = complete_splits(raw, seed, where, stratum=rarest_label(raw["train"]))
+        labels = multi_label_order(raw["train"], label_names or label_columns)
+        splits = {name: to_multi_label_dataset(rows, labels, split=name) for name, rows in raw.items()}
+    else:
+        check_classes(raw["train"], where["train"], min_class_examples)
+        raw, notes = complete_splits(raw, seed, where)
+        labels = label_order(raw["train"], label_names)
+        splits = {name: to_dataset(rows, labels, split=name) for name, rows in raw.items()}
     return LoadedData(
         splits=splits,
         labels=labels,
@@ -112,6 +145,8 @@ def load_data(
         revision=hub_revision,
         files=files,
         warnings=notes + data_warnings(splits),
+        multi_label=multi,
+        task_reason=reason,
     )
 
 
@@ -119,69 +154,6 @@ def is_sample(source: str) -> bool:
     """Whether ``source`` is the bundled synthetic sample (the folder, or one of its files)."""
     path = Path(source).expanduser()
     return path.exists() and SAMPLE_DATA in (path.resolve(), path.resolve().parent)
-
-
-# --- Hub datasets --------------------------------------------------------------------------------
-
-
-def read_hub(dataset_id: str, text_column: str, label_column: str, revision: str | None):
-    """Load a Hub dataset's splits as rows, with its ``ClassLabel`` names and commit when known."""
-    import datasets
-
-    dataset = load_hub_dataset(dataset_id, revision)
-    raw, names = {}, None
-    for split, aliases in SPLIT_ALIASES.items():
-        hub_split = next((s for s in aliases if s in dataset), None)
-        if hub_split is None:
-            continue
-        ds = dataset[hub_split]
-        raw[split] = list(hub_rows(ds, Columns(text_column, label_column), f"{dataset_id} [{hub_split}]"))
-        if isinstance(ds.features[label_column], datasets.ClassLabel):
-            names = list(ds.features[label_column].names)
-    if "train" not in raw:
-        raise ToolkitError(f"data error: Hub dataset '{dataset_id}' has no train split (splits: {', '.join(dataset)})")
-    return raw, names, hub_commit(dataset_id, revision)
-
-
-def load_hub_dataset(dataset_id: str, revision: str | None):
-    """``datasets.load_dataset`` (every split, memory-mapped), or ``HubUnavailable`` saying what was tried."""
-    import datasets
-
-    try:
-        return datasets.load_dataset(dataset_id, revision=revision)
-    except Exception as err:  # offline, unknown repo, gated...: the loaders raise many types
-        raise HubUnavailable(
-            f"data error: {dataset_id}: no such local file or folder, and as a Hub dataset id it could not be "
-            f"loaded either ({first_line(err)}) — check the path, or the dataset id and your connection to the Hub"
-        ) from None
-
-
-def hub_rows(ds, columns: Columns, where: str, batch_size: int = 10_000) -> Iterator[Row]:
-    """Stream the rows of one Hub split a batch at a time; ``ClassLabel`` ids become their names."""
-    import datasets
-
-    columns = columns.check(ds.column_names, where)
-    feature = ds.features[columns.label] if columns.label else None
-    fields = [f for f in (columns.text, columns.label, columns.id) if f]
-    number = 0
-    for batch in ds.select_columns(fields).iter(batch_size=batch_size):
-        if isinstance(feature, datasets.ClassLabel):
-            batch[columns.label] = [
-                feature.int2str(i) if i is not None and i >= 0 else None for i in batch[columns.label]
-            ]
-        for values in zip(*(batch[f] for f in fields), strict=True):
-            yield columns.row(dict(zip(fields, values, strict=True)), f"{where} row {number}")
-            number += 1
-
-
-def hub_commit(dataset_id: str, revision: str | None) -> str | None:
-    """The commit sha of the dataset revision (None when the Hub cannot be asked)."""
-    try:
-        from huggingface_hub import HfApi
-
-        return HfApi().dataset_info(dataset_id, revision=revision).sha
-    except Exception:  # offline with a cached copy: the data loaded, only its commit is unknown
-        return revision
 
 
 # --- Splits and labels ---------------------------------------------------------------------------
@@ -199,6 +171,11 @@ def check_classes(train: list[Row], where: str, min_examples: int) -> None:
         if row.label is None or row.label == "":
             raise ToolkitError(f"data error: {row.where}: empty label")
         places[str(row.label)].append(row.where.removeprefix(f"{where} "))
+    check_label_places(places, where, min_examples)
+
+
+def check_label_places(places: dict[str, list[str]], where: str, min_examples: int) -> None:
+    """At least two labels, and none with fewer than ``min_examples`` training examples (naming its lines)."""
     if len(places) < 2:
         found = f"only one label ('{next(iter(places))}')" if places else "no labels"
         raise ToolkitError(f"data error: {where}: {found} in the training data — a classifier needs at least two")
@@ -222,22 +199,23 @@ def check_classes(train: list[Row], where: str, min_examples: int) -> None:
 
 
 def complete_splits(
-    raw: dict[str, list[Row]], seed: int, where: dict[str, str]
+    raw: dict[str, list[Row]], seed: int, where: dict[str, str], stratum=lambda row: str(row.label)
 ) -> tuple[dict[str, list[Row]], list[str]]:
     """Carve the missing splits out of train, stratified: 80/10/10 alone, 90/10 when only validation lacks.
 
-    ``where`` names the file (or Hub dataset) each split was read from, for the error on an empty one.
+    ``where`` names the file (or Hub dataset) each split was read from, for the error on an empty one;
+    ``stratum`` gives each row's stratum (its label; a multi-label row's rarest label).
     """
     for name, rows in raw.items():
         if not rows:
             raise ToolkitError(f"data error: {where[name]}: the {name} split is empty — expected labelled examples")
     notes = []
     if "validation" not in raw and "test" not in raw:
-        train, validation, test = stratified_split(raw["train"], (0.8, 0.1, 0.1), seed)
+        train, validation, test = stratified_split(raw["train"], (0.8, 0.1, 0.1), seed, stratum)
         raw = {"train": train, "validation": validation, "test": test}
         notes.append(f"one file: split stratified 80/10/10 with seed {seed}")
     elif "validation" not in raw:
-        train, validation = stratified_split(raw["train"], (0.9, 0.1), seed)
+        train, validation = stratified_split(raw["train"], (0.9, 0.1), seed, stratum)
         raw = {**raw, "train": train, "validation": validation}
         notes.append(f"no validation split: held out 10% of train (stratified, seed {seed})")
     for name, rows in raw.items():
@@ -249,7 +227,9 @@ def complete_splits(
     return raw, notes
 
 
-def stratified_split(rows: list[Row], fractions: tuple[float, ...], seed: int) -> list[list[Row]]:
+def stratified_split(
+    rows: list[Row], fractions: tuple[float, ...], seed: int, stratum=lambda row: str(row.label)
+) -> list[list[Row]]:
     """Split rows so that every part keeps the label proportions; rows keep their file order.
 
     Each label's rows are shuffled with ``seed`` and cut by ``fractions`` (rounding down for all
@@ -258,7 +238,7 @@ def stratified_split(rows: list[Row], fractions: tuple[float, ...], seed: int) -
     rng = random.Random(seed)
     by_label: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
-        by_label[str(row.label)].append(i)
+        by_label[stratum(row)].append(i)
     part_of = {}
     for indices in by_label.values():
         rng.shuffle(indices)
@@ -332,7 +312,7 @@ def data_warnings(splits: dict) -> list[str]:
     train_labels: dict[str, set[int]] = defaultdict(set)
     counts = Counter(splits["train"]["text"])
     for text, label in zip(splits["train"]["text"], splits["train"]["label"], strict=True):
-        train_labels[text].add(label)
+        train_labels[text].add(tuple(label) if isinstance(label, list) else label)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     if duplicates:
         conflicting = sum(1 for labels in train_labels.values() if len(labels) > 1)
@@ -367,5 +347,6 @@ def split_sha256(dataset, labels: list[str]) -> str:
     """sha256 over the split's rows, each ``text + "\\t" + label_name + "\\n"``, in order."""
     digest = hashlib.sha256()
     for text, label in zip(dataset["text"], dataset["label"], strict=True):
-        digest.update(f"{text}\t{labels[label]}\n".encode())
+        name = ",".join(labels[i] for i in label) if isinstance(label, list) else labels[label]
+        digest.update(f"{text}\t{name}\n".encode())
     return digest.hexdigest()

@@ -51,8 +51,21 @@ FIGURES = {
     "words_per_text.png": "Words per text",
     "embedding_map.png": "Embedding map",
     "calibration.png": "Reliability diagram (calibration)",
+    # multi-label runs: instead of the confusion matrix
+    "label_cooccurrence.png": "Label co-occurrence",
+    "f1_by_support.png": "Per-label F1 against support",
 }
-CONFUSION_FIGURE, CLASS_DISTRIBUTION_FIGURE, WORDS_FIGURE, EMBEDDING_MAP_FIGURE, CALIBRATION_FIGURE = FIGURES
+(
+    CONFUSION_FIGURE,
+    CLASS_DISTRIBUTION_FIGURE,
+    WORDS_FIGURE,
+    EMBEDDING_MAP_FIGURE,
+    CALIBRATION_FIGURE,
+    COOCCURRENCE_FIGURE,
+    F1_SUPPORT_FIGURE,
+) = FIGURES
+
+MULTI_LABEL = "multi-label"  # metrics.json["task"] of a multi-label run (absent: single-label)
 
 # --- onnx/, written by training.export ----------------------------------------------------------------
 ONNX_DIR = "onnx"  # self-contained: the models, their tokenizer and config

@@ -44,12 +44,26 @@ class Columns(NamedTuple):
     label: str | None  # None: read texts only (every line of a .txt is one text)
     id: str | None = None
     optional_label: bool = False  # prediction: a file without the label column is read as texts only
+    label_columns: tuple[str, ...] = ()  # multi-label: one 0/1 column per label (replaces ``label``)
 
     def check(self, found: list, name: str) -> Columns:
         """These columns, with ``label`` None when it is optional and absent; else a one-line error."""
+        if self.label_columns:
+            missing = [column for column in self.label_columns if column not in found]
+            if missing:
+                raise ToolkitError(
+                    f"data error: {name}: no column(s) {', '.join(map(repr, missing))} of --label-columns "
+                    f"(columns: {', '.join(map(str, found))})"
+                )
+            check_columns(found, self.text, None, name, id_column=self.id)
+            return self._replace(label=None)
         label = self.label if self.label in found or not self.optional_label else None
         check_columns(found, self.text, label, name, id_column=self.id)
         return self._replace(label=label)
+
+    def fields(self) -> list[str]:
+        """The record fields these columns read."""
+        return [f for f in (self.text, self.label, self.id, *self.label_columns) if f]
 
     def row(self, record: dict, where: str) -> Row:
         """The row of one record; a text that is not a string (a number, a list...) or a null id is an error,
@@ -61,6 +75,8 @@ class Columns(NamedTuple):
                 "— expected a string (the text)"
             )
         label = record[self.label] if self.label else None
+        if self.label_columns:
+            label = [column for column in self.label_columns if flag_cell(record[column], where, column)]
         identifier = record[self.id] if self.id else None
         if self.id and identifier is None:
             raise ToolkitError(
@@ -68,6 +84,22 @@ class Columns(NamedTuple):
                 "or leave --id-column out to number the rows"
             )
         return Row((text or "").strip(), label.strip() if isinstance(label, str) else label, where, identifier)
+
+
+TRUE_CELLS, FALSE_CELLS = {"1", "1.0", "true"}, {"0", "0.0", "false"}
+
+
+def flag_cell(value: object, where: str, column: str) -> bool:
+    """A cell of a --label-columns column: 0/1 or true/false (any case); anything else is a one-line error."""
+    text = str(value).strip().casefold() if value is not None else ""
+    if text in TRUE_CELLS:
+        return True
+    if text in FALSE_CELLS:
+        return False
+    raise ToolkitError(
+        f"data error: {where}: column '{column}' holds {short_repr(value)} — expected 0 or 1 (or true/false): "
+        "one column per label with --label-columns"
+    )
 
 
 def short_repr(value: object, limit: int = 40) -> str:
@@ -98,13 +130,13 @@ def find_split_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def read_rows(path: Path, text_column: str, label_column: str, name: str | None = None) -> tuple[list[Row], str]:
+def read_rows(path: Path, columns: Columns, name: str | None = None) -> tuple[list[Row], str]:
     """Read one data file into rows, with the sha256 of its bytes (read once for both).
 
     ``name`` replaces the path in messages (e.g. a URL).
     """
     digest = hashlib.sha256()
-    rows = list(iter_rows(path, Columns(text_column, label_column), name=name, digest=digest))
+    rows = list(iter_rows(path, columns, name=name, digest=digest))
     return rows, digest.hexdigest()
 
 
@@ -167,8 +199,9 @@ def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> I
     example in ``text;label`` files; in a file of texts they are empty texts, so that row ``i`` is
     line ``i + 1``.
     """
-    if columns.id:
-        raise ToolkitError(f"data error: {name}: a .txt file has no columns — --id-column needs csv, json or parquet")
+    if columns.id or columns.label_columns:
+        option = "--id-column" if columns.id else "--label-columns"
+        raise ToolkitError(f"data error: {name}: a .txt file has no columns — {option} needs csv, json or parquet")
     labelled = columns.label is not None
     decided = not columns.optional_label or not labelled  # --no-labels: every line is one text, ';' included
     blank: list[int] = []  # blank lines before the first non-blank one decides
@@ -245,7 +278,7 @@ def read_json(text: str, columns: Columns, name: str) -> Iterator[Row]:
         data = [data]  # one record (a one-line JSON Lines file)
     if isinstance(data, dict):  # columns: {"text": [...], "label": [...]}
         columns = columns.check(list(data), name)
-        fields = [f for f in (columns.text, columns.label, columns.id) if f]
+        fields = columns.fields()
         records = (dict(zip(fields, values, strict=True)) for values in zip(*(data[f] for f in fields), strict=True))
         return (columns.row(record, f"{name} row {i}") for i, record in enumerate(records))
     if isinstance(data, list):
@@ -288,7 +321,7 @@ def read_parquet(path: Path, columns: Columns, name: str, digest=None) -> Iterat
                 digest.update(block)
     parquet = pq.ParquetFile(path)
     columns = columns.check(parquet.schema_arrow.names, name)
-    fields = [f for f in (columns.text, columns.label, columns.id) if f]
+    fields = columns.fields()
     number = 0
     for batch in parquet.iter_batches(columns=fields):
         for record in batch.to_pylist():

@@ -28,6 +28,8 @@ from training.backbones import Backbone
 from training.config import TrainConfig
 from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError, first_line
+from training.label_sets import multi_hot
+from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def detect_hardware(precision: str = "auto") -> Hardware:
     )
 
 
-def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
+def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int, multi_label: bool = False):
     """Load the tokenizer and the backbone with a new classification head over ``labels``.
 
     Raises:
@@ -83,6 +85,7 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
             num_labels=len(labels),
             id2label=id2label,
             label2id={name: i for i, name in id2label.items()},
+            problem_type="multi_label_classification" if multi_label else "single_label_classification",
             ignore_mismatched_sizes=True,  # a classifier checkpoint's old head is replaced, not an error
             # fp32 master weights whatever the checkpoint's dtype (transformers 5 defaults to "auto": a bf16
             # checkpoint would train in bf16, where most 2e-5 updates round away); Trainer adds mixed precision.
@@ -100,14 +103,22 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int):
     return model, tokenizer
 
 
-def tokenize_splits(splits: dict, tokenizer, max_length: int) -> dict:
-    """Tokenize every split once, batched and unpadded (padding happens per batch in the collator)."""
+def tokenize_splits(splits: dict, tokenizer, max_length: int, num_labels: int | None = None) -> dict:
+    """Tokenize every split once, batched and unpadded (padding happens per batch in the collator).
+
+    For multi-label data (``num_labels`` given) each text's label-id list becomes a 0/1 float ``labels``
+    row, what the model's BCE loss takes.
+    """
 
     def encode(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        if num_labels is not None:
+            encoded["labels"] = multi_hot(batch["label"], num_labels).tolist()
+        return encoded
 
+    removed = ["text"] if num_labels is None else ["text", "label"]
     return {
-        name: ds.map(encode, batched=True, remove_columns=["text"], desc=f"Tokenizing {name}")
+        name: ds.map(encode, batched=True, remove_columns=removed, desc=f"Tokenizing {name}")
         for name, ds in splits.items()
     }
 
@@ -201,49 +212,6 @@ def training_arguments(
     return TrainingArguments(**training_options(config, hardware, checkpoint_dir, train_size, replicas))
 
 
-def class_weights(label_ids, num_labels: int, mode: str) -> np.ndarray | None:
-    """Per-class loss weights: ``balanced`` is scikit-learn's ``n / (classes x n_class)``, ``none`` is None.
-
-    A class with no training example (possible with ``--min-class-examples 0``) gets weight 1.
-    """
-    if mode == "none":
-        return None
-    from sklearn.utils.class_weight import compute_class_weight
-
-    label_ids = np.asarray(label_ids)
-    present = np.unique(label_ids)
-    weights = np.ones(num_labels)
-    weights[present] = compute_class_weight("balanced", classes=present, y=label_ids) * len(present) / num_labels
-    return weights
-
-
-@dataclass(frozen=True)
-class WeightedCrossEntropy:
-    """Trainer's ``compute_loss_func``: cross-entropy with a weight per class.
-
-    The batch loss is ``sum(w[y_i] * ce_i) / sum(w[y_i])`` (PyTorch's weighted mean), so with all weights
-    equal it is the model's own loss.
-    """
-
-    weights: tuple[float, ...]
-
-    def __call__(self, outputs, labels, num_items_in_batch=None):
-        logits = outputs["logits"]
-        weight = torch.tensor(self.weights, dtype=torch.float32, device=logits.device)
-        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weight)
-
-
-def trainer_metrics(labels: list[str]):
-    """The scalar metrics logged at each evaluation (and used to pick the best epoch)."""
-    from training.evaluate import classification_metrics
-
-    def compute(prediction):
-        metrics = classification_metrics(prediction.label_ids, prediction.predictions.argmax(-1), labels)
-        return {key: metrics[key] for key in ("accuracy", "f1_macro", "f1_weighted")}
-
-    return compute
-
-
 class ClassifierTrainer(Trainer):
     """``Trainer`` with evaluation in row order and cheap length grouping.
 
@@ -276,7 +244,11 @@ def fine_tune(
 
     replicas = data_parallel_replicas(PartialState())
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
-    weights = class_weights(tokenized["train"]["label"], len(labels), config.class_weights)
+    multi_label = model.config.problem_type == "multi_label_classification"
+    train_labels = tokenized["train"]["labels" if multi_label else "label"]
+    loss, weights = loss_function(labels, train_labels, config.class_weights, multi_label)
+    if multi_label:
+        start_at_priors(model, train_labels)
     early_stopping = config.epochs is None
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
@@ -287,8 +259,10 @@ def fine_tune(
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
         data_collator=collator,
-        compute_metrics=trainer_metrics(labels),
-        compute_loss_func=None if weights is None else WeightedCrossEntropy(tuple(weights.tolist())),
+        compute_metrics=multi_label_trainer_metrics(labels, config.threshold_objective)
+        if multi_label
+        else trainer_metrics(labels),
+        compute_loss_func=loss,
         callbacks=[EarlyStoppingCallback(config.early_stopping_patience)] if early_stopping else None,
     )
     quiet_tokenizer_forks(args.dataloader_num_workers)
@@ -302,7 +276,7 @@ def fine_tune(
     log = epoch_log(trainer.state.log_history)
     schedule = describe_schedule(config, log, args.num_train_epochs, len(tokenized["train"]))
     if weights is not None:
-        schedule["class_weights"] = dict(zip(labels, (round(float(w), 4) for w in weights), strict=True))
+        schedule["positive_weights" if multi_label else "class_weights"] = weights
     return FineTuned(
         trainer=trainer,
         seconds=seconds,

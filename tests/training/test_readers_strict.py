@@ -49,7 +49,7 @@ def test_tsv_quotes_are_ordinary_characters(tmp_path):
     path = tmp_path / "tweets.tsv"
     path.write_text("text\tlabel\n" + "".join(f"{text}\tjoy\n" for text in rows), encoding="utf-8")
     assert predict_rows(path) == rows  # 5 rows in, the same 5 out, quotes as written
-    training_rows, _ = readers.read_rows(path, "text", "label")  # what load_data reads each file with
+    training_rows, _ = readers.read_rows(path, readers.Columns("text", "label"))  # what load_data reads each file with
     assert [row.text for row in training_rows] == rows
     assert [row.where.rsplit(" ", 1)[1] for row in training_rows] == ["2", "3", "4", "5", "6"]  # the right lines
 

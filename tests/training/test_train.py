@@ -10,11 +10,10 @@ from tests.conftest import make_texts
 from training.backbones import Backbone
 from training.config import parse_config
 from training.errors import HubUnavailable, ToolkitError
+from training.objectives import WeightedCrossEntropy, class_weights
 from training.train import (
     ClassifierTrainer,
-    WeightedCrossEntropy,
     best_epoch,
-    class_weights,
     describe_schedule,
     detect_hardware,
     epoch_log,

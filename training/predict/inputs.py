@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import hub_rows, load_hub_dataset
 from training.errors import ToolkitError
+from training.hub_data import hub_rows, load_hub_dataset
 from training.paths import can_only_be_local, is_url
 from training.readers import FORMATS, Columns, Row, download, iter_rows
 

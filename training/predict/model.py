@@ -61,6 +61,11 @@ def classifier_config(folder: Path, model: str):
             f"predict error: {model}: not a text classifier (architectures: {', '.join(architectures) or 'none'}) "
             "— expected a *ForSequenceClassification model, e.g. a folder written by python -m training"
         )
+    if getattr(config, "problem_type", None) == "multi_label_classification":
+        raise ToolkitError(
+            f"predict error: {model}: a multi-label model — training.predict labels with single-label models "
+            "for now (a multi-label model's probabilities are sigmoids with thresholds, not a softmax)"
+        )
     return config
 
 

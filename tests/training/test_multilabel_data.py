@@ -1,0 +1,123 @@
+"""Multi-label data: the three layouts, the empty label set, every bad cell, the checks per label."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import CUES
+from training.config import parse_config
+from training.data import load_data
+from training.errors import ToolkitError
+from training.label_sets import label_set_stats
+
+LABELS = ["anger", "fear", "joy", "love"]
+
+
+def label_sets(n: int, seed: int = 0) -> list[list[str]]:
+    """Deterministic label sets: none, one, or two labels, every label well represented."""
+    patterns = [[], ["joy"], ["fear"], ["anger"], ["love"], ["joy", "love"], ["anger", "fear"], ["fear", "joy"]]
+    return [patterns[(i + seed) % len(patterns)] for i in range(n)]
+
+
+def text(labels: list[str], i: int) -> str:
+    return " ".join(["i", "feel", *(CUES[label][i % 5] for label in labels), "today", str(i)])
+
+
+def write_jsonl(folder, sizes=(40, 16, 16)):
+    folder.mkdir(parents=True, exist_ok=True)
+    for (name, n), seed in zip(zip(("train", "validation", "test"), sizes, strict=True), (0, 3, 5), strict=True):
+        rows = [{"text": text(labels, i), "labels": labels} for i, labels in enumerate(label_sets(n, seed))]
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder
+
+
+def test_a_label_column_of_lists_is_multi_label_with_its_reason(tmp_path):
+    data = load_data(str(write_jsonl(tmp_path)), label_column="labels")
+    assert data.multi_label and data.task_reason.startswith("the label column holds lists (")
+    assert data.labels == LABELS  # sorted names
+    train = data.splits["train"]
+    assert [[data.labels[i] for i in ids] for ids in train["label"][:6]] == [
+        [],
+        ["joy"],
+        ["fear"],
+        ["anger"],
+        ["love"],
+        ["joy", "love"],
+    ]
+    stats = label_set_stats(train["label"])
+    assert stats["none"] == 5 and stats["two_or_more"] == pytest.approx(15 / 40)
+    assert data.class_counts()["joy"]["train"] == sum("joy" in s for s in label_sets(40))
+
+
+def test_one_0_1_column_per_label(tmp_path):
+    sets = label_sets(40)
+    frame = pd.DataFrame({"text": [text(s, i) for i, s in enumerate(sets)]})
+    for label in ["love", "joy", "fear", "anger"]:  # the columns' order is the labels' order
+        frame[label] = [int(label in s) for s in sets]
+    frame["fear"] = frame["fear"].map({1: "true", 0: "False"})  # true/false cells too
+    for suffix, write in ((".csv", lambda f, p: f.to_csv(p, index=False)), (".parquet", pd.DataFrame.to_parquet)):
+        path = tmp_path / f"tweets{suffix}"
+        write(frame, path)
+        data = load_data(str(path), label_columns=["love", "joy", "fear", "anger"])
+        assert data.multi_label and data.task_reason.startswith("--label-columns names one 0/1 column per label")
+        assert data.labels == ["love", "joy", "fear", "anger"]
+        read = {
+            t: {data.labels[i] for i in ids}
+            for ds in data.splits.values()
+            for t, ids in zip(ds["text"], ds["label"], strict=True)
+        }
+        assert read == {text(s, i): set(s) for i, s in enumerate(sets)}  # every row, every label, none lost
+
+
+@pytest.mark.parametrize(("cell", "shown"), [("2", "'2'"), ("yes", "'yes'"), ("", "''")])
+def test_a_bad_0_1_cell_names_file_line_and_column(tmp_path, cell, shown):
+    path = tmp_path / "tweets.csv"
+    path.write_text(f"text,joy,fear\ni am glad,1,0\ni am scared,0,1\nwhat now,{cell},0\n", encoding="utf-8")
+    with pytest.raises(ToolkitError, match=rf"tweets.csv line 4: column 'joy' holds {shown} — expected 0 or 1"):
+        load_data(str(path), label_columns=["joy", "fear"])
+    with pytest.raises(ToolkitError, match=r"no column\(s\) 'anger' of --label-columns"):
+        load_data(str(path), label_columns=["joy", "anger"])
+
+
+def test_multi_label_with_a_separator_in_txt_and_csv(tmp_path):
+    sets = label_sets(40)
+    txt = tmp_path / "tweets.txt"
+    txt.write_text("".join(f"{text(s, i)};{'|'.join(s)}\n" for i, s in enumerate(sets)), encoding="utf-8")
+    data = load_data(str(txt), label_mode="multi", label_separator="|")
+    assert data.multi_label and data.task_reason == "--multi-label: a label cell holds label names separated by '|'"
+    assert label_set_stats(data.splits["train"]["label"])["none"] + sum(
+        label_set_stats(data.splits[s]["label"])["none"] for s in ("validation", "test")
+    ) == sum(not s for s in sets)  # a text with no label is kept, and counted
+    csv = tmp_path / "tweets.csv"
+    csv.write_text("text,label\n" + "".join(f'{text(s, i)},"{",".join(s)}"\n' for i, s in enumerate(sets)))
+    assert load_data(str(csv), label_mode="multi").labels == LABELS
+    # Without --multi-label such cells are single labels: "joy,love" is a class of its own.
+    labelled = [s for s in sets if s] * 3
+    csv.write_text("text,label\n" + "".join(f'{text(s, i)},"{",".join(s)}"\n' for i, s in enumerate(labelled)))
+    assert "joy,love" in load_data(str(csv)).labels
+
+
+def test_single_label_overrides_and_refuses_lists(tmp_path):
+    with pytest.raises(ToolkitError, match=r"train.jsonl line 1: the label is a list \(\[\]\) — a single-label run"):
+        load_data(str(write_jsonl(tmp_path)), label_column="labels", label_mode="single")
+    with pytest.raises(ToolkitError, match="--multi-label and --single-label contradict each other"):
+        parse_config(["--multi-label", "--single-label"])
+    options = parse_config(["--label-columns", "joy,fear", "--threshold-objective", "micro-f1"])[0].data_options()
+    assert options["label_columns"] == ["joy", "fear"] and options["label_mode"] == "auto"
+
+
+def test_every_check_works_per_label(tmp_path):
+    folder = write_jsonl(tmp_path)
+    with pytest.raises(ToolkitError, match=r"4 label\(s\) with fewer than 50 training examples — 'anger' on line "):
+        load_data(str(folder), label_column="labels", min_class_examples=50)
+    rows = [{"text": "a rare one", "labels": ["grief"]}]
+    (folder / "test.jsonl").write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    with pytest.raises(ToolkitError, match=r"test.jsonl line 1: label 'grief' never appears in train"):
+        load_data(str(folder), label_column="labels")
+    only = tmp_path / "one.jsonl"
+    only.write_text("".join(json.dumps({"text": f"t {i}", "labels": ["joy"] * (i % 2)}) + "\n" for i in range(20)))
+    with pytest.raises(ToolkitError, match=r"only one label \('joy'\) in the training data"):
+        load_data(str(only), label_column="labels")
