@@ -232,3 +232,18 @@ def test_unknown_backend_names_the_choices(trained_tiny_dir, tmp_path, capsys):
         predict(trained_tiny_dir, source, tmp_path / "out.csv", "--backend", "onnx")
     assert exit_info.value.code == 2
     assert "auto,onnx-fp32,onnx-int8,torch" in capsys.readouterr().err
+
+
+def test_json_files_are_training_outputs_bytes_and_resume_reads_them(tmp_path):
+    from training.outputs import write_json
+    from training.predict.parts import MANIFEST, Parts
+
+    parts = Parts(tmp_path / "out.parquet")
+    command = {"model": "runs/émotion", "shard_size": 5}  # non-ASCII kept as written, as before
+    parts.start(command, overwrite=False)
+    write_json(tmp_path / "expected.json", {"command": command})
+    written = (parts.folder / MANIFEST).read_bytes()
+    assert written == (tmp_path / "expected.json").read_bytes()
+    assert written == (json.dumps({"command": command}, indent=2, ensure_ascii=False) + "\n").encode()  # old bytes
+    Parts(tmp_path / "out.parquet").start(command, overwrite=False)  # the same command resumes
+    assert sorted(p.name for p in parts.folder.iterdir()) == [MANIFEST]  # no temporary file left

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from training.errors import ToolkitError
+from training.outputs import write_json
 
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
 MANIFEST = "manifest.json"
@@ -111,10 +112,10 @@ def atomic(path: Path):
         tmp.unlink(missing_ok=True)
 
 
-def save_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON, atomically (temporary file + rename)."""
+def write_json_atomically(path: Path, content: dict) -> None:
+    """:func:`training.outputs.write_json` (the one JSON writer) to a temporary name, renamed when complete."""
     with atomic(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(tmp, content)
 
 
 class Parts:
@@ -147,7 +148,7 @@ class Parts:
         if self.out.exists() and not overwrite:
             raise ToolkitError(f"predict error: {self.out} exists — delete it or pass --overwrite")
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_json(manifest, {"command": command})
+        write_json_atomically(manifest, {"command": command})
 
     def done(self, shard: int) -> bool:
         return self.file(shard, ".json").is_file()
@@ -156,7 +157,7 @@ class Parts:
         """Write one shard's rows, then its counts: the counts file is what marks the shard done."""
         with atomic(self.file(shard, self.fmt)) as tmp:
             write_table(table, tmp, self.fmt)
-        save_json(self.file(shard, ".json"), counts)
+        write_json_atomically(self.file(shard, ".json"), counts)
 
     def counts(self, shard: int) -> dict:
         return json.loads(self.file(shard, ".json").read_text(encoding="utf-8"))

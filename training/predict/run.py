@@ -24,7 +24,7 @@ from training.evaluate import metrics_from_confusion
 from training.predict.engine import Engine
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
-from training.predict.parts import Parts, output_schema, save_json, shard_table
+from training.predict.parts import Parts, output_schema, shard_table, write_json_atomically
 
 METRICS_FILE = "predict_metrics.json"
 
@@ -122,7 +122,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         return None
     summary = {**summarize(parts.finish(shards), engine, labelled, todo, seconds), "load_seconds": round(loading, 2)}
     if labelled:
-        save_json(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
+        write_json_atomically(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
     return summary
 
 
