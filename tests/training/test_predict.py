@@ -234,6 +234,23 @@ def test_unknown_backend_names_the_choices(trained_tiny_dir, tmp_path, capsys):
     assert "auto,onnx-fp32,onnx-int8,torch" in capsys.readouterr().err
 
 
+def test_the_parquet_merge_copies_every_row_group_in_order(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from training.predict.parts import concatenate
+
+    tables = [pa.table({"id": list(range(k * 10, k * 10 + 10)), "label": [f"c{k}"] * 10}) for k in range(3)]
+    files = [tmp_path / f"part-{k}.parquet" for k in range(3)]
+    for table, file in zip(tables, files, strict=True):
+        pq.write_table(table, file, row_group_size=table.num_rows)
+    pq.write_table(tables[1], files[1], row_group_size=4)  # a shard of 3 row groups: each one is copied
+    concatenate(files, tmp_path / "out.parquet", ".parquet")
+    merged = pq.ParquetFile(tmp_path / "out.parquet")
+    assert merged.read().equals(pa.concat_tables(tables))
+    assert [merged.metadata.row_group(g).num_rows for g in range(merged.num_row_groups)] == [10, 4, 4, 2, 10]
+
+
 def test_json_files_are_training_outputs_bytes_and_resume_reads_them(tmp_path):
     from training.outputs import write_json
     from training.predict.parts import MANIFEST, Parts

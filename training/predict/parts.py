@@ -157,6 +157,7 @@ class Parts:
         """Write one shard's rows, then its counts: the counts file is what marks the shard done."""
         with atomic(self.file(shard, self.fmt)) as tmp:
             write_table(table, tmp, self.fmt)
+        release_arrow_memory()
         write_json_atomically(self.file(shard, ".json"), counts)
 
     def counts(self, shard: int) -> dict:
@@ -180,8 +181,11 @@ def concatenate(files: list[Path], target: Path, fmt: str) -> None:
         import pyarrow.parquet as pq
 
         with pq.ParquetWriter(target, pq.read_schema(files[0])) as writer:
-            for file in files:  # one shard in memory at a time
-                writer.write_table(pq.read_table(file))
+            for file in files:  # one row group (one shard) in memory at a time
+                with pq.ParquetFile(file) as shard:
+                    for group in range(shard.num_row_groups):
+                        writer.write_table(shard.read_row_group(group))
+                release_arrow_memory()
         return
     with open(target, "wb") as sink:
         for number, file in enumerate(files):
@@ -189,3 +193,8 @@ def concatenate(files: list[Path], target: Path, fmt: str) -> None:
                 if fmt == ".csv" and number:
                     source.readline()  # the header, already written by the first shard
                 shutil.copyfileobj(source, sink)
+
+
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (docs/predict_memory.md)."""
+    pa.default_memory_pool().release_unused()
