@@ -303,3 +303,38 @@ def test_export_backends_read_under_todays_and_earlier_names(run_copy):
     assert "onnx-int8" in json.loads((run_copy / "metrics.json").read_text())["export"]
     assert render(run_copy) == earlier
     assert "| ONNX int8 (dynamic quantization) | 91.60 |" in earlier
+
+
+FIXTURE_MULTI_LABEL = FIXTURE_RUN.parent / "run_multilabel"
+GOLDEN_MULTI_LABEL = GOLDEN.parent / "golden_card_multilabel.md"
+
+
+def test_golden_multi_label_card():
+    """The card of a multi-label run (the fixture's reports: a tiny MiniLM run on four labels) is exactly the
+    committed one (UPDATE_GOLDEN=1 rewrites it)."""
+    card = render(FIXTURE_MULTI_LABEL, repo_id="tester/minilm-multi", space_id=None)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN_MULTI_LABEL.write_text(card, encoding="utf-8")
+    assert card == GOLDEN_MULTI_LABEL.read_text(encoding="utf-8"), "rerun with UPDATE_GOLDEN=1 if intended"
+
+
+def test_multi_label_card_reports_thresholds_metrics_and_sigmoid_usage():
+    card = render(FIXTURE_MULTI_LABEL, repo_id="tester/minilm-multi", space_id=None)
+    metrics = json.loads((FIXTURE_MULTI_LABEL / "metrics.json").read_text())
+    data = front_matter(card)
+    assert "multi-label-classification" in data["tags"]
+    results = model_index_to_eval_results(data["model-index"])[1]
+    test = [r for r in results if r.dataset_split == "test"]
+    assert [(r.metric_name, r.metric_value) for r in test] == [
+        ("F1 (macro)", round(metrics["eval"]["test"]["f1_macro"], 4)),
+        ("F1 (micro)", round(metrics["eval"]["test"]["f1_micro"], 4)),
+        ("F1 (samples)", round(metrics["eval"]["test"]["f1_samples"], 4)),
+        ("Exact match (subset accuracy)", round(metrics["eval"]["test"]["exact_match"], 4)),
+    ]
+    per_label = section(card, "Results").split("### Per label (test split)")[1]
+    for label, threshold in metrics["thresholds"]["values"].items():
+        assert f"| {label} | {threshold:.2f} |" in per_label
+    usage = section(card, "How to use")
+    assert 'function_to_apply="sigmoid"' in usage and ".label_thresholds" in usage
+    assert "python -m training.predict" not in usage  # not for multi-label models yet
+    assert "at its tuned thresholds" in card and "| minilm-multi at 0.5 |" in card
