@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from training.runtime import softmax
+
 PREFETCH = 16  # batches tokenized ahead of the model (enough to keep 8 worker threads busy)
 
 _thread = threading.local()  # each pool thread's own tokenizer copy, made on its first batch
@@ -114,20 +116,14 @@ class Engine:
         self.pool.shutdown()
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float32, shifted by the row's max so that large logits cannot overflow."""
-    exp = np.exp(logits.astype(np.float32) - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 @dataclass
 class OnnxEngine(Engine):
-    """ONNX Runtime on the CPU: ``run`` is :func:`training.export.onnx_session`'s forward pass."""
+    """ONNX Runtime on the CPU: ``run`` is :func:`training.runtime.onnx_session`'s forward pass."""
 
     run: Callable = None
 
     def forward(self, inputs: dict) -> np.ndarray:
-        return softmax(self.run(inputs))
+        return softmax(self.run(inputs), np.float32)
 
     def gather(self, order: np.ndarray, outputs: list, count: int) -> np.ndarray:
         result = np.empty((count, len(self.labels)), dtype=np.float32)
