@@ -183,13 +183,17 @@ def merge_corrections(
 
 
 def _distinct(records: list[dict]) -> tuple[list[dict], int]:
-    """The records with each id once (the first read), and how many repeats were dropped."""
-    seen: set[str] = set()
-    distinct = []
+    """The records with each id once, and how many repeats were dropped: the first read, unless a later copy
+    is accepted in review and the first is not (two identical review rows: the owner's ``y`` wins)."""
+    kept: dict[str, int] = {}
+    distinct: list[dict] = []
     for record in records:
-        if record["id"] not in seen:
-            seen.add(record["id"])
+        at = kept.get(record["id"])
+        if at is None:
+            kept[record["id"]] = len(distinct)
             distinct.append(record)
+        elif record.get("accept") is True and distinct[at].get("accept") is False:
+            distinct[at] = record
     return distinct, len(records) - len(distinct)
 
 

@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -142,8 +143,22 @@ def _read_flags_csv(path: Path) -> list[dict]:
 
 
 def from_csv_cell(value: str) -> str:
-    """A CSV cell without the apostrophe the export put before a formula start (twin of space/flags.py's)."""
-    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_START) else value
+    """A CSV cell as the flag was sent: without the apostrophe the export put before a formula start, and with
+    the control and bidi characters the export showed escaped (``\\u202e``) put back (space/flags.py's
+    ``csv_cell`` and ``shown_escaped``), so that a reviewed row still matches its training text."""
+    value = value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_START) else value
+    return ESCAPED_HIDDEN.sub(_unescaped, value)
+
+
+def _unescaped(match: re.Match) -> str:
+    char = chr(int(match[1] or match[2], 16))
+    return char if HIDDEN.fullmatch(char) else match[0]  # only what the export escapes
+
+
+# The characters the Space's CSV export and review sheet show escaped (space/flags.py's HIDDEN; a test holds
+# the two equal), and how they are written there.
+HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+ESCAPED_HIDDEN = re.compile(r"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})")
 
 
 def _accepted(value: str, where: str) -> bool:

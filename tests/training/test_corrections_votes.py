@@ -209,3 +209,44 @@ def test_new_clients_spread_over_hours_are_no_burst():
         flag(f"s{i}", f"tweet {i}", "joy", time=f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00:00Z") for i in range(60)
     ]
     assert merge_corrections(TEXTS, TRAIN, spread, LABELS)[2]["warnings"] == []
+
+
+def test_of_two_identical_review_rows_the_accepted_one_wins(tmp_path):
+    header = ["accept", "text", "corrected_label"]
+    rows = [["", TEXTS[0], "love"], ["y", TEXTS[0], "love"]]  # the owner marked the second copy
+    _, labels, summary = merge_corrections(
+        TEXTS, TRAIN, load_flag_records(write_rows(tmp_path / "r.csv", header, rows)), LABELS
+    )
+    assert labels[0] == "love" and summary["used"] == 1 and summary["duplicates"] == 1
+    _, labels, _ = merge_corrections(
+        TEXTS, TRAIN, load_flag_records(write_rows(tmp_path / "s.csv", header, rows[::-1])), LABELS
+    )
+    assert labels[0] == "love"  # whichever comes first
+
+
+def test_control_and_bidi_characters_shown_escaped_in_the_csv_read_back_as_sent(tmp_path):
+    """The Space's CSV export and review sheet show them escaped (a person must see them); training reads the
+    text as it was sent, so an accepted row still matches its training text. Only what the export escapes is
+    turned back: a typed backslash sequence for a visible character stays as it is."""
+    from space import flags as space_flags
+    from space.flags import FlagStore, export, make_record
+    from training import flag_records
+
+    assert flag_records.HIDDEN.pattern == space_flags.HIDDEN.pattern  # the two copies agree
+    store = FlagStore(tmp_path / "store")
+    texts = ["\u202eevil reversed", "red \x1b[31malert\x1b[0m", "nul\x00byte", r"a typed \u0041 stays"]
+    for text in texts:
+        store.append(
+            make_record(
+                text=text,
+                scores={"joy": 1.0},
+                corrected_label="joy",
+                note="",
+                model="m",
+                model_revision=None,
+                client="c",
+            )
+        )
+    exported = export(store.records(), tmp_path / "flags.csv").read_text(encoding="utf-8")
+    assert "\\u202e" in exported and "\x1b" not in exported  # a person sees them escaped
+    assert [r["text"] for r in load_flag_records(tmp_path / "flags.csv")] == texts
