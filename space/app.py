@@ -2,8 +2,8 @@
 
 Runs locally (``MODEL=runs/demo python space/app.py``) and unchanged as a Hugging Face Space's app.py.
 Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO,
-FLAG_PUSH_MINUTES, FLAG_PUSH_TIMEOUT (and BACKEND, read by backend.py; the FLAG_* of the flag policy, read
-by visitors.py).
+FLAG_PUSH_MINUTES, FLAG_PUSH_TIMEOUT, MCP (and BACKEND, read by backend.py; the FLAG_* of the flag policy, read
+by visitors.py). The classifier is also an MCP tool (:data:`TOOL_DOC`) when MCP is on: on a Space unless MCP=0.
 """
 
 import logging
@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backend
 import flags
 import gradio as gr
+import page
 import visitors
+from page import MAX_FLAG_CHARS, MAX_NOTE_CHARS, max_text_chars
 
 logger = logging.getLogger("app")
 
@@ -31,33 +33,26 @@ if not ON_SPACE:
     visitors.trust_no_proxy()  # the visitor is the socket's peer, whatever X-Forwarded-For says
 
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
-MAX_NOTE_CHARS = 500
-MAX_FLAG_CHARS = 1000  # a tweet is at most 280 characters: room to spare, and no essays in the training set
-# /predict takes up to ten times what the model reads: max_length tokens of about 4 characters each.
-TEXT_CAP_FACTOR, CHARS_PER_TOKEN = 10, 4
 EMPTY_TEXT = "Nothing to classify: the text is empty."  # /predict's answer to an empty text
 TOO_LONG = "The text is {length} characters long: the most this Space classifies is {cap}."
 FLAG_NOT_SAVED = "Your flag was NOT saved: the server could not write it. Please try again later."
-EXAMPLES = [
-    "i feel so lonely since my best friend moved away",
-    "just got the job offer, i can't stop smiling!!",
-    "i adore the way you laugh at my terrible jokes",
-    "why does the bus always leave two minutes early, so annoyed",
-    "there is a strange noise downstairs and i'm home alone",
-    "wait, you actually drove all the way here just to see me?",
-]
+# The MCP tool's description (and /predict's on the API page): gradio reads it from the function's docstring,
+# the description, then one line per argument and one line of what it returns.
+TOOL_DOC = (
+    "Classify the emotion of an English text, such as a tweet: the probability of each of the model's classes "
+    "({classes}).\n\n"
+    "Args:\n"
+    "    text: the English text to classify, e.g. a tweet; the model reads its first {max_length} tokens, and a text "
+    "over {max_chars} characters is not classified.\n\n"
+    "Returns:\n"
+    "    label, the most likely class, and confidences, every class with its probability (0 to 1, summing to 1), "
+    "highest first; an empty or too long text gets a message as label and no confidences.\n"
+)
 
 
 def is_blank(text: str | None) -> bool:
     """Whether there is nothing to classify: no text, or only whitespace."""
     return not (text and text.strip())
-
-
-def max_text_chars(model: backend.Backend) -> int:
-    """The longest text /predict classifies, in characters: ten times what the model reads (its max_length
-    tokens, about 4 characters each). A longer text would cost memory and time to tokenize whole, only for
-    the model to read its beginning."""
-    return TEXT_CAP_FACTOR * model.max_length * CHARS_PER_TOKEN
 
 
 def refusal(text: str | None, max_chars: int) -> str | None:
@@ -95,9 +90,8 @@ def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], s
     a text /predict does not classify (the page's check says why)."""
     if refusal(text, max_text_chars(model)):
         return [], ""
-    n_tokens = len(model.tokenizer(text, verbose=False)["input_ids"])
-    ids = model.tokenizer(text, truncation=True, max_length=model.max_length)["input_ids"]
-    rows = [[token, id_] for token, id_ in zip(model.tokenizer.convert_ids_to_tokens(ids), ids, strict=True)]
+    tokens, n_tokens = model.tokenizer.tokens(text)
+    rows = [[token, id_] for token, id_ in tokens]
     notice = ""
     if n_tokens > model.max_length:
         notice = (
@@ -197,113 +191,40 @@ class Flagger:
             refuse(FLAG_NOT_SAVED)
 
 
-@dataclass
-class Page:
-    """The components of the page that events read or write."""
+def classify_tool(model: backend.Backend, *, batch: bool):
+    """The function behind /predict, and the MCP tool: ``classify_emotion(text)``, its docstring
+    (:data:`TOOL_DOC`) naming the model's classes and limits. Batched, it takes the list of texts the queue
+    grouped (up to MAX_BATCH_SIZE requests) and returns their answers in one list."""
 
-    text: gr.Textbox
-    classify_button: gr.Button
-    truncated: gr.Markdown
-    probabilities: gr.Label
-    tokens: gr.Dataframe
-    corrected: gr.Dropdown
-    note: gr.Textbox
-    flag_button: gr.Button
-    record_id: gr.Textbox
+    def classify_emotion(text: list[str]) -> list[list[dict[str, float] | str]]:
+        return [classify(model, text)]
 
-
-def lay_out_page(model: backend.Backend, *, heading: str, flag_intro: str, sign_in: bool) -> Page:
-    """Lay out the page inside the current ``gr.Blocks``: the heading, the classifier, then the flag panel."""
-    gr.Markdown(heading)
-    with gr.Row():
-        text, classify_button, truncated = lay_out_input(model)
-        probabilities, tokens = lay_out_outputs(model)
-    corrected, note, flag_button, record_id = lay_out_flag_panel(model, flag_intro, sign_in=sign_in)
-    return Page(text, classify_button, truncated, probabilities, tokens, corrected, note, flag_button, record_id)
-
-
-def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Markdown]:
-    """The left column: the tweet, the Classify button, the truncation note and the examples."""
-    with gr.Column():
-        text = gr.Textbox(label="Tweet", placeholder="Type or paste a tweet…", lines=3)
-        classify_button = gr.Button("Classify", variant="primary")
-        gr.Markdown(
-            f"Texts longer than {model.max_length} tokens are truncated: the model reads only the beginning. "
-            f"Texts over {max_text_chars(model)} characters are not classified."
-        )
-        truncated = gr.Markdown()
-        gr.Examples(EXAMPLES, inputs=text)
-    return text, classify_button, truncated
-
-
-def lay_out_outputs(model: backend.Backend) -> tuple[gr.Label, gr.Dataframe]:
-    """The right column: a bar per class, and the tokens in a collapsed panel."""
-    with gr.Column():
-        probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
-        with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
-            tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
-    return probabilities, tokens
-
-
-def lay_out_flag_panel(
-    model: backend.Backend, intro: str, *, sign_in: bool
-) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, gr.Textbox]:
-    """The panel under the classifier: who may flag and where flags go, then the correct label and a note."""
-    with gr.Column(variant="panel"):
-        gr.Markdown(intro)
-        if sign_in:
-            gr.LoginButton()
-        with gr.Row():
-            corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
-            note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
-        flag_button = gr.Button("Flag")
-        record_id = gr.Textbox(label="Saved flag record id", interactive=False)
-    return corrected, note, flag_button, record_id
-
-
-def heading(model: backend.Backend, model_id: str, model_revision: str | None) -> str:
-    """The page's title line: the model (a local folder by its name only), its revision, backend and classes."""
-    revision = f" @ `{model_revision}`" if model_revision else ""
-    return (
-        "# Tweet emotion classifier\n"
-        f"Model `{flags.public_model_name(model_id)}`{revision} · backend {model.name} · "
-        f"classes: {', '.join(model.labels)}"
-    )
-
-
-def flag_intro(policy: visitors.Visitors, storage_status: str, *, sign_in: bool) -> str:
-    """The flag panel's text: who may flag and how often, the longest text, where flags go, policy notes."""
-    return (
-        "### Wrong prediction? Flag it with the right label\n"
-        f"{policy.policy_line(sign_in)} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
-        + "\n\n".join([storage_status, *policy.notes])
-    )
-
-
-def wire_classify(page: Page, model: backend.Backend, *, batch: bool, concurrency_limit: int | None) -> None:
-    """Classify on the button or Enter: the page checks the text first (a per-user error toast), then joins
-    the batched queue of /predict; the tokens panel is filled beside it, outside the queue."""
-
-    def predict_batch(texts: list[str]) -> list[list[dict[str, float] | str]]:
-        """Probability of every class for each text (the queue groups up to MAX_BATCH_SIZE requests)."""
-        return [classify(model, texts)]
-
-    def predict(text: str) -> dict[str, float] | str:
-        """Probability of every class for one text."""
+    def classify_emotion_one(text: str) -> dict[str, float] | str:
         return classify(model, [text])[0]
 
-    triggers = [page.classify_button.click, page.text.submit]
+    tool = classify_emotion if batch else classify_emotion_one
+    tool.__name__ = "classify_emotion"  # the tool's name (on a Space gradio prefixes the Space's name)
+    tool.__doc__ = TOOL_DOC.format(
+        classes=", ".join(model.labels), max_length=model.max_length, max_chars=max_text_chars(model)
+    )
+    return tool
+
+
+def wire_classify(layout: page.Page, model: backend.Backend, *, batch: bool, concurrency_limit: int | None) -> None:
+    """Classify on the button or Enter: the page checks the text first (a per-user error toast), then joins
+    the batched queue of /predict; the tokens panel is filled beside it, outside the queue."""
+    triggers = [layout.classify_button.click, layout.text.submit]
     checked = gr.on(
         triggers,
         lambda text: check_text(text, max_text_chars(model)),
-        inputs=page.text,
+        inputs=layout.text,
         queue=False,
         api_visibility="private",
     )
     checked.success(
-        predict_batch if batch else predict,
-        inputs=page.text,
-        outputs=page.probabilities,
+        classify_tool(model, batch=batch),
+        inputs=layout.text,
+        outputs=layout.probabilities,
         api_name="predict",
         batch=batch,
         max_batch_size=MAX_BATCH_SIZE,
@@ -312,8 +233,8 @@ def wire_classify(page: Page, model: backend.Backend, *, batch: bool, concurrenc
     gr.on(
         triggers,
         lambda t: token_table(model, t),
-        inputs=page.text,
-        outputs=[page.tokens, page.truncated],
+        inputs=layout.text,
+        outputs=[layout.tokens, layout.truncated],
         queue=False,
         api_visibility="private",
     )
@@ -325,7 +246,7 @@ def build_demo(
     *,
     model_id: str = MODEL,
     model_revision: str | None = MODEL_REVISION,
-    storage_status: str = "",
+    reports: dict[str, dict] | None = None,
     policy: visitors.Visitors | None = None,
     sign_in: bool | None = None,
     batch: bool = True,
@@ -335,35 +256,40 @@ def build_demo(
 
     Args:
         model: the loaded model (:func:`backend.load_backend`).
-        flag_store: where flags are written.
+        flag_store: where flags are written; the page says whether they are published (its dataset).
         model_id: model id or path shown on the page and stored with each flag.
         model_revision: its revision, or None.
-        storage_status: one line saying where flags go (from :func:`flags.open_store`).
+        reports: the model's reports for the page's header (:func:`backend.model_reports`; None: none).
         policy: who may flag and how often (default: :func:`visitors.from_env`).
         sign_in: show the "Sign in with Hugging Face" button (default: on a Space, or when sign-in is
             required). Off a Space gradio mocks the sign-in with the machine's own Hub login.
         batch: group concurrent /predict requests into one forward pass (False: one request per call).
         concurrency_limit: how many /predict calls (batches) run at once. One: a batch's forward pass
-            already uses every core (torch's intra-op threads), and the requests arriving meanwhile
+            already uses every core (the runtime's intra-op threads), and the requests arriving meanwhile
             form the next batch; a second concurrent batch would only compete for the same cores.
+
+    /predict is public: the API page, gradio_client and, with MCP on, the MCP tool ``classify_emotion``.
+    /flag is for people: gradio_client can call it (README), but it is undocumented, so neither the API page
+    nor MCP offers it to agents.
     """
     policy = policy or visitors.from_env()
     if sign_in is None:
         sign_in = ON_SPACE or policy.require_login
     flagger = Flagger(model, flag_store, policy, model_id, model_revision)
     with gr.Blocks(title="Tweet emotion classifier") as demo:
-        page = lay_out_page(
+        layout = page.lay_out_page(
             model,
-            heading=heading(model, model_id, model_revision),
-            flag_intro=flag_intro(policy, storage_status, sign_in=sign_in),
+            heading=page.heading(model, model_id, model_revision, reports or {}),
+            flag_intro=page.flag_intro(policy, flag_store, sign_in=sign_in),
             sign_in=sign_in,
         )
-        wire_classify(page, model, batch=batch, concurrency_limit=concurrency_limit)
-        page.flag_button.click(
+        wire_classify(layout, model, batch=batch, concurrency_limit=concurrency_limit)
+        layout.flag_button.click(
             flagger.flag,
-            inputs=[page.text, page.corrected, page.note],
-            outputs=page.record_id,
+            inputs=[layout.text, layout.corrected, layout.note],
+            outputs=layout.record_id,
             api_name="flag",
+            api_visibility="undocumented",
             concurrency_limit=4,
         )
     return demo
@@ -374,16 +300,43 @@ def refuse(message: str) -> None:
     raise gr.Error(message, print_exception=False)
 
 
+def mcp_enabled(environ=os.environ, on_space: bool = ON_SPACE) -> bool:
+    """Whether to serve MCP: ``MCP=1`` (or true, yes) turns it on, ``MCP=0`` (false, no) off; unset, it is on
+    on a Space and off elsewhere.
+
+    Raises:
+        ValueError: another value (one line naming the variable).
+    """
+    value = environ.get("MCP", "").strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    if value:
+        raise ValueError(f"MCP={value!r}: expected 1 (serve the MCP tool) or 0 (do not); unset: on a Space only")
+    return on_space
+
+
+def start_up() -> tuple[backend.Backend, flags.FlagStore, dict[str, dict]]:
+    """Load the model and its reports, open the flag store and rebuild each client's rate limits from it; the
+    configuration advice goes to the log (the page speaks to visitors)."""
+    model = backend.load_backend(MODEL, revision=MODEL_REVISION)
+    store, status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
+    logger.warning("flags: %s", status)
+    logger.warning("rate limits: %s", visitors.restore_limits(POLICY.limiter, visitors.flag_times(store.flag_dir)))
+    return model, store, backend.model_reports(MODEL, MODEL_REVISION)
+
+
 # A configuration the app cannot start with (a FLAG_DIR it cannot write among them) is one line and exit
 # status 1, as `sys.exit(message)` gives.
 with flags.one_line_errors(ValueError, backend.ModelLoadError, flags.FlagStoreError, prefix="error", status=1):
     POLICY = visitors.from_env()
     FLAG_PUSH_MINUTES = visitors.positive_env(os.environ, "FLAG_PUSH_MINUTES", 5)  # between two pushes to the Hub
     FLAG_PUSH_TIMEOUT = visitors.positive_env(os.environ, "FLAG_PUSH_TIMEOUT", 20)  # the last push, on stopping
-    model = backend.load_backend(MODEL, revision=MODEL_REVISION)
-    flag_store, storage_status = flags.open_store(FLAG_DIR, FLAG_DATASET_REPO, every=FLAG_PUSH_MINUTES)
-demo = build_demo(model, flag_store, storage_status=storage_status, policy=POLICY)
+    MCP = mcp_enabled()
+    model, flag_store, reports = start_up()
+demo = build_demo(model, flag_store, reports=reports, policy=POLICY)
 
 if __name__ == "__main__":
     flags.push_on_signals(flag_store, FLAG_PUSH_TIMEOUT)
-    demo.launch()
+    demo.launch(mcp_server=MCP)

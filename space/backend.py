@@ -1,17 +1,24 @@
-"""Prediction backends for the Space: one interface, PyTorch (transformers pipeline) or ONNX Runtime.
+"""Prediction backends for the Space: one interface, ONNX Runtime (no torch) or PyTorch.
 
-The app only calls :func:`load_backend` and :meth:`Backend.predict`; both backends return the same
-format — every class of the model with its probability, highest first, summing to 1.
+The app only calls :func:`load_backend`, :meth:`Backend.predict` and the backend's ``tokenizer``
+(:class:`encoder.Encoder`). Both backends tokenize with the same encoder and turn logits into
+probabilities with the same function (:func:`probabilities`) — every class of the model with its
+probability, highest first, summing to 1. The ONNX backend imports onnxruntime, tokenizers and numpy
+only: a Space serving an exported model installs neither torch nor transformers (requirements.txt);
+torch and transformers are imported only when the PyTorch backend is loaded (requirements-torch.txt).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from encoder import INPUT_NAMES, Encoder
 
 # --- The names this module reads in a model's output folder, and the backend names ---------------------
 # A copy of training/outputs.py (the Space is deployed alone and cannot import training): keep both equal,
@@ -21,15 +28,36 @@ BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
 ONNX_DIR = "onnx"  # written by `python -m training.export` (and uploaded with the model by publish)
 ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
 BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}  # earlier spellings
+CONFIG_FILE = "config.json"  # id2label, max_position_embeddings
+TOKENIZER_FILE = "tokenizer.json"  # the tokenizer, as the `tokenizers` library saves it
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"  # model_max_length, pad_token
+METRICS_FILE = "metrics.json"  # the evaluation: the page's header line (about.py)
+TRAIN_CONFIG_FILE = "train_config.json"  # the data the model learnt from
 # The Space's own BACKEND values beside the backends: auto (the default), and the earlier "onnx" — the best
 # ONNX file the folder has. int8 first: training.export keeps it only when it passed its accuracy check.
 AUTO, ANY_ONNX = "auto", "onnx"
 ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
+BATCH_SIZE = 32  # texts per forward pass
+UNLIMITED = 10**12  # a tokenizer without model_max_length (transformers writes 1e30): no limit of its own
 
 
 def onnx_path(backend: str) -> str:
     """The ONNX file of ``backend`` relative to the output folder, e.g. ``onnx/model_int8.onnx``."""
     return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
+
+
+def probabilities(labels: list[str], logits: np.ndarray) -> list[dict[str, float]]:
+    """The Space's one probability function: each row of ``logits`` as ``{label: probability}`` for every
+    class, highest first — the softmax in float64 (shifted by the row's max, so large logits cannot overflow).
+
+    Both backends call it, so they cannot differ in how scores are made.
+    """
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    rows = exp / exp.sum(axis=-1, keepdims=True)
+    return [
+        dict(sorted(zip(labels, map(float, row), strict=True), key=lambda item: item[1], reverse=True)) for row in rows
+    ]
 
 
 @dataclass
@@ -39,66 +67,76 @@ class Backend:
     name: str = field(init=False)  # shown on the page, e.g. "PyTorch fp32 (cpu)" or "ONNX Runtime int8 (cpu)"
     labels: list[str] = field(init=False)  # class names in id order, from the model's id2label
     max_length: int = field(init=False)  # longest input in tokens; longer texts are truncated
-    tokenizer: Any = field(init=False)  # a transformers tokenizer (used for the tokens panel)
+    tokenizer: Encoder = field(init=False)  # the texts' tokens (the tokens panel) and the model's inputs
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         """Return, for each text, ``{label: probability}`` for every class, highest first."""
+        results = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = self.tokenizer.encode(texts[start : start + BATCH_SIZE])
+            results += probabilities(self.labels, self.logits(batch))
+        return results
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """The model's logits (texts x classes) for a batch of :meth:`Encoder.encode`."""
         raise NotImplementedError
 
 
 @dataclass
-class PipelineBackend(Backend):
-    """A ``transformers`` text-classification pipeline returning all class scores (``top_k=None``)."""
+class TorchBackend(Backend):
+    """The model's PyTorch weights through transformers (a model without ``onnx/``, or ``BACKEND=torch``)."""
 
     model: str
     revision: str | None = None
-    batch_size: int = 32
 
     def __post_init__(self) -> None:
+        import inspect
+
         import torch
-        from transformers import pipeline
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         device, dtype = pick_device()
-        self._pipe = pipeline(
-            "text-classification",
-            model=self.model,
-            revision=self.revision,
-            top_k=None,
-            device=device,
-            dtype=dtype,
-        )
-        config = self._pipe.model.config
+        tokenizer = AutoTokenizer.from_pretrained(self.model, revision=self.revision)
+        network = AutoModelForSequenceClassification.from_pretrained(self.model, revision=self.revision, dtype=dtype)
+        self._device = "cuda" if device == 0 else "cpu"
+        self._network = network.to(self._device).eval()
+        config = network.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.tokenizer = self._pipe.tokenizer
-        self.max_length = _max_length(self.tokenizer, config)
+        self.max_length = max_length(tokenizer.model_max_length, getattr(config, "max_position_embeddings", None))
+        if getattr(tokenizer, "backend_tokenizer", None) is None:
+            raise ValueError(f"{self.model}: the tokenizer has no {TOKENIZER_FILE} (a `tokenizers` tokenizer)")
+        self.tokenizer = Encoder(tokenizer.backend_tokenizer, self.max_length, tokenizer.pad_token_id or 0)
+        accepted = inspect.signature(network.forward).parameters
+        self._inputs = [name for name in INPUT_NAMES if name in accepted]
         precision = "bf16" if dtype == torch.bfloat16 else "fp32"
-        self.name = f"PyTorch {precision} ({'cuda' if device == 0 else 'cpu'})"
+        self.name = f"PyTorch {precision} ({self._device})"
 
-    def predict(self, texts: list[str]) -> list[dict[str, float]]:
-        outputs = self._pipe(
-            list(texts),
-            batch_size=self.batch_size,
-            truncation=True,
-            max_length=self.max_length,
-        )
-        return [{item["label"]: float(item["score"]) for item in scores} for scores in outputs]
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            inputs = {name: torch.from_numpy(batch[name]).to(self._device) for name in self._inputs}
+            return self._network(**inputs).logits.float().cpu().numpy()
 
 
 @dataclass
 class OnnxBackend(Backend):
-    """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder."""
+    """An ONNX Runtime CPU session over an exported model; tokenizer and labels from its folder (no torch)."""
 
     path: Path  # the .onnx file; its folder is self-contained (the model's config and tokenizer files)
-    batch_size: int = 32
 
     def __post_init__(self) -> None:
         import onnxruntime as ort
-        from transformers import AutoConfig, AutoTokenizer
+        from tokenizers import Tokenizer
 
-        config = AutoConfig.from_pretrained(self.path.parent)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path.parent)
-        self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.max_length = _max_length(self.tokenizer, config)
+        folder = self.path.parent
+        config = read_json(folder / CONFIG_FILE)
+        tokenizer_config = read_json(folder / TOKENIZER_CONFIG_FILE, missing={})
+        id2label = config["id2label"]
+        self.labels = [id2label[str(i)] for i in range(len(id2label))]
+        self.max_length = max_length(tokenizer_config.get("model_max_length"), config.get("max_position_embeddings"))
+        tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.tokenizer = Encoder(tokenizer, self.max_length, pad_id(tokenizer, tokenizer_config))
         options = ort.SessionOptions()
         options.intra_op_num_threads = _cpu_budget()
         # No busy-waiting between requests: on a Space's few shared vCPUs spinning threads only steal
@@ -110,31 +148,31 @@ class OnnxBackend(Backend):
         precision = "int8" if self.path.name == ONNX_FILES[ONNX_INT8] else "fp32"
         self.name = f"ONNX Runtime {precision} (cpu)"
 
-    def predict(self, texts: list[str]) -> list[dict[str, float]]:
-        results = []
-        for start in range(0, len(texts), self.batch_size):
-            encoded = self.tokenizer(
-                list(texts[start : start + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            logits = self._session.run(None, {name: encoded[name].astype(np.int64) for name in self._inputs})[0]
-            results += [_ranked(self.labels, row) for row in _softmax(logits)]
-        return results
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        return self._session.run(None, {name: batch[name] for name in self._inputs})[0]
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64 (shifted by the max, so large logits cannot overflow)."""
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+def read_json(path: Path, missing: Any = None) -> Any:
+    """The JSON content of ``path``; ``missing`` when there is no such file (None: the file is required)."""
+    if missing is not None and not path.is_file():
+        return missing
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _ranked(labels: list[str], probabilities: np.ndarray) -> dict[str, float]:
-    """``{label: probability}`` for every class, highest first (the pipeline's order)."""
-    return dict(sorted(zip(labels, map(float, probabilities), strict=True), key=lambda item: item[1], reverse=True))
+def max_length(model_max_length: int | float | None, position_limit: int | None) -> int:
+    """The usable input length: the tokenizer's limit, capped by the model's position embeddings (512 when
+    the config does not say)."""
+    limit = position_limit or 512
+    return int(min(limit, model_max_length or UNLIMITED))
+
+
+def pad_id(tokenizer: Any, tokenizer_config: dict) -> int:
+    """The id of the tokenizer's padding token: its own padding setting, else tokenizer_config's pad_token, else 0."""
+    if tokenizer.padding:
+        return int(tokenizer.padding["pad_id"])
+    token = tokenizer_config.get("pad_token")
+    token = token.get("content") if isinstance(token, dict) else token
+    return (tokenizer.token_to_id(token) if token else None) or 0
 
 
 def _cpu_budget() -> int:
@@ -162,19 +200,12 @@ def _find_onnx(model: str, revision: str | None, backends: tuple[str, ...]) -> P
     return next((folder / onnx_path(name) for name in backends if (folder / onnx_path(name)).is_file()), None)
 
 
-def _max_length(tokenizer: Any, config: Any) -> int:
-    """The usable input length: the tokenizer's limit, capped by the model's position embeddings."""
-    limit = getattr(config, "max_position_embeddings", 512) or 512
-    model_max = getattr(tokenizer, "model_max_length", limit) or limit
-    return int(min(limit, model_max))
-
-
 def load_backend(model: str, revision: str | None = None) -> Backend:
     """Load ``model`` (a local folder written by ``training`` or a Hub model id) for prediction.
 
     ``BACKEND`` (:func:`requested_backend`) chooses: ``torch``, ``onnx-int8``, ``onnx-fp32``, or ``auto``
     (unset): on CPU the exported ONNX model when the folder (or repo) has one — int8 first, else fp32;
-    ``training.export`` deletes an int8 model that failed its accuracy check — and the PyTorch pipeline
+    ``training.export`` deletes an int8 model that failed its accuracy check — and PyTorch
     otherwise, or on a GPU (where batched bf16 PyTorch is the faster of the two).
 
     Raises:
@@ -197,7 +228,32 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
                 f"BACKEND={choice}: {model} has no {' or '.join(map(onnx_path, candidates))} — "
                 f"run `python -m training.export {model}` first"
             )
-    return _load_pipeline(model, revision)
+    return _load_torch(model, revision)
+
+
+def model_reports(model: str, revision: str | None = None) -> dict[str, dict]:
+    """The reports published with the model that the page's header reads: ``metrics`` and ``train_config``
+    (the files of the output folder, or of the Hub model repo), each ``{}`` when the model has none or it
+    cannot be read — a model without them still loads, with a shorter header."""
+    reports = {}
+    for key, name in (("metrics", METRICS_FILE), ("train_config", TRAIN_CONFIG_FILE)):
+        try:
+            path = Path(model) / name if Path(model).is_dir() else _hub_file(model, name, revision)
+            content = read_json(path, missing={}) if path is not None else {}
+        except (OSError, ValueError):  # unreadable, or not JSON: the header does without it
+            content = {}
+        reports[key] = content if isinstance(content, dict) else {}
+    return reports
+
+
+def _hub_file(model: str, name: str, revision: str | None) -> Path | None:
+    """``name`` of the Hub model repo ``model`` (downloaded), or None when it has none or the Hub is out of reach."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(model, name, revision=revision))
+    except Exception:  # no such file or repo, offline, a bad id: the header does without it
+        return None
 
 
 def requested_backend(value: str) -> str:
@@ -218,10 +274,16 @@ def requested_backend(value: str) -> str:
     return choice
 
 
-def _load_pipeline(model: str, revision: str | None) -> PipelineBackend:
-    """The PyTorch pipeline over ``model``; a model that cannot be loaded is one line saying where we looked."""
+def _load_torch(model: str, revision: str | None) -> TorchBackend:
+    """The PyTorch backend over ``model``; a model that cannot be loaded is one line saying where we looked."""
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        raise ModelLoadError(
+            f"cannot load the model {model!r} with PyTorch (no {ONNX_DIR}/ model found, or BACKEND=torch): torch and "
+            "transformers are not installed — install space/requirements-torch.txt, or serve a model exported "
+            "with `python -m training.export`"
+        )
     try:
-        return PipelineBackend(model, revision=revision)
+        return TorchBackend(model, revision=revision)
     except (OSError, ValueError) as err:  # no such folder or repo, no network, not a repo id
         where = "" if Path(model).expanduser().is_dir() else "no such local folder, and from the Hub: "
         raise ModelLoadError(
@@ -247,13 +309,17 @@ def first_line(err: BaseException) -> str:
 
 
 def _has_cuda() -> bool:
+    """Whether PyTorch can run on a GPU here. torch is imported only where it could say yes (it is installed, and
+    the machine has an NVIDIA driver), so that choosing the ONNX backend on a CPU never imports it."""
+    if importlib.util.find_spec("torch") is None or not Path("/proc/driver/nvidia").exists():
+        return False
     import torch
 
     return torch.cuda.is_available()
 
 
 def pick_device():
-    """The pipeline's device (0 = first GPU, -1 = CPU) and dtype.
+    """The PyTorch backend's device (0 = first GPU, -1 = CPU) and dtype.
 
     bf16 only on a GPU that has it natively: ``torch.cuda.is_bf16_supported()`` also says yes on T4 /
     V100 through emulation, which is slower there than fp32.

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
 FIELDS.append("client")  # last, and optional: records written before it existed lack it
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # a record's ``time``, in UTC
 # A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Shown escaped in the CSV export and the review sheet: control characters but tab, newline and carriage return
@@ -79,7 +80,7 @@ def make_record(
     """
     return {
         "id": str(uuid.uuid4()),
-        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "time": datetime.now(timezone.utc).strftime(TIME_FORMAT),
         "text": text,
         "predicted_label": max(scores, key=scores.get),
         "scores": scores,
@@ -146,6 +147,11 @@ class FlagStore:
     def records(self) -> list[dict]:
         """Every complete record in the folder (all writers), oldest first."""
         return read_records(self.flag_dir)
+
+    @property
+    def dataset_repo(self) -> str | None:
+        """The Hub dataset the flags are published to (synced by :func:`open_store`), or None: they stay here."""
+        return self.scheduler.repo_id if self.scheduler is not None else None
 
 
 def _check_writable(flag_dir: Path) -> None:
@@ -284,7 +290,7 @@ def open_store(flag_dir: str | Path, dataset_repo: str | None = None, every: flo
         every: minutes between two pushes to the Hub.
 
     Returns:
-        The store and one line saying where flags go (shown on the page and logged).
+        The store and one line for the operator saying where flags go (the app logs it at start-up).
     """
     if dataset_repo:
         from huggingface_hub import CommitScheduler, get_token
@@ -306,13 +312,11 @@ def open_store(flag_dir: str | Path, dataset_repo: str | None = None, every: flo
                     f"could not sync flags to {dataset_repo} ({type(error).__name__}): flags stay local in {flag_dir}"
                 )
             else:
-                logger.info("flags sync to dataset %s every %s minutes", dataset_repo, every)
                 store = FlagStore(flag_dir, lock=scheduler.lock)
                 store.scheduler = scheduler
                 return store, f"Flags are saved in {flag_dir} and synced to the dataset {dataset_repo}."
     else:
         status = f"Flags are saved locally in {flag_dir} (set FLAG_DATASET_REPO and HF_TOKEN to sync them to the Hub)."
-    logger.warning(status)
     return FlagStore(flag_dir), status
 
 

@@ -18,8 +18,12 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import flags
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,16 @@ class RateLimiter:
             times.append(now)
             return None
 
+    def restore(self, flags_ago: Iterable[tuple[str, float]]) -> None:
+        """Book flags sent before this process started: ``(client, seconds ago)`` pairs, e.g. from the flag
+        store's records (:func:`restore_limits`). Those older than a day are ignored; one dated in the future
+        (the clock moved back) counts as sent now."""
+        with self._lock:
+            now = self.clock()
+            for client, ago in sorted(flags_ago, key=lambda flag: -flag[1]):  # oldest first: deques stay in order
+                if ago < DAY:
+                    self._times.setdefault(client, deque()).append(now - max(ago, 0.0))
+
     def release(self, client: str) -> None:
         """Give back the flag just booked for ``client`` (its write failed, so it was never saved)."""
         with self._lock:
@@ -102,17 +116,54 @@ class Visitors:
         """One line for the page: who may flag and how often (``sign_in``: the page has the sign-in button)."""
         limits = []
         if self.limiter.per_minute:
-            limits.append(f"{self.limiter.per_minute} a minute")
+            limits.append(f"{self.limiter.per_minute} flags a minute")
         if self.limiter.per_day:
             limits.append(f"{self.limiter.per_day} a day")
-        how_often = f" Up to {' and '.join(limits)} per visitor." if limits else ""
+        how_often = f" You can send up to {' and '.join(limits)}." if limits else ""
         if self.require_login:
             who = "Sign in with Hugging Face to flag."
         elif sign_in:
-            who = "Signed-in flags carry your Hugging Face username."
+            who = "Anyone can flag; if you sign in with Hugging Face, your flags carry your username."
         else:
-            who = "Flags are anonymous."
+            who = "Anyone can flag, anonymously."
         return f"{who}{how_often}"
+
+
+def restore_limits(limiter: RateLimiter, sent: Iterable[tuple[str, datetime]], now: datetime | None = None) -> str:
+    """Rebuild each client's counts for the last day from the flags they sent (``(client, UTC time)`` pairs,
+    from :func:`flag_times`), so that a restart does not give every client a fresh
+    allowance; returns a line for the log.
+
+    An anonymous client is the same client after a restart only with a fixed FLAG_CLIENT_SALT.
+    """
+    now = now or datetime.now(timezone.utc)
+    flags_ago = [(client, (now - time).total_seconds()) for client, time in sent]
+    flags_ago = [(client, ago) for client, ago in flags_ago if ago < DAY]
+    limiter.restore(flags_ago)
+    clients = len({client for client, _ in flags_ago})
+    return f"{len(flags_ago)} flags of the last day, from {clients} clients, count against their limits"
+
+
+def flag_times(flag_dir: str | Path) -> list[tuple[str, datetime]]:
+    """Who sent each flag of the flag store ``flag_dir`` and when (UTC): what :func:`restore_limits` rebuilds the
+    rate limits from at start-up.
+    Records without a ``client`` (written before it existed) are left out; so is a file that cannot be read,
+    with one line in the log — the app must start all the same."""
+    pairs = []
+    for path in sorted(Path(flag_dir).glob("*.jsonl")):
+        try:
+            records = flags.read_jsonl(path)
+        except (OSError, flags.FlagStoreError) as error:
+            logger.warning("rate limits: %s left out (%s)", path.name, error)
+            continue
+        for record in records:
+            try:
+                time = datetime.strptime(record["time"], flags.TIME_FORMAT).replace(tzinfo=timezone.utc)
+            except (TypeError, ValueError):
+                continue
+            if record.get("client"):
+                pairs.append((record["client"], time))
+    return pairs
 
 
 def client_address(headers: Mapping[str, str], peer: str | None, on_space: bool) -> str | None:

@@ -96,7 +96,6 @@ def served(app_module, tiny_backend, tmp_path):
         store,
         model_id="tiny/emotion",
         model_revision="abc123",
-        storage_status="Flags stay local (test).",
         policy=no_limits(),
     )
     url = serve(demo)

@@ -41,6 +41,7 @@ def page():
 
 
 def test_classify_and_flag_in_the_browser(served, tiny_backend, app_module, page):
+    import page as page_module
     from playwright.sync_api import expect
 
     url, store = served
@@ -52,8 +53,8 @@ def test_classify_and_flag_in_the_browser(served, tiny_backend, app_module, page
     page.goto(url)
     expect(page.get_by_text("tiny/emotion")).to_be_visible()
     tweet_box = page.get_by_role("textbox", name="Tweet")
-    page.get_by_text(app_module.EXAMPLES[1], exact=True).click()  # an example fills the text box
-    expect(tweet_box).to_have_value(app_module.EXAMPLES[1])
+    page.get_by_text(page_module.EXAMPLES[1], exact=True).click()  # an example fills the text box
+    expect(tweet_box).to_have_value(page_module.EXAMPLES[1])
     tweet_box.fill(TWEET)
     page.get_by_role("button", name="Classify").click()
 

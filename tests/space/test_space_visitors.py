@@ -92,8 +92,16 @@ def test_policy_from_the_environment():
         {"FLAG_LIMIT_PER_MINUTE": "3", "FLAG_LIMIT_PER_DAY": "0", "FLAG_CLIENT_SALT": "s", "FLAG_REQUIRE_LOGIN": "1"}
     )
     assert (set_.limiter.per_minute, set_.limiter.per_day, set_.salt, set_.require_login) == (3, 0, b"s", True)
-    assert set_.notes == [] and "Sign in with Hugging Face to flag. Up to 3 a minute" in set_.policy_line(True)
-    assert default.policy_line(False) == "Flags are anonymous. Up to 10 a minute and 100 a day per visitor."
+    assert set_.notes == [] and set_.policy_line(True) == (
+        "Sign in with Hugging Face to flag. You can send up to 3 flags a minute."
+    )
+    assert default.policy_line(False) == (
+        "Anyone can flag, anonymously. You can send up to 10 flags a minute and 100 a day."
+    )
+    assert default.policy_line(True) == (
+        "Anyone can flag; if you sign in with Hugging Face, your flags carry your username. "
+        "You can send up to 10 flags a minute and 100 a day."
+    )
     with pytest.raises(ValueError, match=r"FLAG_LIMIT_PER_DAY='many': expected a whole number"):
         visitors.from_env({"FLAG_LIMIT_PER_DAY": "many"})
     assert visitors.positive_env({}, "FLAG_PUSH_MINUTES", 5) == 5
