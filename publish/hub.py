@@ -8,8 +8,10 @@ output folder also holds checkpoints, logs and caches that must not land in a pu
   ``errors.csv``, the figures, ``corrections.json`` and ``comparison.*`` when present) and the
   ``onnx/`` folder when present. One ``create_commit``: the repo never shows half a model.
 * Space repo (``--space``): the Space app from this repository's ``space/`` folder (its top-level
-  ``*.py`` modules except ``__init__.py``, ``requirements.txt``, ``README.md`` — no tests, caches or
-  local flags), with the README front matter's ``models:`` pointing at the model, in one commit.
+  ``*.py`` modules except ``__init__.py``, ``README.md`` — no tests, caches or local flags), with the README
+  front matter's ``models:`` pointing at the model, in one commit. Its ``requirements.txt`` is the one of the
+  backend the Space will run the model with: ``space/requirements.txt`` (ONNX Runtime, no torch) when the
+  model has an ONNX file, ``space/requirements-torch.txt`` (the CPU build of torch) otherwise.
   The app reads the model id from the ``MODEL`` environment variable, so publishing sets the Space
   variable ``MODEL`` to the model repo (``HfApi.add_space_variable``): the same code runs locally
   (``MODEL=runs/x python space/app.py``) and on the Space, and re-pointing a Space needs no commit.
@@ -40,6 +42,7 @@ from training.outputs import (
     FIGURES,
     METRICS_FILE,
     ONNX_DIR,
+    ONNX_FILES,
     TOKENIZER_CONFIG_FILE,
     TOKENIZER_FILES,
     TRAIN_CONFIG_FILE,
@@ -54,7 +57,9 @@ REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE
 REPORT_FILES = (METRICS_FILE, TRAIN_CONFIG_FILE, ERRORS_FILE, *FIGURES, CORRECTIONS_FILE, *COMPARISON_FILES)
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES, *REPORT_FILES)
 # ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there).
-SPACE_REQUIRED = ("app.py", "requirements.txt", "README.md")
+SPACE_REQUIRED = ("app.py", "README.md")
+# The Space's requirements.txt, by whether the model has an ONNX file (space/backend.py runs it then, without torch).
+SPACE_REQUIREMENTS = {True: "requirements.txt", False: "requirements-torch.txt"}
 SPACE_VARIABLE = "MODEL"  # the environment variable space/app.py reads the model id from
 
 HUB_FAILURES = (HfHubHTTPError, OfflineModeIsEnabled, httpx2.TransportError, OSError)
@@ -99,20 +104,29 @@ def model_files(output_dir: Path) -> dict[str, Path]:
     return files
 
 
-def space_files(space_dir: Path, model_id: str) -> Files:
-    """The Space app's files, with README front matter ``models:`` set to ``model_id``.
+def has_onnx(model_paths: Files) -> bool:
+    """Whether the model repo gets an ONNX model (``onnx/model_int8.onnx`` or ``onnx/model.onnx``), the one
+    the Space's default backend then runs."""
+    return any(f"{ONNX_DIR}/{name}" in model_paths for name in ONNX_FILES.values())
+
+
+def space_files(space_dir: Path, model_id: str, onnx: bool = True) -> Files:
+    """The Space app's files, with README front matter ``models:`` set to ``model_id``, and as
+    ``requirements.txt`` the requirements of the backend the Space will use (:data:`SPACE_REQUIREMENTS`).
 
     Raises:
-        PublishError: ``space_dir`` lacks one of :data:`SPACE_REQUIRED`, or its README front matter is invalid.
+        PublishError: ``space_dir`` lacks one of :data:`SPACE_REQUIRED` or the requirements, or its README
+            front matter is invalid.
     """
-    missing = [name for name in SPACE_REQUIRED if not (space_dir / name).is_file()]
+    requirements = SPACE_REQUIREMENTS[onnx]
+    missing = [name for name in (*SPACE_REQUIRED, requirements) if not (space_dir / name).is_file()]
     if missing:
         raise PublishError(
             f"publish error: {space_dir}: missing {', '.join(missing)} — the Space app folder "
             "of this repository is incomplete"
         )
     files: Files = {p.name: p for p in sorted(space_dir.glob("*.py")) if p.name != "__init__.py"}
-    files["requirements.txt"] = space_dir / "requirements.txt"
+    files["requirements.txt"] = space_dir / requirements
     readme = space_dir / "README.md"
     try:
         card = SpaceCard(readme.read_text(encoding="utf-8"))
@@ -257,7 +271,7 @@ def publish_folder(
     files: Files = dict(model_files(folder))
     facts = build_facts(folder, repo_id, space_id=space_id, license=license)
     files["README.md"] = str(render_card(facts)).encode("utf-8")
-    spaces: Files = space_files(space_dir, repo_id) if space_id else {}
+    spaces: Files = space_files(space_dir, repo_id, onnx=has_onnx(files)) if space_id else {}
     variables = {SPACE_VARIABLE: repo_id} if space_id else {}
     result: dict = {
         "files": sorted(files),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -302,3 +304,45 @@ def test_a_model_of_the_synthetic_sample_needs_allow_demo_model(hub_server, run_
     allowed = cli(str(run_dir), "--repo-id", REPO_ID, "--allow-demo-model")
     assert allowed.returncode == 0, allowed.stderr
     assert len(hub_server.repo(REPO_ID).commits) == 1
+
+
+def requirement_names(text: str) -> set[str]:
+    """The distributions a requirements file asks for (options such as --extra-index-url and comments left out)."""
+    lines = [line.split("#")[0].strip() for line in text.splitlines()]
+    names = {re.split(r"[<>=!~\[;\s]", line)[0].lower().replace("_", "-") for line in lines if line}
+    return {name for name in names if name and not name.startswith("-")}
+
+
+@pytest.mark.parametrize("onnx", [True, False], ids=["onnx model", "model without onnx"])
+def test_the_space_gets_the_requirements_of_the_backend_its_model_will_use(run_dir, tmp_path, onnx):
+    """The real space/ folder: an ONNX model installs neither torch nor transformers; a model without onnx/ gets
+    the CPU build of torch."""
+    if not onnx:
+        shutil.rmtree(run_dir / "onnx")
+    out = tmp_path / "dry"
+    hub.publish_folder(run_dir, REPO_ID, space_id=SPACE_ID, dry_run_dir=out)
+    written = (out / "space" / "requirements.txt").read_text(encoding="utf-8")
+    names = requirement_names(written)
+    assert {"tokenizers", "numpy", "huggingface-hub", "mcp"} <= names
+    assert not (out / "space" / "requirements-torch.txt").exists()
+    if onnx:
+        assert written == (REPO_ROOT / "space" / "requirements.txt").read_text(encoding="utf-8")
+        assert "onnxruntime" in names and not names & {"torch", "transformers"}
+    else:
+        assert written == (REPO_ROOT / "space" / "requirements-torch.txt").read_text(encoding="utf-8")
+        assert {"torch", "transformers"} <= names and "onnxruntime" not in names
+        assert "--extra-index-url https://download.pytorch.org/whl/cpu" in written.splitlines()
+
+
+def test_an_int8_model_refused_by_the_guard_still_gets_the_onnx_requirements(run_dir, tmp_path):
+    (run_dir / "onnx" / "model_int8.onnx").unlink()  # the Space runs onnx/model.onnx then
+    hub.publish_folder(run_dir, REPO_ID, space_id=SPACE_ID, dry_run_dir=tmp_path / "dry")
+    assert "onnxruntime" in requirement_names((tmp_path / "dry" / "space" / "requirements.txt").read_text())
+
+
+def test_a_space_folder_without_the_torch_requirements_is_refused_for_a_model_without_onnx(
+    run_dir, space_dir, tmp_path
+):
+    shutil.rmtree(run_dir / "onnx")
+    with pytest.raises(PublishError, match=r"missing requirements-torch\.txt"):
+        hub.publish_folder(run_dir, REPO_ID, space_id=SPACE_ID, space_dir=space_dir, dry_run_dir=tmp_path / "dry")
