@@ -203,15 +203,17 @@ def prior_log_odds(y_true) -> np.ndarray:
 
 
 def cooccurrence_figure(y_true, labels: list[str], title: str = "Label co-occurrence (train)") -> Figure:
-    """How often two labels go together: cell (a, b) is the share of a's texts that also have b."""
+    """How often two labels go together: cell (a, b) is the share of a's texts that also have b (the diagonal,
+    always 1, is left blank so that the colour scale shows the pairs)."""
     y_true = np.asarray(y_true, dtype=np.float64)
     together = y_true.T @ y_true
     counts = np.diag(together)[:, None]
     share = np.divide(together, counts, out=np.zeros_like(together), where=counts > 0)
+    np.fill_diagonal(share, np.nan)
     size = max(4.0, 0.35 * len(labels) + 2)
     fig = Figure(figsize=(size + 1, size))
     ax = fig.add_subplot()
-    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=max(float(np.nanmax(share)) if len(labels) > 1 else 1.0, 1e-9))
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the row label's texts")
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
