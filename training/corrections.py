@@ -53,9 +53,8 @@ from training.flag_records import OWNER, load_flag_records, parse_time
 from training.outputs import CORRECTIONS_FILE
 from training.paths import portable_name
 
-# Two, so that no single client — one visitor, one script — can change a training label or add a text
-# on its own: a second, different person must agree. More would leave a low-traffic Space's flags
-# unused; the owner's review (accepted rows) covers the texts only one person flagged.
+# Two, so that no single client can change a training label or add a text on its own: a second person must
+# agree. More would leave a quiet Space's flags unused; the owner's review covers texts one person flagged.
 DEFAULT_MIN_VOTES = 2
 # An honest visitor flags a handful of new tweets per training round; a flood from one client is cut here.
 DEFAULT_MAX_NEW_PER_CLIENT = 20
@@ -183,8 +182,8 @@ def merge_corrections(
 
 
 def _distinct(records: list[dict]) -> tuple[list[dict], int]:
-    """The records with each id once, and how many repeats were dropped: the first read, unless a later copy
-    is accepted in review and the first is not (two identical review rows: the owner's ``y`` wins)."""
+    """Each id once (the first read, unless a later copy is accepted in review and the first is not: the
+    owner's ``y`` wins), and how many repeats were dropped."""
     kept: dict[str, int] = {}
     distinct: list[dict] = []
     for record in records:
