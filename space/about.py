@@ -51,8 +51,8 @@ def scores(metrics: dict) -> str:
     if accuracy is None and f1_macro is None:
         return ""
     figures = [
-        f"accuracy {accuracy:.1%}" if accuracy is not None else "",
-        f"macro-F1 {f1_macro:.1%}" if f1_macro is not None else "",
+        f"accuracy {percent(accuracy)}" if accuracy is not None else "",
+        f"macro-F1 {percent(f1_macro)}" if f1_macro is not None else "",
     ]
     size = ((metrics.get("data") or {}).get("sizes") or {}).get(split)
     held_out = f" on {size:,} texts it never saw in training" if isinstance(size, int) else ""
@@ -72,6 +72,11 @@ def calibration(metrics: dict) -> str:
 def number(value: Any) -> float | None:
     """``value`` when it is a number (not a bool), else None."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def percent(fraction: float) -> str:
+    """``0.9185`` -> ``91.9%`` (rounded half up, as a person would: not 91.8% for a float just under 0.9185)."""
+    return f"{100 * fraction + 1e-9:.1f}%"
 
 
 def code(text: str) -> str:

@@ -217,7 +217,7 @@ def load_backend(model: str, revision: str | None = None) -> Backend:
             f"MODEL={model}: no such folder — set MODEL to a folder written by `python -m training` "
             "(e.g. MODEL=runs/demo) or a Hub model id"
         )
-    choice = requested_backend(os.environ.get("BACKEND", AUTO))
+    choice = requested_backend(os.environ.get("BACKEND") or AUTO)  # empty: unset
     if choice != TORCH and not (choice == AUTO and _has_cuda()):
         candidates = ONNX_PREFERENCE if choice in (AUTO, ANY_ONNX) else (choice,)
         path = _find_onnx(model, revision, candidates)

@@ -43,9 +43,12 @@ def tiny_backend(app_module):
     return app_module.model
 
 
-def start_app(**env: str) -> tuple[subprocess.Popen, str, list[str]]:
+def start_app(*, without_torch: bool = False, **env: str) -> tuple[subprocess.Popen, str, list[str]]:
     """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync unless
-    given); returns once it serves: the process, its URL and the lines it printed so far."""
+    given); returns once it serves: the process, its URL and the lines it printed so far.
+
+    ``without_torch``: as where torch and transformers are not installed (tests/space/without_torch.py).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -54,8 +57,9 @@ def start_app(**env: str) -> tuple[subprocess.Popen, str, list[str]]:
         "GRADIO_SERVER_NAME": "127.0.0.1",
         **env,
     }
+    command = [sys.executable, *(["tests/space/without_torch.py"] if without_torch else []), "space/app.py"]
     proc = subprocess.Popen(
-        [sys.executable, "space/app.py"],
+        command,
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@ import shutil
 
 import backend
 import flags
+import numpy as np
 import pytest
 
 from tests.conftest import write_splits
@@ -219,3 +220,34 @@ def test_first_line_quotes_the_first_line_of_a_library_message_or_its_type():
         "Repo id must be in the form 'name'."
     )
     assert backend.first_line(ValueError()) == "ValueError"
+
+
+@pytest.mark.parametrize(("onnx", "tolerance"), [("onnx-fp32", 1e-4), ("onnx-int8", 2e-2)])
+def test_both_backends_show_the_same_tokens_truncation_and_probabilities(
+    exported_dir, app_module, monkeypatch, onnx, tolerance
+):
+    """The tokens panel, its truncation notice and /predict's answers, for the same texts, ONNX against PyTorch
+    (int8: its activations are quantized, so its probabilities move by up to a point or two on this tiny model)."""
+    monkeypatch.setenv("BACKEND", onnx)
+    onnx_model = backend.load_backend(str(exported_dir))
+    monkeypatch.setenv("BACKEND", "torch")
+    torch_model = backend.load_backend(str(exported_dir))
+    long_text = " ".join(["so", "happy", "today"] * 30)  # 92 tokens: truncated to the model's 64
+    texts = [*TEXTS, long_text, "Ünïcödé ÀÉÎ naïve café", "i feel happy!!! 😀 <b>x</b>", "   "]
+    for text in texts:
+        assert app_module.token_table(onnx_model, text) == app_module.token_table(torch_model, text)
+    rows, notice = app_module.token_table(onnx_model, long_text)
+    assert len(rows) == 64 and notice.startswith("⚠️ Your text is 92 tokens long")
+    onnx_answers, torch_answers = app_module.classify(onnx_model, texts), app_module.classify(torch_model, texts)
+    for ours, theirs in zip(onnx_answers, torch_answers, strict=True):
+        if isinstance(theirs, str):
+            assert ours == theirs  # the same message for an empty text
+        else:
+            assert list(ours) and ours == pytest.approx(theirs, abs=tolerance)
+
+
+def test_the_probabilities_come_from_one_function():
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], dtype=np.float32)  # no overflow
+    first, second = backend.probabilities(["a", "b", "c"], logits)
+    assert list(first) == ["a", "b", "c"] and first["a"] == pytest.approx(1.0)
+    assert second == pytest.approx({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3})
