@@ -84,6 +84,8 @@ def run(argv: list[str] | None = None) -> Path:
     if start.config.push_to_hub:
         push(job.out, start.config)
     print_summary(job.out, evaluation, baselines, tuned.fine_tuned, job.hardware, tuned.calibration)
+    for note in tuned.thresholds.notes if tuned.thresholds else ():
+        print(f"thresholds: {note}")
     return job.out
 
 
@@ -199,26 +201,37 @@ def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
     logits = {
         name: predict_logits(tuned.trainer, tokenized[name]) for name in ("validation", "test") if name in tokenized
     }
-    # Temperature scaling, folded into the head's last layer: the saved model (and so the Space, the ONNX
-    # export, training.predict and the Hub widget) gives calibrated probabilities; labels cannot change.
     gold = {name: gold_labels(data, name) for name in logits}
     probe = probe_batch(start.tokenizer, tokenized["validation"])
-    if multi:
-        model = tuned.trainer.model
-        calibration = calibrate_multi_label(model, probe, logits, gold, data.labels, enabled=config.calibrate)
-    else:
-        calibration = calibrate(tuned.trainer.model, probe, logits, gold, enabled=config.calibrate)
-    if calibration.applied:  # errors.csv's losses are those of the probabilities the saved model gives
-        logits = {name: logit / calibration.temperature for name, logit in logits.items()}
-    thresholds = None
-    if multi:  # tuned on the saved (calibrated) model's validation probabilities, saved in its config.json
-        values, notes = tune_thresholds(
-            gold["validation"], sigmoid(logits["validation"]), data.labels, config.threshold_objective
-        )
-        thresholds = Thresholds(config.threshold_objective, dict(zip(data.labels, values.tolist(), strict=True)), notes)
-        tuned.trainer.model.config.label_thresholds = thresholds.values
+    calibration, logits, thresholds = calibrate_and_tune(tuned.trainer.model, probe, data, logits, gold, config)
     tuned.trainer.save_model(str(job.out))  # every process calls it; Trainer writes once: weights, config, tokenizer
     return Tuned(tuned, logits, gold, calibration, thresholds)
+
+
+def calibrate_and_tune(model, probe, data: LoadedData, logits: dict, gold: dict, config):
+    """Temperature scaling, folded into the head's last layer where it helps: the saved model (and so the Space,
+    the ONNX export, training.predict and the Hub widget) gives calibrated probabilities and no label changes.
+    For multi-label data, then the decision thresholds, tuned on the calibrated validation probabilities and
+    set in the model's config (saved in its config.json).
+
+    Returns:
+        The calibration, the logits of the saved model (divided by T when it is folded in: errors.csv's losses
+        are those of the probabilities the saved model gives), and the thresholds (None for single-label).
+    """
+    if data.multi_label:
+        calibration = calibrate_multi_label(model, probe, logits, gold, data.labels, enabled=config.calibrate)
+    else:
+        calibration = calibrate(model, probe, logits, gold, enabled=config.calibrate)
+    if calibration.applied:
+        logits = {name: logit / calibration.temperature for name, logit in logits.items()}
+    if not data.multi_label:
+        return calibration, logits, None
+    values, notes = tune_thresholds(
+        gold["validation"], sigmoid(logits["validation"]), data.labels, config.threshold_objective
+    )
+    thresholds = Thresholds(config.threshold_objective, dict(zip(data.labels, values.tolist(), strict=True)), notes)
+    model.config.label_thresholds = thresholds.values
+    return calibration, logits, thresholds
 
 
 def gold_labels(data: LoadedData, split: str) -> np.ndarray:
