@@ -1,0 +1,103 @@
+"""The Space as an MCP server: the `mcp` client package against the running app (MCP=1), over loopback."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+
+import backend
+import pytest
+
+from tests.space.conftest import start_app
+
+
+def mcp_round_trip(url: str, calls: list[tuple[str, dict]]):
+    """List the app's MCP tools, then make ``calls`` (tool name, arguments): (tools, results)."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async def session():
+        async with (
+            streamablehttp_client(url + "gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            tools = (await client.list_tools()).tools
+            return tools, [await client.call_tool(name, arguments) for name, arguments in calls]
+
+    return asyncio.run(asyncio.wait_for(session(), timeout=120))
+
+
+@pytest.fixture(scope="module")
+def mcp_app(trained_tiny_dir, tmp_path_factory):
+    """The app on the exported tiny model with MCP=1, as `python space/app.py` serves it: (url, flag folder)."""
+    flag_dir = tmp_path_factory.mktemp("mcp-flags")
+    proc, url, _ = start_app(MCP="1", MODEL=str(trained_tiny_dir), FLAG_DIR=str(flag_dir), BACKEND="")
+    yield url, flag_dir
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+def test_the_one_tool_is_classify_with_its_classes_and_a_typed_text_argument(mcp_app, emotion_labels):
+    url, _ = mcp_app
+    [tool], _ = mcp_round_trip(url, [])
+    assert tool.name == "classify_emotion"
+    assert tool.description.startswith("Classify the emotion of an English text, such as a tweet")
+    assert f"({', '.join(emotion_labels)})" in tool.description
+    assert "every class with its probability" in tool.description
+    assert tool.inputSchema["required"] == ["text"] and list(tool.inputSchema["properties"]) == ["text"]
+    text = tool.inputSchema["properties"]["text"]
+    assert text["type"] == "string"
+    assert text["description"].startswith("the English text to classify") and "first 64 tokens" in text["description"]
+
+
+def test_classify_returns_every_class_with_its_probability(mcp_app, trained_tiny_dir, emotion_labels, monkeypatch):
+    url, _ = mcp_app
+    texts = ["i am so delighted and glad today", "so scared and anxious about my day"]
+    _, results = mcp_round_trip(url, [("classify_emotion", {"text": text}) for text in texts])
+    monkeypatch.delenv("BACKEND", raising=False)
+    model = backend.load_backend(str(trained_tiny_dir))  # the ONNX int8 model the app serves
+    for text, result in zip(texts, results, strict=True):
+        assert not result.isError
+        [content] = result.content
+        answer = ast.literal_eval(content.text)  # gr.Label's value: {"label": ..., "confidences": [...]}
+        scores = {item["label"]: item["confidence"] for item in answer["confidences"]}
+        assert sorted(scores) == sorted(emotion_labels) and sum(scores.values()) == pytest.approx(1, abs=1e-6)
+        assert answer["label"] == max(scores, key=scores.get)
+        assert scores == pytest.approx(model.predict([text])[0], abs=1e-4)  # int8: quantized per batch
+    assert [ast.literal_eval(r.content[0].text)["label"] for r in results] == ["joy", "fear"]  # a fitted model
+
+
+def test_an_empty_text_gets_the_message_and_flagging_is_not_a_tool(mcp_app):
+    url, flag_dir = mcp_app
+    tools, (empty, flag) = mcp_round_trip(
+        url,
+        [("classify_emotion", {"text": "  "}), ("flag", {"text": "i am happy", "corrected_label": "joy", "note": ""})],
+    )
+    assert ast.literal_eval(empty.content[0].text) == {
+        "label": "Nothing to classify: the text is empty.",
+        "confidences": None,
+    }
+    assert [tool.name for tool in tools] == ["classify_emotion"]
+    assert flag.isError and "Unknown tool" in flag.content[0].text
+    assert not list(flag_dir.glob("*.jsonl"))  # nothing was flagged
+
+
+@pytest.mark.parametrize(
+    ("value", "on_space", "served"),
+    [
+        ("", False, False),
+        ("", True, True),
+        ("1", False, True),
+        ("true", False, True),
+        ("0", True, False),
+        ("no", True, False),
+    ],
+)
+def test_mcp_is_on_when_asked_and_on_a_space_unless_turned_off(app_module, value, on_space, served):
+    assert app_module.mcp_enabled({"MCP": value}, on_space=on_space) is served
+
+
+def test_a_bad_mcp_value_is_one_line(app_module):
+    with pytest.raises(ValueError, match=r"^MCP='maybe': expected 1 \(serve the MCP tool\) or 0"):
+        app_module.mcp_enabled({"MCP": "maybe"}, on_space=False)
