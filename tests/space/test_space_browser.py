@@ -132,3 +132,44 @@ def test_sign_in_required_shows_the_button_and_signed_in_flags_carry_the_usernam
         demo.close()
     [record] = store.records()
     assert record["client"] == f"hf:{TEST_USER}" and record["id"] == record_id_box.input_value()
+
+
+def test_the_page_speaks_to_visitors(app_module, tiny_backend, tmp_path, page):
+    """What a new visitor sees: what the model is (a demo model here), the limits, what a flag keeps and where it
+    is published — and none of the operator's configuration."""
+    import copy
+    from types import SimpleNamespace
+
+    import about
+    import backend
+    import flags
+    import visitors
+    from playwright.sync_api import expect
+
+    reports = copy.deepcopy(backend.model_reports(str(REPO_ROOT / "tests" / "fixtures" / "run")))
+    reports["train_config"]["data"]["synthetic_sample"] = True
+    store = flags.FlagStore(tmp_path / "flags")
+    store.scheduler = SimpleNamespace(repo_id="me/emotion-flags")  # as when flags are synced to the Hub
+    policy = visitors.from_env({})  # the default limits, and no FLAG_CLIENT_SALT: advice for the log only
+    demo = app_module.build_demo(
+        tiny_backend, store, model_id="me/distilbert-emotion", reports=reports, policy=policy, sign_in=False
+    )
+    url = serve(demo)
+    try:
+        page.goto(url)
+        expect(page.get_by_text("This is a demo model.")).to_be_visible()
+        expect(page.get_by_text("Learnt from emotion/ (16,000 training texts)", exact=False)).to_be_visible()
+        expect(page.get_by_text("Test accuracy 91.9%, macro-F1 87.0%", exact=False)).to_be_visible()
+        expect(page.get_by_text("probabilities calibrated", exact=False)).to_be_visible()
+        expect(page.get_by_text("You can send up to 10 flags a minute and 100 a day.", exact=False)).to_be_visible()
+        expect(page.get_by_text("never your address", exact=False)).to_be_visible()
+        dataset = page.get_by_role("link", name="me/emotion-flags")
+        expect(dataset).to_have_attribute("href", "https://huggingface.co/datasets/me/emotion-flags")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "space_visitor_page.png"), full_page=True)
+        text = page.locator("body").inner_text()
+    finally:
+        demo.close()
+    assert about.DEMO_WARNING.replace("**", "") in text
+    for word in ("FLAG_CLIENT_SALT", "FLAG_DATASET_REPO", "HF_TOKEN", "Space secret", "salt"):
+        assert word not in text
