@@ -79,8 +79,28 @@ def test_torchrun_two_ranks_match_one_process_row_for_row(trained_tiny_dir, corp
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("wrote ") == 1  # the main process alone writes the output and says so
+    # The summary is the job's: the rows of both ranks, and their speed together.
+    assert "labelled 3,000 rows with " in result.stdout and "(3,000 in this run on 2 processes: " in result.stdout
     assert main(command(trained_tiny_dir, corpus, tmp_path / "one.csv", *extra)) == 0
     one = pd.read_csv(tmp_path / "one.csv")
     assert len(one) == 3000
     pd.testing.assert_frame_equal(pd.read_csv(out), one)
     assert out.read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_goes_on(trained_tiny_dir, corpus, tmp_path, capsys):
+    out = tmp_path / "labels.parquet"
+    args = command(trained_tiny_dir, corpus, out, "--shard-size", "100")
+    first = subprocess.Popen([sys.executable, "-m", "training.predict", *args], env=ENV, cwd=REPO_ROOT)
+    parts, lock = tmp_path / "labels.parquet.parts", tmp_path / "labels.parquet.lock"
+    deadline = time.monotonic() + 300
+    while not list(parts.glob("part-*.json")) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first.poll() is None, "the first run ended before the second started"
+    assert lock.is_file() and f'"pid": {first.pid}' in lock.read_text()
+    assert main([*args, "--overwrite"]) == 2  # not even with --overwrite
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"predict error: --output {out}: another run is writing it (pid {first.pid} on this host")
+    assert "\n" not in err and "Traceback" not in err
+    assert first.wait(timeout=600) == 0
+    assert len(pd.read_parquet(out)) == 3000 and not lock.exists() and not parts.exists()

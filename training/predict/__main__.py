@@ -62,7 +62,12 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         help="Rows per shard: the unit of resuming and of work shared between processes.",
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: all / processes).")
-    parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace --output if it exists, and start over when the parts of an interrupted run cannot be resumed "
+        "(another command, input or model). Never replaces an input, nor an output another run is writing.",
+    )
     parser.add_argument("--metrics", default=None, help=f"Where to write {METRICS_FILE} (labelled input only).")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
     args = parser.parse_args(argv)

@@ -88,6 +88,7 @@ class Engine:
     workers: int = 1
     tensors: str = "np"
     pin: bool = False
+    weights: tuple = ()  # the weight files it runs (Paths): what a resumed run must find unchanged
     pool: ThreadPoolExecutor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

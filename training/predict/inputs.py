@@ -8,8 +8,9 @@ file without the label column (or a ``.txt`` whose first line has no ``;``) is r
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.errors import ToolkitError
@@ -30,6 +31,7 @@ class Input:
     names: list[str]  # how messages name each file (the URL for a download)
     hub_split: object = None  # a datasets.Dataset
     where: str = ""  # how messages name the Hub split
+    digests: dict = field(default_factory=dict)  # name -> sha256 of the file's bytes, from :meth:`scan`
 
     def rows(self) -> Iterator[Row]:
         """Every row of the input, in order, streamed."""
@@ -41,13 +43,16 @@ class Input:
     def scan(self, classes: list[str]) -> tuple[int, bool]:
         """Read everything once: the row count, whether every row has a label; bad data fails here.
 
+        Each file's bytes are hashed as they are read (for :meth:`fingerprint`).
+
         Raises:
             ToolkitError: an empty file, a bad row, or a label that is not one of ``classes``.
         """
         known = set(classes)
         count, labelled, unlabelled = 0, 0, 0
         for file, name in zip(self.files or [None], self.names or [self.where], strict=True):
-            rows = iter_rows(file, self.columns, name=name) if file else hub_rows(self.hub_split, self.columns, name)
+            digest = hashlib.sha256()
+            rows = iter_rows(file, self.columns, name, digest) if file else hub_rows(self.hub_split, self.columns, name)
             before = count
             for row in rows:
                 count += 1
@@ -62,6 +67,8 @@ class Input:
                     )
             if count == before:
                 raise ToolkitError(f"data error: {name}: no rows — expected {expected(file)}")
+            if file:
+                self.digests[name] = {"size": file.stat().st_size, "sha256": digest.hexdigest()}
         if labelled and unlabelled:
             raise ToolkitError(
                 f"data error: {self.source}: {unlabelled} rows have no label and {labelled} have one — "
@@ -70,13 +77,11 @@ class Input:
         return count, bool(labelled)
 
     def fingerprint(self) -> dict:
-        """What identifies this input for a resumed run: each file's size and modification time."""
+        """What identifies this input for a resumed run: each file's size and the sha256 of its bytes, as
+        :meth:`scan` read them (an edit in place that keeps the size and modification time still shows)."""
         if self.hub_split is not None:
             return {"hub": self.where, "fingerprint": getattr(self.hub_split, "_fingerprint", None)}
-        return {
-            name: [file.stat().st_size, file.stat().st_mtime_ns]
-            for file, name in zip(self.files, self.names, strict=True)
-        }
+        return {name: self.digests[name] for name in self.names}
 
 
 def expected(file: Path | None) -> str:

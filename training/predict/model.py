@@ -22,6 +22,7 @@ ONNX_PREFERENCE = sorted(ONNX_FILES, key=lambda backend: backend != ONNX_INT8)
 # What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
+ONNX_DATA_SUFFIXES = ("_data", ".data")  # an ONNX model's external weights, when it has them
 
 
 def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
@@ -131,11 +132,13 @@ def load_engine(
 
         onnx_dir = folder / ONNX_DIR  # self-contained: the export saves the tokenizer and config there too
         tokenizer = AutoTokenizer.from_pretrained(onnx_dir if (onnx_dir / CONFIG_FILE).is_file() else folder)
-        run = onnx_session(onnx_dir / ONNX_FILES[chosen], threads)
+        weights = onnx_dir / ONNX_FILES[chosen]
+        run = onnx_session(weights, threads)
         name = f"{chosen} (onnxruntime, {threads} thread{'s' * (threads > 1)})"
-        return OnnxEngine(
-            chosen, name, tokenizer, max_length=max_input_length(tokenizer, config), run=run, **common
-        ), note
+        length = max_input_length(tokenizer, config)
+        data = [weights.with_name(weights.name + suffix) for suffix in ONNX_DATA_SUFFIXES]  # external weights
+        weights = (weights, *(path for path in data if path.is_file()))
+        return OnnxEngine(chosen, name, tokenizer, max_length=length, run=run, weights=weights, **common), note
     return torch_engine(resolve_model(model, revision, weights=True), device, threads, common), note
 
 
@@ -154,6 +157,7 @@ def torch_engine(folder: Path, device: str, threads: int, common: dict) -> Torch
         torch.set_num_threads(threads)
         name, workers = f"torch fp32 (cpu, {threads} thread{'s' * (threads > 1)})", 1
     accepted = tuple(arg for arg in inspect.signature(model.forward).parameters if arg in tokenizer.model_input_names)
+    weights = tuple(sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin")))
     return TorchEngine(
         TORCH,
         name,
@@ -165,5 +169,6 @@ def torch_engine(folder: Path, device: str, threads: int, common: dict) -> Torch
         model=model,
         device=torch.device(device),
         accepted=accepted,
+        weights=weights,
         **common,
     )

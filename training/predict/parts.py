@@ -7,14 +7,19 @@ Columns, one row per input row in input order (the layout ``pandas.read_parquet`
 - ``prob_<class>``: the probability of each class, in the model's label order;
 - ``text`` with ``--keep-text``.
 
+In CSV, a text cell (``id``, ``label``, ``text``) that a spreadsheet would run as a formula (it starts with
+``=``, ``+``, ``-``, ``@``, tab or CR, after any apostrophes) gets a leading apostrophe, the rule of the
+flag export (space/flags.py); parquet and JSON lines keep every text exactly.
+
 An empty text keeps its row, with ``label``, ``score`` and the probabilities null.
 
 While a run goes, shard ``k`` (rows ``k*S .. (k+1)*S-1``) is written to ``OUT.parts/part-0000k.<ext>``
 under a temporary name and renamed when complete, and only then is ``part-0000k.json`` (its counts)
 written the same way: a shard is done iff its ``.json`` exists, so a killed run can never leave a
 half-written shard that counts. ``manifest.json`` records the command; a restart of the same command
-skips the done shards, another command is refused. At the end the main process concatenates the
-shards into ``OUT`` (temporary name, then rename) and removes ``OUT.parts/``.
+skips the done shards; another command, another input (its bytes' sha256) or other model weights are
+refused, or with ``--overwrite`` the parts are discarded and the run starts over. At the end the main
+process concatenates the shards into ``OUT`` (temporary name, then rename) and removes ``OUT.parts/``.
 """
 
 from __future__ import annotations
@@ -23,20 +28,29 @@ import json
 import os
 import shutil
 from contextlib import contextmanager
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from training.errors import ToolkitError
+from training.flag_records import FORMULA_START  # the flag export's rule (space/flags.py), shared
 from training.outputs import write_json
 
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
 MANIFEST = "manifest.json"
+# What each content fingerprint of the manifest's command is, for the message when it changed.
+CONTENT = {"input": "the input", "weights": "the model's weights", "labels": "the model's classes"}
 
 
 def output_format(out: Path) -> str:
-    """The format of ``out`` from its extension, or a one-line error."""
+    """The format of ``out`` from its extension, or a one-line error (also for an existing folder)."""
+    if out.is_dir():
+        raise ToolkitError(
+            f"predict error: --output {out}: is a folder — expected a file name ending in {', '.join(OUTPUT_FORMATS)}"
+        )
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise ToolkitError(
@@ -96,9 +110,21 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
 
         pq.write_table(table, path, row_group_size=max(1, table.num_rows))
     elif fmt == ".csv":
-        table.to_pandas().to_csv(path, index=False)
+        columns = [neutralised(column) if column.type == pa.string() else column for column in table.columns]
+        pa.Table.from_arrays(columns, schema=table.schema).to_pandas().to_csv(path, index=False)
     else:
         table.to_pandas().to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+def neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text cells a spreadsheet would run as formulas, with a leading apostrophe (CSV only).
+
+    The flag export's rule (``csv_cell`` in space/flags.py): a cell that starts with a formula start after
+    any apostrophes gets one more, so that taking exactly one off always gives the text back.
+    """
+    bare = pc.utf8_ltrim(column, characters="'")
+    risky = reduce(pc.or_, (pc.starts_with(bare, start) for start in FORMULA_START))
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
 @contextmanager
@@ -133,19 +159,18 @@ class Parts:
         """Create the folder and manifest, or check that an existing one was started by ``command``.
 
         Called by the main process only. Raises ``ToolkitError`` when ``OUT`` exists (without
-        ``overwrite``) or the parts were written by another command.
+        ``overwrite``), or the parts were written by another command, from another input or with other
+        weights (``overwrite`` discards them and starts over).
         """
         manifest = self.folder / MANIFEST
         if manifest.is_file():
-            saved = json.loads(manifest.read_text(encoding="utf-8"))["command"]
-            changed = sorted(key for key in {*saved, *command} if saved.get(key) != command.get(key))
-            if changed:
-                raise ToolkitError(
-                    f"predict error: {self.folder} holds parts of another command ({', '.join(changed)} differ) "
-                    f"— run that command again to resume it, or delete {self.folder} to start over"
-                )
-            return
-        if self.out.exists() and not overwrite:
+            problem = mismatch(json.loads(manifest.read_text(encoding="utf-8"))["command"], command, self.folder)
+            if problem is None:
+                return
+            if not overwrite:
+                raise ToolkitError(problem)
+            shutil.rmtree(self.folder)
+        elif self.out.exists() and not overwrite:
             raise ToolkitError(f"predict error: {self.out} exists — delete it or pass --overwrite")
         self.folder.mkdir(parents=True, exist_ok=True)
         write_json_atomically(manifest, {"command": command})
@@ -173,6 +198,34 @@ class Parts:
             concatenate([self.file(k, self.fmt) for k in range(shards)], tmp, self.fmt)
         shutil.rmtree(self.folder)
         return counts
+
+
+def mismatch(saved: dict, command: dict, folder: Path) -> str | None:
+    """Why the parts in ``folder`` (made by ``saved``) cannot be resumed by ``command``; None when they can."""
+    changed = sorted(key for key in {*saved, *command} if saved.get(key) != command.get(key))
+    options = [key for key in changed if key not in CONTENT]
+    if options:
+        return (
+            f"predict error: {folder} holds parts of another command ({', '.join(options)} differ) "
+            "— run that command again to resume it, or pass --overwrite to start over"
+        )
+    if not changed:
+        return None
+    what = " and ".join(changed_content(key, saved.get(key), command.get(key)) for key in changed)
+    return (
+        f"predict error: {folder} holds parts written before {what} — resuming would mix old and new rows; "
+        "pass --overwrite to start over"
+    )
+
+
+def changed_content(key: str, old, new) -> str:
+    """``the input tweets.txt changed (its content differs)``: one content fingerprint that differs."""
+    if key == "input" and isinstance(old, dict) and isinstance(new, dict) and "hub" not in new:
+        names = sorted(name for name in {*old, *new} if old.get(name) != new.get(name))
+        return f"the input {', '.join(names)} changed (its content differs)"
+    if key == "weights" and isinstance(new, dict):
+        return f"the model's weights {', '.join(new['files'])} changed (their sha256 differs)"
+    return f"{CONTENT[key]} changed"
 
 
 def concatenate(files: list[Path], target: Path, fmt: str) -> None:

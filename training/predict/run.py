@@ -3,7 +3,8 @@
 Every process reads (and validates) the whole input, but labels only its own shards: shard ``k``
 belongs to rank ``k % world_size``. Shards are cut by row number, never by rank, so the output does
 not depend on how many processes made it, and a run can be resumed with another number of them.
-The main process writes the manifest first and, once every rank is done, the output and metrics.
+The main process takes the output's lock and writes the manifest first and, once every rank is done, the
+output and metrics; the summary adds up the shards every rank labelled in this run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from training.distributed import init_processes
 from training.errors import ToolkitError
 from training.evaluate import metrics_from_confusion
 from training.predict.engine import Engine
+from training.predict.guard import lock_output, prepare_targets, refuse_inputs, weights_fingerprint
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
 from training.predict.parts import Parts, output_schema, shard_table, write_json_atomically
@@ -70,12 +72,38 @@ def predict_corpus(options: PredictOptions) -> dict | None:
         labelled): counts, seconds, texts/s, backend, and the metrics; None on the other processes.
 
     Raises:
-        ToolkitError: bad model, input or output, on every process alike.
+        ToolkitError: bad model, input or output, another run writing the same output, on every process alike.
     """
     import torch
 
     # Which process this is under torchrun / accelerate (one process otherwise), on CPU (gloo) or CUDA.
     state = init_processes("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(options.output)
+    parts = Parts(out)  # checks the extension (and that it is not a folder) before anything is read
+    metrics = Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE)
+    if metrics.is_dir():
+        where = f"--metrics {metrics}" if options.metrics else f"{metrics} (where the metrics go; see --metrics)"
+        raise ToolkitError(f"predict error: {where}: is a folder — expected a file name")
+    targets = {"--output": out, **({"--metrics": metrics} if options.metrics else {})}
+    main_only(state, lambda: prepare_targets(targets))  # their folders: nothing is lost at the end
+    lock = main_only(state, lambda: lock_output(out))  # one run per output; None on the other processes
+    try:
+        return label_corpus(options, state, parts, targets, metrics)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, metrics: Path) -> dict | None:
+    """:func:`predict_corpus` once the output is this run's: the model, the input, the shards, the summary."""
+    data = open_input(
+        options.input,
+        text_column=options.text_column,
+        label_column=None if options.no_labels else options.label_column,
+        id_column=options.id_column,
+        split=options.split,
+    )
+    refuse_inputs(targets, data.files)  # --overwrite never replaces an input
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
     loading = time.perf_counter()
@@ -90,24 +118,20 @@ def predict_corpus(options: PredictOptions) -> dict | None:
     loading = time.perf_counter() - loading
     if note and state.is_main_process:
         print(note)
-    out = Path(options.output)
-    parts = Parts(out)  # checks the extension before the input is read
-    data = open_input(
-        options.input,
-        text_column=options.text_column,
-        label_column=None if options.no_labels else options.label_column,
-        id_column=options.id_column,
-        split=options.split,
-    )
-    count, labelled = data.scan(engine.labels)  # the whole input, validated before any slow work
+    count, labelled = data.scan(engine.labels)  # the whole input, validated (and hashed) before any slow work
     shards = math.ceil(count / options.shard_size)
-    command = {**options.command(engine.backend), "input": data.fingerprint(), "shard_size": options.shard_size}
-    main_only(state, lambda: parts.start(command, options.overwrite))
+    command = {**options.command(engine.backend), "shard_size": options.shard_size, "labels": engine.labels}
 
+    def start() -> list[int]:  # the shards this run labels, on all processes (none has started yet)
+        fingerprints = {"input": data.fingerprint(), "weights": weights_fingerprint(engine.weights)}
+        parts.start({**command, **fingerprints}, options.overwrite)
+        return [k for k in range(shards) if not parts.done(k)]
+
+    pending = main_only(state, start)
     mine = [k for k in range(state.process_index, shards, state.num_processes) if not parts.done(k)]
     todo = sum(min(options.shard_size, count - k * options.shard_size) for k in mine)
     schema = output_schema(engine.labels, ids_are_text=options.id_column is not None, keep_text=options.keep_text)
-    start = time.perf_counter()
+    started = time.perf_counter()
     with progress_bar(
         todo, count - todo if state.num_processes == 1 else 0, options.progress and state.is_main_process
     ) as bar:
@@ -115,31 +139,36 @@ def predict_corpus(options: PredictOptions) -> dict | None:
             if shard in mine:
                 label_shard(engine, parts, shard, rows, shard * options.shard_size, schema, labelled)
                 bar.update(len(rows))
-    seconds = time.perf_counter() - start
     engine.close()
     state.wait_for_everyone()
     if not state.is_main_process:
         return None
-    summary = {**summarize(parts.finish(shards), engine, labelled, todo, seconds), "load_seconds": round(loading, 2)}
+    seconds = time.perf_counter() - started  # the whole job's: every rank is done
+    counts = parts.finish(shards)
+    labelled_now = sum(counts[k]["rows"] for k in pending)  # by every rank, from their shards' counts
+    summary = summarize(counts, engine, labelled, labelled_now, seconds, state.num_processes)
+    summary["load_seconds"] = round(loading, 2)
     if labelled:
-        write_json_atomically(Path(options.metrics) if options.metrics else out.with_name(METRICS_FILE), summary)
+        write_json_atomically(metrics, summary)
     return summary
 
 
-def main_only(state, action) -> None:
-    """Run ``action`` on the main process; a ``ToolkitError`` it raises is raised on every process."""
+def main_only(state, action):
+    """Run ``action`` on the main process and return what it returns there (None on the others); a
+    ``ToolkitError`` it raises is raised on every process."""
     from accelerate.utils import broadcast_object_list
 
-    message = [None]
+    message, result = [None], None
     if state.is_main_process:
         try:
-            action()
+            result = action()
         except ToolkitError as error:
             message = [str(error)]
     if state.num_processes > 1:
         broadcast_object_list(message, from_process=0)  # also the barrier: nobody labels before the manifest
     if message[0]:
         raise ToolkitError(message[0])
+    return result
 
 
 def numbered_shards(rows, size: int):
@@ -166,14 +195,19 @@ def label_shard(engine: Engine, parts: Parts, shard: int, rows: list, first: int
     parts.save(shard, shard_table(schema, engine.labels, list(ids), texts, probs), counts)
 
 
-def summarize(counts: list[dict], engine: Engine, labelled: bool, labelled_now: int, seconds: float) -> dict:
-    """Totals over all shards, this run's speed, the metrics when labelled, and a one-line summary."""
+def summarize(
+    counts: list[dict], engine: Engine, labelled: bool, labelled_now: int, seconds: float, processes: int = 1
+) -> dict:
+    """Totals over all shards, this run's speed (all its processes together), the metrics when labelled, and
+    a one-line summary."""
     totals = {key: sum(c[key] for c in counts) for key in ("rows", "empty", "truncated")}
-    summary: dict = {**totals, "backend": engine.name, "seconds": round(seconds, 2)}
+    summary: dict = {**totals, "labelled_in_this_run": labelled_now, "processes": processes}
+    summary.update(backend=engine.name, seconds=round(seconds, 2))
     summary["texts_per_second"] = round(labelled_now / seconds, 1) if seconds else None
+    on = f" on {processes} processes" if processes > 1 else ""
     line = (
         f"labelled {totals['rows']:,} rows with {engine.name}"
-        f" ({labelled_now:,} in this run: {seconds:.1f} s, {summary['texts_per_second'] or 0:,.0f} texts/s);"
+        f" ({labelled_now:,} in this run{on}: {seconds:.1f} s, {summary['texts_per_second'] or 0:,.0f} texts/s);"
         f" {totals['empty']:,} empty texts (no prediction),"
         f" {totals['truncated']:,} truncated to {engine.max_length} tokens"
     )
