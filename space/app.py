@@ -32,6 +32,12 @@ ON_SPACE = bool(os.environ.get("SPACE_ID"))  # set by Hugging Face Spaces
 if not ON_SPACE:
     visitors.trust_no_proxy()  # the visitor is the socket's peer, whatever X-Forwarded-For says
 
+# gradio keeps timing records of the last events for its API page and, by default, rebuilds a pandas table of
+# all of them after every request: CPU that grows with the records, which a long run under load pays on each
+# request (docs/space_soak.md). Fewer records, summed up every 100 requests; a value set in the environment wins.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+
 MAX_BATCH_SIZE = 32  # the queue groups up to this many waiting requests into one forward pass
 EMPTY_TEXT = "Nothing to classify: the text is empty."  # /predict's answer to an empty text
 TOO_LONG = "The text is {length} characters long: the most this Space classifies is {cap}."

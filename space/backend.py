@@ -143,6 +143,9 @@ class OnnxBackend(Backend):
         # time from tokenization and the web server; a loaded small CPU box ran faster without it (see
         # docs/benchmarks.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory pattern per input shape: tweets come in every length, so the patterns only pile up in memory,
+        # without a gain in speed (docs/space_soak.md).
+        options.enable_mem_pattern = False
         self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self._inputs = [node.name for node in self._session.get_inputs()]
         precision = "int8" if self.path.name == ONNX_FILES[ONNX_INT8] else "fp32"
