@@ -17,7 +17,7 @@ Footprint (``--footprint``): for each backend, a fresh virtual environment from 
 ``publish --space`` writes for it (plus the Space's gradio), its installed size, and the app's cold start in
 it, from process start to the first answer (median of ``--starts``)::
 
-    python bench/space_load.py --footprint [--torch-wheel /opt/wheels/torch-2.13.0+cpu-....whl]
+    python bench/space_load.py --footprint [--torch-wheel /opt/wheels/torch-2.13.0+cpu-....whl] [--before FILE]
 
 The "tiny" model is a random DistilBERT of two 32-wide layers over the offline backbone's vocabulary: it
 measures what serving costs when the model costs almost nothing. Measured figures go in docs, not here.
@@ -222,36 +222,38 @@ def installed_mb(folder: Path) -> float:
     return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
 
 
-def footprint(work: Path, starts: int, torch_wheel: str | None, text: str) -> None:
-    """Each backend's fresh virtual environment (from publish's requirements) and cold starts, side by side."""
+def footprint(work: Path, starts: int, torch_wheel: str | None, text: str, before: str | None) -> None:
+    """Each backend's fresh virtual environment (from publish's requirements) and cold starts, side by side;
+    beside them gradio alone (what every Space installs: the base), and ``before``, any other requirements
+    file (size only)."""
     from publish.hub import space_files
 
     models = dict(zip(("onnx", "torch"), exported_model(work), strict=True))
-    rows, figures = [], {}
-    for backend, model in models.items():
+    environments = {"gradio alone": ("(none)", "")}
+    for backend in models:
         requirements = Path(space_files(REPO / "space", "me/model", onnx=backend == "onnx")["requirements.txt"])
-        t0 = time.perf_counter()
-        python = build_venv(
-            work / f"venv-{backend}", requirements.read_text(), torch_wheel if backend == "torch" else None
-        )
+        environments[backend] = (requirements.name, requirements.read_text())
+    if before:
+        environments["before"] = (before, Path(before).read_text())
+    rows, sizes, starts_s = [], {}, {}
+    for number, (name, (source, requirements)) in enumerate(environments.items()):
+        t0, venv = time.perf_counter(), work / f"venv-{number}"
+        python = build_venv(venv, requirements, torch_wheel if name == "torch" else None)
         minutes = (time.perf_counter() - t0) / 60
-        size = installed_mb(work / f"venv-{backend}")
-        figures[backend] = (size, [cold_start(python, model, text) for _ in range(starts)])
-        rows.append(
-            (
-                backend,
-                requirements.name,
-                f"{size:.0f}",
-                f"{minutes:.1f}",
-                " / ".join(f"{s:.1f}" for s in figures[backend][1]),
-            )
-        )
-    print_table(["backend", "requirements", "installed MB", "install min", "cold starts s"], rows, align="llrrr")
-    (onnx_mb, onnx_s), (torch_mb, torch_s) = figures["onnx"], figures["torch"]
+        sizes[name] = installed_mb(venv)
+        starts_s[name] = [cold_start(python, models[name], text) for _ in range(starts)] if name in models else []
+        extra = sizes[name] - sizes["gradio alone"]
+        cold = " / ".join(f"{s:.1f}" for s in starts_s[name]) or "-"
+        rows.append((name, source, f"{sizes[name]:.0f}", f"{extra:.0f}", f"{minutes:.1f}", cold))
+    print_table(
+        ["environment", "requirements", "installed MB", "beyond gradio MB", "install min", "cold starts s"], rows
+    )
+    base = sizes["gradio alone"]
+    onnx_s, torch_s = statistics.median(starts_s["onnx"]), statistics.median(starts_s["torch"])
     print(
-        f"\nonnx / torch: size {onnx_mb / torch_mb:.2f}× (target <= 0.25), cold start (median) "
-        f"{statistics.median(onnx_s):.1f} s / {statistics.median(torch_s):.1f} s = "
-        f"{statistics.median(onnx_s) / statistics.median(torch_s):.2f}× (target <= 0.5)"
+        f"\nonnx / torch: size {sizes['onnx'] / sizes['torch']:.2f}× (target <= 0.25), beyond gradio "
+        f"{(sizes['onnx'] - base) / (sizes['torch'] - base):.2f}×; cold start (median) {onnx_s:.1f} s / "
+        f"{torch_s:.1f} s = {onnx_s / torch_s:.2f}× (target <= 0.5)"
     )
 
 
@@ -394,6 +396,7 @@ def main() -> None:
     parser.add_argument("--footprint", action="store_true", help="each backend's fresh venv size and cold start")
     parser.add_argument("--starts", type=int, default=3, help="cold starts per backend (--footprint)")
     parser.add_argument("--torch-wheel", help="--footprint: torch's CPU wheel file, for a machine off the CPU index")
+    parser.add_argument("--before", help="--footprint: also the size of this requirements file's environment")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -404,7 +407,7 @@ def main() -> None:
     texts, work = read_texts(DATA / "test.txt", 512), Path(tempfile.mkdtemp())
     if args.footprint:
         print(f"{machine()}\n")
-        return footprint(work, args.starts, args.torch_wheel, texts[0])
+        return footprint(work, args.starts, args.torch_wheel, texts[0], args.before)
     if args.soak:
         return soak(args.model or exported_model(work)[0], texts, args.clients, args.soak)
     models = {
