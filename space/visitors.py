@@ -102,7 +102,7 @@ class Visitors:
     limiter: RateLimiter
     require_login: bool = False
     salt_is_random: bool = False
-    notes: list[str] = field(default_factory=list)  # lines for the page and the log
+    notes: list[str] = field(default_factory=list)  # advice for the operator: logged at start-up, never on the page
 
     def client_id(self, username: str | None, address: str | None) -> str:
         """``hf:<username>`` when signed in, else the salted hash of the client address (:func:`address_key`)."""

@@ -22,6 +22,16 @@ def test_the_onnx_folder_and_its_files_per_backend_are_training_s():
         assert backend.onnx_path(name) == outputs.onnx_path(name)
 
 
+def test_the_files_the_space_reads_are_named_as_training_names_them():
+    """The model's config and tokenizer (the ONNX backend reads them without transformers) and the reports of
+    the page's header."""
+    assert backend.CONFIG_FILE == outputs.CONFIG_FILE
+    assert backend.TOKENIZER_CONFIG_FILE == outputs.TOKENIZER_CONFIG_FILE
+    assert backend.TOKENIZER_FILE in outputs.TOKENIZER_FILES
+    assert backend.METRICS_FILE == outputs.METRICS_FILE
+    assert backend.TRAIN_CONFIG_FILE == outputs.TRAIN_CONFIG_FILE
+
+
 def test_the_backend_names_and_their_earlier_spellings_are_training_s():
     assert (backend.TORCH, backend.ONNX_FP32, backend.ONNX_INT8) == (
         outputs.TORCH,
