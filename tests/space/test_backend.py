@@ -251,3 +251,21 @@ def test_the_probabilities_come_from_one_function():
     first, second = backend.probabilities(["a", "b", "c"], logits)
     assert list(first) == ["a", "b", "c"] and first["a"] == pytest.approx(1.0)
     assert second == pytest.approx({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3})
+
+
+def test_one_encoder_serves_threads_at_once(exported_dir):
+    """The tokens panel runs outside the queue, beside /predict's batches: the encoder is never reconfigured, so
+    threads share it (a tokenizer reconfigured per call fails with "Already borrowed")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = backend.load_backend(str(exported_dir))
+    texts = [f"i feel so happy today {i} " * (i % 40 + 1) for i in range(400)]
+
+    def work(i: int):
+        if i % 2:
+            return model.tokenizer.tokens(texts[i])
+        return model.tokenizer.encode(texts[i : i + 8])["input_ids"].shape
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(len(texts))))
+    assert results[1] == model.tokenizer.tokens(texts[1]) and results[0][0] == 8
