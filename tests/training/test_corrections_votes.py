@@ -146,22 +146,30 @@ def test_review_sheet_uses_only_accepted_rows(tmp_path):
         load_flag_records(bad)
 
 
-def test_a_spreadsheet_safe_export_reads_back_verbatim(tmp_path):
-    from space.flags import FlagStore, export, make_record
+def space_store(tmp_path, texts: list[str], note: str = ""):
+    """A Space flag store holding one flag (to joy) for each of ``texts``."""
+    from space.flags import FlagStore, make_record
 
     store = FlagStore(tmp_path / "store")
-    for text in ["=cmd|' /C calc'!A0", "-_- so bored", "'=already"]:
+    for text in texts:
         store.append(
             make_record(
                 text=text,
                 scores={"joy": 1.0},
                 corrected_label="joy",
-                note="+1",
+                note=note,
                 model="m",
                 model_revision=None,
                 client="c",
             )
         )
+    return store
+
+
+def test_a_spreadsheet_safe_export_reads_back_verbatim(tmp_path):
+    from space.flags import export
+
+    store = space_store(tmp_path, ["=cmd|' /C calc'!A0", "-_- so bored", "'=already"], note="+1")
     assert load_flag_records(export(store.records(), tmp_path / "flags.csv")) == store.records()
 
 
@@ -229,24 +237,12 @@ def test_control_and_bidi_characters_shown_escaped_in_the_csv_read_back_as_sent(
     text as it was sent, so an accepted row still matches its training text. Only what the export escapes is
     turned back: a typed backslash sequence for a visible character stays as it is."""
     from space import flags as space_flags
-    from space.flags import FlagStore, export, make_record
+    from space.flags import export
     from training import flag_records
 
     assert flag_records.HIDDEN.pattern == space_flags.HIDDEN.pattern  # the two copies agree
-    store = FlagStore(tmp_path / "store")
     texts = ["\u202eevil reversed", "red \x1b[31malert\x1b[0m", "nul\x00byte", r"a typed \u0041 stays"]
-    for text in texts:
-        store.append(
-            make_record(
-                text=text,
-                scores={"joy": 1.0},
-                corrected_label="joy",
-                note="",
-                model="m",
-                model_revision=None,
-                client="c",
-            )
-        )
+    store = space_store(tmp_path, texts)
     exported = export(store.records(), tmp_path / "flags.csv").read_text(encoding="utf-8")
     assert "\\u202e" in exported and "\x1b" not in exported  # a person sees them escaped
     assert [r["text"] for r in load_flag_records(tmp_path / "flags.csv")] == texts
