@@ -134,11 +134,13 @@ class TrainConfig:
         default=2,
         metadata={"help": "With --epochs unset: stop after this many epochs without a better validation score."},
     )
-    class_weights: Literal["balanced", "none"] = field(
-        default="balanced",
+    class_weights: Literal["auto", "balanced", "none"] = field(
+        default="auto",
         metadata={
-            "help": "Weight the cross-entropy per class: 'balanced' = n / (classes x n_class), so rare classes count "
-            "as much as common ones (scikit-learn's compute_class_weight); 'none' = plain cross-entropy."
+            "help": "Weight the loss per class: 'balanced' = n / (classes x n_class), so rare classes count as much "
+            "as common ones (scikit-learn's compute_class_weight; multi-label: negatives/positives per label, "
+            "capped at 10); 'none' = the plain loss; 'auto' = balanced for single-label data, none for "
+            "multi-label data (where tuned thresholds do the weights' work better: docs/multi_label.md)."
         },
     )
     calibrate: bool = field(

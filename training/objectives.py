@@ -105,7 +105,11 @@ def start_at_priors(model, y_train) -> bool:
 
 def loss_function(labels: list[str], train_labels, mode: str, multi_label: bool):
     """Trainer's ``compute_loss_func`` for ``--class-weights mode`` (None: the model's own loss), and the
-    weights as ``metrics.json`` records them (label -> weight; None without weights)."""
+    weights as ``metrics.json`` records them (label -> weight; None without weights). ``auto`` is ``balanced``
+    for single-label data and ``none`` for multi-label data, as measured (docs/model_quality.md,
+    docs/multi_label.md)."""
+    if mode == "auto":
+        mode = "none" if multi_label else "balanced"
     if multi_label:
         weights = positive_weights(train_labels, mode)
         loss = None if weights is None else WeightedBinaryCrossEntropy(tuple(weights.tolist()))

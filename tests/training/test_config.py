@@ -47,7 +47,7 @@ def test_defaults_follow_the_seed_recipe_with_a_size_adaptive_schedule():
     )
     # No --epochs: early stopping on validation macro F1 within a cap; balanced class weights; calibration.
     assert (config.epochs, config.max_epochs, config.min_steps, config.early_stopping_patience) == (None, 10, 750, 2)
-    assert (config.class_weights, config.calibrate, config.metric_for_best_model) == ("balanced", True, "f1_macro")
+    assert (config.class_weights, config.calibrate, config.metric_for_best_model) == ("auto", True, "f1_macro")
     assert user_set == set()
 
 

@@ -128,3 +128,14 @@ def test_per_label_ece_is_the_binary_ece_and_the_pooled_nll_is_the_bce():
     assert right.tolist() == [True, False, True]
     by_bins = (abs(right[[0, 2]].mean() - confidence[[0, 2]].mean()) * 2 + abs(0 - confidence[1])) / 3
     assert ece["x"] == pytest.approx(by_bins)
+
+
+def test_class_weights_auto_is_balanced_for_single_label_and_none_for_multi_label():
+    from training.objectives import WeightedCrossEntropy, loss_function
+
+    gold = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    assert loss_function(LABELS, gold, "auto", multi_label=True) == (None, None)
+    loss, weights = loss_function(LABELS, gold, "balanced", multi_label=True)
+    assert isinstance(loss, WeightedBinaryCrossEntropy) and weights == {"a": 1.0, "b": 1.0, "c": 3.0}
+    loss, weights = loss_function(LABELS, [0, 0, 0, 1], "auto", multi_label=False)
+    assert isinstance(loss, WeightedCrossEntropy) and set(weights) == set(LABELS)

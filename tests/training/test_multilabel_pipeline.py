@@ -68,7 +68,7 @@ def test_the_output_folder_of_a_multi_label_run(run):
     assert set(metrics["baselines"]) == {"dummy", "logistic_regression"}
     assert metrics["baselines"]["logistic_regression"]["test"]["per_class"]["joy"]["threshold"] > 0
     assert set(metrics["calibration"]["test"]["per_label_ece_after"]) == set(metrics["labels"])
-    assert set(metrics["training"]["schedule"]["positive_weights"]) == set(metrics["labels"])
+    assert "positive_weights" not in metrics["training"]["schedule"]  # --class-weights auto: none for multi-label
     assert metrics["data"]["label_sets"]["train"]["none"] == 8  # one text in eight has no label
 
 
@@ -112,17 +112,27 @@ def test_export_gives_sigmoid_probabilities_and_guards_micro_f1(run, tmp_path):
     assert onnx_session(folder / "onnx" / "model.onnx", 1)(dict(encoded)).shape == logits.shape  # logits first
 
 
-def test_compare_two_multi_label_runs(run, tmp_path):
-    out, _ = run
-    before = shutil.copytree(out, tmp_path / "before")
-    with (before / "errors.csv").open(encoding="utf-8", newline="") as f:
+def rewrite_errors(folder, row_index: int, predicted: str) -> None:
+    """Set one row's predicted set in ``folder``'s errors.csv."""
+    with (folder / "errors.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    right = next(r for r in rows if r["label"] == r["predicted"])
-    right["predicted"] = "anger;fear;joy;love" if right["label"] != "anger;fear;joy;love" else ""
-    with (before / "errors.csv").open("w", encoding="utf-8", newline="") as f:
+    for row in rows:
+        if row["index"] == str(row_index):
+            row["predicted"] = predicted
+    with (folder / "errors.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    comparison = compare_runs(load_run(before), load_run(out))
-    assert comparison["changed"]["fixed"] == 1 and comparison["changed"]["broken"] == 0
-    assert comparison["metrics"]["f1_macro"]["delta"] == 0  # the metrics are the run's, only the rows changed
+
+
+def test_compare_two_multi_label_runs(run, tmp_path):
+    """Row 0's set is wrong in the earlier run and right in the later one: one fix, nothing broken."""
+    out, _ = run
+    before, after = shutil.copytree(out, tmp_path / "before"), shutil.copytree(out, tmp_path / "after")
+    with (out / "errors.csv").open(encoding="utf-8", newline="") as f:
+        gold = next(r for r in csv.DictReader(f) if r["index"] == "0")["label"]
+    rewrite_errors(after, 0, gold)
+    rewrite_errors(before, 0, "anger;fear;joy;love" if gold != "anger;fear;joy;love" else "")
+    comparison = compare_runs(load_run(before), load_run(after))
+    assert comparison["changed"] == {"fixed": 1, "broken": 0, "other": 0}
+    assert comparison["metrics"]["f1_macro"]["delta"] == 0  # the metrics are the runs', only the rows changed
