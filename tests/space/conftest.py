@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -105,3 +106,30 @@ def served(app_module, tiny_backend, tmp_path):
     url = serve(demo)
     yield url, store
     demo.close()
+
+
+class RecordingBackend:
+    """Wraps a backend and records every batch it is asked to classify (slow by ``delay`` seconds a call, so that
+    requests queue up)."""
+
+    def __init__(self, inner, delay: float = 0.0):
+        self.inner, self.delay, self.batches = inner, delay, []
+        self.name, self.labels, self.max_length, self.tokenizer = (
+            inner.name,
+            inner.labels,
+            inner.max_length,
+            inner.tokenizer,
+        )
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return [len(batch) for batch in self.batches]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(text) for batch in self.batches for text in batch]
+
+    def predict(self, texts):
+        self.batches.append(list(texts))
+        time.sleep(self.delay)
+        return self.inner.predict(texts)

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.conftest import REPO_ROOT
-from tests.space.conftest import serve, start_app
+from tests.space.conftest import RecordingBackend, serve, start_app
 
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> i feel so happy'
 
@@ -81,26 +80,8 @@ def test_predict_returns_every_class_summing_to_one_equal_to_unbatched_backend(s
     assert_same_scores(scores, tiny_backend.predict(["i am so delighted and glad"])[0])
 
 
-class SlowRecordingBackend:
-    """Wraps a backend, records the size of every predict call, and is slow enough for requests to queue up."""
-
-    def __init__(self, inner):
-        self.inner, self.batch_sizes = inner, []
-        self.name, self.labels, self.max_length, self.tokenizer = (
-            inner.name,
-            inner.labels,
-            inner.max_length,
-            inner.tokenizer,
-        )
-
-    def predict(self, texts):
-        self.batch_sizes.append(len(texts))
-        time.sleep(0.3)
-        return self.inner.predict(texts)
-
-
 def test_concurrent_predicts_are_batched_and_each_client_gets_its_own_result(app_module, tiny_backend, tmp_path):
-    slow = SlowRecordingBackend(tiny_backend)
+    slow = RecordingBackend(tiny_backend, delay=0.3)
     demo = app_module.build_demo(slow, flags.FlagStore(tmp_path), model_id="tiny")
     url = serve(demo)
     try:

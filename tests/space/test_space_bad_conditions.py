@@ -19,7 +19,7 @@ from gradio_client.exceptions import AppError
 from starlette.datastructures import Headers
 
 from tests.conftest import REPO_ROOT
-from tests.space.conftest import serve, start_app
+from tests.space.conftest import RecordingBackend, serve, start_app
 from tests.space.flag_writer import make_flag
 from tests.space.test_space_flags import run_cli
 
@@ -76,23 +76,6 @@ def test_ipv6_clients_are_hashed_by_their_64_and_ipv4_by_the_full_address():
 
 
 # --- Texts /predict will not classify ---------------------------------------------------------------------
-
-
-class RecordingBackend:
-    """A backend that records the length of every text it is asked to classify."""
-
-    def __init__(self, inner):
-        self.inner, self.lengths = inner, []
-        self.name, self.labels, self.max_length, self.tokenizer = (
-            inner.name,
-            inner.labels,
-            inner.max_length,
-            inner.tokenizer,
-        )
-
-    def predict(self, texts):
-        self.lengths += [len(t) for t in texts]
-        return self.inner.predict(texts)
 
 
 def test_predict_refuses_a_text_over_the_cap_with_a_message_naming_it(app_module, tiny_backend, tmp_path):
