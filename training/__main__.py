@@ -21,19 +21,27 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 from huggingface_hub import is_offline_mode
 
 from training import config as cfg
 from training.backbones import offline_fallback, resolve_backbone
 from training.calibration import calibrate, calibrate_multi_label, probe_batch
 from training.console import print_options, print_summary
-from training.data import SAMPLE_DATA, LoadedData, is_sample, load_data, replace_splits, split_sha256, subsample
+from training.data import (
+    SAMPLE_DATA,
+    LoadedData,
+    gold_labels,
+    is_sample,
+    load_data,
+    replace_splits,
+    split_sha256,
+    subsample,
+)
 from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError, one_line_errors
 from training.evaluate import classification_metrics, errors_table
 from training.figures import figures_and_baselines, write_headline_figures
-from training.label_sets import label_set_stats, multi_hot
+from training.label_sets import label_set_stats
 from training.multilabel import errors_table as multi_label_errors
 from training.multilabel import multi_label_metrics, sigmoid, tune_thresholds
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
@@ -234,16 +242,10 @@ def calibrate_and_tune(model, probe, data: LoadedData, logits: dict, gold: dict,
     return calibration, logits, thresholds
 
 
-def gold_labels(data: LoadedData, split: str) -> np.ndarray:
-    """A split's gold labels: label ids, or for multi-label data the ``(texts, labels)`` 0/1 matrix."""
-    column = data.splits[split]["label"]
-    return multi_hot(column, len(data.labels)) if data.multi_label else np.asarray(column)
-
-
 def evaluate_splits(data: LoadedData, tuned: Tuned) -> dict:
     """The fine-tuned model's metrics on each evaluated split (multi-label: at its thresholds and at 0.5)."""
     if data.multi_label:
-        thresholds = list(tuned.thresholds.values.values())
+        thresholds = tuned.thresholds.in_order()
         return {
             name: multi_label_metrics(tuned.gold[name], sigmoid(logit), thresholds, data.labels)
             for name, logit in tuned.logits.items()
@@ -262,7 +264,7 @@ def write_output_folder(job: Job, inputs: Inputs, start: Start, tuned: Tuned, re
     write_headline_figures(out, data, split, report.evaluation[split], logits, tuned.gold[split], calibration)
     texts = list(data.splits[split]["text"])
     if data.multi_label:
-        table = multi_label_errors(texts, tuned.gold[split], logits, list(tuned.thresholds.values.values()), labels)
+        table = multi_label_errors(texts, tuned.gold[split], logits, tuned.thresholds.in_order(), labels)
     else:
         table = errors_table(texts, list(data.splits[split]["label"]), logits, labels)
     table.to_csv(out / ERRORS_FILE, index=False)

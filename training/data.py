@@ -61,6 +61,16 @@ class LoadedData:
         return {label: {name: counts[name][i] for name in self.splits} for i, label in enumerate(self.labels)}
 
 
+def gold_labels(data: LoadedData, split: str):
+    """A split's gold labels as an array: label ids, or for multi-label data the ``(texts, labels)`` 0/1 matrix."""
+    import numpy as np
+
+    from training.label_sets import multi_hot
+
+    column = data.splits[split]["label"]
+    return multi_hot(column, len(data.labels)) if data.multi_label else np.asarray(column)
+
+
 def label_ids(column, multi_label: bool):
     """Every label id of a split's ``label`` column (each id of each set, for multi-label data)."""
     return (i for ids in column for i in ids) if multi_label else column

@@ -14,9 +14,9 @@ import numpy as np
 
 from training.baselines import extract_embeddings, run_baselines, run_multi_label_baselines
 from training.calibration import binary_logits, reliability_figure
+from training.data import gold_labels
 from training.evaluate import confusion_figure
 from training.explore import class_distribution, embedding_map, project_2d, words_per_text
-from training.label_sets import multi_hot
 from training.multilabel import cooccurrence_figure, f1_support_figure
 from training.outputs import (
     CALIBRATION_FIGURE,
@@ -53,7 +53,7 @@ def figures_and_baselines(out: Path, data, backbone, config, device: str) -> tup
     save_figure(class_distribution(ids, labels), out / CLASS_DISTRIBUTION_FIGURE)
     save_figure(words_per_text([texts[r] for r in rows], ids, labels), out / WORDS_FIGURE)
     if multi:
-        save_figure(cooccurrence_figure(multi_hot(column, len(labels)), labels), out / COOCCURRENCE_FIGURE)
+        save_figure(cooccurrence_figure(gold_labels(data, "train"), labels), out / COOCCURRENCE_FIGURE)
     embeddings = extract_embeddings(
         backbone.resolved,
         {name: list(ds["text"]) for name, ds in data.splits.items()},
@@ -61,11 +61,7 @@ def figures_and_baselines(out: Path, data, backbone, config, device: str) -> tup
         max_length=config.max_length,
         device=device,
     )
-    gold = {
-        name: (multi_hot(ds["label"], len(labels)) if multi else np.asarray(ds["label"]))
-        for name, ds in data.splits.items()
-    }
-    features = {name: (embeddings[name], gold[name]) for name in data.splits}
+    features = {name: (embeddings[name], gold_labels(data, name)) for name in data.splits}
     train_x, train_y = features.pop("train")
     projection = map_embeddings(out, train_x, rows, ids, labels, config.seed)
     if multi:

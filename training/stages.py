@@ -62,6 +62,10 @@ class Thresholds:
     values: dict[str, float]  # label -> threshold, in label order
     notes: list[str]  # e.g. a label without validation examples kept 0.5
 
+    def in_order(self) -> list[float]:
+        """The thresholds in label-id order (``values`` keeps the labels' order)."""
+        return list(self.values.values())
+
 
 @dataclass(frozen=True)
 class Tuned:
