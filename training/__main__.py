@@ -156,12 +156,7 @@ def correct_training_split(
     """With --corrections, the community's flags from the Space fix or extend the training split."""
     if not config.corrections:
         return data, None
-    if data.multi_label:
-        raise ToolkitError(
-            "config error: --corrections takes flags of single-label models; this data is multi-label "
-            f"({data.task_reason}) — train without --corrections"
-        )
-    from training.corrections import apply_corrections, format_summary
+    from training.corrections_apply import apply_corrections, format_summary
 
     train, summary = apply_corrections(
         data.splits["train"],
@@ -171,6 +166,7 @@ def correct_training_split(
         min_votes=config.min_votes,
         max_new_per_client=config.max_new_per_client or None,
         trust_anonymous_votes=config.trust_anonymous_votes,
+        multi_label=data.multi_label,
     )
     if main_process:
         print(format_summary(summary))

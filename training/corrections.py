@@ -4,10 +4,11 @@
 folder, a ``.jsonl`` or a ``.csv`` — an export, a hand-made file, or a review sheet) and applies them to
 the training split only, by these rules:
 
-1. Only a flag whose ``corrected_label`` is a class of the dataset is used; any other flag, and a
-   flag with empty text, is rejected with its reason. A flag id seen twice (the same file read from
+1. Only a flag whose answer is a class of the dataset is used (for multi-label data: a set of its classes,
+   possibly empty — ``training.votes`` says where a record gives it); any other flag, and a flag with
+   empty text, is rejected with its reason. A flag id seen twice (the same file read from
    a local store and from a pulled copy, say) counts once. A review-sheet row not marked accepted is
-   rejected ("not accepted in review").
+   rejected ("not accepted in review"), and a ``training.ask`` sheet's row left blank is skipped ("blank").
 2. Flags are matched to texts on a key: Unicode NFC, whitespace stripped and collapsed to single
    spaces, and case-folded. Case-folded because the same tweet pasted with its original capitals
    must find its lower-cased copy in dair-ai/emotion (whose texts are all lower case), and the
@@ -20,8 +21,9 @@ the training split only, by these rules:
    in training); its votes on further new texts are rejected. The owner (hand-made records and
    accepted review rows) has no cap.
 5. Votes on one text are resolved by majority of clients; a tie goes to the label with the latest
-   vote. The losing flags are rejected ("outvoted"/"tie"). The winning label is applied only when at
-   least ``min_votes`` distinct clients chose it; otherwise every flag on the text is rejected. The
+   vote. For multi-label data a vote is the whole set, so clients agree when they chose the same set.
+   The losing flags are rejected ("outvoted"/"tie"). The winning label is applied only when at least
+   ``min_votes`` distinct clients chose it; otherwise every flag on the text is rejected. The
    dataset's own label is not a vote: a flag is a correction of it. An owner's record decides its
    text outright (their latest, if several), whatever the votes: that is what review is for.
    Changing the label of a text already in training needs ``min_votes`` *signed-in* clients
@@ -37,8 +39,9 @@ the training split only, by these rules:
    relabelled: training already holds it, so no new leak is made, and test stays untouched.
 
 The summary (saved by the CLI as ``corrections.json``; its keys in docs/corrections.md) counts what was
-read, used, relabelled, added and rejected (each rejection with its reason), per client, and lists the
-anonymous ``proposals`` and burst ``warnings``; ``flags_read == used + rejected``.
+read, used, relabelled, added and rejected (each rejection with its reason), per client, the labels that came
+from a ``training.ask`` queue, how much the clients agree (``training.agreement``), and lists the anonymous
+``proposals`` and burst ``warnings``; ``flags_read == used + rejected``.
 """
 
 from __future__ import annotations
@@ -46,12 +49,11 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 
+from training.agreement import agreement_summary
 from training.bursts import burst_warnings
-from training.flag_records import OWNER, load_flag_records, parse_time
-from training.outputs import CORRECTIONS_FILE
-from training.paths import portable_name
+from training.flag_records import OWNER, QUEUE, parse_time
+from training.votes import NotAVote, Vote, prediction_of, record_vote, shown
 
 # Two, so that no single client can change a training label or add a text on its own: a second person must
 # agree. More would leave a quiet Space's flags unused; the owner's review covers texts one person flagged.
@@ -83,8 +85,12 @@ class _Merge:
 
     def __init__(self, records: list[dict]) -> None:
         self.order = {id(record): n for n, record in enumerate(records)}
+        self.votes: dict[int, Vote] = {}  # each usable record's vote (rule 1)
         self.rejections: list[dict] = []
         self.proposals: list[dict] = []  # anonymous agreement on a training text, for the owner's review
+
+    def vote(self, record: dict) -> Vote:
+        return self.votes[id(record)]
 
     def reject(self, record: dict, code: str, reason: str) -> None:
         self.rejections.append(
@@ -106,18 +112,20 @@ def merge_corrections(
     min_votes: int = DEFAULT_MIN_VOTES,
     max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
     trust_anonymous_votes: bool = False,
-) -> tuple[list[str], list[str], dict]:
+    multi_label: bool = False,
+) -> tuple[list[str], list[Vote], dict]:
     """Apply flag records to a training split given as plain lists (the rules of this module).
 
     Args:
         texts: training texts.
-        labels: their label names, same length.
+        labels: their label names, same length (multi-label: tuples of names, in ``label_names`` order).
         records: flag records (``training.flag_records``), in reading order.
         label_names: the classes of the dataset.
         held_out_texts: validation and test texts; a new text among them is not added.
         min_votes: distinct clients that must agree before a label is applied (rule 5).
         max_new_per_client: new texts one client may add (rule 4); None: no cap.
         trust_anonymous_votes: let anonymous clients' votes change the label of a training text (rule 5).
+        multi_label: the data is multi-label: each answer is a set of labels (``training.votes``).
 
     Returns:
         ``(new_texts, new_labels, summary)``: the training rows in their order with labels
@@ -129,14 +137,15 @@ def merge_corrections(
     current = dict(zip(keys, labels, strict=True))  # a training text's label (the last copy's, if duplicated)
     held_out_keys = {text_key(t) for t in held_out_texts}
     distinct, duplicates = _distinct(records)
-    groups = _valid_by_text(distinct, label_names, merge)
+    groups = _valid_by_text(distinct, label_names, multi_label, merge)
     for key in [k for k in groups if k not in train_keys and k in held_out_keys]:
         for record in groups.pop(key):
             merge.reject(record, "held_out", HELD_OUT_REASON)
     groups = {key: _latest_per_client(flags, merge) for key, flags in groups.items()}
+    agreement = _agreement(groups, label_names, multi_label, merge)
     _cap_new_texts(groups, train_keys, max_new_per_client, merge)
 
-    winners: dict[str, str] = {}
+    winners: dict[str, Vote] = {}
     added_texts, added_labels = [], []
     used = conflicts = 0
     for key, flags in groups.items():
@@ -170,6 +179,8 @@ def merge_corrections(
         "duplicates": duplicates,
         "without_id": sum(r["id"].startswith("hand-") for r in distinct),
         "without_time": sum(r["time"] is None for r in distinct),
+        "agreement": agreement,
+        "from_queue": _from_queue(distinct, merge.rejections),
         "proposals": merge.proposals,
         "warnings": burst_warnings(
             [(text_key(r["text"]), client_of(r), parse_time(r["time"]) if r["time"] else None) for r in distinct]
@@ -196,26 +207,43 @@ def _distinct(records: list[dict]) -> tuple[list[dict], int]:
     return distinct, len(records) - len(distinct)
 
 
-def _valid_by_text(records: list[dict], label_names: list[str], merge: _Merge) -> dict[str, list[dict]]:
-    """Rule 1: reject what cannot be used; group the rest by text key."""
+def _valid_by_text(
+    records: list[dict], label_names: list[str], multi_label: bool, merge: _Merge
+) -> dict[str, list[dict]]:
+    """Rule 1: reject what cannot be used; group the rest by text key, each with its vote."""
     groups: dict[str, list[dict]] = {}
     for record in records:
-        key, label = text_key(record["text"]), record["corrected_label"]
+        key = text_key(record["text"])
         if record.get("accept") is False:
             merge.reject(record, "not_accepted", "not accepted in review")
-        elif not key:
+            continue
+        if not key:
             merge.reject(record, "empty_text", "empty text")
-        elif not label:
-            merge.reject(record, "no_label", "no corrected label")
-        elif label not in label_names:
-            merge.reject(
-                record,
-                "not_a_class",
-                f"corrected label {label!r} is not a class of the dataset (expected one of: {', '.join(label_names)})",
-            )
-        else:
-            groups.setdefault(key, []).append(record)
+            continue
+        try:
+            merge.votes[id(record)] = record_vote(record, label_names, multi_label)
+        except NotAVote as refusal:
+            if refusal.code == "no_label" and record.get("origin") == QUEUE:
+                merge.reject(record, "blank", "left blank in the training.ask sheet (skipped)")
+            else:
+                merge.reject(record, refusal.code, refusal.reason)
+            continue
+        groups.setdefault(key, []).append(record)
     return groups
+
+
+def _agreement(groups: dict[str, list[dict]], label_names: list[str], multi_label: bool, merge: _Merge) -> dict:
+    """The clients' agreement on the texts (each client's latest vote), and with the model's predictions."""
+    units = [[merge.vote(record) for record in flags] for flags in groups.values()]
+    predictions = [(merge.vote(r), prediction_of(r, label_names, multi_label)) for f in groups.values() for r in f]
+    return agreement_summary(units, [vote == predicted for vote, predicted in predictions if predicted is not None])
+
+
+def _from_queue(records: list[dict], rejections: list[dict]) -> dict:
+    """The rows of ``training.ask`` sheets: read, left blank, and used (as the owner's answers)."""
+    rows = [record for record in records if record.get("origin") == QUEUE]
+    rejected = Counter(item["code"] for item in rejections if item["id"] in {record["id"] for record in rows})
+    return {"rows": len(rows), "blank": rejected["blank"], "used": len(rows) - sum(rejected.values())}
 
 
 def _latest_per_client(flags: list[dict], merge: _Merge) -> list[dict]:
@@ -250,15 +278,16 @@ def _cap_new_texts(groups: dict[str, list[dict]], train_keys: set[str], cap: int
         del groups[key]
 
 
-def _signed_in_votes(flags: list[dict], min_votes: int, merge: _Merge, current: str) -> list[dict]:
+def _signed_in_votes(flags: list[dict], min_votes: int, merge: _Merge, current: Vote) -> list[dict]:
     """Rule 5 on a training text: the owner's and signed-in clients' votes; anonymous ones are rejected, and their
     agreement (``min_votes`` on one label) becomes a proposal for the owner's review."""
     if any(client_of(record) == OWNER for record in flags):
         return flags  # the owner decides the text whoever else voted
     anonymous = [record for record in flags if not signed_in(record)]
-    votes = Counter(record["corrected_label"] for record in anonymous)
-    for label, count in votes.items():
-        if count >= min_votes and label != current:
+    votes = Counter(merge.vote(record) for record in anonymous)
+    for vote, count in votes.items():
+        if count >= min_votes and vote != current:
+            label = vote if isinstance(vote, str) else list(vote)
             merge.proposals.append({"text": anonymous[0]["text"], "label": label, "clients": count})
     for record in anonymous:
         merge.reject(
@@ -270,7 +299,7 @@ def _signed_in_votes(flags: list[dict], min_votes: int, merge: _Merge, current: 
     return [record for record in flags if signed_in(record)]
 
 
-def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[str | None, int, int]:
+def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[Vote | None, int, int]:
     """Rule 5 on one text's votes (one per client): ``(winning label or None, votes used, 1 if they disagreed)``."""
     if not flags:
         return None, 0, 0
@@ -278,12 +307,12 @@ def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[str | No
     if owner:
         for record in flags:
             if record is not owner[-1]:
-                merge.reject(record, "owner_decided", f"the owner's correction says {owner[-1]['corrected_label']!r}")
-        return owner[-1]["corrected_label"], 1, 0
-    votes = Counter(record["corrected_label"] for record in flags)
-    latest: dict[str, tuple[datetime, int]] = {}
+                merge.reject(record, "owner_decided", f"the owner's correction says {shown(merge.vote(owner[-1]))}")
+        return merge.vote(owner[-1]), 1, 0
+    votes = Counter(merge.vote(record) for record in flags)
+    latest: dict[Vote, tuple[datetime, int]] = {}
     for record in flags:
-        label = record["corrected_label"]
+        label = merge.vote(record)
         latest[label] = max(latest.get(label, (EARLIEST, -1)), merge.moment(record))
     winner = max(votes, key=lambda label: (votes[label], latest[label]))
     if votes[winner] < min_votes:
@@ -291,19 +320,21 @@ def _resolve(flags: list[dict], min_votes: int, merge: _Merge) -> tuple[str | No
             merge.reject(
                 record,
                 "below_min_votes",
-                f"{votes[winner]} client(s) agree on {winner!r}; --min-votes {min_votes} needed",
+                f"{votes[winner]} client(s) agree on {shown(winner)}; --min-votes {min_votes} needed",
             )
         return None, 0, 0
     for record in flags:
-        label = record["corrected_label"]
+        label = merge.vote(record)
         if label == winner:
             continue
         if votes[label] == votes[winner]:
             merge.reject(
-                record, "tie", f"tie: {votes[winner]} of {len(flags)} clients each; the latest vote says {winner!r}"
+                record,
+                "tie",
+                f"tie: {votes[winner]} of {len(flags)} clients each; the latest vote says {shown(winner)}",
             )
         else:
-            merge.reject(record, "outvoted", f"outvoted: {votes[winner]} of {len(flags)} clients say {winner!r}")
+            merge.reject(record, "outvoted", f"outvoted: {votes[winner]} of {len(flags)} clients say {shown(winner)}")
     return winner, votes[winner], int(len(votes) > 1)
 
 
@@ -315,86 +346,3 @@ def _per_client(records: list[dict], rejections: list[dict]) -> dict[str, dict[s
         client: {"flags": n, "used": n - rejected[client], "rejected": rejected[client]}
         for client, n in read.most_common()
     }
-
-
-# ----------------------------------------------------------------------------- datasets wrapper
-
-
-def apply_corrections(
-    train_dataset,
-    label_names: list[str],
-    path: str | Path,
-    held_out_texts=(),
-    *,
-    min_votes: int = DEFAULT_MIN_VOTES,
-    max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
-    trust_anonymous_votes: bool = False,
-):
-    """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
-
-    Args:
-        train_dataset: a ``datasets.Dataset`` with ``text`` (str) and ``label`` (int class id).
-        label_names: class names, indexed by class id.
-        path: a flag folder, ``.jsonl`` or ``.csv``.
-        held_out_texts: the validation and test texts (a new text among them is rejected).
-        min_votes: distinct clients that must agree before a label is applied.
-        max_new_per_client: new texts one client may add (None: no cap).
-        trust_anonymous_votes: let anonymous clients' votes change the label of a training text.
-
-    Returns:
-        ``(new_train_dataset, summary)`` — the summary is the ``corrections.json`` content.
-
-    Raises:
-        ToolkitError: unreadable or broken flag input.
-    """
-    from datasets import Dataset, Features
-
-    records = load_flag_records(path)
-    labels = [label_names[i] for i in train_dataset["label"]]
-    texts, new_labels, summary = merge_corrections(
-        list(train_dataset["text"]),
-        labels,
-        records,
-        label_names,
-        held_out_texts,
-        min_votes=min_votes,
-        max_new_per_client=max_new_per_client,
-        trust_anonymous_votes=trust_anonymous_votes,
-    )
-    label_id = {name: i for i, name in enumerate(label_names)}
-    features = Features({name: train_dataset.features[name] for name in ("text", "label")})
-    merged = Dataset.from_dict({"text": texts, "label": [label_id[lab] for lab in new_labels]}, features=features)
-    return merged, {"source": portable_name(str(path)), **summary}  # published: the name, not the local path
-
-
-def format_summary(summary: dict, limit: int = 10) -> str:
-    """A few lines for the terminal: the counts, why flags were dropped, the busiest clients, the first rejections."""
-    lines = [
-        f"corrections from {summary['source']}: {summary['flags_read']} flags read, {summary['used']} used "
-        f"({summary['relabelled']} training rows relabelled, {summary['added']} texts added), "
-        f"{summary['rejected']} rejected, {summary['conflicts_resolved']} conflicts resolved "
-        f"(--min-votes {summary['min_votes']}, --max-new-per-client {summary['max_new_per_client']})"
-    ]
-    if summary["without_id"] or summary["without_time"]:
-        lines.append(
-            f"  {summary['without_id']} records had no id (derived from text and label), "
-            f"{summary['without_time']} had no time (file order breaks ties)"
-        )
-    if summary["dropped"]:
-        lines.append("  dropped: " + ", ".join(f"{code} {n}" for code, n in summary["dropped"].items()))
-    clients = list(summary["clients"].items())
-    lines.append(
-        f"  {len(clients)} clients; busiest: "
-        + ", ".join(f"{client} {c['flags']} flags ({c['used']} used)" for client, c in clients[:3])
-    )
-    for proposal in summary.get("proposals", [])[:limit]:
-        lines.append(
-            f"  proposal (anonymous clients only, {proposal['clients']}): {proposal['label']!r} for "
-            f"{proposal['text'][:60]!r} — accept it in the review sheet to apply it"
-        )
-    lines += [f"  WARNING: {warning}" for warning in summary.get("warnings", [])]
-    for item in summary["rejections"][:limit]:
-        lines.append(f"  rejected {item['id']} from {item['client']}: {item['reason']} — {item['text'][:60]!r}")
-    if summary["rejected"] > limit:
-        lines.append(f"  ... and {summary['rejected'] - limit} more (see {CORRECTIONS_FILE})")
-    return "\n".join(lines)

@@ -5,13 +5,20 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
 ``python -m space.flags review``).
 
 - A record from the Space keeps every field as written.
-- A record written by hand needs only ``text`` and ``corrected_label`` (or ``label``). With no ``id``,
+- A multi-label model's record (the Space, DESIGN.md) has ``predicted_label`` and ``corrected_label`` null and
+  gives its sets as lists in ``predicted_labels`` and ``corrected_labels`` (possibly empty: "none of these").
+  In a CSV those are one cell each, ``;``-separated, and the empty cell of ``corrected_labels`` is the empty set.
+- A record written by hand needs only ``text`` and ``corrected_label`` (or ``label``; for multi-label data
+  ``labels`` also works, ``joy,love``; ``training.votes`` reads the answer). With no ``id``,
   it gets a stable one from its text and label; with no ``time``, ``time`` is None and the file order
   breaks ties. A record with no ``id`` and no ``client`` is the model owner's own correction
   (``client`` = ``owner``): the merge applies it without the vote thresholds meant for strangers.
 - A CSV with an ``accept`` column is a review sheet: each row gets ``accept`` True or False (``y``,
   ``yes``, ``x``, ``1``, ``true`` accept; empty, ``n``, ``no``, ``0``, ``false`` do not), and the
   merge uses only the accepted rows.
+- A CSV with an ``uncertainty`` column is a sheet of ``python -m training.ask`` (the review queue): its rows
+  are the owner's answers (client ``owner``, ``origin`` ``queue``), keyed by text and answer; a row whose
+  ``label`` is left blank is kept, to be skipped and counted by the merge.
 - A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
   without it.
 
@@ -39,9 +46,13 @@ log = logging.getLogger(__name__)
 # Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
 # tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = ("id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision")
-FIELDS += ("client",)  # last, and optional: records written before it existed lack it
+FIELDS += ("client",)  # optional: records written before it existed lack it
+FIELDS += ("predicted_labels", "corrected_labels")  # optional: a multi-label model's records only
 REQUIRED = ("text", "corrected_label")  # the rest is carried along, or derived when written by hand
+SPELLINGS = {"label": "corrected_label", "labels": "corrected_labels"}  # a hand-made file's names of the answer
 OWNER = "owner"  # the client of a hand-made record
+QUEUE = "queue"  # the origin of a training.ask sheet's rows
+QUEUE_COLUMN = "uncertainty"  # the column that only a training.ask sheet has
 ACCEPT = {"y": True, "yes": True, "x": True, "1": True, "true": True, "": False, "n": False, "no": False}
 ACCEPT.update({"0": False, "false": False})
 # Twin of space/flags.py FORMULA_START: the cell starts the export neutralised with an apostrophe.
@@ -117,7 +128,8 @@ def _read_flags_csv(path: Path) -> list[dict]:
     # newline="" as the csv docs ask: a quoted text may hold line breaks; utf-8-sig drops a spreadsheet's BOM.
     reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
     columns = set(reader.fieldnames or [])
-    missing = [f for f in REQUIRED if f not in columns and not (f == "corrected_label" and "label" in columns)]
+    answers = {"corrected_label", "corrected_labels", *SPELLINGS}
+    missing = [f for f in REQUIRED if f not in columns and not (f == "corrected_label" and answers & columns)]
     if missing:
         raise ToolkitError(
             f"corrections error: {path} line 1: header lacks column(s) {', '.join(missing)} "
@@ -131,6 +143,9 @@ def _read_flags_csv(path: Path) -> list[dict]:
             record["model_revision"] = record["model_revision"] or None
         if "client" in record:
             record["client"] = record["client"] or None
+        record = with_label_sets(record)
+        if QUEUE_COLUMN in columns:
+            record = {**record, "origin": QUEUE, "client": OWNER}
         if record.get("scores"):
             try:
                 record["scores"] = json.loads(record["scores"])
@@ -140,6 +155,18 @@ def _read_flags_csv(path: Path) -> list[dict]:
             record["accept"] = _accepted(record["accept"], where)
         records.append(check_record(record, where))
     return records
+
+
+def with_label_sets(record: dict) -> dict:
+    """A CSV row of the export or review sheet with its sets as lists: a multi-label row (its ``corrected_label``
+    cell empty) reads an empty ``corrected_labels`` cell as the empty set; a single-label row drops the columns."""
+    if "corrected_labels" not in record or record.get("corrected_label"):
+        return {k: v for k, v in record.items() if k not in ("predicted_labels", "corrected_labels") or v}
+    sets = {
+        field: record[field].split(";") if record.get(field) else []
+        for field in ("predicted_labels", "corrected_labels")
+    }
+    return {**record, **sets, "corrected_label": None, "predicted_label": record.get("predicted_label") or None}
 
 
 def from_csv_cell(value: str) -> str:
@@ -177,19 +204,21 @@ def check_record(record, where: str) -> dict:
         raise ToolkitError(
             f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}"
         )
-    if "corrected_label" not in record and "label" in record:  # a hand-made file's spelling
-        record = {**record, "corrected_label": record["label"]}
+    for spelling, field in SPELLINGS.items():  # a hand-made file's spelling
+        if field not in record and spelling in record:
+            record = {**record, field: record[spelling]}
+    if "corrected_label" not in record and "corrected_labels" in record:
+        record = {**record, "corrected_label": None}
     for field in REQUIRED:
         if field not in record:
             raise ToolkitError(
                 f"corrections error: {where}: missing field '{field}' — a flag record needs at least "
-                "text and corrected_label (or label)"
+                "text and corrected_label (or label, or labels for a multi-label model)"
             )
-    if not isinstance(record["text"], str):
-        raise ToolkitError(f"corrections error: {where}: field 'text' must be a string")
-    if record["corrected_label"] is not None and not isinstance(record["corrected_label"], str):
-        raise ToolkitError(f"corrections error: {where}: field 'corrected_label' must be a label name (string)")
-    if "id" not in record:
+    check_types(record, where)
+    if record.get("origin") == QUEUE:
+        record = {**record, "id": derived_id(record, "queue-"), "time": None}
+    elif "id" not in record:
         record = {"id": derived_id(record), **record, "client": record.get("client") or OWNER}
     if not isinstance(record["id"], str) or not record["id"]:
         raise ToolkitError(f"corrections error: {where}: field 'id' must be a non-empty string")
@@ -205,10 +234,29 @@ def check_record(record, where: str) -> dict:
     return record
 
 
-def derived_id(record: dict) -> str:
-    """A stable id for a hand-made record: the same text and label always get the same id."""
-    key = f"{record['text']}\n{record['corrected_label']}".encode()
-    return "hand-" + hashlib.sha256(key).hexdigest()[:16]
+def check_types(record: dict, where: str) -> None:
+    """Raise when ``text`` or the answer has the wrong type (JSON lines can hold anything)."""
+    if not isinstance(record["text"], str):
+        raise ToolkitError(f"corrections error: {where}: field 'text' must be a string")
+    if record["corrected_label"] is not None and not isinstance(record["corrected_label"], str):
+        raise ToolkitError(f"corrections error: {where}: field 'corrected_label' must be a label name (string)")
+    for field in ("corrected_labels", "predicted_labels"):
+        value = record.get(field)
+        if not (value is None or isinstance(value, str) or is_list_of_names(value)):
+            raise ToolkitError(
+                f"corrections error: {where}: field '{field}' must be a list of label names (or 'joy,love' text)"
+            )
+
+
+def is_list_of_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+def derived_id(record: dict, prefix: str = "hand-") -> str:
+    """A stable id for a record without one: the same text and answer always get the same id."""
+    answer = record["corrected_label"] if record.get("corrected_labels") is None else record["corrected_labels"]
+    key = f"{record['text']}\n{answer}".encode()
+    return prefix + hashlib.sha256(key).hexdigest()[:16]
 
 
 def parse_time(value: str) -> datetime:

@@ -12,7 +12,8 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from tests.conftest import make_texts
-from training.corrections import apply_corrections, format_summary, merge_corrections
+from training.corrections import merge_corrections
+from training.corrections_apply import apply_corrections, format_summary
 from training.errors import ToolkitError
 from training.flag_records import FIELDS, load_flag_records
 

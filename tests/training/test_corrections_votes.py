@@ -10,7 +10,8 @@ import pytest
 
 from tests.training.test_corrections import LABELS, flag, write_jsonl
 from training.config import parse_config
-from training.corrections import format_summary, merge_corrections
+from training.corrections import merge_corrections
+from training.corrections_apply import format_summary
 from training.errors import ToolkitError
 from training.flag_records import load_flag_records
 
