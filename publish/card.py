@@ -77,6 +77,7 @@ BASELINES = {
     "dummy": "Majority class (DummyClassifier)",
 }
 EXPORT_VARIANTS = {TORCH: "PyTorch fp32", ONNX_FP32: "ONNX fp32", ONNX_INT8: "ONNX int8 (dynamic quantization)"}
+MULTI_LABEL_WIDGET_TEXT = "i was so nervous before the results, and now i am over the moon"
 EVAL_METRICS_MULTI_LABEL = [  # the same for a multi-label model (at its tuned thresholds)
     ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
     ("f1_micro", "f1", "F1 (micro)", {"average": "micro"}),
@@ -344,6 +345,9 @@ def card_data(facts: CardFacts) -> ModelCardData:
         tags=tags(facts),
         model_name=facts.model_name,
         eval_results=eval_results(facts),
+        # The Hub's widget runs the pipeline, which applies a sigmoid to a multi_label_classification model: an
+        # example with two emotions in it shows the per-label probabilities the thresholds are compared with.
+        widget=[{"text": MULTI_LABEL_WIDGET_TEXT}] if facts.multi_label else None,
     )
 
 

@@ -319,6 +319,8 @@ def test_golden_multi_label_card():
 
 
 def test_multi_label_card_reports_thresholds_metrics_and_sigmoid_usage():
+    from publish.card import MULTI_LABEL_WIDGET_TEXT
+
     card = render(FIXTURE_MULTI_LABEL, repo_id="tester/minilm-multi", space_id=None)
     metrics = json.loads((FIXTURE_MULTI_LABEL / "metrics.json").read_text())
     data = front_matter(card)
@@ -336,5 +338,30 @@ def test_multi_label_card_reports_thresholds_metrics_and_sigmoid_usage():
         assert f"| {label} | {threshold:.2f} |" in per_label
     usage = section(card, "How to use")
     assert 'function_to_apply="sigmoid"' in usage and ".label_thresholds" in usage
-    assert "python -m training.predict" not in usage  # not for multi-label models yet
+    assert (
+        "python -m training.predict tester/minilm-multi" in usage
+        and "# columns: id, labels (the predicted set" in usage
+    )
+    assert "widget on this page shows the same per-label probabilities" in usage
+    assert data["widget"] == [{"text": MULTI_LABEL_WIDGET_TEXT}]  # the Hub's pipeline applies the sigmoid
     assert "at its tuned thresholds" in card and "| minilm-multi at 0.5 |" in card
+
+
+def test_corrections_paragraph_reports_the_review_queue_agreement_and_sets(tmp_path, run_copy):
+    queue = {"rows": 500, "blank": 120, "used": 380}
+    agreement = {"texts": 12, "alpha": 0.412, "votes": 40, "agree_with_model": 0.1}
+    edit_json(run_copy / "corrections.json", lambda c: c.update(from_queue=queue, agreement=agreement))
+    corrections = section(render(run_copy), "Community corrections")
+    assert "380 of the labels came from the owner's review queue (`python -m training.ask`" in corrections
+    assert "120 of its rows were left blank" in corrections
+    assert (
+        "On the 12 texts flagged by two or more users, their agreement (Krippendorff's alpha) was 0.41" in corrections
+    )
+    assert "set of labels" not in corrections  # a single-label model
+    multi = Path(shutil.copytree(FIXTURE_MULTI_LABEL, tmp_path / "multi"))
+    shutil.copy(run_copy / "corrections.json", multi / "corrections.json")
+    corrections = section(render(multi, repo_id="tester/minilm-multi", space_id=None), "Community corrections")
+    assert (
+        "carries the set of labels the\nuser says is right; the empty set, none of them, is an answer too"
+        in corrections
+    )
