@@ -14,6 +14,10 @@ DEMO_WARNING = (
     "its answers do not mean anything yet."
 )
 
+# The figures of the header, in order: metrics.json's key -> the words the page shows.
+SCORES = {"accuracy": "accuracy", "f1_macro": "macro-F1"}
+MULTI_LABEL_SCORES = {"f1_macro": "macro-F1", "f1_micro": "micro-F1", "exact_match": "exact match"}
+
 
 def facts_line(reports: dict[str, dict]) -> str:
     """One line of what the model is, in a visitor's words; empty when its reports say nothing."""
@@ -43,30 +47,37 @@ def learnt_from(metrics: dict, train_config: dict) -> str:
 
 def scores(metrics: dict) -> str:
     """``Test accuracy 91.9%, macro-F1 87.0% (2,000 texts it never saw in training)`` — on the test split, else
-    validation — or empty."""
+    validation — or empty; a multi-label model's ``Test macro-F1 89.0%, micro-F1 90.4%, exact match 83.3% ...``."""
     evals = metrics.get("eval") or {}
     split = "test" if "test" in evals else "validation"
     result = evals.get(split) or {}
-    accuracy, f1_macro = number(result.get("accuracy")), number(result.get("f1_macro"))
-    if accuracy is None and f1_macro is None:
+    # A multi-label model's accuracy is its exact match (every label of a text right), named as such; its
+    # headline is macro-F1, then micro-F1.
+    names = MULTI_LABEL_SCORES if is_multi_label(metrics) else SCORES
+    values = {name: number(result.get(key)) for key, name in names.items()}
+    if all(value is None for value in values.values()):
         return ""
-    figures = [
-        f"accuracy {percent(accuracy)}" if accuracy is not None else "",
-        f"macro-F1 {percent(f1_macro)}" if f1_macro is not None else "",
-    ]
+    figures = [f"{name} {percent(value)}" for name, value in values.items() if value is not None]
     size = ((metrics.get("data") or {}).get("sizes") or {}).get(split)
     held_out = f" on {size:,} texts it never saw in training" if isinstance(size, int) else ""
-    return f"{split.capitalize()} {', '.join(f for f in figures if f)}{held_out}"
+    return f"{split.capitalize()} {', '.join(figures)}{held_out}"
 
 
 def calibration(metrics: dict) -> str:
     """Whether the probabilities can be read as chances (the evaluation's ``calibration.applied``), or empty."""
     calibrated = (metrics.get("calibration") or {}).get("applied")
+    if calibrated is True and is_multi_label(metrics):
+        return "probabilities calibrated: a label shown at 80% is right about 8 times in 10"
     if calibrated is True:
         return "probabilities calibrated: an answer shown at 80% is right about 8 times in 10"
     if calibrated is False:
         return "probabilities not calibrated: read them as a ranking, not as chances"
     return ""
+
+
+def is_multi_label(metrics: dict) -> bool:
+    """Whether the evaluation is of a multi-label model (metrics.json's ``task``: ``multi-label``)."""
+    return str(metrics.get("task", "")).replace("_", "-") == "multi-label"
 
 
 def number(value: Any) -> float | None:

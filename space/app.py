@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backend
 import flags
 import gradio as gr
+import label_sets
 import page
 import visitors
 from page import MAX_FLAG_CHARS, MAX_NOTE_CHARS, max_text_chars
@@ -51,9 +52,13 @@ TOOL_DOC = (
     "    text: the English text to classify, e.g. a tweet; the model reads its first {max_length} tokens, and a text "
     "over {max_chars} characters is not classified.\n\n"
     "Returns:\n"
-    "    label, the most likely class, and confidences, every class with its probability (0 to 1, summing to 1), "
-    "highest first; an empty or too long text gets a message as label and no confidences.\n"
+    "    {returns}; an empty or too long text gets a message as label and no confidences.\n"
 )
+RETURNS = "label, the most likely class, and confidences, every class with its probability (0 to 1, summing to 1), "
+RETURNS += "highest first"
+# A multi-label model's labels are separate yes/no questions, each with its own threshold.
+RETURNS_SET = "predicted, the list of labels at or above their thresholds (possibly none), label, the same in words, "
+RETURNS_SET += "and confidences, every label with its own probability (0 to 1; they do not sum to 1), highest first"
 
 
 def is_blank(text: str | None) -> bool:
@@ -88,7 +93,8 @@ def classify(model: backend.Backend, texts: list[str | None]) -> list[dict[str, 
     answers = [refusal(text, max_text_chars(model)) for text in texts]
     kept = [text for text, answer in zip(texts, answers, strict=True) if answer is None]
     scores = iter(model.predict(kept) if kept else [])
-    return [next(scores) if answer is None else answer for answer in answers]
+    shown = (lambda s: label_sets.answer(s, model)) if label_sets.is_multi_label(model) else (lambda s: s)
+    return [shown(next(scores)) if answer is None else answer for answer in answers]
 
 
 def token_table(model: backend.Backend, text: str | None) -> tuple[list[list], str]:
@@ -129,23 +135,23 @@ class Flagger:
     def flag(
         self,
         text: str,
-        corrected_label: str | None,
+        corrected_label: str | list[str] | None,
         note: str | None,
         request: gr.Request,
         profile: gr.OAuthProfile | None,
     ) -> str:
-        """Record that the model got `text` wrong and which label is right; returns the flag's record id."""
+        """Record that the model got `text` wrong and which label is right (for a multi-label model, which
+        labels: a list, empty for none of them); returns the flag's record id."""
         note = self.check(text, corrected_label, note)
         client = self.admit(request, profile)
-        record = flags.make_record(
-            text=text,
-            scores=self.model.predict([text])[0],
-            corrected_label=corrected_label,
-            note=note,
-            model=self.model_id,
-            model_revision=self.model_revision,
-            client=client,
-        )
+        fields = {"text": text, "scores": self.model.predict([text])[0], "note": note, "client": client}
+        fields.update(model=self.model_id, model_revision=self.model_revision)
+        if label_sets.is_multi_label(self.model):
+            predicted = label_sets.predicted_set(fields["scores"], self.model.labels, self.model.thresholds)
+            corrected = label_sets.checked_set(corrected_label, self.model.labels)
+            record = label_sets.make_set_record(**fields, predicted_labels=predicted, corrected_labels=corrected)
+        else:
+            record = flags.make_record(**fields, corrected_label=corrected_label)
         record_id = self.save(record, client)
         gr.Info(f"Thank you! Your flag was saved with record id {record_id}.")
         return record_id
@@ -159,7 +165,13 @@ class Flagger:
             refuse(
                 "This text has no visible character (only spaces or invisible characters): flag a text you can read."
             )
-        if corrected_label not in self.model.labels:
+        if label_sets.is_multi_label(self.model):
+            try:  # the check boxes pass any value on (page.label_choices), for the same reason as the dropdown
+                label_sets.checked_set(corrected_label, self.model.labels)
+            except ValueError as error:
+                logger.warning("flag refused: corrected labels: %s", error)
+                refuse(f"Check the correct labels among the model's classes: {', '.join(self.model.labels)}.")
+        elif corrected_label not in self.model.labels:
             # The dropdown takes any value (allow_custom_value), so that a wrong one reaches this check and is
             # logged as one line, instead of gradio's own check that logs a traceback.
             logger.warning("flag refused: corrected label %.40r is not a class of the model", corrected_label)
@@ -211,7 +223,10 @@ def classify_tool(model: backend.Backend, *, batch: bool):
     tool = classify_emotion if batch else classify_emotion_one
     tool.__name__ = "classify_emotion"  # the tool's name (on a Space gradio prefixes the Space's name)
     tool.__doc__ = TOOL_DOC.format(
-        classes=", ".join(model.labels), max_length=model.max_length, max_chars=max_text_chars(model)
+        classes=", ".join(model.labels),
+        max_length=model.max_length,
+        max_chars=max_text_chars(model),
+        returns=RETURNS_SET if label_sets.is_multi_label(model) else RETURNS,
     )
     return tool
 
@@ -286,7 +301,9 @@ def build_demo(
         layout = page.lay_out_page(
             model,
             heading=page.heading(model, model_id, model_revision, reports or {}),
-            flag_intro=page.flag_intro(policy, flag_store, sign_in=sign_in),
+            flag_intro=page.flag_intro(
+                policy, flag_store, sign_in=sign_in, multi_label=label_sets.is_multi_label(model)
+            ),
             sign_in=sign_in,
         )
         wire_classify(layout, model, batch=batch, concurrency_limit=concurrency_limit)

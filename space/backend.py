@@ -3,9 +3,11 @@
 The app only calls :func:`load_backend`, :meth:`Backend.predict` and the backend's ``tokenizer``
 (:class:`encoder.Encoder`). Both backends tokenize with the same encoder and turn logits into
 probabilities with the same function (:func:`probabilities`) — every class of the model with its
-probability, highest first, summing to 1. The ONNX backend imports onnxruntime, tokenizers and numpy
-only: a Space serving an exported model installs neither torch nor transformers (requirements.txt);
-torch and transformers are imported only when the PyTorch backend is loaded (requirements-torch.txt).
+probability, highest first: a softmax summing to 1, or, for a multi-label model (config.json's ``problem_type``),
+each label's own sigmoid, with the label's threshold (``label_thresholds``) in ``Backend.thresholds``. The ONNX
+backend imports onnxruntime, tokenizers and numpy only: a Space serving an exported model installs neither
+torch nor transformers (requirements.txt); torch and transformers are imported only when the PyTorch backend is
+loaded (requirements-torch.txt).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
 ONNX_DIR = "onnx"  # written by `python -m training.export` (and uploaded with the model by publish)
 ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
 BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}  # earlier spellings
-CONFIG_FILE = "config.json"  # id2label, max_position_embeddings
+CONFIG_FILE = "config.json"  # id2label, max_position_embeddings; problem_type, label_thresholds (multi-label)
 TOKENIZER_FILE = "tokenizer.json"  # the tokenizer, as the `tokenizers` library saves it
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"  # model_max_length, pad_token
 METRICS_FILE = "metrics.json"  # the evaluation: the page's header line (about.py)
@@ -37,6 +39,8 @@ TRAIN_CONFIG_FILE = "train_config.json"  # the data the model learnt from
 # ONNX file the folder has. int8 first: training.export keeps it only when it passed its accuracy check.
 AUTO, ANY_ONNX = "auto", "onnx"
 ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
+MULTI_LABEL = "multi_label_classification"  # config.json's problem_type of a multi-label model (transformers')
+DEFAULT_THRESHOLD = 0.5  # a multi-label label without a tuned threshold in label_thresholds
 BATCH_SIZE = 32  # texts per forward pass
 UNLIMITED = 10**12  # a tokenizer without model_max_length (transformers writes 1e30): no limit of its own
 
@@ -46,15 +50,21 @@ def onnx_path(backend: str) -> str:
     return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
 
 
-def probabilities(labels: list[str], logits: np.ndarray) -> list[dict[str, float]]:
+def probabilities(labels: list[str], logits: np.ndarray, multi_label: bool = False) -> list[dict[str, float]]:
     """The Space's one probability function: each row of ``logits`` as ``{label: probability}`` for every
-    class, highest first — the softmax in float64 (shifted by the row's max, so large logits cannot overflow).
+    class, highest first — the softmax in float64 (shifted by the row's max, so large logits cannot overflow),
+    or with ``multi_label`` each logit's own sigmoid (the labels are separate yes/no questions: they do not sum
+    to 1).
 
     Both backends call it, so they cannot differ in how scores are made.
     """
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    rows = exp / exp.sum(axis=-1, keepdims=True)
+    if multi_label:
+        # 1 / (1 + e^-x) overflows e^-x for very negative x; this form never does (tanh is bounded).
+        rows = 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))
+    else:
+        shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        rows = exp / exp.sum(axis=-1, keepdims=True)
     return [
         dict(sorted(zip(labels, map(float, row), strict=True), key=lambda item: item[1], reverse=True)) for row in rows
     ]
@@ -68,13 +78,15 @@ class Backend:
     labels: list[str] = field(init=False)  # class names in id order, from the model's id2label
     max_length: int = field(init=False)  # longest input in tokens; longer texts are truncated
     tokenizer: Encoder = field(init=False)  # the texts' tokens (the tokens panel) and the model's inputs
+    # None for a single-label model; a multi-label model's {label: threshold}, every label (label_thresholds).
+    thresholds: dict[str, float] | None = field(init=False, default=None)
 
     def predict(self, texts: list[str]) -> list[dict[str, float]]:
         """Return, for each text, ``{label: probability}`` for every class, highest first."""
         results = []
         for start in range(0, len(texts), BATCH_SIZE):
             batch = self.tokenizer.encode(texts[start : start + BATCH_SIZE])
-            results += probabilities(self.labels, self.logits(batch))
+            results += probabilities(self.labels, self.logits(batch), multi_label=self.thresholds is not None)
         return results
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
@@ -102,6 +114,7 @@ class TorchBackend(Backend):
         self._network = network.to(self._device).eval()
         config = network.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
+        self.thresholds = label_thresholds(config.to_dict(), self.labels)
         self.max_length = max_length(tokenizer.model_max_length, getattr(config, "max_position_embeddings", None))
         if getattr(tokenizer, "backend_tokenizer", None) is None:
             raise ValueError(f"{self.model}: the tokenizer has no {TOKENIZER_FILE} (a `tokenizers` tokenizer)")
@@ -134,6 +147,7 @@ class OnnxBackend(Backend):
         tokenizer_config = read_json(folder / TOKENIZER_CONFIG_FILE, missing={})
         id2label = config["id2label"]
         self.labels = [id2label[str(i)] for i in range(len(id2label))]
+        self.thresholds = label_thresholds(config, self.labels)
         self.max_length = max_length(tokenizer_config.get("model_max_length"), config.get("max_position_embeddings"))
         tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer = Encoder(tokenizer, self.max_length, pad_id(tokenizer, tokenizer_config))
@@ -160,6 +174,15 @@ def read_json(path: Path, missing: Any = None) -> Any:
     if missing is not None and not path.is_file():
         return missing
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def label_thresholds(config: dict, labels: list[str]) -> dict[str, float] | None:
+    """A multi-label model's threshold for each of ``labels`` (config.json's ``label_thresholds``; 0.5 for a
+    label it does not list, as a plain sigmoid classifier decides), or None for a single-label model."""
+    if config.get("problem_type") != MULTI_LABEL:
+        return None
+    saved = config.get("label_thresholds") or {}
+    return {label: float(saved.get(label, DEFAULT_THRESHOLD)) for label in labels}
 
 
 def max_length(model_max_length: int | float | None, position_limit: int | None) -> int:

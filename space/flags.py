@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 # Twin of training/flag_records.py FIELDS (the parts may not import each other): change both together. The
 # guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
 FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
-FIELDS.append("client")  # last, and optional: records written before it existed lack it
+FIELDS.append("client")  # optional: records written before it existed lack it
+# Optional, multi-label records only (label_sets.py): lists in the model's label order; single-label ones lack them.
+FIELDS += ["predicted_labels", "corrected_labels"]
+REQUIRED = FIELDS[: FIELDS.index("client")]  # what every record has, old ones too
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # a record's ``time``, in UTC
 # A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,7 +64,7 @@ def make_record(
     *,
     text: str,
     scores: dict[str, float],
-    corrected_label: str,
+    corrected_label: str | None,
     note: str,
     model: str,
     model_revision: str | None,
@@ -72,7 +75,7 @@ def make_record(
     Args:
         text: the flagged text, stored verbatim.
         scores: the model's ``{label: probability}`` for ``text``; the top one is ``predicted_label``.
-        corrected_label: the label the user believes is right.
+        corrected_label: the label the user believes is right (None in a multi-label record, label_sets.py).
         note: the user's optional note.
         model: model id or path that produced ``scores`` (a local folder is stored by its name only).
         model_revision: its revision, or None.
@@ -194,7 +197,7 @@ def read_jsonl(path: Path) -> list[dict]:
             record = json.loads(line)
         except ValueError:
             raise FlagStoreError(f"{path} line {number}: not valid JSON — expected one flag record per line") from None
-        if not isinstance(record, dict) or not set(FIELDS[:-1]) <= set(record):
+        if not isinstance(record, dict) or not set(REQUIRED) <= set(record):
             raise FlagStoreError(f"{path} line {number}: expected a JSON object with fields {', '.join(FIELDS)}")
         records.append(record)
     return records
@@ -238,8 +241,8 @@ def csv_cell(value):
 
 
 def export(records: list[dict], out: str | Path) -> Path:
-    """Write ``records`` to ``out``: JSON lines (``.jsonl``, verbatim) or CSV (``.csv``, scores as a JSON
-    string, formula-like cells neutralised by :func:`csv_cell`)."""
+    """Write ``records`` to ``out``: JSON lines (``.jsonl``, verbatim) or CSV (``.csv``, columns FIELDS, scores as
+    a JSON string, a set of labels ``;``-joined in one cell, formula-like cells neutralised by :func:`csv_cell`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".jsonl":
@@ -249,7 +252,8 @@ def export(records: list[dict], out: str | Path) -> Path:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             for r in records:
-                row = {**r, "scores": json.dumps(r["scores"], ensure_ascii=False)}
+                row = {k: ";".join(v) if isinstance(v, list) else v for k, v in r.items()}  # label_sets.set_cell
+                row["scores"] = json.dumps(r["scores"], ensure_ascii=False)
                 writer.writerow({key: csv_cell(value) for key, value in row.items()})
     else:
         raise FlagStoreError(f"{out}: unknown format — expected a .jsonl or .csv file name")

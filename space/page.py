@@ -11,7 +11,9 @@ import about
 import backend
 import flags
 import gradio as gr
+import label_sets
 import visitors
+from gradio.components.label import LabelData
 
 MAX_NOTE_CHARS = 500
 MAX_FLAG_CHARS = 1000  # a tweet is at most 280 characters: room to spare, and no essays in the training set
@@ -35,6 +37,46 @@ def max_text_chars(model: backend.Backend) -> int:
     return TEXT_CAP_FACTOR * model.max_length * CHARS_PER_TOKEN
 
 
+class LabelSetData(LabelData):
+    """gr.Label's value plus the predicted set of a multi-label model (None for a message, as for an empty text)."""
+
+    predicted: list[str] | None = None
+
+
+def set_label(model: backend.Backend) -> gr.Label:
+    """A multi-label model's bars: gr.Label, whose value (:func:`label_sets.answer`) also carries ``predicted``,
+    what /predict and the MCP tool answer. A single-label model keeps the plain gr.Label, so that its answer
+    keeps its exact shape.
+
+    The instance's own ``postprocess`` and ``data_model`` rather than a subclass: gradio writes a ``.pyi`` file
+    beside the module of every Component subclass each time it is imported, into the Space's own folder.
+    """
+    bars = gr.Label(label="Probability of each label", num_top_classes=len(model.labels))
+    plain = bars.postprocess
+
+    def postprocess(value: dict | str | None) -> LabelSetData | dict:
+        if isinstance(value, dict) and "predicted" in value:
+            shown = plain(value["confidences"])  # every label, highest first
+            return LabelSetData(label=value["label"], confidences=shown.confidences, predicted=value["predicted"])
+        shown = plain(value)  # a message (an empty text): no confidences, no set
+        return LabelSetData(**shown.model_dump()) if isinstance(shown, LabelData) else shown
+
+    bars.postprocess, bars.data_model = postprocess, LabelSetData
+    return bars
+
+
+def label_choices(model: backend.Backend) -> gr.CheckboxGroup:
+    """A check box per label for a multi-label flag; none checked means none of these.
+
+    Its value reaches the flag's own check as sent (app.Flagger.check): gradio's check of the choices would
+    refuse an unknown label with a traceback in the log, the flag's with one line (as the dropdown's
+    ``allow_custom_value`` does for a single label).
+    """
+    boxes = gr.CheckboxGroup(model.labels, value=[], label="Correct labels (none checked: none of these)")
+    boxes.preprocess = lambda payload: payload
+    return boxes
+
+
 @dataclass
 class Page:
     """The components of the page that events read or write."""
@@ -42,9 +84,9 @@ class Page:
     text: gr.Textbox
     classify_button: gr.Button
     truncated: gr.Markdown
-    probabilities: gr.Label
+    probabilities: gr.Label  # set_label's for a multi-label model
     tokens: gr.Dataframe
-    corrected: gr.Dropdown
+    corrected: gr.Dropdown | gr.CheckboxGroup  # one label, or a multi-label model's set (label_choices)
     note: gr.Textbox
     flag_button: gr.Button
     record_id: gr.Textbox
@@ -77,7 +119,11 @@ def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Mar
 def lay_out_outputs(model: backend.Backend) -> tuple[gr.Label, gr.Dataframe]:
     """The right column: a bar per class, and the tokens in a collapsed panel."""
     with gr.Column():
-        probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
+        if label_sets.is_multi_label(model):
+            probabilities = set_label(model)
+            gr.Markdown(set_line(model))
+        else:
+            probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
         with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
             tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
     return probabilities, tokens
@@ -92,11 +138,23 @@ def lay_out_flag_panel(
         if sign_in:
             gr.LoginButton()
         with gr.Row():
-            corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
+            if label_sets.is_multi_label(model):
+                corrected = label_choices(model)
+            else:
+                corrected = gr.Dropdown(model.labels, value=None, label="Correct label", allow_custom_value=True)
             note = gr.Textbox(label="Note (optional)", max_length=MAX_NOTE_CHARS)
         flag_button = gr.Button("Flag")
         record_id = gr.Textbox(label="Saved flag record id", interactive=False)
     return corrected, note, flag_button, record_id
+
+
+def set_line(model: backend.Backend) -> str:
+    """The one line under a multi-label model's bars: what they mean, and each label's threshold."""
+    thresholds = ", ".join(f"{label} {about.percent(model.thresholds[label])}" for label in model.labels)
+    return (
+        "Each bar is that label's own probability, so they do not add up to 100%; the labels at or above their "
+        f"threshold are the prediction (thresholds: {thresholds})."
+    )
 
 
 def heading(model: backend.Backend, model_id: str, model_revision: str | None, reports: dict[str, dict]) -> str:
@@ -113,21 +171,22 @@ def heading(model: backend.Backend, model_id: str, model_revision: str | None, r
     return "\n\n".join(line for line in lines if line)
 
 
-def flag_intro(policy: visitors.Visitors, store: flags.FlagStore, *, sign_in: bool) -> str:
+def flag_intro(policy: visitors.Visitors, store: flags.FlagStore, *, sign_in: bool, multi_label: bool = False) -> str:
     """The flag panel's text: who may flag and how often, the longest text, and what is kept and where."""
+    label = "labels" if multi_label else "label"
     return (
-        "### Wrong prediction? Flag it with the right label\n"
+        f"### Wrong prediction? Flag it with the right {label}\n"
         f"{policy.policy_line(sign_in)} Flags take texts of up to {MAX_FLAG_CHARS} characters.\n\n"
-        f"{what_is_kept(store, signed_in_flags=sign_in or policy.require_login)}"
+        f"{what_is_kept(store, signed_in_flags=sign_in or policy.require_login, label=label)}"
     )
 
 
-def what_is_kept(store: flags.FlagStore, *, signed_in_flags: bool) -> str:
+def what_is_kept(store: flags.FlagStore, *, signed_in_flags: bool, label: str = "label") -> str:
     """What a flag stores, and whether it is published (the dataset the store syncs to), in a visitor's words."""
     username = ", and your Hugging Face username if you are signed in" if signed_in_flags else ""
     repo = store.dataset_repo
     published = f" They are also published in the Hugging Face dataset [{repo}]({HUB_DATASETS}/{repo})." if repo else ""
     return (
-        f"A flag keeps the text, the model's answer, the label you picked and your note{username}; "
+        f"A flag keeps the text, the model's answer, the {label} you picked and your note{username}; "
         f"never your address. Flags are stored to improve the model.{published}"
     )
