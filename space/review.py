@@ -3,10 +3,17 @@
 ``python -m space.flags review --flag-dir flags/ --output review.csv [--data data/]`` writes, for each
 flagged text (matched as training matches them: NFC, whitespace collapsed, case-folded), the votes
 per label (one per client: their latest flag), the number of distinct clients and of flags, the
-label most clients chose, the current training label when ``--data`` gives the training split, and
-an empty ``accept`` column. The owner marks rows with ``y`` (and may change ``corrected_label``);
-``python -m training --corrections review.csv`` then uses only the accepted rows, as the owner's own
-corrections (no vote threshold).
+label most clients chose, the share of the clients who chose it (``agreement``, empty when there is one
+client), the current training label when ``--data`` gives the training split, and an empty ``accept``
+column. The owner marks rows with ``y`` (and may change ``corrected_label``); ``python -m training
+--corrections review.csv`` then uses only the accepted rows, as the owner's own corrections (no vote
+threshold).
+
+Flags of a multi-label model (label_sets.py) vote with sets: a client's vote is their latest set, the row's
+``corrected_labels`` is the set most clients chose, ``;``-joined (empty: none of these), in place of
+``corrected_label``; ``votes`` writes the empty set as ``(none)``. A text flagged under both kinds of model
+gets a row of each kind, and a sheet holding both has both columns, each row filling its own (a multi-label
+row leaves ``corrected_label`` empty, as the CSV export does).
 
 ``--data`` is a local ``text;label`` file or a folder with ``train.txt`` (space/ never imports
 training/, so it reads only this simple format, the one the toolkit writes and reads).
@@ -20,8 +27,12 @@ from collections import Counter
 from pathlib import Path
 
 import flags
+import label_sets
 
-COLUMNS = ["accept", "text", "corrected_label", "training_label", "votes", "clients", "flags", "last_flag"]
+COLUMNS = ["accept", "text", "corrected_label", "training_label", "votes", "clients", "agreement", "flags"]
+COLUMNS.append("last_flag")
+# A sheet of multi-label flags: the set column instead of the label column (both when the flags mix the two).
+SET_COLUMNS = [name if name != "corrected_label" else "corrected_labels" for name in COLUMNS]
 
 
 class ReviewError(flags.FlagStoreError):
@@ -60,36 +71,57 @@ def read_training_labels(path: str | Path) -> dict[str, str]:
 
 
 def review_rows(records: list[dict], training_labels: dict[str, str] | None = None) -> list[dict]:
-    """One row per flagged text, the most-flagged (by distinct clients) first.
+    """One row per flagged text (and kind of flag, single- or multi-label), the most-flagged (by distinct
+    clients) first.
 
     Args:
         records: flag records, oldest first (as :func:`flags.read_records` returns them).
         training_labels: ``{text key: label}`` of the training split, if known.
     """
-    groups: dict[str, list[dict]] = {}
+    groups: dict[tuple[bool, str], list[dict]] = {}
     for record in records:
         if text_key(record["text"]):
-            groups.setdefault(text_key(record["text"]), []).append(record)
-    rows = []
-    for key, group in groups.items():
-        latest = {(r.get("client") or f"anonymous:{r['id']}"): r for r in group}  # records are oldest first
-        ballots = sorted(latest.values(), key=lambda r: r["time"])  # one per client, oldest first
-        votes = Counter(r["corrected_label"] for r in ballots)
-        last = {r["corrected_label"]: n for n, r in enumerate(ballots)}  # a tie goes to the latest vote
-        leader = max(votes, key=lambda label: (votes[label], last[label]))
-        rows.append(
-            {
-                "accept": "",
-                "text": " ".join(flags.shown_escaped(group[-1]["text"]).split()),  # controls escaped, then spaces
-                "corrected_label": leader,
-                "training_label": (training_labels or {}).get(key, ""),
-                "votes": " ".join(f"{label}:{n}" for label, n in votes.most_common()),
-                "clients": len(latest),
-                "flags": len(group),
-                "last_flag": group[-1]["time"],
-            }
-        )
+            kind = label_sets.is_set_record(record)
+            groups.setdefault((kind, text_key(record["text"])), []).append(record)
+    rows = [review_row(group, kind, (training_labels or {}).get(key, "")) for (kind, key), group in groups.items()]
     return sorted(rows, key=lambda row: (-row["clients"], -row["flags"], row["text"]))
+
+
+def review_row(group: list[dict], sets: bool, training_label: str) -> dict:
+    """The sheet's row of one text's flags (oldest first), all of one kind: ``sets`` for multi-label flags."""
+    latest = {(r.get("client") or f"anonymous:{r['id']}"): r for r in group}  # records are oldest first
+    ballots = sorted(latest.values(), key=lambda r: r["time"])  # one per client, oldest first
+    # A set is one vote whatever the order of its labels; it is shown as its first record wrote it (the Space
+    # writes the model's label order).
+    choices = [frozenset(r["corrected_labels"]) if sets else r["corrected_label"] for r in ballots]
+    shown: dict = {}
+    for choice, ballot in zip(choices, ballots, strict=True):
+        shown.setdefault(choice, label_sets.set_cell(ballot["corrected_labels"]) if sets else choice)
+    votes = Counter(choices)
+    last = {choice: n for n, choice in enumerate(choices)}  # a tie goes to the latest vote
+    leader = max(votes, key=lambda choice: (votes[choice], last[choice]))
+    return {
+        "accept": "",
+        "text": " ".join(flags.shown_escaped(group[-1]["text"]).split()),  # controls escaped, then spaces
+        "corrected_labels" if sets else "corrected_label": shown[leader],
+        "training_label": training_label,
+        "votes": " ".join(f"{shown[choice] or label_sets.NONE_VOTE}:{n}" for choice, n in votes.most_common()),
+        "clients": len(latest),
+        # The share of clients behind the leading vote: 1.0 is unanimous; one client agrees with nobody.
+        "agreement": round(votes[leader] / len(latest), 2) if len(latest) > 1 else "",
+        "flags": len(group),
+        "last_flag": group[-1]["time"],
+    }
+
+
+def sheet_columns(rows: list[dict]) -> list[str]:
+    """The sheet's columns: :data:`COLUMNS`, :data:`SET_COLUMNS` for multi-label rows only, or both label columns."""
+    if not any("corrected_labels" in row for row in rows):
+        return COLUMNS
+    if all("corrected_labels" in row for row in rows):
+        return SET_COLUMNS
+    at = COLUMNS.index("corrected_label") + 1
+    return [*COLUMNS[:at], "corrected_labels", *COLUMNS[at:]]
 
 
 def write_review(rows: list[dict], out: str | Path) -> Path:
@@ -99,7 +131,7 @@ def write_review(rows: list[dict], out: str | Path) -> Path:
         raise ReviewError(f"{out}: expected a .csv file name (a sheet to open in a spreadsheet)")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=sheet_columns(rows))
         writer.writeheader()
         writer.writerows({key: flags.csv_cell(value) for key, value in row.items()} for row in rows)
     return out

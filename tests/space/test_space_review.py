@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 
 import flags
+import label_sets
 import review
 
 from tests.space.flag_writer import make_flag
@@ -60,6 +61,7 @@ def test_review_counts_one_vote_per_client_and_shows_the_training_label(tmp_path
         "anger",
     )
     assert (first["votes"], first["clients"], first["flags"], first["accept"]) == ("sadness:2 love:1", "3", "8", "")
+    assert (first["agreement"], second["agreement"]) == ("0.67", "")  # one client: nobody to agree with
     assert second["text"] == '\'=HYPERLINK("x") new tweet' and second["training_label"] == ""  # a new text
 
 
@@ -98,3 +100,78 @@ def test_review_errors_are_one_line(tmp_path):
     (tmp_path / "train.txt").write_text("fine;joy\nno label here\n", encoding="utf-8")
     bad = review_cli(tmp_path, str(tmp_path / "train.txt"))
     assert bad.returncode == 2 and bad.stderr.strip().endswith("train.txt line 2: expected 'text;label'")
+
+
+def test_agreement_is_the_share_of_clients_behind_the_leading_vote(tmp_path):
+    store_with_flags(
+        tmp_path / "flags",
+        [
+            ("hf:ann", "split vote", "joy"),
+            ("hf:bob", "split vote", "joy"),
+            ("hf:cy", "split vote", "love"),
+            ("hf:ann", "alone", "fear"),
+            ("hf:ann", "alone", "anger"),  # one client, twice: their latest counts
+            ("hf:ann", "all agree", "love"),
+            ("hf:bob", "all agree", "love"),
+            ("hf:ann", "changed mind", "fear"),
+            ("hf:bob", "changed mind", "joy"),
+            ("hf:ann", "changed mind", "joy"),
+        ],
+    )
+    rows = {row["text"]: row for row in review.review_rows(flags.read_records(tmp_path / "flags"))}
+    assert rows["split vote"]["agreement"] == 0.67 and rows["split vote"]["clients"] == 3
+    assert (rows["alone"]["agreement"], rows["alone"]["corrected_label"], rows["alone"]["clients"]) == ("", "anger", 1)
+    assert rows["all agree"]["agreement"] == 1.0
+    assert (rows["changed mind"]["agreement"], rows["changed mind"]["votes"]) == (1.0, "joy:2")
+    sheet = review.write_review(list(rows.values()), tmp_path / "review.csv")
+    by_text = {row["text"]: row for row in read_sheet(sheet)}
+    assert (by_text["split vote"]["agreement"], by_text["alone"]["agreement"]) == ("0.67", "")
+
+
+def set_flag(client: str, text: str, labels: list[str]) -> dict:
+    return label_sets.make_set_record(
+        text=text,
+        scores={"anger": 0.6, "fear": 0.1, "joy": 0.5, "love": 0.2},
+        predicted_labels=["anger", "joy"],
+        corrected_labels=labels,
+        note="",
+        model="tiny/multi",
+        model_revision=None,
+        client=client,
+    )
+
+
+def test_a_multi_label_sheet_votes_with_sets(tmp_path):
+    store = flags.FlagStore(tmp_path / "flags")
+    for client, text, labels in [
+        ("hf:ann", "mad and glad", ["anger", "joy"]),
+        ("hf:bob", "mad and glad", ["joy", "anger"]),  # the same set, in another order: the same vote
+        ("hf:cy", "mad and glad", ["joy"]),
+        ("hf:ann", "just a tuesday", []),
+        ("hf:bob", "just a tuesday", []),
+        ("anon:1", "just a tuesday", ["love"]),
+        ("hf:ann", "=1+1 formula", ["@x", "joy"]),
+    ]:
+        store.append(set_flag(client, text, labels))
+
+    result = run_cli("review", "--flag-dir", str(tmp_path / "flags"), "--output", str(tmp_path / "review.csv"))
+
+    assert result.returncode == 0, result.stderr
+    tuesday, glad, formula = read_sheet(tmp_path / "review.csv")  # 3 clients each: by text
+    assert list(glad) == review.SET_COLUMNS and "corrected_label" not in glad
+    assert review.SET_COLUMNS == [
+        "accept", "text", "corrected_labels", "training_label", "votes", "clients", "agreement", "flags", "last_flag",
+    ]  # fmt: skip
+    assert (glad["corrected_labels"], glad["votes"], glad["agreement"]) == ("anger;joy", "anger;joy:2 joy:1", "0.67")
+    assert (tuesday["corrected_labels"], tuesday["votes"], tuesday["agreement"]) == ("", "(none):2 love:1", "0.67")
+    assert (formula["text"], formula["corrected_labels"], formula["agreement"]) == ("'=1+1 formula", "'@x;joy", "")
+
+
+def test_a_sheet_of_both_kinds_has_both_label_columns_and_a_row_per_kind(tmp_path):
+    store = store_with_flags(tmp_path / "flags", [("hf:ann", "mad and glad", "anger"), ("hf:bob", "plain", "joy")])
+    store.append(set_flag("hf:cy", "Mad and  glad", ["anger", "joy"]))
+    rows = review.review_rows(flags.read_records(tmp_path / "flags"))
+    sheet = read_sheet(review.write_review(rows, tmp_path / "review.csv"))
+    assert list(sheet[0]) == [*review.COLUMNS[:3], "corrected_labels", *review.COLUMNS[3:]]
+    rows = {(row["text"], row["corrected_label"], row["corrected_labels"]) for row in sheet}
+    assert rows == {("mad and glad", "anger", ""), ("Mad and glad", "", "anger;joy"), ("plain", "joy", "")}
