@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT, write_tiny_model
 
 SPACE_DIR = REPO_ROOT / "space"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium, driven by Playwright in the browser tests
 # The Space imports its neighbours as top-level modules (`import backend`, `import flags`).
 if str(SPACE_DIR) not in sys.path:
     sys.path.insert(0, str(SPACE_DIR))
@@ -70,6 +72,34 @@ def multilabel_dir(tmp_path_factory):
     for name in ("metrics.json", "train_config.json"):
         shutil.copyfile(REPO_ROOT / "tests" / "fixtures" / "run_multilabel" / name, directory / name)
     return directory
+
+
+@pytest.fixture(scope="session")
+def multilabel_torch(multilabel_dir):
+    """The multi-label model's PyTorch backend (exact probabilities, the same in every call)."""
+    import backend
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BACKEND", "torch")
+    model = backend.load_backend(str(multilabel_dir))
+    mp.undo()
+    return model
+
+
+@pytest.fixture
+def page():
+    """A page of a real headless Chromium (the browser tests skip where there is none)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        yield page
+        browser.close()
 
 
 def start_app(*, without_torch: bool = False, **env: str) -> tuple[subprocess.Popen, str, list[str]]:

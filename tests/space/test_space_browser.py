@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.hub_server import TEST_TOKEN, TEST_USER
-from tests.space.conftest import no_limits, serve
+from tests.space.conftest import CHROMIUM, no_limits, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Text and note are user data: if anything rendered them as HTML, these would set window.__xss.
 TWEET = 'i feel so happy and glad today <img src=x onerror="window.__xss = 1"> <script>window.__xss = 2</script>'
@@ -23,21 +21,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (install the Debian package `chromium`)"
     ),
 ]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        yield page
-        browser.close()
 
 
 def test_classify_and_flag_in_the_browser(served, tiny_backend, app_module, page):

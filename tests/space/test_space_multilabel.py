@@ -28,21 +28,13 @@ TEXT = "i feel so happy and glad, but a bit scared"
 PREDICTED = ["anger", "joy"]  # the labels THRESHOLDS lets through for any text of the tiny random model
 
 
-@pytest.fixture(scope="module")
-def torch_model(multilabel_dir):
-    """The multi-label model's PyTorch backend (exact probabilities, the same in every call)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BACKEND", "torch")
-    model = backend.load_backend(str(multilabel_dir))
-    mp.undo()
-    return model
-
-
 @pytest.fixture
-def served_sets(app_module, torch_model, tmp_path):
+def served_sets(app_module, multilabel_torch, tmp_path):
     """The app on the multi-label model with a fresh flag store: (url, store)."""
     store = flags.FlagStore(tmp_path / "flags")
-    demo = app_module.build_demo(torch_model, store, model_id="tiny/multi", model_revision="r1", policy=no_limits())
+    demo = app_module.build_demo(
+        multilabel_torch, store, model_id="tiny/multi", model_revision="r1", policy=no_limits()
+    )
     yield serve(demo), store
     demo.close()
 
@@ -58,7 +50,9 @@ def sigmoid(x):
 # --- The model: sigmoids and thresholds, in both backends ----------------------------------------------------
 
 
-def test_both_backends_give_each_label_its_sigmoid_and_read_the_thresholds(multilabel_dir, torch_model, monkeypatch):
+def test_both_backends_give_each_label_its_sigmoid_and_read_the_thresholds(
+    multilabel_dir, multilabel_torch, monkeypatch
+):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -66,11 +60,11 @@ def test_both_backends_give_each_label_its_sigmoid_and_read_the_thresholds(multi
     with torch.no_grad():
         logits = network(**AutoTokenizer.from_pretrained(multilabel_dir)(TEXT, return_tensors="pt")).logits[0]
     expected = dict(zip(MULTI_LABELS, sigmoid(logits.double().numpy()).tolist(), strict=True))
-    assert torch_model.predict([TEXT])[0] == pytest.approx(expected, abs=1e-6)
+    assert multilabel_torch.predict([TEXT])[0] == pytest.approx(expected, abs=1e-6)
     assert sum(expected.values()) == pytest.approx(2.0, abs=0.1)  # four near-even yes/no questions, not one
     monkeypatch.setenv("BACKEND", "onnx-fp32")
     onnx_model = backend.load_backend(str(multilabel_dir))  # no torch in its path: the exported config.json
-    assert torch_model.thresholds == onnx_model.thresholds == THRESHOLDS
+    assert multilabel_torch.thresholds == onnx_model.thresholds == THRESHOLDS
     assert onnx_model.predict([TEXT])[0] == pytest.approx(expected, abs=1e-4)
 
 
@@ -86,20 +80,22 @@ def test_the_probability_function_and_the_thresholds_read_from_a_config():
 # --- /predict --------------------------------------------------------------------------------------------------
 
 
-def test_predict_answers_each_label_its_own_probability_and_the_set_at_its_thresholds(served_sets, torch_model):
+def test_predict_answers_each_label_its_own_probability_and_the_set_at_its_thresholds(served_sets, multilabel_torch):
     url, _ = served_sets
     result = Client(url, verbose=False).predict(TEXT, api_name="/predict")
     assert set(result) == {"label", "confidences", "predicted"}
     scores = confidences(result)
-    assert scores == pytest.approx(torch_model.predict([TEXT])[0], abs=1e-6)
+    assert scores == pytest.approx(multilabel_torch.predict([TEXT])[0], abs=1e-6)
     assert list(scores) == sorted(scores, key=scores.get, reverse=True)  # highest first
     assert abs(sum(scores.values()) - 1) > 0.5  # they do not sum to 1
     assert result["predicted"] == [label for label in MULTI_LABELS if scores[label] >= THRESHOLDS[label]] == PREDICTED
     assert result["label"] == "predicted: anger, joy"
 
 
-def test_predict_says_when_no_label_passes_its_threshold_and_answers_an_empty_text(app_module, torch_model, tmp_path):
-    strict = copy.copy(torch_model)
+def test_predict_says_when_no_label_passes_its_threshold_and_answers_an_empty_text(
+    app_module, multilabel_torch, tmp_path
+):
+    strict = copy.copy(multilabel_torch)
     strict.thresholds = dict.fromkeys(MULTI_LABELS, 0.99)
     demo = app_module.build_demo(strict, flags.FlagStore(tmp_path), model_id="tiny/multi", policy=no_limits())
     client = Client(serve(demo), verbose=False)
@@ -124,7 +120,7 @@ def test_a_single_label_model_answers_exactly_as_before(served, app_module):
 # --- /flag and the record --------------------------------------------------------------------------------------
 
 
-def test_a_flag_with_a_set_stores_the_record_contract(served_sets, torch_model):
+def test_a_flag_with_a_set_stores_the_record_contract(served_sets, multilabel_torch):
     url, store = served_sets
     record_id = Client(url, verbose=False).predict(TEXT, ["love", "fear", "love"], "both", api_name="/flag")
     [record] = store.records()
@@ -132,7 +128,7 @@ def test_a_flag_with_a_set_stores_the_record_contract(served_sets, torch_model):
     assert (record["predicted_label"], record["corrected_label"]) == (None, None)
     assert record["predicted_labels"] == PREDICTED
     assert record["corrected_labels"] == ["fear", "love"]  # the model's label order, each once
-    assert record["scores"] == pytest.approx(torch_model.predict([TEXT])[0], abs=1e-6)
+    assert record["scores"] == pytest.approx(multilabel_torch.predict([TEXT])[0], abs=1e-6)
     assert (record["text"], record["note"], record["model"], record["model_revision"]) == (
         TEXT,
         "both",
