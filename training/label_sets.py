@@ -47,15 +47,18 @@ def detect_multi_label(
     return False, "one label per text"
 
 
-def label_set(row: Row, separator: str) -> list[str]:
-    """A row's labels as a list of names, each once, in their order (an empty list: no label)."""
+def label_set(row: Row, separator: str | None) -> list[str]:
+    """A row's labels as a list of names, each once, in their order (an empty list: no label).
+
+    ``separator`` splits a label cell that is a string (``--label-separator``); None takes it as one name.
+    """
     label = row.label
     if label is None:
         items: list = []
     elif isinstance(label, list):
         items = label
     elif isinstance(label, str):
-        items = label.split(separator)
+        items = label.split(separator) if separator else [label]
     else:
         items = [label]
     names: list[str] = []

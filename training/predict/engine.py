@@ -1,6 +1,7 @@
 """Texts -> class probabilities, fast: length-bucketed batches tokenized ahead of the model.
 
-The same loop serves every backend; only the forward pass differs:
+The same loop serves every backend and both kinds of model; only the forward pass differs, and its
+activation: a softmax over the classes (single-label) or each label's sigmoid (multi-label).
 
 - worker threads tokenize batches ahead of the model with the fast (Rust) tokenizer, which releases
   the GIL, one tokenizer copy per thread (a shared one fails with "Already borrowed");
@@ -24,6 +25,7 @@ import numpy as np
 
 from training.runtime import softmax
 
+SOFTMAX, SIGMOID = "softmax", "sigmoid"  # Engine.activation: single-label, multi-label
 PREFETCH = 16  # batches tokenized ahead of the model (enough to keep 8 worker threads busy)
 
 _thread = threading.local()  # each pool thread's own tokenizer copy, made on its first batch
@@ -89,11 +91,18 @@ class Engine:
     tensors: str = "np"
     pin: bool = False
     weights: tuple = ()  # the weight files it runs (Paths): what a resumed run must find unchanged
+    activation: str = SOFTMAX  # logits -> probabilities: SOFTMAX (one class) or SIGMOID (a set of labels)
+    thresholds: tuple[float, ...] | None = None  # multi-label: each label's decision threshold, in label order
     pool: ThreadPoolExecutor = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # One pool for the whole run: its threads keep their tokenizer copies from chunk to chunk.
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tokenize")
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether the model predicts a set of labels (sigmoids and thresholds) rather than one class."""
+        return self.activation == SIGMOID
 
     def probabilities(self, texts: list[str]) -> tuple[np.ndarray, int]:
         """Class probabilities of ``texts`` (float32, input order) and how many were truncated."""
@@ -124,6 +133,10 @@ class OnnxEngine(Engine):
     run: Callable = None
 
     def forward(self, inputs: dict) -> np.ndarray:
+        if self.activation == SIGMOID:
+            from training.multilabel import sigmoid  # imported only for multi-label models (it loads matplotlib)
+
+            return sigmoid(self.run(inputs)).astype(np.float32)
         return softmax(self.run(inputs), np.float32)
 
     def gather(self, order: np.ndarray, outputs: list, count: int) -> np.ndarray:
@@ -145,7 +158,9 @@ class TorchEngine(Engine):
 
         with torch.inference_mode():
             moved = {name: inputs[name].to(self.device, non_blocking=True) for name in self.accepted}
-            return self.model(**moved).logits.float().softmax(-1)  # no .cpu(): no sync with the GPU here
+            logits = self.model(**moved).logits.float()
+            # No .cpu(): no sync with the GPU here.
+            return logits.sigmoid() if self.activation == SIGMOID else logits.softmax(-1)
 
     def gather(self, order: np.ndarray, outputs: list, count: int) -> np.ndarray:
         import torch

@@ -3,6 +3,10 @@
 ``--backend auto`` picks PyTorch bf16 on CUDA; on the CPU the exported int8 ONNX model when the
 folder has ``onnx/model_int8.onnx`` (``training.export`` deletes an int8 model that failed its
 accuracy check), else the fp32 ONNX model, else PyTorch fp32 (and says how to export).
+
+A multi-label model (``"problem_type": "multi_label_classification"`` in its config) runs with each label's
+sigmoid instead of a softmax, and predicts the labels whose probability reaches the label's threshold: the
+config's ``label_thresholds`` (written by ``python -m training``), 0.5 for a label it does not name.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from training.errors import ToolkitError, first_line
 from training.outputs import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_INT8, TORCH
 from training.paths import can_only_be_local
-from training.predict.engine import Engine, OnnxEngine, TorchEngine
+from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
 from training.runtime import load_model, max_input_length, onnx_session
 
 BACKENDS = ("auto", *ONNX_FILES, TORCH)
@@ -23,6 +27,8 @@ ONNX_PREFERENCE = sorted(ONNX_FILES, key=lambda backend: backend != ONNX_INT8)
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
 ONNX_DATA_SUFFIXES = ("_data", ".data")  # an ONNX model's external weights, when it has them
+MULTI_LABEL = "multi_label_classification"  # config.problem_type of a multi-label model
+DEFAULT_THRESHOLD = 0.5  # a label without a tuned threshold (training.multilabel's default too)
 
 
 def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
@@ -62,12 +68,40 @@ def classifier_config(folder: Path, model: str):
             f"predict error: {model}: not a text classifier (architectures: {', '.join(architectures) or 'none'}) "
             "— expected a *ForSequenceClassification model, e.g. a folder written by python -m training"
         )
-    if getattr(config, "problem_type", None) == "multi_label_classification":
-        raise ToolkitError(
-            f"predict error: {model}: a multi-label model — training.predict labels with single-label models "
-            "for now (a multi-label model's probabilities are sigmoids with thresholds, not a softmax)"
-        )
     return config
+
+
+def decision_rule(config, model: str) -> tuple[dict, str | None]:
+    """The engine's ``activation`` and ``thresholds`` for this config, and a note when thresholds are missing.
+
+    Raises:
+        ToolkitError: ``label_thresholds`` that is not an object of numbers between 0 and 1.
+    """
+    if getattr(config, "problem_type", None) != MULTI_LABEL:
+        return {"activation": SOFTMAX}, None
+    labels = labels_of(config)
+    saved = getattr(config, "label_thresholds", None) or {}
+    if not isinstance(saved, dict):
+        raise ToolkitError(
+            f"predict error: {model}/{CONFIG_FILE}: label_thresholds is {type(saved).__name__} — expected an "
+            'object of label thresholds, e.g. {"joy": 0.35}'
+        )
+    for label, value in saved.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ToolkitError(
+                f"predict error: {model}/{CONFIG_FILE}: label_thresholds[{label!r}] is {value!r} — expected a number "
+                "between 0 and 1"
+            )
+    missing = [label for label in labels if label not in saved]
+    note = None
+    if missing:
+        which = "every label" if len(missing) == len(labels) else ", ".join(missing)
+        note = (
+            f"note: {model}/{CONFIG_FILE} has no label_thresholds for {which}: predicting a label at probability "
+            f">= {DEFAULT_THRESHOLD} (python -m training tunes and saves them)"
+        )
+    thresholds = tuple(float(saved.get(label, DEFAULT_THRESHOLD)) for label in labels)
+    return {"activation": SIGMOID, "thresholds": thresholds}, note
 
 
 def choose_backend(requested: str, folder: Path, model: str, cuda: bool) -> tuple[str, str | None]:
@@ -103,6 +137,7 @@ def load_engine(
     batch_size: int | None = None,
     threads: int = 1,
     device: str = "cpu",
+    gold_set_options: list[str] | tuple = (),
 ) -> tuple[Engine, str | None]:
     """Load ``model`` on ``backend`` for labelling texts.
 
@@ -113,20 +148,31 @@ def load_engine(
         batch_size: texts per forward pass (default: 64 on the CPU, 1024 on CUDA).
         threads: CPU threads for the model (ONNX Runtime intra-op threads, or torch's).
         device: ``"cpu"`` or a CUDA device (``"cuda:0"``).
+        gold_set_options: the options given that read multi-label gold sets (``--label-columns``,
+            ``--multi-label``): refused for a single-label model, before its weights load.
 
     Returns:
-        The engine, and a note for the user when the backend is a slower fallback (else None).
+        The engine, and a note for the user when the backend is a slower fallback or a multi-label model has
+        no thresholds (else None).
 
     Raises:
-        ToolkitError: no such model, not a text classifier, or the requested backend is not available.
+        ToolkitError: no such model, not a text classifier, bad thresholds, multi-label gold options for a
+            single-label model, or the requested backend is not available.
     """
     if backend not in BACKENDS:
         raise ToolkitError(f"predict error: --backend {backend}: expected one of {', '.join(BACKENDS)}")
     cuda = str(device).startswith("cuda")
     folder = resolve_model(model, revision, weights=False)
     config = classifier_config(folder, model)
+    rule, threshold_note = decision_rule(config, model)
+    if gold_set_options and rule["activation"] != SIGMOID:
+        raise ToolkitError(
+            f"predict error: {' and '.join(gold_set_options)}: {model} is a single-label model — these options read "
+            "multi-label gold sets; pass --label-column for one label per text"
+        )
     chosen, note = choose_backend(backend, folder, model, cuda)
-    common = {"labels": labels_of(config), "batch_size": batch_size or (1024 if cuda else 64)}
+    note = "\n".join(line for line in (note, threshold_note) if line) or None
+    common = {"labels": labels_of(config), "batch_size": batch_size or (1024 if cuda else 64), **rule}
     if chosen in ONNX_FILES:
         from transformers import AutoTokenizer
 
