@@ -3,6 +3,7 @@
     python -m training.predict runs/emotion tweets.txt --output labels.parquet
     python -m training.predict me/distilbert-emotion 'data/*.jsonl' --output labels.csv --keep-text
     python -m training.predict runs/emotion dair-ai/emotion --split test --output test.parquet   # + metrics
+    python -m training.predict runs/goemotions test.csv --label-columns anger,joy,... --output sets.parquet
     torchrun --nproc_per_node 8 -m training.predict runs/emotion big.parquet --output labels.parquet
 
 Re-running the same command after a crash or ``kill -9`` continues from the last completed shard.
@@ -51,6 +52,21 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         default=defaults.label_column,
         help=f"Column of gold labels; when the input has it, {METRICS_FILE} is written beside --output.",
     )
+    parser.add_argument(
+        "--label-columns",
+        default=None,
+        help="Multi-label models: gold labels as one 0/1 (or true/false) column per label, comma-separated "
+        "(csv/tsv/json/jsonl/parquet), named as the model's labels; replaces --label-column.",
+    )
+    parser.add_argument(
+        "--multi-label",
+        action="store_true",
+        help="Multi-label models: a label cell holds several names separated by --label-separator (e.g. "
+        "'joy,love'). Without it, a label column that holds lists is read as label sets.",
+    )
+    parser.add_argument(
+        "--label-separator", default=defaults.label_separator, help="With --multi-label: what separates label names."
+    )
     parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
     parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
     parser.add_argument("--keep-text", action="store_true", help="Also copy each text into the output.")
@@ -71,6 +87,10 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     parser.add_argument("--metrics", default=None, help=f"Where to write {METRICS_FILE} (labelled input only).")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
     args = parser.parse_args(argv)
+    if args.no_labels and (args.label_columns or args.multi_label):
+        parser.error("--no-labels ignores gold labels: leave out --label-columns and --multi-label, or --no-labels")
+    if args.label_columns is not None and not [c for c in args.label_columns.split(",") if c.strip()]:
+        parser.error("--label-columns names no column — expected label columns separated by commas, e.g. anger,joy")
     for name in ("batch_size", "shard_size", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -3,6 +3,10 @@
 A file, a folder (its data files, sorted by name), a glob (``'tweets/*.jsonl'``, sorted), an http(s)
 URL, or a Hub dataset id (``--split``; the only split when it has one). Labels are optional: a
 file without the label column (or a ``.txt`` whose first line has no ``;``) is read as texts only.
+
+A multi-label model's gold sets come in training's three layouts, read by training's code: a label column
+of lists, ``--label-columns`` (one 0/1 column per label), or ``--multi-label`` cells split on
+``--label-separator``. Without ``--multi-label`` a label cell that is a string is one label name.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from pathlib import Path
 
 from training.errors import ToolkitError
 from training.hub_data import hub_rows, load_hub_dataset
+from training.label_sets import label_set
 from training.paths import can_only_be_local, is_url
-from training.readers import FORMATS, Columns, Row, download, iter_rows
+from training.readers import FORMATS, Columns, Row, download, iter_rows, short_repr
 
 GLOB_CHARACTERS = "*?["
 
@@ -32,6 +37,7 @@ class Input:
     hub_split: object = None  # a datasets.Dataset
     where: str = ""  # how messages name the Hub split
     digests: dict = field(default_factory=dict)  # name -> sha256 of the file's bytes, from :meth:`scan`
+    separator: str | None = None  # --label-separator with --multi-label: splits a label cell into names
 
     def rows(self) -> Iterator[Row]:
         """Every row of the input, in order, streamed."""
@@ -40,14 +46,23 @@ class Input:
         for file, name in zip(self.files, self.names, strict=True):
             yield from iter_rows(file, self.columns, name=name)
 
-    def scan(self, classes: list[str]) -> tuple[int, bool]:
+    def gold_set(self, row: Row) -> list[str]:
+        """A row's gold labels for a multi-label model, read as training reads them (``label_sets.label_set``)."""
+        return label_set(row, self.separator)
+
+    def scan(self, classes: list[str], multi_label: bool = False) -> tuple[int, bool]:
         """Read everything once: the row count, whether every row has a label; bad data fails here.
 
         Each file's bytes are hashed as they are read (for :meth:`fingerprint`).
 
+        Args:
+            classes: the model's classes (labels).
+            multi_label: whether the model predicts label sets (each row's gold is a set of them).
+
         Raises:
             ToolkitError: an empty file, a bad row, or a label that is not one of ``classes``.
         """
+        check_label_columns(self.columns.label_columns, classes)
         known = set(classes)
         count, labelled, unlabelled = 0, 0, 0
         for file, name in zip(self.files or [None], self.names or [self.where], strict=True):
@@ -58,23 +73,41 @@ class Input:
                 count += 1
                 if row.label is None:
                     unlabelled += 1
-                elif str(row.label) in known:
-                    labelled += 1
+                    continue
+                labelled += 1
+                if multi_label:
+                    unknown = next((name for name in self.gold_set(row) if name not in known), None)
                 else:
-                    raise ToolkitError(
-                        f"data error: {row.where}: label '{row.label}' is not a class of the model "
-                        f"(classes: {', '.join(classes)}) — pass --label-column for another column, or --no-labels"
-                    )
+                    unknown = None if str(row.label) in known else row.label
+                if unknown is not None:
+                    raise ToolkitError(self.not_a_class(row, unknown, classes, multi_label))
             if count == before:
                 raise ToolkitError(f"data error: {name}: no rows — expected {expected(file)}")
             if file:
                 self.digests[name] = {"size": file.stat().st_size, "sha256": digest.hexdigest()}
         if labelled and unlabelled:
+            none = " (an empty list: none of the labels)" if multi_label else ""
             raise ToolkitError(
                 f"data error: {self.source}: {unlabelled} rows have no label and {labelled} have one — "
-                "label every row, or pass --no-labels"
+                f"label every row{none}, or pass --no-labels"
             )
         return count, bool(labelled)
+
+    def not_a_class(self, row: Row, label, classes: list[str], multi_label: bool) -> str:
+        """The one line for a gold label that the model does not know, with what the user may mean."""
+        if isinstance(label, list) and not multi_label:
+            return (
+                f"data error: {row.where}: the label is a list ({short_repr(label)}), but the model is single-label "
+                f"(classes: {', '.join(classes)}) — pass --no-labels, or use a multi-label model"
+            )
+        if multi_label and self.separator is None and isinstance(row.label, str) and "," in row.label:
+            hint = "a cell of several labels needs --multi-label (and --label-separator), or pass --no-labels"
+        else:
+            hint = "pass --label-column for another column, or --no-labels"
+        return (
+            f"data error: {row.where}: label '{label}' is not a class of the model "
+            f"(classes: {', '.join(classes)}) — {hint}"
+        )
 
     def fingerprint(self) -> dict:
         """What identifies this input for a resumed run: each file's size and the sha256 of its bytes, as
@@ -82,6 +115,25 @@ class Input:
         if self.hub_split is not None:
             return {"hub": self.where, "fingerprint": getattr(self.hub_split, "_fingerprint", None)}
         return {name: self.digests[name] for name in self.names}
+
+
+def check_label_columns(columns: tuple[str, ...], classes: list[str]) -> None:
+    """``--label-columns`` must name one column per class of the model: a class without its column would count
+    as never true, and its metrics would be wrong without a word."""
+    if not columns:
+        return
+    unknown = [column for column in columns if column not in classes]
+    if unknown:
+        raise ToolkitError(
+            f"predict error: --label-columns: '{unknown[0]}' is not a class of the model "
+            f"(classes: {', '.join(classes)}) — name one 0/1 column per class"
+        )
+    missing = [name for name in classes if name not in columns]
+    if missing:
+        raise ToolkitError(
+            f"predict error: --label-columns names {len(columns)} of the model's {len(classes)} classes "
+            f"(missing: {', '.join(missing)}) — name one 0/1 column per class"
+        )
 
 
 def expected(file: Path | None) -> str:
@@ -101,6 +153,8 @@ def open_input(
     label_column: str | None = "label",
     id_column: str | None = None,
     split: str | None = None,
+    label_columns: tuple[str, ...] = (),
+    separator: str | None = None,
 ) -> Input:
     """Resolve INPUT to its files (or Hub split); nothing is read yet.
 
@@ -110,11 +164,20 @@ def open_input(
         label_column: the column holding gold labels, when present; None to ignore any.
         id_column: the column holding each row's id (default: the row number).
         split: the Hub dataset split.
+        label_columns: ``--label-columns``: multi-label gold as one 0/1 column per label (replaces the label column).
+        separator: with ``--multi-label``, what separates the label names of a cell (``--label-separator``).
 
     Raises:
         ToolkitError: no such file or folder, nothing matches the glob, or an unknown split.
     """
-    columns = Columns(text_column, label_column, id_column, optional_label=True)
+    columns = Columns(text_column, label_column, id_column, optional_label=True, label_columns=label_columns)
+    found = resolve(source, columns, split)
+    found.separator = separator
+    return found
+
+
+def resolve(source: str, columns: Columns, split: str | None) -> Input:
+    """:func:`open_input`'s files (or Hub split) of ``source``."""
     if is_url(source):
         return Input(source, columns, [download(source)], [source])
     path = Path(source).expanduser()

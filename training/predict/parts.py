@@ -3,22 +3,28 @@
 Columns, one row per input row in input order (the layout ``pandas.read_parquet`` gives as a flat table):
 
 - ``id``: the ``--id-column`` value (as text), else the row number in the input (int64, from 0);
-- ``label``: the predicted class; ``score``: its probability;
-- ``prob_<class>``: the probability of each class, in the model's label order;
+- ``label``: the predicted class; ``score``: its probability (single-label models);
+- ``labels``: the predicted set, a list of label names in the model's label order, possibly empty
+  (multi-label models, instead of ``label`` and ``score``: a set has no one label, and each label's
+  probability is its own column);
+- ``prob_<class>``: the probability of each class, in the model's label order (a softmax; for a
+  multi-label model each label's sigmoid, and a label is in ``labels`` iff it reaches its threshold);
 - ``text`` with ``--keep-text``.
 
-In CSV, a text cell (``id``, ``label``, ``text``) that a spreadsheet would run as a formula (it starts with
+In CSV, the ``labels`` set is one cell, its names joined by ``;`` (as in a multi-label ``errors.csv``;
+an empty set is an empty cell); parquet has a ``list<string>`` column, JSON lines a JSON list. In CSV, a
+text cell (``id``, ``label``, ``labels``, ``text``) that a spreadsheet would run as a formula (it starts with
 ``=``, ``+``, ``-``, ``@``, tab or CR, after any apostrophes) gets a leading apostrophe, the rule of the
 flag export (space/flags.py); parquet and JSON lines keep every text exactly.
 
-An empty text keeps its row, with ``label``, ``score`` and the probabilities null.
+An empty text keeps its row, with ``label``, ``score`` (or ``labels``) and the probabilities null.
 
-While a run goes, shard ``k`` (rows ``k*S .. (k+1)*S-1``) is written to ``OUT.parts/part-0000k.<ext>``
-under a temporary name and renamed when complete, and only then is ``part-0000k.json`` (its counts)
-written the same way: a shard is done iff its ``.json`` exists, so a killed run can never leave a
-half-written shard that counts. ``manifest.json`` records the command; a restart of the same command
-skips the done shards; another command, another input (its bytes' sha256) or other model weights are
-refused, or with ``--overwrite`` the parts are discarded and the run starts over. At the end the main
+While a run goes, shard ``k`` (rows ``k*S .. (k+1)*S-1``) is written to ``OUT.parts/part-0000k.<ext>`` under
+a temporary name and renamed when complete, and only then is ``part-0000k.json`` (its counts) written the
+same way: a shard is done iff its ``.json`` exists, so a killed run can never leave a half-written shard
+that counts. ``manifest.json`` records the command; a restart of the same command skips the done shards;
+another command, another input (its bytes' sha256), other model weights or (multi-label) other thresholds
+are refused, or with ``--overwrite`` the parts are discarded and the run starts over. At the end the main
 process concatenates the shards into ``OUT`` (temporary name, then rename) and removes ``OUT.parts/``.
 """
 
@@ -42,7 +48,13 @@ from training.outputs import write_json
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
 MANIFEST = "manifest.json"
 # What each content fingerprint of the manifest's command is, for the message when it changed.
-CONTENT = {"input": "the input", "weights": "the model's weights", "labels": "the model's classes"}
+CONTENT = {
+    "input": "the input",
+    "weights": "the model's weights",
+    "labels": "the model's classes",
+    "thresholds": "the model's thresholds (label_thresholds in its config.json)",
+}
+LABEL_SET_SEPARATOR = ";"  # a predicted set in one CSV cell, as in a multi-label errors.csv
 
 
 def output_format(out: Path) -> str:
@@ -59,12 +71,16 @@ def output_format(out: Path) -> str:
     return suffix
 
 
-def output_schema(labels: list[str], ids_are_text: bool, keep_text: bool) -> pa.Schema:
+def output_schema(labels: list[str], ids_are_text: bool, keep_text: bool, multi_label: bool = False) -> pa.Schema:
     """The output's columns and types (fixed, so that every shard has the same schema)."""
+    predicted = (
+        [pa.field("labels", pa.list_(pa.string()))]
+        if multi_label
+        else [pa.field("label", pa.string()), pa.field("score", pa.float32())]
+    )
     fields = [
         pa.field("id", pa.string() if ids_are_text else pa.int64()),
-        pa.field("label", pa.string()),
-        pa.field("score", pa.float32()),
+        *predicted,
         *(pa.field(f"prob_{name}", pa.float32()) for name in labels),
     ]
     if keep_text:
@@ -72,7 +88,9 @@ def output_schema(labels: list[str], ids_are_text: bool, keep_text: bool) -> pa.
     return pa.schema(fields)
 
 
-def shard_table(schema: pa.Schema, labels: list[str], ids: list, texts: list[str], probs: np.ndarray) -> pa.Table:
+def shard_table(
+    schema: pa.Schema, labels: list[str], ids: list, texts: list[str], probs: np.ndarray, thresholds=None
+) -> pa.Table:
     """One shard's output rows.
 
     Args:
@@ -81,26 +99,47 @@ def shard_table(schema: pa.Schema, labels: list[str], ids: list, texts: list[str
         ids: each row's id.
         texts: each row's text; empty ones get null predictions.
         probs: ``(non-empty texts, classes)`` probabilities, in row order.
+        thresholds: a multi-label model's threshold of each label (the schema has ``labels``).
     """
     filled = np.fromiter((bool(t) for t in texts), dtype=bool, count=len(texts))
     full = np.full((len(texts), len(labels)), np.nan, dtype=np.float32)
     full[filled] = probs
-    score = np.full(len(texts), np.nan, dtype=np.float32)
-    predicted = np.full(len(texts), None, dtype=object)
-    if len(probs):
-        best = probs.argmax(axis=1)
-        score[filled] = probs[np.arange(len(probs)), best]
-        predicted[filled] = np.asarray(labels, dtype=object)[best]
     null = ~filled
+    multi_label = "labels" in schema.names
+    predicted = label_sets(full, labels, thresholds, null) if multi_label else best_class(full, labels, filled)
     columns = [
         pa.array(ids, type=schema.field("id").type),
-        pa.array(predicted, type=pa.string()),
-        pa.array(score, mask=null),
+        *predicted,
         *(pa.array(full[:, i], mask=null) for i in range(len(labels))),
     ]
     if "text" in schema.names:
         columns.append(pa.array(texts, type=pa.string()))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def best_class(full: np.ndarray, labels: list[str], filled: np.ndarray) -> list[pa.Array]:
+    """``label`` and ``score``: each row's most probable class and its probability (null for an empty text)."""
+    score = np.full(len(full), np.nan, dtype=np.float32)
+    predicted = np.full(len(full), None, dtype=object)
+    if filled.any():
+        probs = full[filled]
+        best = probs.argmax(axis=1)
+        score[filled] = probs[np.arange(len(probs)), best]
+        predicted[filled] = np.asarray(labels, dtype=object)[best]
+    return [pa.array(predicted, type=pa.string()), pa.array(score, mask=~filled)]
+
+
+def label_sets(full: np.ndarray, labels: list[str], thresholds, null: np.ndarray) -> list[pa.Array]:
+    """``labels``: each row's predicted set, the labels at or above their threshold in label order (null for an
+    empty text, whose probabilities are NaN and so reach no threshold)."""
+    from training.predict.sets import predicted
+
+    chosen = predicted(full, thresholds)
+    offsets = np.zeros(len(full) + 1, dtype=np.int32)
+    np.cumsum(chosen.sum(axis=1), out=offsets[1:])
+    names = np.asarray(labels, dtype=object)[np.nonzero(chosen)[1]]  # row by row, each row in label order
+    sets = pa.ListArray.from_arrays(pa.array(offsets), pa.array(names, type=pa.string()), mask=pa.array(null))
+    return [sets]
 
 
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:
@@ -110,10 +149,18 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
 
         pq.write_table(table, path, row_group_size=max(1, table.num_rows))
     elif fmt == ".csv":
-        columns = [neutralised(column) if column.type == pa.string() else column for column in table.columns]
-        pa.Table.from_arrays(columns, schema=table.schema).to_pandas().to_csv(path, index=False)
+        columns = [one_cell(column) for column in table.columns]
+        columns = [neutralised(column) if column.type == pa.string() else column for column in columns]
+        pa.Table.from_arrays(columns, names=table.schema.names).to_pandas().to_csv(path, index=False)
     else:
         table.to_pandas().to_json(path, orient="records", lines=True, force_ascii=False)
+
+
+def one_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A list column (a predicted set) as text, its names joined by ``;`` (CSV only); other columns as they are."""
+    if pa.types.is_list(column.type):
+        return pc.binary_join(column, LABEL_SET_SEPARATOR)
+    return column
 
 
 def neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:

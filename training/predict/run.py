@@ -22,11 +22,13 @@ import pyarrow as pa
 from training.distributed import init_processes
 from training.errors import ToolkitError
 from training.evaluate import metrics_from_confusion
+from training.label_sets import multi_hot
 from training.predict.engine import Engine
 from training.predict.guard import lock_output, prepare_targets, refuse_inputs, weights_fingerprint
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
 from training.predict.parts import Parts, output_schema, shard_table, write_json_atomically
+from training.predict.sets import multi_label_summary, shard_counts
 
 METRICS_FILE = "predict_metrics.json"
 
@@ -52,11 +54,25 @@ class PredictOptions:
     overwrite: bool = False
     metrics: str | None = None
     progress: bool = True
+    label_columns: str | None = None  # multi-label gold: one 0/1 column per label, comma-separated
+    multi_label: bool = False  # multi-label gold: a label cell holds names separated by label_separator
+    label_separator: str = ","
 
     def command(self, backend: str) -> dict:
         """What the output depends on: a resumed run must match it (threads, batch size, progress do not)."""
         same_output = ("model", "revision", "split", "text_column", "label_column", "id_column", "no_labels")
-        return {**{key: getattr(self, key) for key in same_output}, "keep_text": self.keep_text, "backend": backend}
+        command = {**{key: getattr(self, key) for key in same_output}, "keep_text": self.keep_text, "backend": backend}
+        # The multi-label reading options only when given: a command of an earlier version still resumes.
+        if self.label_columns:
+            command["label_columns"] = self.label_columns
+        if self.multi_label:
+            command.update(multi_label=True, label_separator=self.label_separator)
+        return command
+
+    def multi_label_options(self) -> list[str]:
+        """The options given that read multi-label gold sets, as spelled on the command line."""
+        given = (("--label-columns", self.label_columns), ("--multi-label", self.multi_label))
+        return [option for option, value in given if value]
 
 
 def cpu_budget() -> int:
@@ -102,6 +118,8 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
         label_column=None if options.no_labels else options.label_column,
         id_column=options.id_column,
         split=options.split,
+        label_columns=tuple(options.label_columns.split(",")) if options.label_columns else (),
+        separator=options.label_separator if options.multi_label else None,
     )
     refuse_inputs(targets, data.files)  # --overwrite never replaces an input
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
@@ -114,13 +132,17 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
         batch_size=options.batch_size,
         threads=threads,
         device=str(state.device),
+        gold_set_options=options.multi_label_options(),
     )
     loading = time.perf_counter() - loading
     if note and state.is_main_process:
         print(note)
-    count, labelled = data.scan(engine.labels)  # the whole input, validated (and hashed) before any slow work
+    # The whole input, validated (and hashed) before any slow work.
+    count, labelled = data.scan(engine.labels, engine.multi_label)
     shards = math.ceil(count / options.shard_size)
     command = {**options.command(engine.backend), "shard_size": options.shard_size, "labels": engine.labels}
+    if engine.multi_label:  # they decide every predicted set: a resumed run must use the same
+        command["thresholds"] = dict(zip(engine.labels, engine.thresholds, strict=True))
 
     def start() -> list[int]:  # the shards this run labels, on all processes (none has started yet)
         fingerprints = {"input": data.fingerprint(), "weights": weights_fingerprint(engine.weights)}
@@ -130,14 +152,16 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
     pending = main_only(state, start)
     mine = [k for k in range(state.process_index, shards, state.num_processes) if not parts.done(k)]
     todo = sum(min(options.shard_size, count - k * options.shard_size) for k in mine)
-    schema = output_schema(engine.labels, ids_are_text=options.id_column is not None, keep_text=options.keep_text)
+    schema = output_schema(
+        engine.labels, options.id_column is not None, keep_text=options.keep_text, multi_label=engine.multi_label
+    )
     started = time.perf_counter()
     with progress_bar(
         todo, count - todo if state.num_processes == 1 else 0, options.progress and state.is_main_process
     ) as bar:
         for shard, rows in numbered_shards(data.rows(), options.shard_size):
             if shard in mine:
-                label_shard(engine, parts, shard, rows, shard * options.shard_size, schema, labelled)
+                label_shard(engine, parts, shard, rows, shard * options.shard_size, schema, data if labelled else None)
                 bar.update(len(rows))
     engine.close()
     state.wait_for_everyone()
@@ -180,19 +204,27 @@ def numbered_shards(rows, size: int):
         yield shard, chunk
 
 
-def label_shard(engine: Engine, parts: Parts, shard: int, rows: list, first: int, schema, labelled: bool) -> None:
-    """Predict one shard's non-empty texts, and save its rows and counts."""
+def label_shard(engine: Engine, parts: Parts, shard: int, rows: list, first: int, schema, gold_from) -> None:
+    """Predict one shard's non-empty texts, and save its rows and counts.
+
+    ``gold_from``: the input when it is labelled (it reads a row's gold set), else None.
+    """
     texts = [row.text for row in rows]
     filled = [i for i, text in enumerate(texts) if text]
     probs, truncated = engine.probabilities([texts[i] for i in filled])
     ids = [str(row.id) for row in rows] if schema.field("id").type == pa.string() else range(first, first + len(rows))
     counts = {"rows": len(rows), "empty": len(rows) - len(filled), "truncated": truncated}
-    if labelled:
+    classes = len(engine.labels)
+    if gold_from and engine.multi_label:  # counts, not rows: the metrics of any input from fixed-size parts
+        ids_of = {name: i for i, name in enumerate(engine.labels)}
+        gold = multi_hot([[ids_of[name] for name in gold_from.gold_set(rows[i])] for i in filled], classes)
+        counts["label_sets"] = shard_counts(gold, probs, engine.thresholds)
+    elif gold_from:
         gold = np.array([engine.labels.index(str(rows[i].label)) for i in filled], dtype=np.int64)
-        classes = len(engine.labels)
         cells = np.bincount(gold * classes + probs.argmax(axis=1), minlength=classes * classes)
         counts["confusion_matrix"] = cells.reshape(classes, classes).tolist()
-    parts.save(shard, shard_table(schema, engine.labels, list(ids), texts, probs), counts)
+    table = shard_table(schema, engine.labels, list(ids), texts, probs, engine.thresholds)
+    parts.save(shard, table, counts)
 
 
 def summarize(
@@ -211,7 +243,11 @@ def summarize(
         f" {totals['empty']:,} empty texts (no prediction),"
         f" {totals['truncated']:,} truncated to {engine.max_length} tokens"
     )
-    if labelled:
+    if labelled and engine.multi_label:
+        metrics, said = multi_label_summary([c["label_sets"] for c in counts], engine.labels, engine.thresholds)
+        summary.update(metrics)
+        line += said
+    elif labelled:
         matrix = np.sum([c["confusion_matrix"] for c in counts], axis=0)
         if matrix.sum():
             summary.update(metrics_from_confusion(matrix, engine.labels))
