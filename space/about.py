@@ -14,7 +14,7 @@ DEMO_WARNING = (
     "its answers do not mean anything yet."
 )
 
-# The figures of the header, in order: metrics.json's key -> the words the page shows.
+# The figures of the header, in order: the evaluation's key -> the words the page shows.
 SCORES = {"accuracy": "accuracy", "f1_macro": "macro-F1"}
 MULTI_LABEL_SCORES = {"f1_macro": "macro-F1", "f1_micro": "micro-F1", "exact_match": "exact match"}
 
@@ -76,7 +76,7 @@ def calibration(metrics: dict) -> str:
 
 
 def is_multi_label(metrics: dict) -> bool:
-    """Whether the evaluation is of a multi-label model (metrics.json's ``task``: ``multi-label``)."""
+    """Whether the evaluation is of a multi-label model (the evaluation's ``task``: ``multi-label``)."""
     return str(metrics.get("task", "")).replace("_", "-") == "multi-label"
 
 

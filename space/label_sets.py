@@ -1,9 +1,9 @@
 """Multi-label models in the Space: the predicted set, the answer of /predict, a flag's set of labels and its
 record, and how a set is written in a CSV cell.
 
-A multi-label model (config.json ``"problem_type": "multi_label_classification"``) gives each label its own
+A multi-label model (its config's ``"problem_type": "multi_label_classification"``) gives each label its own
 probability (a sigmoid; they do not sum to 1) and predicts every label at or above that label's threshold
-(config.json ``label_thresholds``, read by backend.py into ``Backend.thresholds``). A text may get several
+(the config's ``label_thresholds``, read by backend.py into ``Backend.thresholds``). A text may get several
 labels, or none.
 
 The record contract with ``training --corrections`` (training/flag_records.py reads it): a multi-label record
