@@ -1,0 +1,296 @@
+"""python -m training.ask: the strategies against hand computations, near-duplicates, skipped texts, the sheet."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_texts, write_split
+from training.ask.__main__ import main
+from training.ask.known import known_texts
+from training.ask.ranking import (
+    NEAR_DUPLICATE,
+    choose,
+    distinct_in_order,
+    entropy_uncertainty,
+    k_center_greedy,
+    margin_uncertainty,
+    ranked,
+    suggestion,
+    uncertainty,
+)
+from training.ask.sheet import COLUMNS
+from training.outputs import TRAIN_CONFIG_FILE
+
+PROBS = np.array(
+    [
+        [0.50, 0.40, 0.10],  # margin 0.10
+        [0.90, 0.05, 0.05],  # margin 0.85
+        [0.34, 0.33, 0.33],  # margin 0.01
+        [0.60, 0.20, 0.20],  # margin 0.40
+    ]
+)
+SUGGESTED = re.compile(r"^\S+ \d\.\d\d( \| \S+ \d\.\d\d){2}$")
+
+
+# ----------------------------------------------------------------------------- the strategies, as pure functions
+
+
+def test_margin_is_one_minus_the_gap_of_the_two_likeliest_and_ranks_smallest_gap_first():
+    assert margin_uncertainty(PROBS) == pytest.approx([0.90, 0.15, 0.99, 0.60])
+    assert ranked(uncertainty(PROBS, "margin"), "margin").tolist() == [2, 0, 3, 1]
+    assert ranked(uncertainty(PROBS, "margin-diverse"), "margin-diverse").tolist() == [2, 0, 3, 1]
+
+
+def test_margin_ties_keep_the_pool_order():
+    assert ranked(margin_uncertainty(np.array([[0.6, 0.4], [0.9, 0.1], [0.6, 0.4]])), "margin").tolist() == [0, 2, 1]
+
+
+def test_entropy_is_normalised_and_ranks_the_flattest_first():
+    by_hand = [-sum(p * np.log(p) for p in row) / np.log(3) for row in PROBS]
+    assert entropy_uncertainty(PROBS) == pytest.approx(by_hand)
+    assert entropy_uncertainty(np.array([[1 / 3] * 3, [1.0, 0.0, 0.0]])) == pytest.approx([1.0, 0.0], abs=1e-9)
+    assert ranked(uncertainty(PROBS, "entropy"), "entropy").tolist() == list(np.argsort(by_hand)[::-1])
+
+
+def test_random_is_a_seeded_permutation():
+    scores = np.zeros(50)
+    first, again, other = ranked(scores, "random", 0), ranked(scores, "random", 0), ranked(scores, "random", 1)
+    assert sorted(first.tolist()) == list(range(50))
+    assert first.tolist() == again.tolist()
+    assert first.tolist() != other.tolist()
+
+
+def test_multi_label_margin_is_the_label_nearest_its_threshold():
+    probs = np.array([[0.90, 0.20], [0.45, 0.10], [0.70, 0.69]])
+    thresholds = np.array([0.5, 0.7])
+    # distances: row 0 min(0.40, 0.50), row 1 min(0.05, 0.60), row 2 min(0.20, 0.01)
+    assert margin_uncertainty(probs, thresholds) == pytest.approx([0.60, 0.95, 0.99])
+    assert ranked(uncertainty(probs, "margin", thresholds), "margin").tolist() == [2, 1, 0]
+    bits = [np.mean([-(p * np.log2(p) + (1 - p) * np.log2(1 - p)) for p in row]) for row in probs]
+    assert uncertainty(probs, "entropy", thresholds) == pytest.approx(bits)
+    assert suggestion(probs[2], ["joy", "love"], thresholds) == "love 0.69 | joy 0.70"
+
+
+def test_suggested_is_the_three_likeliest_classes_with_their_probabilities():
+    probs = np.array([0.09, 0.41, 0.02, 0.38, 0.10])
+    assert suggestion(probs, ["fear", "joy", "love", "sadness", "anger"]) == "joy 0.41 | sadness 0.38 | anger 0.10"
+
+
+def unit(*rows) -> np.ndarray:
+    vectors = np.array(rows, dtype=np.float64)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def near_pairs(vectors: np.ndarray, picked: list[int]) -> list[tuple[int, int]]:
+    chosen = vectors[picked]
+    similarity = chosen @ chosen.T
+    return [(a, b) for a in range(len(picked)) for b in range(a + 1, len(picked)) if similarity[a, b] >= NEAR_DUPLICATE]
+
+
+# Rows 0 and 1 are near-duplicates (cosine 0.995), as are 3 and 4; 2 and 5 are far from everything.
+NEAR = unit([1, 0, 0], [1, 0.1, 0], [0, 1, 0], [0, 0, 1], [0.1, 0, 1], [-1, -1, 0])
+
+
+def test_in_order_a_near_duplicate_is_dropped_and_the_next_text_taken():
+    assert (unit([1, 0, 0])[0] @ unit([1, 0.1, 0])[0]) >= NEAR_DUPLICATE
+    picked = distinct_in_order(NEAR, 4)
+    assert picked == [0, 2, 3, 5]
+    assert near_pairs(NEAR, picked) == []
+
+
+def test_k_center_starts_at_the_most_uncertain_and_spreads_without_near_duplicates():
+    picked = k_center_greedy(NEAR, 4)
+    assert picked[0] == 0
+    assert near_pairs(NEAR, picked) == []
+    assert sorted(picked) == [0, 2, 3, 5]
+    assert k_center_greedy(NEAR, 6) == picked  # only four are not near-duplicates of a pick
+    clusters = unit(*([1, 0.01 * i, 0] for i in range(5)), [0, 0, 1])  # five alike, one far
+    assert k_center_greedy(clusters, 2, threshold=1.1) == [0, 5]  # the far one second, even with no dedup
+
+
+@pytest.mark.parametrize("diverse", [False, True])
+def test_choose_never_takes_a_near_duplicate_pair_and_fills_the_budget_from_later_chunks(diverse):
+    rng = np.random.default_rng(0)
+    base = unit(*rng.normal(size=(30, 16)))
+    copies = unit(*(base[0] + rng.normal(scale=0.01, size=(40, 16))))  # 40 near-duplicates of one text first
+    vectors = np.concatenate([copies, base[1:]])
+    calls = []
+
+    def embed(rows):
+        calls.append(len(rows))
+        return vectors[rows]
+
+    picked = choose(np.arange(len(vectors)), 10, embed, diverse=diverse, factor=1)
+    assert len(picked) == 10
+    assert near_pairs(vectors, picked) == []
+    assert len(calls) > 1  # the first chunk fell short: the next one was embedded
+
+
+# ----------------------------------------------------------------------------- end to end, on a fitted tiny model
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, trained_tiny_dir, emotion_labels):
+    """An output folder of the fitted tiny model whose train_config.json names local data (train/validation/test)."""
+    root = tmp_path_factory.mktemp("ask")
+    model = shutil.copytree(trained_tiny_dir, root / "run")
+    data = root / "data"
+    data.mkdir()
+    for name, seed in (("train", 31), ("validation", 32), ("test", 33)):
+        write_split(data / f"{name}.txt", make_texts(emotion_labels, 3, seed=seed))
+    (model / TRAIN_CONFIG_FILE).write_text(json.dumps({"config": {"data": str(data)}}), encoding="utf-8")
+    return model
+
+
+@pytest.fixture(scope="module")
+def pool_rows(emotion_labels):
+    return make_texts(emotion_labels, 10, seed=41)
+
+
+@pytest.fixture
+def pool(tmp_path, pool_rows):
+    return write_split(tmp_path / "pool.txt", pool_rows)
+
+
+def ask(*args) -> int:
+    return main([str(arg) for arg in (*args, "--no-progress")])
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_sheet_has_its_columns_in_rank_order(run_dir, pool, pool_rows, tmp_path, capsys):
+    out = tmp_path / "sheet.csv"
+    assert ask(run_dir, pool, "--budget", 7, "--strategy", "margin", "--output", out) == 0
+    with open(out, newline="", encoding="utf-8") as file:
+        assert next(csv.reader(file)) == list(COLUMNS)
+    rows = read_csv(out)
+    assert [row["rank"] for row in rows] == [str(i) for i in range(1, 8)]
+    uncertainties = [float(row["uncertainty"]) for row in rows]
+    assert uncertainties == sorted(uncertainties, reverse=True)  # margin: the most uncertain first
+    assert all(re.fullmatch(r"\d\.\d{4}", row["uncertainty"]) for row in rows)
+    assert all(SUGGESTED.match(row["suggested"]) for row in rows)
+    assert all(row["label"] == "" for row in rows)
+    assert all(pool_rows[int(row["id"])][0] == row["text"] for row in rows)  # id: the POOL row number
+    summary = capsys.readouterr().out
+    assert "asked 7 of 60 POOL texts with margin" in summary and "mean uncertainty" in summary
+    assert not list(tmp_path.glob("sheet.csv.*"))  # the work files are gone
+
+
+@pytest.mark.parametrize("strategy", ["margin-diverse", "margin", "entropy", "random"])
+def test_each_strategy_writes_budget_distinct_texts(run_dir, pool, tmp_path, strategy):
+    out = tmp_path / "sheet.jsonl"
+    assert ask(run_dir, pool, "--budget", 5, "--strategy", strategy, "--output", out) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [list(row) for row in rows] == [list(COLUMNS)] * 5
+    assert len({row["text"] for row in rows}) == 5
+    assert all(row["label"] is None for row in rows)
+
+
+def test_known_texts_are_never_asked(run_dir, pool_rows, tmp_path, capsys):
+    data = json.loads((run_dir / TRAIN_CONFIG_FILE).read_text())["config"]["data"]
+    train, validation, test = (
+        [text for text, _ in (line.rsplit(";", 1) for line in open(f"{data}/{name}.txt", encoding="utf-8"))]
+        for name in ("train", "validation", "test")
+    )
+    excluded = [text for text, _ in pool_rows[:5]]
+    write_split(tmp_path / "earlier.txt", [(f"  {text.upper()} ", "joy") for text in excluded])  # matched as keys
+    shouted = [f"{text.upper()}  " for text in train[:3]]  # training texts in another case still match
+    rows = pool_rows + [(t, "joy") for t in train + validation + test + shouted] + pool_rows[5:7]  # and repeats
+    pool = write_split(tmp_path / "pool.txt", rows)
+    out = tmp_path / "sheet.csv"
+    assert ask(run_dir, pool, "--budget", 500, "--exclude", tmp_path / "earlier.txt", "--output", out) == 0
+    asked = {row["text"] for row in read_csv(out)}
+    assert asked.isdisjoint(train + validation + test + shouted + excluded)
+    assert asked <= {text for text, _ in pool_rows[5:]}
+    printed = capsys.readouterr().out
+    assert f"note: --budget 500 is more than the {len(pool_rows) - 5} texts left in POOL: taking all" in printed
+    # the tiny model sees most fixture texts (five words of a small vocabulary) as near-duplicates
+    assert f"note: chose {len(asked)} of {len(pool_rows) - 5}: the others are near-duplicates" in printed
+    skipped = f"{len(train) + 3} in the training data, {len(validation) + len(test)} in validation/test"
+    assert f"{skipped}, 5 in --exclude, 2 repeated in POOL" in printed
+
+
+def test_simulate_reveals_the_gold_labels_of_the_chosen_texts_only(run_dir, pool, pool_rows, tmp_path):
+    out = tmp_path / "sheet.jsonl"
+    assert ask(run_dir, pool, "--budget", 6, "--simulate", "--output", out) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 6
+    assert all(row["label"] == pool_rows[row["id"]][1] for row in rows)
+    assert not list(tmp_path.glob("sheet.jsonl.*"))  # no other row's label is left anywhere
+
+
+def test_the_csv_sheet_is_formula_safe_and_jsonl_keeps_texts(run_dir, tmp_path):
+    texts = [
+        "=HYPERLINK(x) happy delighted",
+        "+1 so glad today",
+        "-_- gloomy crying miserable lonely",
+        "@me scared terrified nervous",
+        "'=sum furious annoyed outraged",
+        "plain amazed shocked stunned day",
+    ]
+    pool = tmp_path / "pool.csv"
+    with open(pool, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["key", "text"])
+        writer.writerows([f"={i}", text] for i, text in enumerate(texts))
+    out = tmp_path / "sheet.csv"
+    assert ask(run_dir, pool, "--budget", 6, "--id-column", "key", "--output", out) == 0
+    rows = read_csv(out)
+    assert len(rows) >= 4  # (the tiny model may see two of them as near-duplicates)
+    for row in rows:
+        assert row["id"].startswith("'=")  # a text id is a cell too
+        original = texts[int(row["id"][2:])]
+        assert row["text"] == (original if original.startswith("plain") else "'" + original)
+    out = tmp_path / "sheet.jsonl"
+    assert ask(run_dir, pool, "--budget", 6, "--id-column", "key", "--output", out) == 0
+    for row in map(json.loads, out.read_text(encoding="utf-8").splitlines()):
+        assert row["text"] == texts[int(row["id"][1:])]  # JSON lines: verbatim
+
+
+def test_a_hub_model_says_its_training_texts_are_not_skipped():
+    assert "is a Hub model id" in known_texts("me/emotion-model", []).notes[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "0"], "ask error: --budget 0: expected at least 1"),
+        (["--budget", "3", "--candidates-factor", "0"], "ask error: --candidates-factor 0: expected at least 1"),
+        (["--budget", "3", "--simulate", "--no-labels"], "ask error: --simulate reveals POOL's gold labels"),
+    ],
+)
+def test_bad_options_are_one_line(run_dir, pool, tmp_path, capsys, args, message):
+    assert ask(run_dir, pool, *args, "--output", tmp_path / "sheet.csv") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_refused_outputs_and_an_empty_pool(run_dir, pool, tmp_path, capsys):
+    out = tmp_path / "sheet.csv"
+    out.write_text("mine\n")
+    assert ask(run_dir, pool, "--budget", 3, "--output", out) == 2
+    assert capsys.readouterr().err == f"ask error: --output {out} exists — delete it or pass --overwrite\n"
+    assert out.read_text() == "mine\n"
+    assert ask(run_dir, pool, "--budget", 3, "--output", tmp_path / "sheet.xlsx") == 2
+    assert "unsupported extension '.xlsx' — expected .csv or .jsonl" in capsys.readouterr().err
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\nhappy day\n", encoding="utf-8")
+    assert ask(run_dir, texts, "--budget", 3, "--output", texts, "--overwrite") == 2
+    assert "is one of this command's inputs" in capsys.readouterr().err
+    assert ask(run_dir, texts, "--budget", 3, "--simulate", "--output", tmp_path / "s.csv") == 2
+    assert "ask error: --simulate: " in capsys.readouterr().err
+    data = json.loads((run_dir / TRAIN_CONFIG_FILE).read_text())["config"]["data"]
+    known_only = shutil.copy(f"{data}/train.txt", tmp_path / "known.txt")
+    assert ask(run_dir, known_only, "--budget", 3, "--output", tmp_path / "none.csv") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ask error: POOL {known_only}: no text left to ask about (18 rows, 18 skipped: 18 in")
+    assert err.count("\n") == 1

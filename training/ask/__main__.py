@@ -1,0 +1,119 @@
+"""Choose the texts of POOL most worth labelling next, and write them as a sheet to fill in.
+
+    python -m training.ask runs/emotion tweets.txt --budget 200 --output sheet.csv
+    python -m training.ask runs/emotion 'new/*.jsonl' --budget 500 --strategy margin --output sheet.csv
+    python -m training.ask me/distilbert-emotion pool.csv --exclude train.csv --budget 100 --output sheet.jsonl
+    torchrun --nproc_per_node 8 -m training.ask runs/emotion big.parquet --budget 1000 --output sheet.csv
+
+Fill in the sheet's `label` column, then train on it: python -m training --corrections sheet.csv.
+POOL is labelled by training.predict (same readers, backends, processes, and resume after a crash).
+Texts of MODEL's training data and every validation/test text are never asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
+from training.ask.run import AskOptions, ask
+from training.errors import one_line_errors
+from training.outputs import BACKEND_ALIASES, canonical_backend
+from training.predict.model import BACKENDS
+
+
+def parse_args(argv: list[str] | None = None) -> AskOptions:
+    defaults = AskOptions("", "", "")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.ask",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    parser.add_argument(
+        "pool",
+        help="The texts to choose from: anything training.predict reads (a file, a folder, a quoted glob, an "
+        "http(s) URL, a Hub dataset id with --split).",
+    )
+    parser.add_argument("--output", required=True, help="The sheet: .csv or .jsonl (by its extension).")
+    parser.add_argument("--budget", type=int, required=True, help="How many texts to ask about.")
+    parser.add_argument(
+        "--strategy",
+        default=MARGIN_DIVERSE,
+        choices=STRATEGIES,
+        help="margin: smallest gap between the two likeliest classes (multi-label: a label nearest its threshold); "
+        "entropy: the flattest probabilities; random: a seeded sample; margin-diverse (default): the most uncertain "
+        "--candidates-factor x --budget texts by margin, then --budget of them spread over the model's embedding "
+        "space (k-center greedy). Never two near-duplicates (cosine >= 0.95).",
+    )
+    parser.add_argument(
+        "--candidates-factor",
+        type=int,
+        default=defaults.candidates_factor,
+        help="margin-diverse: how many uncertain candidates per text asked (default: %(default)s).",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="Seed of --strategy random.")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Texts never to ask about (repeatable): any data file, folder or glob training.predict reads, "
+        "e.g. the training data of a Hub MODEL, or an earlier sheet.",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="Fill the `label` column with POOL's gold labels, for the chosen texts only (benchmarks).",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace --output (and the predictions of an earlier run). Never replaces an input.",
+    )
+    parser.add_argument(
+        "--keep-predictions", action="store_true", help="Keep POOL's predictions (OUTPUT.predictions.parquet)."
+    )
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        type=canonical_backend,
+        choices=BACKENDS,
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help=f"What labels POOL, as in training.predict (also accepted: {', '.join(BACKEND_ALIASES)}); the "
+        "embeddings always come from the PyTorch model.",
+    )
+    parser.add_argument("--split", default=None, help="Split of a Hub dataset POOL (default: its only split).")
+    parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
+    parser.add_argument(
+        "--label-column", default=defaults.label_column, help="Column of gold labels (read only with --simulate)."
+    )
+    parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
+    parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
+    parser.add_argument("--batch-size", type=int, default=None, help="Texts per batch when labelling POOL.")
+    parser.add_argument("--shard-size", type=int, default=defaults.shard_size, help="Rows per shard (resume unit).")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: all / processes).")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
+    args = parser.parse_args(argv)
+    for name in ("batch_size", "shard_size", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return AskOptions(**{**vars(args), "exclude": tuple(args.exclude)})
+
+
+@one_line_errors
+def main(argv: list[str] | None = None) -> int:
+    """Write the sheet; a user error is one line on stderr and exit status 2 (no traceback)."""
+    options = parse_args(argv)
+    summary = ask(options)
+    if summary is not None:
+        print(summary["summary"])
+        print(f"wrote {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""How ``training.ask`` ranks and picks texts: pure functions of probability and embedding arrays.
+
+Every score here is an *uncertainty*: higher means the model is less sure, and the texts are asked most
+uncertain first.
+
+- ``margin``: one minus the gap between the two most probable classes, ``1 - (p1 - p2)``. For a multi-label
+  model (independent sigmoids with a threshold each), one minus the distance of the label nearest its
+  threshold, ``1 - min_l |p_l - t_l|``.
+- ``entropy``: the entropy of the class distribution divided by ``log(classes)`` (0 to 1). For a multi-label
+  model, the mean over labels of each label's binary entropy in bits (0 to 1).
+- ``random``: a seeded permutation; the sheet still shows each row's margin uncertainty.
+- ``margin-diverse``: the ``k x N`` most uncertain by margin, then N of them chosen by k-center greedy
+  (:func:`k_center_greedy`) so that they cover the embedding space instead of piling up in one confusing
+  corner of it.
+
+Whatever the strategy, two near-duplicates (cosine similarity of their embeddings at least
+:data:`NEAR_DUPLICATE`) never both go in: a second copy teaches the model nothing the first did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+MARGIN_DIVERSE, MARGIN, ENTROPY, RANDOM = "margin-diverse", "margin", "entropy", "random"
+STRATEGIES = (MARGIN_DIVERSE, MARGIN, ENTROPY, RANDOM)
+NEAR_DUPLICATE = 0.95  # cosine similarity from which two texts count as one
+SUGGESTED = 3  # labels the sheet suggests per text
+TINY = 1e-12  # keeps log(0) out of the entropy
+
+
+def margin_uncertainty(probs: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """Margin uncertainty of each row of ``probs`` (``(texts, classes)``).
+
+    Args:
+        probs: class probabilities (a softmax), or for a multi-label model each label's sigmoid.
+        thresholds: a multi-label model's threshold per label; None for a single-label model.
+
+    Returns:
+        ``1 - (p1 - p2)`` per row; multi-label: ``1 - min over labels of |p - threshold|``.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if thresholds is not None:
+        return 1.0 - np.abs(probs - np.asarray(thresholds, dtype=np.float64)).min(axis=1)
+    top_two = np.sort(probs, axis=1)[:, -2:]
+    return 1.0 - (top_two[:, 1] - top_two[:, 0])
+
+
+def entropy_uncertainty(probs: np.ndarray, multi_label: bool = False) -> np.ndarray:
+    """Normalised entropy of each row: 0 for a certain prediction, 1 for a uniform one.
+
+    Args:
+        probs: ``(texts, classes)`` probabilities.
+        multi_label: each column is an independent label (mean binary entropy in bits) rather than one
+            distribution over the classes (entropy over ``log(classes)``).
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), TINY, 1.0)
+    if multi_label:
+        q = np.clip(1.0 - np.asarray(probs, dtype=np.float64), TINY, 1.0)
+        return (-(p * np.log2(p) + q * np.log2(q))).mean(axis=1)
+    return -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])
+
+
+def uncertainty(probs: np.ndarray, strategy: str, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """The score a strategy ranks by (the sheet's ``uncertainty``): entropy for ``entropy``, else margin."""
+    if strategy == ENTROPY:
+        return entropy_uncertainty(probs, multi_label=thresholds is not None)
+    return margin_uncertainty(probs, thresholds)
+
+
+def ranked(scores: np.ndarray, strategy: str, seed: int = 0) -> np.ndarray:
+    """Row indices in the order a strategy considers them: most uncertain first (ties: earlier row first),
+    or for ``random`` a permutation seeded with ``seed``."""
+    if strategy == RANDOM:
+        return np.random.default_rng(seed).permutation(len(scores))
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+
+
+def suggestion(probs: np.ndarray, labels: list[str], thresholds: np.ndarray | None = None) -> str:
+    """The sheet's ``suggested`` cell for one text: ``joy 0.41 | sadness 0.38 | fear 0.09``.
+
+    The :data:`SUGGESTED` most probable classes; for a multi-label model the labels nearest their
+    thresholds (the ones the model is unsure about), each with its probability.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    key = np.abs(probs - thresholds) if thresholds is not None else -probs
+    top = np.argsort(key, kind="stable")[:SUGGESTED]
+    return " | ".join(f"{labels[i]} {probs[i]:.2f}" for i in top)
+
+
+def distinct_in_order(
+    embeddings: np.ndarray, budget: int, chosen: np.ndarray | None = None, threshold: float = NEAR_DUPLICATE
+) -> list[int]:
+    """Walk the rows in order and keep each one that is not a near-duplicate of a kept (or ``chosen``) row.
+
+    Args:
+        embeddings: ``(rows, dim)`` L2-normalised embeddings, in ranked order.
+        budget: the most rows to keep.
+        chosen: embeddings of rows kept before (an earlier chunk), or None.
+        threshold: cosine similarity from which a row is a near-duplicate.
+
+    Returns:
+        Indices of the kept rows, in order.
+    """
+    kept: list[int] = []
+    nearest = initial_nearest(embeddings, chosen)
+    for i in range(len(embeddings)):
+        if len(kept) >= budget:
+            break
+        if nearest[i] >= threshold:
+            continue
+        kept.append(i)
+        nearest = np.maximum(nearest, embeddings @ embeddings[i])
+    return kept
+
+
+def k_center_greedy(
+    embeddings: np.ndarray, budget: int, chosen: np.ndarray | None = None, threshold: float = NEAR_DUPLICATE
+) -> list[int]:
+    """Pick ``budget`` rows that cover the embeddings: each pick is the row farthest (cosine distance) from
+    every row picked so far (k-center greedy, Sener and Savarese's core-set selection).
+
+    The first pick, when nothing was chosen before, is row 0 (the most uncertain); ties go to the earlier
+    (more uncertain) row. A near-duplicate of a picked or ``chosen`` row is never picked.
+
+    Args:
+        embeddings: ``(rows, dim)`` L2-normalised embeddings of the candidates, most uncertain first.
+        budget: the most rows to pick.
+        chosen: embeddings picked before (an earlier chunk of candidates), or None.
+        threshold: cosine similarity from which a row is a near-duplicate.
+
+    Returns:
+        Indices of the picked rows, in the order picked: every prefix is itself spread out.
+    """
+    nearest = initial_nearest(embeddings, chosen)  # each row's highest cosine to a picked row
+    open_rows = nearest < threshold
+    picked: list[int] = []
+    while len(picked) < budget and open_rows.any():
+        if picked or (chosen is not None and len(chosen)):
+            i = int(np.argmax(np.where(open_rows, 1.0 - nearest, -np.inf)))
+        else:
+            i = int(np.argmax(open_rows))
+        picked.append(i)
+        similarity = embeddings @ embeddings[i]
+        nearest = np.maximum(nearest, similarity)
+        open_rows &= similarity < threshold
+        open_rows[i] = False
+    return picked
+
+
+def initial_nearest(embeddings: np.ndarray, chosen: np.ndarray | None) -> np.ndarray:
+    """Each row's highest cosine similarity to a ``chosen`` row (-inf without any)."""
+    if chosen is None or not len(chosen):
+        return np.full(len(embeddings), -np.inf)
+    return (embeddings @ chosen.T).max(axis=1)
+
+
+def choose(
+    order: np.ndarray,
+    budget: int,
+    embed: Callable[[np.ndarray], np.ndarray],
+    diverse: bool,
+    factor: int = 10,
+    threshold: float = NEAR_DUPLICATE,
+) -> list[int]:
+    """Pick ``budget`` rows from ``order`` (ranked rows), never two near-duplicates.
+
+    Candidates are embedded a chunk at a time, so only the rows looked at are ever embedded:
+    ``factor x budget`` of them for a diverse pick (k-center greedy over them), about twice the rows
+    still needed otherwise (taken in order). When near-duplicates leave a chunk short, the next one is
+    embedded and the pick goes on.
+
+    Args:
+        order: the rows, as the strategy ranks them.
+        budget: how many to pick.
+        embed: rows -> their L2-normalised embeddings.
+        diverse: k-center greedy over each chunk, else in order.
+        factor: the candidates per pick of a diverse choice.
+        threshold: cosine similarity from which two rows are near-duplicates.
+
+    Returns:
+        The picked rows (values of ``order``), in labelling order.
+    """
+    picked: list[int] = []
+    kept: list[np.ndarray] = []
+    start = 0
+    while len(picked) < budget and start < len(order):
+        needed = budget - len(picked)
+        size = max(factor, 1) * needed if diverse else max(2 * needed, 32)
+        rows = np.asarray(order[start : start + size])
+        start += len(rows)
+        vectors = embed(rows)
+        before = np.concatenate(kept) if kept else None
+        pick = k_center_greedy if diverse else distinct_in_order
+        chunk = pick(vectors, needed, before, threshold)
+        picked += [int(rows[i]) for i in chunk]
+        kept.append(vectors[chunk])
+    return picked

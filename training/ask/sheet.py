@@ -1,0 +1,71 @@
+"""The review sheet ``training.ask`` writes: one row per chosen text, in the order to label them.
+
+Columns, exactly :data:`COLUMNS`:
+
+- ``rank``: 1 to N, the labelling order;
+- ``id``: the POOL row's ``--id-column`` value, else its row number (from 0, as ``training.predict`` numbers rows);
+- ``text``: the text;
+- ``suggested``: what the model thinks, ``joy 0.41 | sadness 0.38 | fear 0.09`` (its three most probable
+  classes; for a multi-label model the three labels nearest their thresholds);
+- ``uncertainty``: the strategy's score (higher: less sure), 4 decimals;
+- ``label``: empty, for the person labelling (with ``--simulate``: POOL's gold label).
+
+A ``.csv`` sheet is formula-safe as the flag export and ``training.predict`` are: a text cell that starts with
+``=``, ``+``, ``-``, ``@``, tab or CR after any apostrophes gets one more leading apostrophe (the corrections
+reader takes exactly one off again). A ``.jsonl`` sheet has the same fields, texts as read, ``label`` null.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from training.errors import ToolkitError
+from training.predict.parts import atomic, neutralised
+
+COLUMNS = ("rank", "id", "text", "suggested", "uncertainty", "label")
+FORMATS = (".csv", ".jsonl")
+TEXT_CELLS = ("id", "text", "suggested", "label")  # what a spreadsheet could read as a formula
+
+
+def sheet_format(out: Path) -> str:
+    """The format of ``--output`` from its extension, or a one-line error (also for a folder)."""
+    if out.is_dir():
+        raise ToolkitError(f"ask error: --output {out}: is a folder — expected a file name ending in .csv or .jsonl")
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise ToolkitError(f"ask error: --output {out}: unsupported extension '{suffix}' — expected .csv or .jsonl")
+    return suffix
+
+
+def write_sheet(out: Path, rows: list[dict]) -> None:
+    """Write ``rows`` (dicts with :data:`COLUMNS`, in rank order) to ``out``, atomically.
+
+    ``uncertainty`` is rounded to 4 decimals; ``label`` None is an empty cell in CSV and null in JSON lines.
+    """
+    rows = [{**row, "uncertainty": round(float(row["uncertainty"]), 4)} for row in rows]
+    with atomic(out) as tmp:
+        if sheet_format(out) == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as file:
+                for row in rows:
+                    file.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
+        else:
+            columns = {
+                "rank": pa.array([row["rank"] for row in rows], type=pa.int64()),
+                **{key: pa.array([as_cell(row[key]) for row in rows], type=pa.string()) for key in TEXT_CELLS},
+                "uncertainty": pa.array([row["uncertainty"] for row in rows], type=pa.float64()),
+            }
+            columns.update({key: neutralised(pa.chunked_array([columns[key]])) for key in TEXT_CELLS})
+            table = pa.table({key: columns[key] for key in COLUMNS})
+            table.to_pandas().to_csv(tmp, index=False, float_format="%.4f")
+
+
+def as_cell(value) -> str | None:
+    """A CSV cell's text: None stays empty, a list of labels is written ``a,b``, anything else as text."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)
