@@ -32,6 +32,7 @@ from training.label_sets import (
 )
 from training.paths import can_only_be_local, is_url
 from training.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
+from training.votes import SET_SEPARATORS
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -139,7 +140,9 @@ def load_data(
     )
     if multi:
         raw = as_label_sets(raw, label_separator)
-        check_label_places(label_places(raw["train"], where["train"]), where["train"], min_class_examples)
+        places = label_places(raw["train"], where["train"])
+        check_set_names(places, where["train"])
+        check_label_places(places, where["train"], min_class_examples)
         raw, notes = complete_splits(raw, seed, where, stratum=rarest_label(raw["train"]))
         labels = multi_label_order(raw["train"], label_names or label_columns)
         splits = {name: to_multi_label_dataset(rows, labels, split=name) for name, rows in raw.items()}
@@ -182,6 +185,17 @@ def check_classes(train: list[Row], where: str, min_examples: int) -> None:
             raise ToolkitError(f"data error: {row.where}: empty label")
         places[str(row.label)].append(row.where.removeprefix(f"{where} "))
     check_label_places(places, where, min_examples)
+
+
+def check_set_names(places: dict[str, list[str]], where: str) -> None:
+    """Multi-label names may not hold a set separator: a set is written as names joined by one (errors.csv, flags,
+    predict's CSV), so such a name would read back as two labels."""
+    for label, lines in places.items():
+        if any(separator in label for separator in SET_SEPARATORS):
+            raise ToolkitError(
+                f"data error: {where}: label '{label}' on {lines[0]} holds a ';' or ',' — a multi-label set is "
+                "written as names joined by them (errors.csv, flags, predict's CSV): rename the label"
+            )
 
 
 def check_label_places(places: dict[str, list[str]], where: str, min_examples: int) -> None:

@@ -20,7 +20,8 @@ import re
 
 Vote = str | tuple[str, ...]
 NONE_WORD = "none"  # the empty set in a cell where an empty cell means "not answered"
-SEPARATORS = re.compile(r"[;,]")
+SET_SEPARATORS = (";", ",")  # what joins a set of label names in one cell: so no label name may hold one
+SEPARATORS = re.compile("|".join(map(re.escape, SET_SEPARATORS)))
 
 
 def parse_set(cell: str) -> list[str]:

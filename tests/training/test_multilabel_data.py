@@ -121,3 +121,13 @@ def test_every_check_works_per_label(tmp_path):
     only.write_text("".join(json.dumps({"text": f"t {i}", "labels": ["joy"] * (i % 2)}) + "\n" for i in range(20)))
     with pytest.raises(ToolkitError, match=r"only one label \('joy'\) in the training data"):
         load_data(str(only), label_column="labels")
+
+
+def test_a_label_name_holding_a_set_separator_is_refused(tmp_path):
+    """Sets are written as names joined by ';' (errors.csv, flags, predict's CSV) and read with ';' or ',': a name
+    holding one would come back as two labels."""
+    rows = [{"text": f"t {i}", "labels": ["joy;love"] if i % 2 else ["anger"]} for i in range(20)]
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(ToolkitError, match=r"label 'joy;love' on line 2 holds a ';' or ','"):
+        load_data(str(path), label_column="labels")
