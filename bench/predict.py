@@ -10,11 +10,18 @@ one process, one after the other:
 - a bare ONNX Runtime int8 loop: the same length-sorted batches of 64, tokenize and run, nothing else.
 
     .venv/bin/python bench/predict.py --model runs/bench-minilm     # a training output folder with onnx/
+    .venv/bin/python bench/predict.py --multi-label --texts 3000    # multi-label against single-label
 
 Memory (``--memory``): peak RSS of the command (a fresh process per size, its own ``VmHWM``) on 100,000
 and 1,000,000 input rows (target: at most 100 MB more at 1,000,000; docs/predict_memory.md), and its
 texts/s. The model is a tiny random DistilBERT exported to int8 (speed is what the real model changes,
 not the memory the command's own buffers take), so that a million rows take minutes.
+
+Multi-label (``--multi-label``): the command on a single-label and a multi-label model of the same architecture
+and weights (all-MiniLM-L6-v2 with one random 6-label head, saved twice: once as is, once with
+``problem_type="multi_label_classification"`` and ``label_thresholds``; each exported to int8 ONNX), on the same
+``--texts`` tweets, taking turns (``--rounds`` each) so that a change of load on the machine hits both alike;
+its ratio (target: the multi-label rate at least 90% of the single-label one).
 
 GPU (``--gpu``, on CUDA): the DistilBERT architecture (``DistilBertConfig()``, random weights) saved
 as a training output folder, the command on ``--texts`` rows against the naive loop of
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,6 +175,79 @@ def memory(sizes: list[int], work: Path) -> None:
     print(f"\ngrowth {rows[0][0]} -> {rows[-1][0]} rows: {growth:,.0f} MB (target <= 100 MB)")
 
 
+def same_size_pair(work: Path) -> dict[str, Path]:
+    """A single-label and a multi-label classifier with the same weights, each exported to int8 ONNX."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.export import write_onnx_folder
+
+    single = Path(save_classifier(work / "single-label", tiny=False))
+    multi = Path(shutil.copytree(single, work / "multi-label"))
+    config = AutoConfig.from_pretrained(multi)
+    config.problem_type = "multi_label_classification"
+    config.label_thresholds = {config.id2label[i]: 0.5 for i in range(config.num_labels)}
+    config.save_pretrained(multi)
+    folders = {"single-label (softmax)": single, "multi-label (sigmoid, thresholds)": multi}
+    for folder in folders.values():
+        model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+        write_onnx_folder(model, AutoTokenizer.from_pretrained(folder), folder / ONNX_DIR)
+    return folders
+
+
+def multi_label(count: int, batch_size: int, rounds: int, work: Path) -> None:
+    """The command's texts/s on a multi-label model against a single-label one of the same size, side by side."""
+    folders = same_size_pair(work)
+    source = write_lines(corpus(count), work / "tweets.txt")
+    warm = write_lines(corpus(256), work / "warm.txt")
+    print(f"{count:,} texts; all-MiniLM-L6-v2, 6 labels, int8 ONNX; {machine()}; {cpu_budget()} threads\n")
+    rates: dict[str, list[float]] = {name: [] for name in folders}
+    for folder in folders.values():
+        run_command(str(folder), warm, work / "warm.parquet")  # page cache, kernels, the sigmoid's import
+    for _ in range(rounds):
+        for name, folder in folders.items():  # taking turns: a change of load hits both
+            start = time.perf_counter()
+            summary = run_command(str(folder), source, work / "out.parquet", batch_size=batch_size)
+            rates[name].append(count / (time.perf_counter() - start - summary["load_seconds"]))
+    print(f"{machine()} at the end\n")
+    rows = [(name, ", ".join(f"{r:,.0f}" for r in found), f"{max(found):,.0f}") for name, found in rates.items()]
+    print_table(["`python -m training.predict` on", "texts/s, each round", "best"], rows)
+    single, multi = rates.values()
+    paired = sorted(m / s for s, m in zip(single, multi, strict=True))  # each round's turn of both
+    print(
+        f"\nmulti-label vs single-label: best {100 * max(multi) / max(single):.1f}%, each round "
+        f"{', '.join(f'{100 * r:.1f}%' for r in paired)} (median {100 * paired[len(paired) // 2]:.1f}%; target >= 90%)"
+    )
+    single_ms, multi_ms = own_steps(count)
+    print(
+        f"the steps that differ (activation, output table; no model), {count:,} texts: single-label "
+        f"{single_ms:.1f} ms, multi-label {multi_ms:.1f} ms"
+    )
+
+
+def own_steps(count: int, labels: int = 6, repeats: int = 20) -> tuple[float, float]:
+    """Milliseconds of what differs between the two runs, without the model (so without the machine's load on it):
+    the activation of every batch's logits and one shard's output table, single-label then multi-label."""
+    import numpy as np
+
+    from training.multilabel import sigmoid
+    from training.predict.parts import output_schema, shard_table
+    from training.runtime import softmax
+
+    names = [f"label_{i}" for i in range(labels)]
+    logits = np.random.default_rng(0).normal(size=(count, labels)).astype(np.float32)
+    texts, ids = ["a text"] * count, list(range(count))
+
+    def single() -> None:
+        probs = np.concatenate([softmax(logits[i : i + 64], np.float32) for i in range(0, count, 64)])
+        shard_table(output_schema(names, False, False), names, ids, texts, probs)
+
+    def multi() -> None:
+        probs = np.concatenate([sigmoid(logits[i : i + 64]).astype(np.float32) for i in range(0, count, 64)])
+        shard_table(output_schema(names, False, False, multi_label=True), names, ids, texts, probs, (0.5,) * labels)
+
+    return tuple(min(timed(step) for _ in range(repeats)) * 1000 for step in (single, multi))
+
+
 def gpu(count: int, work: Path) -> None:
     """The command on CUDA against bench/gpu_inference.py's naive loop, same model and texts."""
     import torch
@@ -201,10 +282,16 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="Peak RSS at --sizes rows instead of speed.")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--gpu", action="store_true", help="The GPU comparison (needs CUDA).")
+    parser.add_argument(
+        "--multi-label", action="store_true", help="A multi-label model against a single-label one of the same size."
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="With --multi-label: runs of each model, taking turns.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.memory:
             memory([int(s) for s in args.sizes.split(",")], Path(tmp))
+        elif args.multi_label:
+            multi_label(args.texts, args.batch_size, args.rounds, Path(tmp))
         elif args.gpu:
             gpu(args.texts if args.texts != 20_000 else 200_000, Path(tmp))
         else:
