@@ -2,5 +2,6 @@
 
 Modules: ``run`` (shards, processes, summary), ``inputs`` (INPUT as a stream of rows), ``model``
 (MODEL and backend -> an engine), ``engine`` (bucketed, pipelined batches), ``parts`` (output layout,
-atomic shards, manifest, merge), ``guard`` (the output's lock, inputs never overwritten, weights' sha256).
+atomic shards, manifest, merge), ``sets`` (a multi-label model's predicted sets and its metrics from
+per-shard counts), ``guard`` (the output's lock, inputs never overwritten, weights' sha256).
 """
