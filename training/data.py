@@ -30,6 +30,7 @@ from training.label_sets import (
     rarest_label,
     to_multi_label_dataset,
 )
+from training.outputs import ERRORS_FILE
 from training.paths import can_only_be_local, is_url
 from training.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
 from training.votes import SET_SEPARATORS
@@ -194,7 +195,7 @@ def check_set_names(places: dict[str, list[str]], where: str) -> None:
         if any(separator in label for separator in SET_SEPARATORS):
             raise ToolkitError(
                 f"data error: {where}: label '{label}' on {lines[0]} holds a ';' or ',' — a multi-label set is "
-                "written as names joined by them (errors.csv, flags, predict's CSV): rename the label"
+                f"written as names joined by them ({ERRORS_FILE}, flags, predict's CSV): rename the label"
             )
 
 
