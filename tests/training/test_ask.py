@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,7 +199,7 @@ def test_each_strategy_writes_budget_distinct_texts(run_dir, pool, tmp_path, str
 def test_known_texts_are_never_asked(run_dir, pool_rows, tmp_path, capsys):
     data = json.loads((run_dir / TRAIN_CONFIG_FILE).read_text())["config"]["data"]
     train, validation, test = (
-        [text for text, _ in (line.rsplit(";", 1) for line in open(f"{data}/{name}.txt", encoding="utf-8"))]
+        [line.rsplit(";", 1)[0] for line in Path(data, f"{name}.txt").read_text(encoding="utf-8").splitlines()]
         for name in ("train", "validation", "test")
     )
     excluded = [text for text, _ in pool_rows[:5]]
