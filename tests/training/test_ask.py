@@ -257,6 +257,33 @@ def test_the_csv_sheet_is_formula_safe_and_jsonl_keeps_texts(run_dir, tmp_path):
         assert row["text"] == texts[int(row["id"][1:])]  # JSON lines: verbatim
 
 
+def test_a_multi_label_model_asks_the_labels_nearest_their_thresholds(tmp_path, emotion_labels):
+    import pandas as pd
+    from transformers import AutoModelForSequenceClassification
+
+    from tests.conftest import write_tiny_model
+
+    labels, thresholds = ["anger", "fear", "joy", "love"], {"anger": 0.3, "fear": 0.5, "joy": 0.6, "love": 0.45}
+    folder = write_tiny_model(tmp_path / "multi", labels, seed=3)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, problem_type="multi_label_classification")
+    model.config.label_thresholds = thresholds  # where python -m training saves them
+    model.save_pretrained(folder)
+    pool = tmp_path / "pool.txt"
+    pool.write_text("".join(f"{text}\n" for text, _ in make_texts(emotion_labels, 5, seed=51)), encoding="utf-8")
+    out = tmp_path / "sheet.jsonl"
+    assert ask(folder, pool, "--budget", 3, "--strategy", "margin", "--keep-predictions", "--output", out) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    predictions = pd.read_parquet(tmp_path / "sheet.jsonl.predictions.parquet")
+    probs = predictions[[f"prob_{label}" for label in labels]].to_numpy(dtype=np.float64)
+    expected = margin_uncertainty(probs, np.array([thresholds[label] for label in labels]))
+    assert rows[0]["id"] == int(np.argmax(expected))  # the pick starts at the label nearest its threshold
+    for row in rows:
+        assert row["uncertainty"] == pytest.approx(expected[row["id"]], abs=5e-5)
+        nearest = np.argsort(np.abs(probs[row["id"]] - [thresholds[label] for label in labels]), kind="stable")[:3]
+        assert [cell.split()[0] for cell in row["suggested"].split(" | ")] == [labels[i] for i in nearest]
+    assert [row["uncertainty"] for row in rows] == sorted((row["uncertainty"] for row in rows), reverse=True)
+
+
 def test_a_hub_model_says_its_training_texts_are_not_skipped():
     assert "is a Hub model id" in known_texts("me/emotion-model", []).notes[0]
 
