@@ -54,8 +54,20 @@ SPLIT_FILES = ("validation.txt", "test.txt")
 
 def settings(args) -> dict:
     """What the rows depend on: rows made with other settings may not be mixed with these."""
-    names = ("start", "step", "rounds", "epochs", "model", "max_eval", "max_pool", "candidates_factor", "data")
+    # not --rounds nor --seeds: more of either extends the same curves
+    names = ("start", "step", "epochs", "model", "max_eval", "max_pool", "candidates_factor", "data")
     return {name: str(getattr(args, name)) if name == "data" else getattr(args, name) for name in names}
+
+
+def described(args) -> str:
+    """The settings as the docs say them (no local path)."""
+    sizes = (
+        f"{args.start:,} random texts, then +{args.step:,} per round, --epochs {args.epochs:g}, --model {args.model}"
+    )
+    smoke = [
+        f"{name} {value:,}" for name, value in (("--max-eval", args.max_eval), ("--max-pool", args.max_pool)) if value
+    ]
+    return sizes + (f", {', '.join(smoke)} (a smoke test)" if smoke else "")
 
 
 def read_results(out: Path) -> list[dict]:
@@ -226,7 +238,7 @@ def verdict(means: dict) -> list[str]:
     return lines
 
 
-def plot(means: dict, path: Path, rare: str) -> None:
+def plot(means: dict, path: Path, rare: str, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -242,7 +254,7 @@ def plot(means: dict, path: Path, rare: str) -> None:
         axis.set_ylabel(f"{what} (mean over seeds)")
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle("Active learning on the emotion data (offline MiniLM, 3 epochs per round)")
+    figure.suptitle(title)
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
 
@@ -269,11 +281,12 @@ def report(args) -> None:
         for n in sizes
     ]
     seeds = sorted({row["seed"] for row in rows})
-    print(f"\nbench/active_learning.py  seeds {seeds}  {settings(args)}; {machine()}\n")
+    print(f"\nbench/active_learning.py  seeds {seeds}; {described(args)}; {machine()}\n")
     print_table(header, table)
     lines = verdict(means)
     print("\n" + "\n".join(lines))
-    plot(means, args.output_dir / PLOT, args.rare_class)
+    title = f"Active learning on the emotion data (--model {args.model}, --epochs {args.epochs:g} per round)"
+    plot(means, args.output_dir / PLOT, args.rare_class, title)
     print(f"\nwrote {args.output_dir / PLOT}")
     if args.docs:
         write_docs(args, header, table, lines, seeds, rows)
@@ -287,7 +300,7 @@ def write_docs(args, header, table, lines, seeds, rows) -> None:
         key: np.mean([row[key] for row in rows if row["round"] > 0] or [0]) for key in ("train_seconds", "ask_seconds")
     }
     body = [
-        f"Measured {time.strftime('%Y-%m-%d')}: seeds {', '.join(map(str, seeds))}, {settings(args)}, on {machine()}; "
+        f"Measured {time.strftime('%Y-%m-%d')}: seeds {', '.join(map(str, seeds))}; {described(args)}; {machine()}; "
         f"a round took {seconds['train_seconds']:.0f} s of training and {seconds['ask_seconds']:.0f} s of asking "
         "on average. Mean over seeds; in brackets, the "
         f"{args.rare_class} texts labelled.",

@@ -5,9 +5,10 @@ PyTorch model (fp32 on the CPU, bf16 on CUDA) whatever backend labelled the pool
 dot product is the cosine similarity; only the texts a strategy looks at are embedded.
 
 Why not the vector the classification layer reads (the pooled ``[CLS]``, DistilBERT's ``pre_classifier``)?
-Fine-tuning collapses it onto a few directions, one per class: on a fitted model most texts of one class are
-above 0.95 cosine to each other there, so the near-duplicate rule would keep one text per class and k-center
-would see only the classes. The mean of the last layer keeps what a text says (all-MiniLM-L6-v2, the offline
+Fine-tuning collapses it onto a few directions, one per class: on the offline MiniLM fine-tuned on 1,000 emotion
+texts (3 epochs), 56% of 400 random training texts had another at cosine 0.95 or more there, against 3% with
+the mean of the last layer; the near-duplicate rule would drop most texts, and k-center would see only the
+classes. The mean of the last layer keeps what a text says (all-MiniLM-L6-v2, the offline
 backbone, was trained as a mean-pooled sentence embedding), while still coming from the fine-tuned model.
 """
 
