@@ -169,22 +169,26 @@ def run_seed(seed: int, args, done: set) -> None:
             )
             record(args.output_dir, row)
             done.add((seed, strategy, 0))
-    for strategy in args.strategies:
-        labelled, run = list(start), start_run
-        for round_ in range(1, args.rounds + 1):
+    # Round by round, every strategy in turn: a run cut short still compares all strategies up to its last round.
+    state = {strategy: (list(start), start_run) for strategy in args.strategies}
+    for round_ in range(1, args.rounds + 1):
+        for strategy in args.strategies:
+            labelled, run = state[strategy]
             folder = root / strategy / f"round-{round_}"
             folder.mkdir(parents=True, exist_ok=True)
             chosen, ask_seconds = ask(run, pool_file, folder / "asked.jsonl", strategy, seed * 1000 + round_, args)
-            labelled += chosen
+            labelled = labelled + chosen
             if run != start_run:
                 drop_weights(run, args)
             run = folder / "run"
+            state[strategy] = (labelled, run)
             if (seed, strategy, round_) in done:
                 continue
             metrics, train_seconds = train(write_data(folder / "data", labelled, args), run, seed, args)
             seconds = {"train_seconds": train_seconds, "ask_seconds": ask_seconds}
             record(args.output_dir, result_row(seed, strategy, round_, labelled, metrics, seconds, args))
             done.add((seed, strategy, round_))
+    for _, run in state.values():
         if run != start_run:
             drop_weights(run, args)
 
