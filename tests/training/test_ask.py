@@ -322,3 +322,29 @@ def test_refused_outputs_and_an_empty_pool(run_dir, pool, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"ask error: POOL {known_only}: no text left to ask about (18 rows, 18 skipped: 18 in")
     assert err.count("\n") == 1
+
+
+def test_a_filled_sheet_goes_through_corrections_as_the_owners_labels(run_dir, pool, pool_rows, tmp_path, capsys):
+    """The loop's steps 2-4: ask, fill in some rows (one a formula-looking text), train with --corrections."""
+    from training.__main__ import main as train
+    from training.outputs import CORRECTIONS_FILE
+
+    data = Path(json.loads((run_dir / TRAIN_CONFIG_FILE).read_text())["config"]["data"])
+    sheet = tmp_path / "sheet.csv"
+    assert ask(run_dir, pool, "--budget", 6, "--strategy", "margin", "--output", sheet) == 0
+    rows = read_csv(sheet)
+    gold = {text: label for text, label in pool_rows}
+    for row in rows[:4]:  # a person fills in four rows and leaves two blank
+        row["label"] = gold[row["text"]]
+    with open(sheet, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    options = ["--data", str(data), "--model", str(run_dir), "--epochs", "1", "--min-class-examples", "0"]
+    assert train([*options, "--corrections", str(sheet), "--output-dir", str(out)]) == 0
+    corrections = json.loads((out / CORRECTIONS_FILE).read_text())
+    assert corrections["from_queue"] == {"rows": 6, "blank": 2, "used": 4}
+    assert corrections["added"] == 4 and corrections["relabelled"] == 0  # pool texts are new to training
+    assert corrections["dropped"] == {"blank": 2}
+    assert "review queue (training.ask): 6 rows, 4 labels used, 2 left blank (skipped)" in capsys.readouterr().out

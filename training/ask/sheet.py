@@ -23,9 +23,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from training.errors import ToolkitError
+from training.flag_records import QUEUE_COLUMN
 from training.predict.parts import atomic, neutralised
 
-COLUMNS = ("rank", "id", "text", "suggested", "uncertainty", "label")
+# QUEUE_COLUMN ("uncertainty") is how `python -m training --corrections` tells this sheet from other CSVs.
+COLUMNS = ("rank", "id", "text", "suggested", QUEUE_COLUMN, "label")
 FORMATS = (".csv", ".jsonl")
 TEXT_CELLS = ("id", "text", "suggested", "label")  # what a spreadsheet could read as a formula
 
