@@ -282,6 +282,14 @@ def test_a_multi_label_model_asks_the_labels_nearest_their_thresholds(tmp_path, 
         nearest = np.argsort(np.abs(probs[row["id"]] - [thresholds[label] for label in labels]), kind="stable")[:3]
         assert [cell.split()[0] for cell in row["suggested"].split(" | ")] == [labels[i] for i in nearest]
     assert [row["uncertainty"] for row in rows] == sorted((row["uncertainty"] for row in rows), reverse=True)
+    # --simulate reads gold sets as training.predict does (here --multi-label cells) and reveals the chosen ones
+    gold = [labels[i % 4 : i % 4 + 2] for i in range(30)]
+    pool.write_text("".join(f"text number {i};{','.join(g)}\n" for i, g in enumerate(gold)), encoding="utf-8")
+    sheet = tmp_path / "sheet.csv"
+    options = ["--budget", 4, "--strategy", "margin", "--simulate", "--multi-label", "--output", sheet]
+    assert ask(folder, pool, *options) == 0
+    for row in read_csv(sheet):
+        assert row["label"] == ",".join(gold[int(row["id"])])
 
 
 def test_a_hub_model_says_its_training_texts_are_not_skipped():

@@ -18,8 +18,7 @@ import sys
 from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
 from training.ask.run import AskOptions, ask
 from training.errors import one_line_errors
-from training.outputs import BACKEND_ALIASES, canonical_backend
-from training.predict.model import BACKENDS
+from training.predict.__main__ import add_reading_options, check_reading_options
 
 
 def parse_args(argv: list[str] | None = None) -> AskOptions:
@@ -75,32 +74,14 @@ def parse_args(argv: list[str] | None = None) -> AskOptions:
     parser.add_argument(
         "--keep-predictions", action="store_true", help="Keep POOL's predictions (OUTPUT.predictions.parquet)."
     )
-    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
-    parser.add_argument(
-        "--backend",
-        default="auto",
-        type=canonical_backend,
-        choices=BACKENDS,
-        metavar="{" + ",".join(BACKENDS) + "}",
-        help=f"What labels POOL, as in training.predict (also accepted: {', '.join(BACKEND_ALIASES)}); the "
-        "embeddings always come from the PyTorch model.",
+    add_reading_options(
+        parser,
+        defaults,
+        source="POOL",
+        label_help="Column of gold labels (read only with --simulate; POOL's labels are otherwise ignored).",
     )
-    parser.add_argument("--split", default=None, help="Split of a Hub dataset POOL (default: its only split).")
-    parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
-    parser.add_argument(
-        "--label-column", default=defaults.label_column, help="Column of gold labels (read only with --simulate)."
-    )
-    parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
-    parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
-    parser.add_argument("--batch-size", type=int, default=None, help="Texts per batch when labelling POOL.")
-    parser.add_argument("--shard-size", type=int, default=defaults.shard_size, help="Rows per shard (resume unit).")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: all / processes).")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "shard_size", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    check_reading_options(parser, args)
     return AskOptions(**{**vars(args), "exclude": tuple(args.exclude)})
 
 

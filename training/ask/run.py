@@ -28,9 +28,9 @@ from training.ask.sheet import sheet_format, write_sheet
 from training.errors import ToolkitError
 from training.outputs import CONFIG_FILE
 from training.predict.guard import same_file
-from training.predict.inputs import Input, open_input
+from training.predict.inputs import Input
 from training.predict.model import resolve_model
-from training.predict.run import PredictOptions, cpu_budget, predict_corpus
+from training.predict.run import PredictOptions, cpu_budget, predict_corpus, read_as_told
 
 MULTI_LABEL_PROBLEM = "multi_label_classification"  # config.json's problem_type of a multi-label model
 DEFAULT_THRESHOLD = 0.5  # a multi-label label without a tuned threshold in config.json
@@ -55,6 +55,9 @@ class AskOptions:
     split: str | None = None
     text_column: str = "text"
     label_column: str = "label"
+    label_columns: str | None = None
+    multi_label: bool = False
+    label_separator: str = ","
     id_column: str | None = None
     no_labels: bool = False
     backend: str = "auto"
@@ -66,6 +69,7 @@ class AskOptions:
     def predict_options(self, work: Path) -> PredictOptions:
         """``training.predict``'s options for labelling POOL into the work file (with the texts)."""
         shared = ("model", "revision", "split", "text_column", "label_column", "id_column", "no_labels", "backend")
+        shared += ("label_columns", "multi_label", "label_separator")
         shared += ("batch_size", "shard_size", "threads", "overwrite", "progress")
         return PredictOptions(
             input=self.pool,
@@ -115,13 +119,7 @@ def ask(options: AskOptions) -> dict | None:
         ToolkitError: bad options, model, POOL or ``--exclude``, an existing sheet, or nothing left to ask.
     """
     out = check_options(options)
-    pool_input = open_input(
-        options.pool,
-        text_column=options.text_column,
-        label_column=None if options.no_labels else options.label_column,
-        id_column=options.id_column,
-        split=options.split,
-    )
+    pool_input = read_as_told(options, options.pool, labels=not options.no_labels)
     known = known_texts(options.model, list(options.exclude), options.text_column, options.label_column)
     refuse_inputs(out, [*pool_input.files, *known.files])
     if options.simulate:
@@ -245,13 +243,7 @@ def gold_labels(options: AskOptions, rows: np.ndarray) -> list:
     POOL; the other rows' labels are never kept."""
     wanted = {int(row): place for place, row in enumerate(rows)}
     found: list = [None] * len(rows)
-    source = open_input(
-        options.pool,
-        text_column=options.text_column,
-        label_column=options.label_column,
-        id_column=options.id_column,
-        split=options.split,
-    )
+    source = read_as_told(options, options.pool, labels=True)
     for number, row in enumerate(source.rows()):
         place = wanted.pop(number, None)
         if place is not None:

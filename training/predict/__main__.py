@@ -20,21 +20,15 @@ from training.predict.model import BACKENDS
 from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
 
 
-def parse_args(argv: list[str] | None = None) -> PredictOptions:
-    defaults = PredictOptions("", "", "")
-    parser = argparse.ArgumentParser(
-        prog="python -m training.predict",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
-    parser.add_argument(
-        "input",
-        help="What --data accepts for training: a file (.txt with one text per line or text;label, .csv, .tsv, "
-        ".json, .jsonl, .parquet), a folder, a glob (quote it), an http(s) URL, or a Hub dataset id.",
-    )
-    parser.add_argument("--output", required=True, help="The output file: .parquet, .csv or .jsonl (by its extension).")
+def add_reading_options(parser: argparse.ArgumentParser, defaults, source: str, label_help: str) -> None:
+    """The options ``training.predict`` and ``training.ask`` share: how MODEL runs and how ``source`` is read.
+
+    Args:
+        parser: the command's parser.
+        defaults: its options dataclass with default values (``PredictOptions`` or ``AskOptions``).
+        source: how the command's help names what is read (``INPUT``, ``POOL``).
+        label_help: the help of ``--label-column`` (what the command does with gold labels).
+    """
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
     parser.add_argument(
         "--backend",
@@ -45,13 +39,9 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
         f"else PyTorch fp32. Also accepted: {', '.join(BACKEND_ALIASES)}.",
     )
-    parser.add_argument("--split", default=None, help="Split of a Hub dataset INPUT (default: its only split).")
+    parser.add_argument("--split", default=None, help=f"Split of a Hub dataset {source} (default: its only split).")
     parser.add_argument("--text-column", default=defaults.text_column, help="Column holding the text.")
-    parser.add_argument(
-        "--label-column",
-        default=defaults.label_column,
-        help=f"Column of gold labels; when the input has it, {METRICS_FILE} is written beside --output.",
-    )
+    parser.add_argument("--label-column", default=defaults.label_column, help=label_help)
     parser.add_argument(
         "--label-columns",
         default=None,
@@ -69,7 +59,6 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
     )
     parser.add_argument("--id-column", default=None, help="Column copied as each row's id (default: row number).")
     parser.add_argument("--no-labels", action="store_true", help="Ignore labels; a .txt is one text per line.")
-    parser.add_argument("--keep-text", action="store_true", help="Also copy each text into the output.")
     parser.add_argument("--batch-size", type=int, default=None, help="Texts per batch (default 64 CPU, 1024 CUDA).")
     parser.add_argument(
         "--shard-size",
@@ -78,15 +67,11 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         help="Rows per shard: the unit of resuming and of work shared between processes.",
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: all / processes).")
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="Replace --output if it exists, and start over when the parts of an interrupted run cannot be resumed "
-        "(another command, input or model). Never replaces an input, nor an output another run is writing.",
-    )
-    parser.add_argument("--metrics", default=None, help=f"Where to write {METRICS_FILE} (labelled input only).")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bar.")
-    args = parser.parse_args(argv)
+
+
+def check_reading_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse contradictory or impossible values of :func:`add_reading_options`'s options (a usage error)."""
     if args.no_labels and (args.label_columns or args.multi_label):
         parser.error("--no-labels ignores gold labels: leave out --label-columns and --multi-label, or --no-labels")
     if args.label_columns is not None and not [c for c in args.label_columns.split(",") if c.strip()]:
@@ -95,6 +80,39 @@ def parse_args(argv: list[str] | None = None) -> PredictOptions:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def parse_args(argv: list[str] | None = None) -> PredictOptions:
+    defaults = PredictOptions("", "", "")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.predict",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    parser.add_argument(
+        "input",
+        help="What --data accepts for training: a file (.txt with one text per line or text;label, .csv, .tsv, "
+        ".json, .jsonl, .parquet), a folder, a glob (quote it), an http(s) URL, or a Hub dataset id.",
+    )
+    parser.add_argument("--output", required=True, help="The output file: .parquet, .csv or .jsonl (by its extension).")
+    add_reading_options(
+        parser,
+        defaults,
+        source="INPUT",
+        label_help=f"Column of gold labels; when the input has it, {METRICS_FILE} is written beside --output.",
+    )
+    parser.add_argument("--keep-text", action="store_true", help="Also copy each text into the output.")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace --output if it exists, and start over when the parts of an interrupted run cannot be resumed "
+        "(another command, input or model). Never replaces an input, nor an output another run is writing.",
+    )
+    parser.add_argument("--metrics", default=None, help=f"Where to write {METRICS_FILE} (labelled input only).")
+    args = parser.parse_args(argv)
+    check_reading_options(parser, args)
     return PredictOptions(**vars(args))
 
 

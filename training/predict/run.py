@@ -112,15 +112,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
 
 def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, metrics: Path) -> dict | None:
     """:func:`predict_corpus` once the output is this run's: the model, the input, the shards, the summary."""
-    data = open_input(
-        options.input,
-        text_column=options.text_column,
-        label_column=None if options.no_labels else options.label_column,
-        id_column=options.id_column,
-        split=options.split,
-        label_columns=tuple(options.label_columns.split(",")) if options.label_columns else (),
-        separator=options.label_separator if options.multi_label else None,
-    )
+    data = read_as_told(options, options.input, labels=not options.no_labels)
     refuse_inputs(targets, data.files)  # --overwrite never replaces an input
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
@@ -175,6 +167,20 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
     if labelled:
         write_json_atomically(metrics, summary)
     return summary
+
+
+def read_as_told(options, source: str, labels: bool):
+    """``source`` opened with the reading options of ``options`` (a ``PredictOptions``, or ``training.ask``'s
+    options, which share them): columns, Hub split, and gold labels in any layout when ``labels``."""
+    return open_input(
+        source,
+        text_column=options.text_column,
+        label_column=options.label_column if labels else None,
+        id_column=options.id_column,
+        split=options.split,
+        label_columns=tuple(options.label_columns.split(",")) if options.label_columns else (),
+        separator=options.label_separator if options.multi_label else None,
+    )
 
 
 def main_only(state, action):
