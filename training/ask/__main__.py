@@ -12,24 +12,17 @@ Texts of MODEL's training data and every validation/test text are never asked.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
 from training.ask.run import AskOptions, ask
 from training.errors import one_line_errors
-from training.predict.__main__ import add_reading_options, check_reading_options
+from training.predict.__main__ import add_reading_options, check_reading_options, command_parser
 
 
 def parse_args(argv: list[str] | None = None) -> AskOptions:
     defaults = AskOptions("", "", "")
-    parser = argparse.ArgumentParser(
-        prog="python -m training.ask",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    parser = command_parser("python -m training.ask", __doc__)
     parser.add_argument(
         "pool",
         help="The texts to choose from: anything training.predict reads (a file, a folder, a quoted glob, an "

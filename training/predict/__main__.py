@@ -20,6 +20,19 @@ from training.predict.model import BACKENDS
 from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
 
 
+def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """A parser for a command that runs MODEL (``training.predict``, ``training.ask``): ``doc``'s first paragraph
+    as its description, the rest (the examples) as its epilog, and the MODEL argument."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=doc.split("\n\n")[0],
+        epilog=doc.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    return parser
+
+
 def add_reading_options(parser: argparse.ArgumentParser, defaults, source: str, label_help: str) -> None:
     """The options ``training.predict`` and ``training.ask`` share: how MODEL runs and how ``source`` is read.
 
@@ -84,13 +97,7 @@ def check_reading_options(parser: argparse.ArgumentParser, args: argparse.Namesp
 
 def parse_args(argv: list[str] | None = None) -> PredictOptions:
     defaults = PredictOptions("", "", "")
-    parser = argparse.ArgumentParser(
-        prog="python -m training.predict",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("model", help="A folder written by `python -m training`, or a Hub model id.")
+    parser = command_parser("python -m training.predict", __doc__)
     parser.add_argument(
         "input",
         help="What --data accepts for training: a file (.txt with one text per line or text;label, .csv, .tsv, "
