@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, write_tiny_model
+from tests.conftest import REPO_ROOT
 
 SPACE_DIR = REPO_ROOT / "space"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium, driven by Playwright in the browser tests
@@ -44,34 +44,6 @@ def app_module(tiny_model_dir, tmp_path_factory):
 def tiny_backend(app_module):
     """The tiny six-class model as loaded by the app at start-up."""
     return app_module.model
-
-
-MULTI_LABELS = ["anger", "fear", "joy", "love"]  # the labels of tests/fixtures/run_multilabel
-# Far from the tiny random model's probabilities (all near 0.5, so the bars sum to about 2): anger and joy pass,
-# fear and love do not, whichever backend (int8 too) computes them.
-THRESHOLDS = {"anger": 0.05, "fear": 0.95, "joy": 0.3, "love": 0.7}
-
-
-@pytest.fixture(scope="session")
-def multilabel_dir(tmp_path_factory):
-    """A tiny random multi-label BERT (config.json's problem_type and label_thresholds, as training writes them),
-    exported to onnx/ (fp32 and int8, with ``logits`` and ``probabilities``), with the reports of
-    tests/fixtures/run_multilabel."""
-    import shutil
-
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from training.export import ONNX_DIR, write_onnx_folder
-
-    directory = write_tiny_model(tmp_path_factory.mktemp("tiny-multilabel"), MULTI_LABELS, arch="bert")
-    model = AutoModelForSequenceClassification.from_pretrained(directory)
-    model.config.problem_type = "multi_label_classification"
-    model.config.label_thresholds = THRESHOLDS
-    model.eval().save_pretrained(directory)
-    write_onnx_folder(model, AutoTokenizer.from_pretrained(directory), directory / ONNX_DIR)
-    for name in ("metrics.json", "train_config.json"):
-        shutil.copyfile(REPO_ROOT / "tests" / "fixtures" / "run_multilabel" / name, directory / name)
-    return directory
 
 
 @pytest.fixture(scope="session")

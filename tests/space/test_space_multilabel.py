@@ -19,8 +19,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.conftest import REPO_ROOT
-from tests.space.conftest import MULTI_LABELS, THRESHOLDS, no_limits, serve, start_app
+from tests.conftest import MULTI_LABELS, REPO_ROOT, THRESHOLDS
+from tests.space.conftest import no_limits, serve, start_app
 from tests.space.test_space_mcp import mcp_round_trip
 from tests.space.test_space_page import page_markdown
 

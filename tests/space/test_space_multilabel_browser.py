@@ -8,7 +8,8 @@ import re
 import flags
 import pytest
 
-from tests.space.conftest import CHROMIUM, MULTI_LABELS, no_limits, serve
+from tests.conftest import MULTI_LABELS
+from tests.space.conftest import CHROMIUM, no_limits, serve
 from tests.space.test_space_browser import ARTIFACTS
 from tests.space.test_space_multilabel import PREDICTED
 
