@@ -229,9 +229,8 @@ def own_steps(count: int, labels: int = 6, repeats: int = 20) -> tuple[float, fl
     the activation of every batch's logits and one shard's output table, single-label then multi-label."""
     import numpy as np
 
-    from training.multilabel import sigmoid
     from training.predict.parts import output_schema, shard_table
-    from training.runtime import softmax
+    from training.runtime import sigmoid, softmax
 
     names = [f"label_{i}" for i in range(labels)]
     logits = np.random.default_rng(0).normal(size=(count, labels)).astype(np.float32)

@@ -43,7 +43,7 @@ from training.evaluate import classification_metrics, errors_table
 from training.figures import figures_and_baselines, write_headline_figures
 from training.label_sets import label_set_stats
 from training.multilabel import errors_table as multi_label_errors
-from training.multilabel import multi_label_metrics, sigmoid, tune_thresholds
+from training.multilabel import multi_label_metrics, tune_thresholds
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
 from training.outputs import (
     CHECKPOINTS_DIR,
@@ -57,6 +57,7 @@ from training.outputs import (
     write_json,
 )
 from training.paths import local_paths, portable_name, published_options
+from training.runtime import sigmoid
 from training.stages import Inputs, Job, Report, Start, Thresholds, Tuned
 from training.train import (
     detect_hardware,

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from training.runtime import sigmoid
+
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)  # the candidates of the search
 DEFAULT_THRESHOLD = 0.5
 OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")
@@ -28,12 +30,6 @@ OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")
 # few positives would dominate the loss and the model would predict it everywhere. The cap keeps the weight
 # of a rare label at most this many times a common one's (docs/multi_label.md measures it).
 POS_WEIGHT_CAP = 10.0
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Element-wise logistic function, in float64, stable for large logits of either sign."""
-    logits = np.asarray(logits, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -logits))
 
 
 def predict_sets(probabilities: np.ndarray, thresholds) -> np.ndarray:

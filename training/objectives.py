@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training.multilabel import multi_label_metrics, positive_weights, prior_log_odds, sigmoid, tune_thresholds
+from training.multilabel import multi_label_metrics, positive_weights, prior_log_odds, tune_thresholds
+from training.runtime import sigmoid
 
 
 def class_weights(label_ids, num_labels: int, mode: str) -> np.ndarray | None:

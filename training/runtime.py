@@ -1,4 +1,4 @@
-"""Running a saved model: loading it, its forward pass on PyTorch or ONNX Runtime, and the softmax.
+"""Running a saved model: loading it, its forward pass on PyTorch or ONNX Runtime, the softmax and the sigmoid.
 
 Every part that runs a trained output folder goes through this module: ``training.predict`` (label a
 corpus), ``training.export`` (the accuracy and latency check of the ONNX files) and ``training.calibration``
@@ -32,6 +32,13 @@ def softmax(logits: np.ndarray, dtype=np.float64) -> np.ndarray:
     shifted = shifted - shifted.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function (a multi-label model's probabilities), in float64, stable for large logits
+    of either sign."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -logits))
 
 
 def max_input_length(tokenizer, config) -> int:

@@ -15,8 +15,8 @@ from tests.training.test_multilabel_data import write_jsonl
 from training.__main__ import main
 from training.compare import compare_runs, load_run
 from training.export import export_onnx
-from training.multilabel import multi_label_metrics, sigmoid
-from training.runtime import onnx_session
+from training.multilabel import multi_label_metrics
+from training.runtime import onnx_session, sigmoid
 
 OPTIONS = ["--epochs", "2", "--learning-rate", "1e-2", "--batch-size", "8", "--eval-batch-size", "16"]
 MULTI_LABEL_FIGURES = ["class_distribution.png", "words_per_text.png", "embedding_map.png", "calibration.png"]

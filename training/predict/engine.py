@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.runtime import softmax
+from training.runtime import sigmoid, softmax
 
 SOFTMAX, SIGMOID = "softmax", "sigmoid"  # Engine.activation: single-label, multi-label
 PREFETCH = 16  # batches tokenized ahead of the model (enough to keep 8 worker threads busy)
@@ -134,8 +134,6 @@ class OnnxEngine(Engine):
 
     def forward(self, inputs: dict) -> np.ndarray:
         if self.activation == SIGMOID:
-            from training.multilabel import sigmoid  # imported only for multi-label models (it loads matplotlib)
-
             return sigmoid(self.run(inputs)).astype(np.float32)
         return softmax(self.run(inputs), np.float32)
 
