@@ -45,7 +45,7 @@ from harness import DATA, REPO, machine, print_table, ratio, read_texts, save_cl
 from training.outputs import ONNX_DIR, ONNX_FILES, ONNX_INT8
 from training.predict.engine import length_buckets
 from training.predict.run import PredictOptions, cpu_budget, predict_corpus
-from training.runtime import max_input_length, onnx_session
+from training.runtime import MULTI_LABEL_PROBLEM, max_input_length, onnx_session
 
 INT8_FILE = ONNX_FILES[ONNX_INT8]
 
@@ -184,7 +184,7 @@ def same_size_pair(work: Path) -> dict[str, Path]:
     single = Path(save_classifier(work / "single-label", tiny=False))
     multi = Path(shutil.copytree(single, work / "multi-label"))
     config = AutoConfig.from_pretrained(multi)
-    config.problem_type = "multi_label_classification"
+    config.problem_type = MULTI_LABEL_PROBLEM
     config.label_thresholds = {config.id2label[i]: 0.5 for i in range(config.num_labels)}
     config.save_pretrained(multi)
     folders = {"single-label (softmax)": single, "multi-label (sigmoid, thresholds)": multi}

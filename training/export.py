@@ -42,7 +42,7 @@ from training.outputs import (
     WEIGHTS_FILE,
     write_json,
 )
-from training.runtime import RunBatch, load_model, onnx_session, sigmoid, torch_runner
+from training.runtime import RunBatch, is_multi_label, load_model, onnx_session, saved_thresholds, sigmoid, torch_runner
 
 FP32_FILE, INT8_FILE = ONNX_FILES[ONNX_FP32], ONNX_FILES[ONNX_INT8]
 STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"  # node metadata of torch's exporter
@@ -101,12 +101,6 @@ def export_fp32(model, tokenizer, path: Path) -> Path:
     drop_stack_traces(program.model)
     program.save(str(path))
     return path
-
-
-def is_multi_label(config) -> bool:
-    """Whether a model's config (or config.json as a dict) says it is multi-label."""
-    problem = config.get("problem_type") if isinstance(config, dict) else getattr(config, "problem_type", None)
-    return problem == "multi_label_classification"
 
 
 class WithProbabilities(torch.nn.Module):
@@ -300,7 +294,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id, MEASURED_SPLIT)
-    thresholds = model_thresholds(model.config) if is_multi_label(model.config) else None
+    thresholds = saved_thresholds(model.config) if is_multi_label(model.config) else None
     guard = "f1_micro" if thresholds is not None else "accuracy"  # multi-label: micro F1 at the thresholds
 
     fp32_path, int8_path = write_onnx_folder(model, tokenizer, output_dir / ONNX_DIR)
@@ -334,12 +328,6 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
         )
     write_metrics(output_dir / METRICS_FILE, report)
     return report
-
-
-def model_thresholds(config) -> np.ndarray:
-    """A multi-label model's decision thresholds in label order (``config.label_thresholds``; 0.5 where absent)."""
-    saved = getattr(config, "label_thresholds", None) or {}
-    return np.array([float(saved.get(config.id2label[i], 0.5)) for i in range(config.num_labels)])
 
 
 def write_metrics(path: Path, report: dict) -> None:

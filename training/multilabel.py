@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from training.runtime import sigmoid
+from training.runtime import DEFAULT_THRESHOLD, sigmoid
 
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)  # the candidates of the search
-DEFAULT_THRESHOLD = 0.5
 OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")
 # A positive weight of negatives/positives is 560 for GoEmotions' rarest label (grief, 0.18% of the texts): its
 # few positives would dominate the loss and the model would predict it everywhere. The cap keeps the weight

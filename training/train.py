@@ -30,6 +30,7 @@ from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError, first_line
 from training.label_sets import multi_hot
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
+from training.runtime import MULTI_LABEL_PROBLEM, SINGLE_LABEL_PROBLEM, is_multi_label
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_model_and_tokenizer(backbone: Backbone, labels: list[str], seed: int, m
             num_labels=len(labels),
             id2label=id2label,
             label2id={name: i for i, name in id2label.items()},
-            problem_type="multi_label_classification" if multi_label else "single_label_classification",
+            problem_type=MULTI_LABEL_PROBLEM if multi_label else SINGLE_LABEL_PROBLEM,
             ignore_mismatched_sizes=True,  # a classifier checkpoint's old head is replaced, not an error
             # fp32 master weights whatever the checkpoint's dtype (transformers 5 defaults to "auto": a bf16
             # checkpoint would train in bf16, where most 2e-5 updates round away); Trainer adds mixed precision.
@@ -244,7 +245,7 @@ def fine_tune(
 
     replicas = data_parallel_replicas(PartialState())
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
-    multi_label = model.config.problem_type == "multi_label_classification"
+    multi_label = is_multi_label(model.config)
     train_labels = tokenized["train"]["labels" if multi_label else "label"]
     loss, weights = loss_function(labels, train_labels, config.class_weights, multi_label)
     if multi_label:

@@ -31,9 +31,7 @@ from training.predict.guard import same_file
 from training.predict.inputs import Input
 from training.predict.model import resolve_model
 from training.predict.run import PredictOptions, cpu_budget, predict_corpus, read_as_told
-
-MULTI_LABEL_PROBLEM = "multi_label_classification"  # config.json's problem_type of a multi-label model
-DEFAULT_THRESHOLD = 0.5  # a multi-label label without a tuned threshold in config.json
+from training.runtime import is_multi_label, label_names, saved_thresholds
 
 
 @dataclass(frozen=True)
@@ -158,12 +156,7 @@ def model_classes(options: AskOptions) -> tuple[list[str], np.ndarray | None]:
     ``label_thresholds``, 0.5 for a label without one); None for a single-label model."""
     folder = resolve_model(options.model, options.revision, weights=False)
     config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    id2label = config["id2label"]
-    labels = [id2label[str(i)] for i in range(len(id2label))]
-    if config.get("problem_type") != MULTI_LABEL_PROBLEM:
-        return labels, None
-    saved = config.get("label_thresholds") or {}
-    return labels, np.array([float(saved.get(label, DEFAULT_THRESHOLD)) for label in labels])
+    return label_names(config), saved_thresholds(config) if is_multi_label(config) else None
 
 
 def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, pool_input: Input) -> dict:

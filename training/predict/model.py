@@ -18,7 +18,16 @@ from training.errors import ToolkitError, first_line
 from training.outputs import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_INT8, TORCH
 from training.paths import can_only_be_local
 from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
-from training.runtime import load_model, max_input_length, onnx_session
+from training.runtime import (
+    DEFAULT_THRESHOLD,
+    THRESHOLDS_KEY,
+    is_multi_label,
+    label_names,
+    load_model,
+    max_input_length,
+    onnx_session,
+    saved_thresholds,
+)
 
 BACKENDS = ("auto", *ONNX_FILES, TORCH)
 # What auto picks on a CPU, best first: the int8 model (training.export deletes one that failed its check).
@@ -27,8 +36,6 @@ ONNX_PREFERENCE = sorted(ONNX_FILES, key=lambda backend: backend != ONNX_INT8)
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
 ONNX_DATA_SUFFIXES = ("_data", ".data")  # an ONNX model's external weights, when it has them
-MULTI_LABEL = "multi_label_classification"  # config.problem_type of a multi-label model
-DEFAULT_THRESHOLD = 0.5  # a label without a tuned threshold (training.multilabel's default too)
 
 
 def resolve_model(model: str, revision: str | None, weights: bool) -> Path:
@@ -77,10 +84,10 @@ def decision_rule(config, model: str) -> tuple[dict, str | None]:
     Raises:
         ToolkitError: ``label_thresholds`` that is not an object of numbers between 0 and 1.
     """
-    if getattr(config, "problem_type", None) != MULTI_LABEL:
+    if not is_multi_label(config):
         return {"activation": SOFTMAX}, None
-    labels = labels_of(config)
-    saved = getattr(config, "label_thresholds", None) or {}
+    labels = label_names(config)
+    saved = getattr(config, THRESHOLDS_KEY, None) or {}
     if not isinstance(saved, dict):
         raise ToolkitError(
             f"predict error: {model}/{CONFIG_FILE}: label_thresholds is {type(saved).__name__} — expected an "
@@ -100,7 +107,7 @@ def decision_rule(config, model: str) -> tuple[dict, str | None]:
             f"note: {model}/{CONFIG_FILE} has no label_thresholds for {which}: predicting a label at probability "
             f">= {DEFAULT_THRESHOLD} (python -m training tunes and saves them)"
         )
-    thresholds = tuple(float(saved.get(label, DEFAULT_THRESHOLD)) for label in labels)
+    thresholds = tuple(saved_thresholds(config).tolist())
     return {"activation": SIGMOID, "thresholds": thresholds}, note
 
 
@@ -122,11 +129,6 @@ def choose_backend(requested: str, folder: Path, model: str, cuda: bool) -> tupl
         f"note: {model} has no {ONNX_DIR}/ export: running PyTorch fp32 on the CPU instead (several times "
         f"slower); python -m training.export {model} writes the int8 model"
     )
-
-
-def labels_of(config) -> list[str]:
-    """Class names in id order."""
-    return [config.id2label[i] for i in range(config.num_labels)]
 
 
 def load_engine(
@@ -172,7 +174,7 @@ def load_engine(
         )
     chosen, note = choose_backend(backend, folder, model, cuda)
     note = "\n".join(line for line in (note, threshold_note) if line) or None
-    common = {"labels": labels_of(config), "batch_size": batch_size or (1024 if cuda else 64), **rule}
+    common = {"labels": label_names(config), "batch_size": batch_size or (1024 if cuda else 64), **rule}
     if chosen in ONNX_FILES:
         from transformers import AutoTokenizer
 
