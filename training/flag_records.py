@@ -16,7 +16,7 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
 - A CSV with an ``accept`` column is a review sheet: each row gets ``accept`` True or False (``y``,
   ``yes``, ``x``, ``1``, ``true`` accept; empty, ``n``, ``no``, ``0``, ``false`` do not), and the
   merge uses only the accepted rows.
-- A CSV with an ``uncertainty`` column is a sheet of ``python -m training.ask`` (the review queue): its rows
+- A CSV with an ``uncertainty`` column (a JSON line with that key) is a sheet of ``python -m training.ask``: its rows
   are the owner's answers (client ``owner``, ``origin`` ``queue``), keyed by text and answer; a row whose
   ``label`` is left blank is kept, to be skipped and counted by the merge.
 - A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
@@ -144,8 +144,6 @@ def _read_flags_csv(path: Path) -> list[dict]:
         if "client" in record:
             record["client"] = record["client"] or None
         record = with_label_sets(record)
-        if QUEUE_COLUMN in columns:
-            record = {**record, "origin": QUEUE, "client": OWNER}
         if record.get("scores"):
             try:
                 record["scores"] = json.loads(record["scores"])
@@ -204,11 +202,7 @@ def check_record(record, where: str) -> dict:
         raise ToolkitError(
             f"corrections error: {where}: expected a JSON object (a flag record), got {type(record).__name__}"
         )
-    for spelling, field in SPELLINGS.items():  # a hand-made file's spelling
-        if field not in record and spelling in record:
-            record = {**record, field: record[spelling]}
-    if "corrected_label" not in record and "corrected_labels" in record:
-        record = {**record, "corrected_label": None}
+    record = with_answer_fields(record)
     for field in REQUIRED:
         if field not in record:
             raise ToolkitError(
@@ -231,6 +225,21 @@ def check_record(record, where: str) -> dict:
             raise ToolkitError(
                 f"corrections error: {where}: field 'time' {record['time']!r} is not an ISO 8601 timestamp"
             ) from None
+    return record
+
+
+def with_answer_fields(record: dict) -> dict:
+    """``record`` with its answer where the merge reads it: a hand-made file's ``label``/``labels``, a set given as
+    ``label`` (a JSON-lines sheet), and a training.ask sheet's rows marked as the owner's."""
+    if QUEUE_COLUMN in record:  # a row of a training.ask sheet (CSV or JSON lines): the owner's answer
+        record = {**record, "origin": QUEUE, "client": OWNER}
+    for spelling, field in SPELLINGS.items():
+        if field not in record and spelling in record:
+            record = {**record, field: record[spelling]}
+    if isinstance(record.get("corrected_label"), list):
+        record = {**record, "corrected_labels": record["corrected_label"], "corrected_label": None}
+    if "corrected_label" not in record and "corrected_labels" in record:
+        record = {**record, "corrected_label": None}
     return record
 
 

@@ -165,6 +165,24 @@ def test_a_training_ask_sheet_gives_the_owners_labels_and_blank_rows_are_skipped
     )
 
 
+def test_a_json_lines_sheet_of_training_ask_reads_as_the_csv_one(tmp_path):
+    rows = [
+        {
+            "rank": 1,
+            "id": 17,
+            "text": "what a day",
+            "suggested": "joy 0.41",
+            "uncertainty": 0.97,
+            "label": ["joy", "love"],
+        },
+        {"rank": 2, "id": 3, "text": "brand new tweet", "suggested": "fear 0.40", "uncertainty": 0.95, "label": "fear"},
+        {"rank": 3, "id": 8, "text": "so scared", "suggested": "fear 0.50", "uncertainty": 0.9, "label": None},
+    ]
+    texts, labels, summary = merge_sets(load_flag_records(write_jsonl(tmp_path / "sheet.jsonl", rows)))
+    assert labels[0] == ("joy", "love") and (texts[-1], labels[-1]) == ("brand new tweet", ("fear",))
+    assert summary["from_queue"] == {"rows": 3, "blank": 1, "used": 2}
+
+
 def test_apply_corrections_on_a_multi_label_dataset_keeps_its_features(tmp_path):
     features = Features({"text": Value("string"), "label": List(ClassLabel(names=LABELS))})
     ids = [[LABELS.index(name) for name in labels] for labels in TRAIN]
