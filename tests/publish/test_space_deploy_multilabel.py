@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 
 from gradio_client import Client
 
 from publish import hub
 from tests.conftest import REPO_ROOT
 from tests.hub_server import TEST_TOKEN
-from tests.space.conftest import free_port
+from tests.space.conftest import start_app
 
 REPO_ID, SPACE_ID = "tester/minilm-multi", "tester/multi-demo"
 PREDICTED = ["anger", "joy"]  # what tests/space/conftest.py's THRESHOLDS let through for any text
@@ -30,26 +27,10 @@ def test_the_space_deployed_for_a_multi_label_model_serves_sets(hub_server, mult
     for name, content in hub_server.repo(SPACE_ID, "space").files.items():
         (checkout / name).parent.mkdir(parents=True, exist_ok=True)
         (checkout / name).write_bytes(content)
-    port = free_port()
-    env = {
-        **os.environ,  # HF_ENDPOINT: the local Hub the model was pushed to
-        "MODEL": hub_server.repo(SPACE_ID, "space").variables["MODEL"]["value"],
-        "FLAG_DIR": str(tmp_path / "flags"),
-        "FLAG_DATASET_REPO": "",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    model = hub_server.repo(SPACE_ID, "space").variables["MODEL"]["value"]  # downloaded from HF_ENDPOINT, the local Hub
+    proc, url, _ = start_app(app=checkout / "app.py", MODEL=model, FLAG_DIR=str(tmp_path / "flags"))
     try:
-        output = []
-        for line in proc.stdout:  # gradio prints the URL once it serves
-            output.append(line)
-            if f"http://127.0.0.1:{port}" in line:
-                break
-        assert proc.poll() is None, "".join(output)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         answer = client.predict("so happy and a bit scared", api_name="/predict")
         assert answer["predicted"] == PREDICTED and answer["label"] == "predicted: anger, joy"
         assert sum(c["confidence"] for c in answer["confidences"]) > 1.5  # sigmoids: they do not sum to 1

@@ -74,11 +74,14 @@ def page():
         browser.close()
 
 
-def start_app(*, without_torch: bool = False, **env: str) -> tuple[subprocess.Popen, str, list[str]]:
+def start_app(
+    *, without_torch: bool = False, app: Path = REPO_ROOT / "space" / "app.py", **env: str
+) -> tuple[subprocess.Popen, str, list[str]]:
     """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync unless
     given); returns once it serves: the process, its URL and the lines it printed so far.
 
     ``without_torch``: as where torch and transformers are not installed (tests/space/without_torch.py).
+    ``app``: the script (another copy: the Space as deployed, importing its own neighbours).
     """
     port = free_port()
     env = {
@@ -88,9 +91,9 @@ def start_app(*, without_torch: bool = False, **env: str) -> tuple[subprocess.Po
         "GRADIO_SERVER_NAME": "127.0.0.1",
         **env,
     }
-    command = [sys.executable, *(["tests/space/without_torch.py"] if without_torch else []), "space/app.py"]
+    wrapper = [str(REPO_ROOT / "tests" / "space" / "without_torch.py")] if without_torch else []
     proc = subprocess.Popen(
-        command,
+        [sys.executable, *wrapper, str(app)],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
