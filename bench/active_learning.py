@@ -265,7 +265,9 @@ def plot(means: dict, path: Path, rare: str, title: str) -> None:
 
 def report(args) -> None:
     """Print the table (mean over seeds) and the verdict; save the plot; write the docs page when asked."""
+    # --seeds N reports seeds 0..N-1 only: a seed still running would otherwise mix into some rounds' means.
     rows = [row for row in read_results(args.output_dir) if row["strategy"] in args.strategies]
+    rows = [row for row in rows if row["seed"] < args.seeds]
     if not rows:
         print("no rounds recorded yet")
         return
