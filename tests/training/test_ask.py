@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import make_texts, write_split
+from tests.conftest import REPO_ROOT, make_texts, write_split
 from training.ask.__main__ import main
 from training.ask.known import known_texts
 from training.ask.ranking import (
@@ -290,6 +293,26 @@ def test_a_multi_label_model_asks_the_labels_nearest_their_thresholds(tmp_path, 
     assert ask(folder, pool, *options) == 0
     for row in read_csv(sheet):
         assert row["label"] == ",".join(gold[int(row["id"])])
+
+
+def test_torchrun_two_ranks_write_the_sheet_of_one_process(run_dir, pool, tmp_path):
+    """POOL labelled by two processes (training.predict's shards), ranked and written once by the main one."""
+    args = [run_dir, pool, "--budget", 6, "--strategy", "margin", "--shard-size", 20, "--no-progress"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    two = tmp_path / "two.csv"
+    result = subprocess.run(
+        [*torchrun, "-m", "training.ask", *map(str, args), "--output", str(two)],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("wrote ") == 1  # the main process alone ranks, writes and says so
+    assert ask(*args[:-1], "--output", tmp_path / "one.csv") == 0
+    assert two.read_bytes() == (tmp_path / "one.csv").read_bytes()
 
 
 def test_a_hub_model_says_its_training_texts_are_not_skipped():
