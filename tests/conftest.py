@@ -143,6 +143,15 @@ def train_tiny_model(directory: Path, labels: list[str], steps: int = 200) -> Pa
     rows = make_texts(labels, 20, seed=11)
     encoded = tokenizer([t for t, _ in rows], padding=True, return_tensors="pt")
     gold = torch.tensor([labels.index(label) for _, label in rows])
+    fit_full_batch(model, encoded, gold, steps)
+    model.save_pretrained(directory)
+    return directory
+
+
+def fit_full_batch(model, encoded: dict, gold, steps: int) -> None:
+    """``steps`` Adam steps of ``model`` on one full batch (the tiny fixture models), then eval mode."""
+    import torch
+
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny model: a second thread only waits (50x slower on a loaded 2-CPU machine)
@@ -152,8 +161,7 @@ def train_tiny_model(directory: Path, labels: list[str], steps: int = 200) -> Pa
         optimizer.step()
         optimizer.zero_grad()
     torch.set_num_threads(threads)
-    model.eval().save_pretrained(directory)
-    return directory
+    model.eval()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from tests.conftest import REPO_ROOT, write_tiny_model
+from tests.conftest import REPO_ROOT, fit_full_batch, write_tiny_model
 from tests.training.test_multilabel_data import label_sets, text
 from training.multilabel import multi_label_metrics, predict_sets
 from training.predict import run
@@ -42,17 +42,9 @@ def fit_multi_label(directory, steps: int = 150):
     sets = label_sets(64, seed=1)
     encoded = tokenizer([text(s, i) for i, s in enumerate(sets)], padding=True, return_tensors="pt")
     gold = torch.tensor([[float(label in s) for label in LABELS] for s in sets])
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: a second thread only waits
-    model.train()
-    for _ in range(steps):
-        model(**encoded, labels=gold).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    torch.set_num_threads(threads)
+    fit_full_batch(model, encoded, gold, steps)
     model.config.label_thresholds = CONFIG["label_thresholds"]  # what python -m training saves with the model
-    model.eval().save_pretrained(directory)
+    model.save_pretrained(directory)
     return model, tokenizer
 
 
