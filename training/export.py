@@ -29,7 +29,6 @@ import torch
 from training.errors import ToolkitError, one_line_errors
 from training.label_sets import multi_hot
 from training.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
-from training.multilabel import predict_sets
 from training.outputs import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -42,7 +41,16 @@ from training.outputs import (
     WEIGHTS_FILE,
     write_json,
 )
-from training.runtime import RunBatch, is_multi_label, load_model, onnx_session, saved_thresholds, sigmoid, torch_runner
+from training.runtime import (
+    RunBatch,
+    is_multi_label,
+    load_model,
+    onnx_session,
+    predict_sets,
+    saved_thresholds,
+    sigmoid,
+    torch_runner,
+)
 
 FP32_FILE, INT8_FILE = ONNX_FILES[ONNX_FP32], ONNX_FILES[ONNX_INT8]
 STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"  # node metadata of torch's exporter

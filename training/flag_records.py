@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from training.errors import ToolkitError
+from training.votes import parse_set
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def with_label_sets(record: dict) -> dict:
     if "corrected_labels" not in record or record.get("corrected_label"):
         return {k: v for k, v in record.items() if k not in ("predicted_labels", "corrected_labels") or v}
     sets = {
-        field: record[field].split(";") if record.get(field) else []
+        field: parse_set(record[field]) if record.get(field) else []
         for field in ("predicted_labels", "corrected_labels")
     }
     return {**record, **sets, "corrected_label": None, "predicted_label": record.get("predicted_label") or None}

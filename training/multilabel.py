@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from training.runtime import DEFAULT_THRESHOLD, sigmoid
+from training.runtime import DEFAULT_THRESHOLD, predict_sets, sigmoid
+from training.votes import SET_SEPARATOR
 
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)  # the candidates of the search
 OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")
@@ -29,11 +30,6 @@ OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")
 # few positives would dominate the loss and the model would predict it everywhere. The cap keeps the weight
 # of a rare label at most this many times a common one's (docs/multi_label.md measures it).
 POS_WEIGHT_CAP = 10.0
-
-
-def predict_sets(probabilities: np.ndarray, thresholds) -> np.ndarray:
-    """0/1 predictions: a label wherever its probability reaches its threshold."""
-    return (np.asarray(probabilities) >= np.asarray(thresholds)[None, :]).astype(np.int8)
 
 
 def _counts(y_true: np.ndarray, probabilities: np.ndarray, grid: np.ndarray):
@@ -154,7 +150,7 @@ def bce_per_text(logits, y_true) -> np.ndarray:
 
 def label_text(ids, labels: list[str]) -> str:
     """A label set in one cell: names in label order, separated by ``;`` (empty for no label)."""
-    return ";".join(labels[i] for i in ids)
+    return SET_SEPARATOR.join(labels[i] for i in ids)
 
 
 def errors_table(texts: list[str], y_true, logits, thresholds, labels: list[str]) -> pd.DataFrame:

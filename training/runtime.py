@@ -65,6 +65,11 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -logits))
 
 
+def predict_sets(probabilities: np.ndarray, thresholds) -> np.ndarray:
+    """0/1 predictions of a multi-label model: a label wherever its probability reaches its threshold."""
+    return (np.asarray(probabilities) >= np.asarray(thresholds)[None, :]).astype(np.int8)
+
+
 def max_input_length(tokenizer, config) -> int:
     """The longest input in tokens: the tokenizer's limit, capped by the model's position embeddings."""
     return min(tokenizer.model_max_length, config.max_position_embeddings)

@@ -20,7 +20,8 @@ import re
 
 Vote = str | tuple[str, ...]
 NONE_WORD = "none"  # the empty set in a cell where an empty cell means "not answered"
-SET_SEPARATORS = (";", ",")  # what joins a set of label names in one cell: so no label name may hold one
+SET_SEPARATOR = ";"  # what joins a set of label names in one cell written (errors.csv, predict's CSV, flags)
+SET_SEPARATORS = (SET_SEPARATOR, ",")  # and what splits one read (people type commas): no label name may hold one
 SEPARATORS = re.compile("|".join(map(re.escape, SET_SEPARATORS)))
 
 

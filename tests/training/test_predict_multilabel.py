@@ -19,12 +19,12 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from tests.conftest import REPO_ROOT, fit_full_batch, write_tiny_model
 from tests.training.test_multilabel_data import label_sets, text
-from training.multilabel import multi_label_metrics, predict_sets
+from training.multilabel import multi_label_metrics
 from training.predict import run
 from training.predict.__main__ import main
 from training.predict.parts import output_schema, shard_table, write_table
 from training.predict.sets import multi_label_summary, shard_counts
-from training.runtime import sigmoid
+from training.runtime import predict_sets, sigmoid
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "run_multilabel"  # a multi-label run's config.json (no weights)
 CONFIG = json.loads((FIXTURE / "config.json").read_text(encoding="utf-8"))

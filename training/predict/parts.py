@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 from training.errors import ToolkitError
 from training.flag_records import FORMULA_START  # the flag export's rule (space/flags.py), shared
 from training.outputs import write_json
+from training.votes import SET_SEPARATOR
 
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
 MANIFEST = "manifest.json"
@@ -54,7 +55,6 @@ CONTENT = {
     "labels": "the model's classes",
     "thresholds": "the model's thresholds (label_thresholds in its config.json)",
 }
-LABEL_SET_SEPARATOR = ";"  # a predicted set in one CSV cell, as in a multi-label errors.csv
 
 
 def output_format(out: Path) -> str:
@@ -159,7 +159,7 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
 def one_cell(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A list column (a predicted set) as text, its names joined by ``;`` (CSV only); other columns as they are."""
     if pa.types.is_list(column.type):
-        return pc.binary_join(column, LABEL_SET_SEPARATOR)
+        return pc.binary_join(column, SET_SEPARATOR)
     return column
 
 

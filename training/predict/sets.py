@@ -1,7 +1,7 @@
 """Multi-label prediction: each text's predicted set, and the metrics of a whole input from per-shard counts.
 
 A label is predicted where its probability (its sigmoid) reaches the model's threshold for it
-(``training.multilabel.predict_sets``, as training evaluates). The metrics are those of
+(``training.runtime.predict_sets``, as training evaluates). The metrics are those of
 ``training.multilabel.multi_label_metrics`` — at the model's thresholds, and at 0.5 under ``at_0_5`` —
 but computed without holding the input's rows: each shard stores, per label, its true positives, false
 positives and false negatives, and per text the sums the samples averages need (exact matches, samples F1,
@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-AT_HALF = 0.5  # the untuned operating point reported beside the model's thresholds (``at_0_5``)
+from training.runtime import DEFAULT_THRESHOLD, predict_sets
 
 
 def predicted(probabilities: np.ndarray, thresholds) -> np.ndarray:
     """``(texts, labels)`` booleans: each label whose probability reaches its threshold."""
-    from training.multilabel import predict_sets
-
     return predict_sets(probabilities, thresholds).astype(bool)
 
 
@@ -47,7 +45,7 @@ def shard_counts(gold: np.ndarray, probabilities: np.ndarray, thresholds) -> dic
     return {
         "texts": len(gold),
         "tuned": set_counts(gold, predicted(probabilities, thresholds)),
-        "at_0_5": set_counts(gold, predicted(probabilities, np.full(len(thresholds), AT_HALF))),
+        "at_0_5": set_counts(gold, predicted(probabilities, np.full(len(thresholds), DEFAULT_THRESHOLD))),
     }
 
 
