@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
 
-from training.outputs import METRICS_FILE, WEIGHTS_FILE
+from formats.output_folder import METRICS_FILE, WEIGHTS_FILE
 
 STRATEGIES = ("random", "margin", "margin-diverse")
 RESULTS, SETTINGS, PLOT = "results.jsonl", "bench.json", "learning_curve.png"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
 
-from training.outputs import COMPARISON_MD, CORRECTIONS_FILE, METRICS_FILE
+from formats.output_folder import COMPARISON_MD, CORRECTIONS_FILE, METRICS_FILE
 
 
 def write_split(path: Path, rows: list[tuple[str, str]]):

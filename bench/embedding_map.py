@@ -4,7 +4,7 @@
     python bench/embedding_map.py --points 2000    # other sizes
 
 Embeds the training texts once with the offline backbone (frozen, mean-pooled, as the pipeline does),
-then times ``training.explore.project_2d`` with umap-learn and with PCA on the same points, side by side,
+then times ``training.quality.explore.project_2d`` with umap-learn and with PCA on the same points, side by side,
 for each size. The first UMAP call also pays numba's compilation: it is timed apart ("first call").
 The pipeline maps a seeded sample of ``EMBEDDING_MAP_POINTS`` training texts.
 """
@@ -20,9 +20,9 @@ import numpy as np
 from harness import DATA, machine, print_table, ratio, read_texts
 
 from training.backbones import ALIASES
-from training.baselines import extract_embeddings
-from training.explore import project_2d
-from training.figures import EMBEDDING_MAP_POINTS
+from training.quality.baselines import extract_embeddings
+from training.quality.explore import project_2d
+from training.quality.figures import EMBEDDING_MAP_POINTS
 
 
 def timed(function, *args) -> tuple[float, object]:

@@ -10,7 +10,7 @@ Importing ``harness`` puts the repository root on ``sys.path`` too, so the proje
 
 API:
     REPO: the repository root. DATA: the real emotion data (``../shared/data/emotion`` beside the repository).
-    read_split(path): the ``(text, label)`` rows of a ``text;label`` file, read by ``training.readers``.
+    read_split(path): the ``(text, label)`` rows of a ``text;label`` file, read by ``training.data.readers``.
     read_texts(path, limit): just the texts of such a file (synthetic tweets if it is absent).
     training_args(**options): ``python -m training`` arguments, ``output_dir=p`` -> ``--output-dir p``.
     free_port(): a TCP port free on 127.0.0.1, for a server the benchmark starts.
@@ -41,7 +41,7 @@ DATA = REPO.parent / "shared" / "data" / "emotion"
 
 def read_split(path: Path) -> list[tuple[str, str]]:
     """The ``(text, label)`` rows of a ``text;label`` file, read as training reads it (split on the last ``;``)."""
-    from training.readers import Columns, read_rows
+    from training.data.readers import Columns, read_rows
 
     rows, _ = read_rows(path, Columns("text", "label"))
     return [(row.text, str(row.label)) for row in rows]

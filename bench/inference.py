@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from harness import DATA, machine, pct, print_table, ratio
 
+from formats.output_folder import ONNX_FP32, ONNX_INT8, TORCH, WEIGHTS_FILE, onnx_path
 from training.export import load_split, predict
-from training.latency import THREADS, latencies_ms
-from training.outputs import ONNX_FP32, ONNX_INT8, TORCH, WEIGHTS_FILE, onnx_path
+from training.export.latency import THREADS, latencies_ms
 from training.runtime import load_model, onnx_session, torch_runner
 
 THROUGHPUT_BATCH = 32

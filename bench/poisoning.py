@@ -29,7 +29,7 @@ from pathlib import Path
 
 from harness import DATA, print_table, read_split
 
-from training.corrections import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
+from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
 
 HONEST, TEXTS, FLOOD = 5, 20, 500
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)

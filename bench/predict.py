@@ -42,10 +42,11 @@ from pathlib import Path
 
 from harness import DATA, REPO, machine, print_table, ratio, read_texts, save_classifier
 
-from training.outputs import ONNX_DIR, ONNX_FILES, ONNX_INT8
+from formats.model_config import MULTI_LABEL_PROBLEM
+from formats.output_folder import ONNX_DIR, ONNX_FILES, ONNX_INT8
 from training.predict.engine import length_buckets
 from training.predict.run import PredictOptions, cpu_budget, predict_corpus
-from training.runtime import MULTI_LABEL_PROBLEM, max_input_length, onnx_session
+from training.runtime import max_input_length, onnx_session
 
 INT8_FILE = ONNX_FILES[ONNX_INT8]
 

@@ -141,8 +141,8 @@ def exported_model(work: Path) -> tuple[str, str]:
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from formats.output_folder import ONNX_DIR
     from training.export import write_onnx_folder
-    from training.outputs import ONNX_DIR
 
     onnx_model = Path(save_classifier(work / "minilm-onnx", tiny=False))
     torch_model = Path(shutil.copytree(onnx_model, work / "minilm-torch"))

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from harness import DATA, REPO, machine, pct, pp, print_table, ratio, training_args
 
-from training.outputs import METRICS_FILE
+from formats.output_folder import METRICS_FILE
 
 # The recipes of the --recipes table: (name, python -m training options beyond data/model/sizes).
 RECIPES = [
@@ -213,7 +213,7 @@ def run_speed(args) -> None:
 
     from training.backbones import ALIASES
     from training.config import parse_config
-    from training.data import load_data, subsample
+    from training.data.load import load_data, subsample
     from training.train import ClassifierTrainer, detect_hardware, tokenize_splits, training_arguments
 
     if not torch.cuda.is_available():

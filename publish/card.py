@@ -22,10 +22,7 @@ import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from publish.errors import PublishError
-from publish.filters import FILTERS, md_text, pct
-from publish.folder import read_errors, read_json, read_optional_json, require
-from training.outputs import (
+from formats.output_folder import (
     COMPARISON_JSON,
     COMPARISON_PNG,
     CONFIG_FILE,
@@ -43,6 +40,9 @@ from training.outputs import (
     headline_split,
     onnx_path,
 )
+from publish.errors import PublishError
+from publish.filters import FILTERS, md_text, pct
+from publish.folder import read_errors, read_json, read_optional_json, require
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)

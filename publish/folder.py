@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from formats.output_folder import METRICS_FILE
 from publish.errors import PublishError
 from publish.filters import md_text
-from training.outputs import METRICS_FILE
 
 
 def read_json(path: Path) -> dict:

@@ -31,10 +31,8 @@ from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard, constants, get
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from publish.card import DEFAULT_LICENSE, build_facts, render_card
-from publish.errors import PublishError, first_line
-from publish.filters import pct
-from training.outputs import (
+import formats
+from formats.output_folder import (
     COMPARISON_FILES,
     CONFIG_FILE,
     CORRECTIONS_FILE,
@@ -48,8 +46,12 @@ from training.outputs import (
     TRAIN_CONFIG_FILE,
     WEIGHTS_FILE,
 )
+from publish.card import DEFAULT_LICENSE, build_facts, render_card
+from publish.errors import PublishError, first_line
+from publish.filters import pct
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported
+FORMATS_DIR = Path(formats.__file__).resolve().parent  # what the parts share: uploaded beside app.py
 
 # Files without which the folder is not a usable model (the card needs the two JSON reports).
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE)
@@ -126,6 +128,8 @@ def space_files(space_dir: Path, model_id: str, onnx: bool = True) -> Files:
             "of this repository is incomplete"
         )
     files: Files = {p.name: p for p in sorted(space_dir.glob("*.py")) if p.name != "__init__.py"}
+    # The shared package beside app.py: the Space imports it, and cannot import anything else of ours.
+    files.update({f"{FORMATS_DIR.name}/{p.name}": p for p in sorted(FORMATS_DIR.glob("*.py"))})
     files["requirements.txt"] = space_dir / requirements
     readme = space_dir / "README.md"
     try:

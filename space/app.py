@@ -12,8 +12,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# Import the neighbours as top-level modules: this folder is the root of a Space, and `space/` locally.
+# Import the neighbours as top-level modules: this folder is the root of a Space, and `space/` locally. The
+# shared `formats` package is uploaded beside app.py on a Space, and is the repository's locally (one level up).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 import backend
 import flags

@@ -22,32 +22,28 @@ from typing import Any
 import numpy as np
 from encoder import INPUT_NAMES, Encoder
 
-# --- The names this module reads in a model's output folder, and the backend names ---------------------
-# A copy of training/outputs.py (the Space is deployed alone and cannot import training): keep both equal,
-# tests/space/test_output_names.py fails when they differ. No other file of space/ spells these names.
-TORCH, ONNX_FP32, ONNX_INT8 = "torch", "onnx-fp32", "onnx-int8"
-BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
-ONNX_DIR = "onnx"  # written by `python -m training.export` (and uploaded with the model by publish)
-ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
-BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}  # earlier spellings
-CONFIG_FILE = "config.json"  # id2label, max_position_embeddings; problem_type, label_thresholds (multi-label)
-TOKENIZER_FILE = "tokenizer.json"  # the tokenizer, as the `tokenizers` library saves it
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"  # model_max_length, pad_token
-METRICS_FILE = "metrics.json"  # the evaluation: the page's header line (about.py)
-TRAIN_CONFIG_FILE = "train_config.json"  # the data the model learnt from
+from formats.model_config import label_thresholds
+from formats.output_folder import (
+    BACKEND_ALIASES,
+    BACKENDS,
+    CONFIG_FILE,
+    METRICS_FILE,
+    ONNX_DIR,
+    ONNX_FILES,
+    ONNX_INT8,
+    ONNX_PREFERENCE,
+    TOKENIZER_CONFIG_FILE,
+    TOKENIZER_FILE,
+    TORCH,
+    TRAIN_CONFIG_FILE,
+    onnx_path,
+)
+
 # The Space's own BACKEND values beside the backends: auto (the default), and the earlier "onnx" — the best
-# ONNX file the folder has. int8 first: training.export keeps it only when it passed its accuracy check.
+# ONNX file the folder has (ONNX_PREFERENCE).
 AUTO, ANY_ONNX = "auto", "onnx"
-ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
-MULTI_LABEL = "multi_label_classification"  # config.json's problem_type of a multi-label model (transformers')
-DEFAULT_THRESHOLD = 0.5  # a multi-label label without a tuned threshold in label_thresholds
 BATCH_SIZE = 32  # texts per forward pass
 UNLIMITED = 10**12  # a tokenizer without model_max_length (transformers writes 1e30): no limit of its own
-
-
-def onnx_path(backend: str) -> str:
-    """The ONNX file of ``backend`` relative to the output folder, e.g. ``onnx/model_int8.onnx``."""
-    return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
 
 
 def probabilities(labels: list[str], logits: np.ndarray, multi_label: bool = False) -> list[dict[str, float]]:
@@ -114,7 +110,7 @@ class TorchBackend(Backend):
         self._network = network.to(self._device).eval()
         config = network.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.thresholds = label_thresholds(config.to_dict(), self.labels)
+        self.thresholds = thresholds_of(config, self.model)
         self.max_length = max_length(tokenizer.model_max_length, getattr(config, "max_position_embeddings", None))
         if getattr(tokenizer, "backend_tokenizer", None) is None:
             raise ValueError(f"{self.model}: the tokenizer has no {TOKENIZER_FILE} (a `tokenizers` tokenizer)")
@@ -147,7 +143,7 @@ class OnnxBackend(Backend):
         tokenizer_config = read_json(folder / TOKENIZER_CONFIG_FILE, missing={})
         id2label = config["id2label"]
         self.labels = [id2label[str(i)] for i in range(len(id2label))]
-        self.thresholds = label_thresholds(config, self.labels)
+        self.thresholds = thresholds_of(config, str(folder))
         self.max_length = max_length(tokenizer_config.get("model_max_length"), config.get("max_position_embeddings"))
         tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer = Encoder(tokenizer, self.max_length, pad_id(tokenizer, tokenizer_config))
@@ -176,13 +172,17 @@ def read_json(path: Path, missing: Any = None) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def label_thresholds(config: dict, labels: list[str]) -> dict[str, float] | None:
-    """A multi-label model's threshold for each of ``labels`` (config.json's ``label_thresholds``; 0.5 for a
-    label it does not list, as a plain sigmoid classifier decides), or None for a single-label model."""
-    if config.get("problem_type") != MULTI_LABEL:
-        return None
-    saved = config.get("label_thresholds") or {}
-    return {label: float(saved.get(label, DEFAULT_THRESHOLD)) for label in labels}
+def thresholds_of(config: Any, model: str) -> dict[str, float] | None:
+    """A multi-label model's threshold for each label (0.5 for a label config.json does not list), or None for a
+    single-label model: ``formats.model_config.label_thresholds``, the rule ``training.predict`` applies too.
+
+    Raises:
+        ModelLoadError: a threshold that is not a number from 0 to 1 (null, text, 1.5).
+    """
+    try:
+        return label_thresholds(config)
+    except ValueError as error:
+        raise ModelLoadError(f"MODEL={model}: {CONFIG_FILE}: {error}") from None
 
 
 def max_length(model_max_length: int | float | None, position_limit: int | None) -> int:

@@ -24,7 +24,6 @@ import csv
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
@@ -36,22 +35,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from formats.flag_record import FIELDS, REQUIRED, csv_cell, set_cell
+
 logger = logging.getLogger(__name__)
 
-# Twin of training/flag_records.py FIELDS (the parts may not import each other): change both together. The
-# guard is tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = ["id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision"]
-FIELDS.append("client")  # optional: records written before it existed lack it
-# Optional, multi-label records only (label_sets.py): lists in the model's label order; single-label ones lack them.
-FIELDS += ["predicted_labels", "corrected_labels"]
-REQUIRED = FIELDS[: FIELDS.index("client")]  # what every record has, old ones too
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # a record's ``time``, in UTC
-# A CSV cell starting with one of these is run as a formula by spreadsheets (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Shown escaped in the CSV export and the review sheet: control characters but tab, newline and carriage return
-# (NUL, ANSI escapes \x1b[..., DEL, C1), and the bidi marks, embeddings, overrides and isolates (U+202E
-# writes the rest of a line backwards). The records keep them as sent.
-HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Letters and symbols that show nothing: the Hangul fillers and the blank braille pattern.
 BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
@@ -220,26 +208,6 @@ def has_visible_character(text: str) -> bool:
     )
 
 
-def shown_escaped(text: str) -> str:
-    """``text`` with its control and bidi characters (:data:`HIDDEN`) written as ``\\x1b``, ``\\u202e``: what
-    a person reading the CSV export or the review sheet sees, instead of a terminal or spreadsheet obeying
-    them. Not reversible, and not meant to be: the flag records and the JSON lines export keep the text."""
-    return HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
-
-
-def csv_cell(value):
-    """``value`` made safe for a spreadsheet: control and bidi characters escaped (:func:`shown_escaped`), and a
-    leading apostrophe before a formula start (reversible).
-
-    Text that already starts with apostrophes before a formula start gets one more, so that training's
-    CSV reader (its twin, ``from_csv_cell``) can always take exactly one off.
-    """
-    if not isinstance(value, str):
-        return value
-    value = shown_escaped(value)
-    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
-
-
 def export(records: list[dict], out: str | Path) -> Path:
     """Write ``records`` to ``out``: JSON lines (``.jsonl``, verbatim) or CSV (``.csv``, columns FIELDS, scores as
     a JSON string, a set of labels ``;``-joined in one cell, formula-like cells neutralised by :func:`csv_cell`)."""
@@ -252,7 +220,7 @@ def export(records: list[dict], out: str | Path) -> Path:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             for r in records:
-                row = {k: ";".join(v) if isinstance(v, list) else v for k, v in r.items()}  # label_sets.set_cell
+                row = {k: set_cell(v) if isinstance(v, list) else v for k, v in r.items()}
                 row["scores"] = json.dumps(r["scores"], ensure_ascii=False)
                 writer.writerow({key: csv_cell(value) for key, value in row.items()})
     else:

@@ -6,7 +6,7 @@ probability (a sigmoid; they do not sum to 1) and predicts every label at or abo
 (the config's ``label_thresholds``, read by backend.py into ``Backend.thresholds``). A text may get several
 labels, or none.
 
-The record contract with ``training --corrections`` (training/flag_records.py reads it): a multi-label record
+The record contract with ``training --corrections`` (training/corrections/records.py reads it): a multi-label record
 has every field of a single-label one, with ``predicted_label`` and ``corrected_label`` null (they keep their
 single-label meaning), plus ``predicted_labels`` (the labels that passed their thresholds) and
 ``corrected_labels`` (the labels the visitor checked, possibly none: "none of these"), both lists in the
@@ -19,7 +19,6 @@ from typing import Any
 
 import flags
 
-SET_SEPARATOR = ";"  # the labels of a set in one CSV cell (the export, the review sheet); empty set: empty cell
 NO_LABEL = "no label passes its threshold"
 NONE_VOTE = "(none)"  # the empty set in the review sheet's votes column, where an empty word would vanish
 
@@ -73,7 +72,7 @@ def make_set_record(
     model_revision: str | None,
     client: str,
 ) -> dict:
-    """A multi-label flag record (the module docstring's contract), fields in :data:`flags.FIELDS` order.
+    """A multi-label flag record (the module docstring's contract), fields in :data:`formats.flag_record.FIELDS` order.
 
     Args:
         text: the flagged text, stored verbatim.
@@ -99,13 +98,3 @@ def make_set_record(
     record["predicted_labels"] = list(predicted_labels)
     record["corrected_labels"] = list(corrected_labels)
     return record
-
-
-def is_set_record(record: dict) -> bool:
-    """Whether ``record`` is a multi-label flag (it carries ``corrected_labels``)."""
-    return record.get("corrected_labels") is not None
-
-
-def set_cell(labels: list[str]) -> str:
-    """A set of labels in one CSV cell: ``joy;love``; the empty set is the empty cell."""
-    return SET_SEPARATOR.join(labels)

@@ -22,12 +22,13 @@ training/, so it reads only this simple format, the one the toolkit writes and r
 from __future__ import annotations
 
 import csv
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import flags
 import label_sets
+
+from formats.flag_record import csv_cell, is_set_record, set_cell, shown_escaped, text_key
 
 COLUMNS = ["accept", "text", "corrected_label", "training_label", "votes", "clients", "agreement", "flags"]
 COLUMNS.append("last_flag")
@@ -37,11 +38,6 @@ SET_COLUMNS = [name if name != "corrected_label" else "corrected_labels" for nam
 
 class ReviewError(flags.FlagStoreError):
     """A training file the review cannot read (printed as one line by the CLI)."""
-
-
-def text_key(text: str) -> str:
-    """How flags are matched to texts (twin of training/corrections.py text_key)."""
-    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
 def training_file(path: str | Path) -> Path:
@@ -81,7 +77,7 @@ def review_rows(records: list[dict], training_labels: dict[str, str] | None = No
     groups: dict[tuple[bool, str], list[dict]] = {}
     for record in records:
         if text_key(record["text"]):
-            kind = label_sets.is_set_record(record)
+            kind = is_set_record(record)
             groups.setdefault((kind, text_key(record["text"])), []).append(record)
     rows = [review_row(group, kind, (training_labels or {}).get(key, "")) for (kind, key), group in groups.items()]
     return sorted(rows, key=lambda row: (-row["clients"], -row["flags"], row["text"]))
@@ -96,13 +92,13 @@ def review_row(group: list[dict], sets: bool, training_label: str) -> dict:
     choices = [frozenset(r["corrected_labels"]) if sets else r["corrected_label"] for r in ballots]
     shown: dict = {}
     for choice, ballot in zip(choices, ballots, strict=True):
-        shown.setdefault(choice, label_sets.set_cell(ballot["corrected_labels"]) if sets else choice)
+        shown.setdefault(choice, set_cell(ballot["corrected_labels"]) if sets else choice)
     votes = Counter(choices)
     last = {choice: n for n, choice in enumerate(choices)}  # a tie goes to the latest vote
     leader = max(votes, key=lambda choice: (votes[choice], last[choice]))
     return {
         "accept": "",
-        "text": " ".join(flags.shown_escaped(group[-1]["text"]).split()),  # controls escaped, then spaces
+        "text": " ".join(shown_escaped(group[-1]["text"]).split()),  # controls escaped, then spaces
         "corrected_labels" if sets else "corrected_label": shown[leader],
         "training_label": training_label,
         "votes": " ".join(f"{shown[choice] or label_sets.NONE_VOTE}:{n}" for choice, n in votes.most_common()),
@@ -125,7 +121,7 @@ def sheet_columns(rows: list[dict]) -> list[str]:
 
 
 def write_review(rows: list[dict], out: str | Path) -> Path:
-    """Write the sheet as CSV (cells safe for a spreadsheet, see :func:`flags.csv_cell`)."""
+    """Write the sheet as CSV (cells safe for a spreadsheet, see :func:`formats.flag_record.csv_cell`)."""
     out = Path(out)
     if out.suffix != ".csv":
         raise ReviewError(f"{out}: expected a .csv file name (a sheet to open in a spreadsheet)")
@@ -133,5 +129,5 @@ def write_review(rows: list[dict], out: str | Path) -> Path:
     with out.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=sheet_columns(rows))
         writer.writeheader()
-        writer.writerows({key: flags.csv_cell(value) for key, value in row.items()} for row in rows)
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return out

@@ -192,7 +192,8 @@ def trained_tiny_dir(tmp_path_factory, emotion_labels) -> Path:
     """The tiny DistilBERT fitted to the fixture texts, exported to onnx/ (fp32 and int8) as the export does."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from training.export import ONNX_DIR, write_onnx_folder
+    from formats.output_folder import ONNX_DIR
+    from training.export import write_onnx_folder
 
     directory = train_tiny_model(
         write_tiny_model(tmp_path_factory.mktemp("trained-tiny"), emotion_labels), emotion_labels
@@ -234,7 +235,8 @@ def multilabel_dir(tmp_path_factory):
 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from training.export import ONNX_DIR, write_onnx_folder
+    from formats.output_folder import ONNX_DIR
+    from training.export import write_onnx_folder
 
     directory = write_tiny_model(tmp_path_factory.mktemp("tiny-multilabel"), MULTI_LABELS, arch="bert")
     model = AutoModelForSequenceClassification.from_pretrained(directory)

@@ -23,11 +23,22 @@ from pathlib import Path
 
 from huggingface_hub import is_offline_mode
 
+from formats.output_folder import (
+    CHECKPOINTS_DIR,
+    CORRECTIONS_FILE,
+    ERRORS_FILE,
+    LOCAL_PATHS_FILE,
+    METRICS_FILE,
+    MULTI_LABEL,
+    TRAIN_CONFIG_FILE,
+    headline_split,
+    write_json,
+)
 from training import config as cfg
 from training.backbones import offline_fallback, resolve_backbone
-from training.calibration import calibrate, calibrate_multi_label, probe_batch
 from training.console import print_options, print_summary
-from training.data import (
+from training.data.labels import label_set_stats
+from training.data.load import (
     SAMPLE_DATA,
     LoadedData,
     gold_labels,
@@ -39,24 +50,13 @@ from training.data import (
 )
 from training.distributed import check_same_data, init_processes
 from training.errors import HubUnavailable, ToolkitError, one_line_errors
-from training.evaluate import classification_metrics, errors_table
-from training.figures import figures_and_baselines, write_headline_figures
-from training.label_sets import label_set_stats
-from training.multilabel import errors_table as multi_label_errors
-from training.multilabel import multi_label_metrics, tune_thresholds
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
-from training.outputs import (
-    CHECKPOINTS_DIR,
-    CORRECTIONS_FILE,
-    ERRORS_FILE,
-    LOCAL_PATHS_FILE,
-    METRICS_FILE,
-    MULTI_LABEL,
-    TRAIN_CONFIG_FILE,
-    headline_split,
-    write_json,
-)
 from training.paths import local_paths, portable_name, published_options
+from training.quality.calibration import calibrate, calibrate_multi_label, probe_batch
+from training.quality.evaluate import classification_metrics, errors_table
+from training.quality.figures import figures_and_baselines, write_headline_figures
+from training.quality.multi_label import errors_table as multi_label_errors
+from training.quality.multi_label import multi_label_metrics, tune_thresholds
 from training.runtime import sigmoid
 from training.stages import Inputs, Job, Report, Start, Thresholds, Tuned
 from training.train import (
@@ -157,7 +157,7 @@ def correct_training_split(
     """With --corrections, the community's flags from the Space fix or extend the training split."""
     if not config.corrections:
         return data, None
-    from training.corrections_apply import apply_corrections, format_summary
+    from training.corrections.apply import apply_corrections, format_summary
 
     train, summary = apply_corrections(
         data.splits["train"],

@@ -18,10 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
-from training.backbones import ALIASES, apply_alias_defaults
-from training.corrections import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
-from training.errors import ToolkitError, first_line
-from training.outputs import (
+from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
     METRICS_FILE,
@@ -30,6 +27,9 @@ from training.outputs import (
     TRAIN_CONFIG_FILE,
     onnx_path,
 )
+from training.backbones import ALIASES, apply_alias_defaults
+from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
+from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local, with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
@@ -58,6 +58,14 @@ class TrainConfig:
         default="runs/emotion",
         metadata={
             "help": f"Folder that receives the model, {TRAIN_CONFIG_FILE}, {METRICS_FILE}, {ERRORS_FILE} and figures."
+        },
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "aliases": ["--overwrite"],
+            "help": "Replace the run already in --output-dir, whole (the new run is written beside it and swapped "
+            "in at the end: a crash leaves the old run as it was). Without it such a folder is refused.",
         },
     )
     text_column: str = field(default="text", metadata={"help": "Column holding the text (csv/tsv/json/parquet/Hub)."})
@@ -237,7 +245,7 @@ class TrainConfig:
     )
 
     def data_options(self) -> dict[str, Any]:
-        """The keyword arguments of ``training.data.load_data`` that these options set."""
+        """The keyword arguments of ``training.data.load.load_data`` that these options set."""
         return {
             "text_column": self.text_column,
             "label_column": self.label_column,

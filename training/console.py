@@ -16,7 +16,7 @@ def print_options(config, user_set: set[str], backbone, hardware, data) -> None:
     print(f"Data: {data.source}: {data.sizes()}")
     print(f"Task: {'multi-label' if data.multi_label else 'single-label'} ({data.task_reason})")
     if data.multi_label:
-        from training.label_sets import label_set_stats
+        from training.data.labels import label_set_stats
 
         for name, ds in data.splits.items():
             stats = label_set_stats(ds["label"])

@@ -74,7 +74,7 @@ def check_same_data(state: PartialState, fingerprints: dict[str, str]) -> None:
 
     Args:
         state: the process state.
-        fingerprints: split name -> sha256 of the split (``training.data.split_sha256``).
+        fingerprints: split name -> sha256 of the split (``training.data.load.split_sha256``).
 
     Raises:
         ToolkitError: naming the first process and split that differ from the main process's.

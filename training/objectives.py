@@ -2,7 +2,7 @@
 
 Single-label: cross-entropy, with ``--class-weights balanced`` a weight per class (scikit-learn's
 ``n / (classes x n_class)``). Multi-label: binary cross-entropy per label, with ``balanced`` a positive
-weight per label (negatives / positives, capped: ``training.multilabel.POS_WEIGHT_CAP``); the head's bias
+weight per label (negatives / positives, capped: ``training.quality.multi_label.POS_WEIGHT_CAP``); the head's bias
 starts at each label's prior log odds. The epoch kept is the one with the best validation macro F1 — for
 multi-label, at thresholds tuned on that validation split, as the saved model will use them.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training.multilabel import multi_label_metrics, positive_weights, prior_log_odds, tune_thresholds
+from training.quality.multi_label import multi_label_metrics, positive_weights, prior_log_odds, tune_thresholds
 from training.runtime import sigmoid
 
 
@@ -52,7 +52,7 @@ class WeightedCrossEntropy:
 
 def trainer_metrics(labels: list[str]):
     """The scalar metrics logged at each evaluation (and used to pick the best epoch)."""
-    from training.evaluate import classification_metrics
+    from training.quality.evaluate import classification_metrics
 
     def compute(prediction):
         metrics = classification_metrics(prediction.label_ids, prediction.predictions.argmax(-1), labels)
@@ -94,7 +94,7 @@ def multi_label_trainer_metrics(labels: list[str], objective: str):
 def start_at_priors(model, y_train) -> bool:
     """Set the head's last bias to the labels' prior log odds (a new multi-label head); False when the model
     has no final linear layer with a bias."""
-    from training.calibration import final_linear_layer
+    from training.quality.calibration import final_linear_layer
 
     layer = final_linear_layer(model, np.asarray(y_train).shape[1])
     if layer is None or layer.bias is None:

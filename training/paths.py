@@ -15,7 +15,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from training.outputs import LOCAL_PATHS_FILE
+from formats.output_folder import LOCAL_PATHS_FILE
 
 PATH_OPTIONS = ("data", "model", "output_dir", "corrections")  # TrainConfig fields that may be local paths
 

@@ -1,7 +1,7 @@
 """Running a saved model: loading it, its forward pass on PyTorch or ONNX Runtime, the softmax and the sigmoid.
 
 Every part that runs a trained output folder goes through this module: ``training.predict`` (label a
-corpus), ``training.export`` (the accuracy and latency check of the ONNX files) and ``training.calibration``
+corpus), ``training.export`` (the accuracy and latency check of the ONNX files) and ``training.quality.calibration``
 (probabilities before and after temperature scaling). Exporting a model is ``training.export``'s job alone;
 labelling a corpus does not depend on the exporter.
 
@@ -16,32 +16,25 @@ from pathlib import Path
 
 import numpy as np
 
+from formats.model_config import label_thresholds
+from training.errors import ToolkitError
+
 # A forward pass: tokenizer output as numpy int64 arrays -> logits (batch, num_labels).
 RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]
-MULTI_LABEL_PROBLEM = "multi_label_classification"  # config.json's problem_type of a multi-label model (transformers')
-SINGLE_LABEL_PROBLEM = "single_label_classification"
-THRESHOLDS_KEY = "label_thresholds"  # config.json: a multi-label model's tuned threshold per label name
-DEFAULT_THRESHOLD = 0.5  # a label without a tuned threshold, and the untuned operating point
 
 
-def is_multi_label(config) -> bool:
-    """Whether a model's config (a transformers config, or config.json as a dict) says it is multi-label."""
-    problem = config.get("problem_type") if isinstance(config, dict) else getattr(config, "problem_type", None)
-    return problem == MULTI_LABEL_PROBLEM
+def decision_thresholds(config, where: str) -> np.ndarray | None:
+    """A multi-label model's thresholds in label order (``formats.model_config.label_thresholds``, the one rule),
+    or None for a single-label model.
 
-
-def label_names(config) -> list[str]:
-    """A model's class names in id order, from a transformers config or config.json as a dict."""
-    if isinstance(config, dict):
-        return [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
-    return [config.id2label[i] for i in range(config.num_labels)]
-
-
-def saved_thresholds(config) -> np.ndarray:
-    """A multi-label model's thresholds (``label_thresholds``) in label order, :data:`DEFAULT_THRESHOLD` for a
-    label without one (``training.predict`` checks the values and says which are missing)."""
-    saved = (config.get(THRESHOLDS_KEY) if isinstance(config, dict) else getattr(config, THRESHOLDS_KEY, None)) or {}
-    return np.array([float(saved.get(label, DEFAULT_THRESHOLD)) for label in label_names(config)])
+    Raises:
+        ToolkitError: a threshold that is not a number from 0 to 1; the message starts with ``where``.
+    """
+    try:
+        thresholds = label_thresholds(config)
+    except ValueError as error:
+        raise ToolkitError(f"{where}: {error}") from None
+    return None if thresholds is None else np.array(list(thresholds.values()))
 
 
 def softmax(logits: np.ndarray, dtype=np.float64) -> np.ndarray:

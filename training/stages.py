@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from training.backbones import Backbone
-from training.calibration import Calibration
 from training.config import TrainConfig
-from training.data import LoadedData
+from training.data.load import LoadedData
+from training.quality.calibration import Calibration
 from training.train import FineTuned, Hardware
 
 

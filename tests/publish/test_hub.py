@@ -117,7 +117,8 @@ def test_space_is_deployed_in_one_commit_pointing_at_the_model(hub_server, run_d
     space = hub_server.repo(SPACE_ID, "space")
     assert space.sdk == "gradio" and len(space.commits) == 1
     received = space.commits[0].added
-    assert set(received) == {"app.py", "backend.py", "flags.py", "requirements.txt", "README.md"}
+    shared = {f"formats/{p.name}" for p in hub.FORMATS_DIR.glob("*.py")}  # what the parts share, beside app.py
+    assert set(received) == {"app.py", "backend.py", "flags.py", "requirements.txt", "README.md"} | shared
     for name in ("app.py", "backend.py", "flags.py", "requirements.txt"):
         assert received[name] == (space_dir / name).read_bytes()
     readme = received["README.md"].decode()
@@ -217,8 +218,8 @@ def test_user_errors_are_one_line_without_traceback(hub_server, run_dir, tmp_pat
 
 def test_publish_never_imports_space_or_training():
     """publish reads the output folder's files; from training it takes only the contract (the file names in
-    training.outputs) and the user-error type, both plain Python: never the pipeline, never torch."""
-    contract = ("training", "training.errors", "training.outputs")
+    formats.output_folder) and the user-error type, both plain Python: never the pipeline, never torch."""
+    contract = ("training", "training.errors", "formats.output_folder")
     code = (
         "import sys, publish.hub, publish.__main__; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('space', 'training', 'torch', 'transformers', "

@@ -12,7 +12,7 @@ import flags
 from tests.conftest import REPO_ROOT
 from tests.hub_server import TEST_TOKEN
 from tests.space.flag_writer import make_flag
-from training.flag_records import load_flag_records
+from training.corrections.records import load_flag_records
 
 
 def pull_cli(repo: str, out, token: str | None = None) -> subprocess.CompletedProcess:

@@ -18,6 +18,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from starlette.datastructures import Headers
 
+from formats.flag_record import shown_escaped
 from tests.conftest import REPO_ROOT
 from tests.space.conftest import RecordingBackend, serve, start_app
 from tests.space.flag_writer import make_flag
@@ -186,8 +187,8 @@ def test_control_and_bidi_characters_are_escaped_in_the_review_sheet_and_csv_but
     store = flags.FlagStore(tmp_path / "flags")
     store.append(make_flag(EVIL, note="see \u202eme"))
     assert json.loads(store.path.read_text(encoding="utf-8"))["text"] == EVIL  # the record keeps the text as sent
-    assert flags.shown_escaped(EVIL) == SHOWN
-    assert flags.shown_escaped("two\nlines\tand tab") == "two\nlines\tand tab"
+    assert shown_escaped(EVIL) == SHOWN
+    assert shown_escaped("two\nlines\tand tab") == "two\nlines\tand tab"
 
     assert run_cli("export", "--flag-dir", str(tmp_path / "flags"), "--output", str(tmp_path / "f.csv")).returncode == 0
     assert (

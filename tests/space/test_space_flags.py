@@ -14,9 +14,10 @@ import flags
 import flags_cli
 import pytest
 
+from formats.flag_record import FIELDS
 from tests.conftest import REPO_ROOT
 from tests.space.flag_writer import SCORES, expected_record, make_flag
-from training.flag_records import load_flag_records
+from training.corrections.records import load_flag_records
 
 WRITER = [sys.executable, "-m", "tests.space.flag_writer"]
 
@@ -40,7 +41,7 @@ def without_id_and_time(rec: dict) -> dict:
 
 def test_make_record_has_the_design_fields_and_takes_the_top_score_as_prediction():
     rec = record("i am shocked", scores={"joy": 0.2, "surprise": 0.7, "fear": 0.1}, corrected_label="fear")
-    assert list(rec) == flags.FIELDS[: flags.FIELDS.index("predicted_labels")]  # the multi-label fields: none
+    assert list(rec) == list(FIELDS[: FIELDS.index("predicted_labels")])  # the multi-label fields: none
     assert rec["predicted_label"] == "surprise"
     assert rec["time"].endswith("Z") and rec["time"][:4].isdigit()
     assert rec["id"] != record("i am shocked")["id"]
@@ -160,7 +161,7 @@ def test_export_round_trips_exactly(tmp_path, suffix):
     out = flags.export(written, tmp_path / f"flags{suffix}")
     assert load_flag_records(out) == written  # read back by the one reader training uses
     if suffix == ".csv":
-        assert out.read_text(encoding="utf-8").splitlines()[0] == ",".join(flags.FIELDS)
+        assert out.read_text(encoding="utf-8").splitlines()[0] == ",".join(FIELDS)
 
 
 FORMULAS = ['=HYPERLINK("http://x")', "+1", "-1 sad", "@SUM(A1)", "\tx", "\rx", "'=already quoted", "'tis fine"]

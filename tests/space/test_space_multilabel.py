@@ -19,6 +19,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from formats.flag_record import FIELDS, is_set_record
 from tests.conftest import MULTI_LABELS, REPO_ROOT, THRESHOLDS
 from tests.space.conftest import no_limits, serve, start_app
 from tests.space.test_space_mcp import mcp_round_trip
@@ -71,10 +72,11 @@ def test_both_backends_give_each_label_its_sigmoid_and_read_the_thresholds(
 def test_the_probability_function_and_the_thresholds_read_from_a_config():
     [row] = backend.probabilities(["a", "b"], np.array([[1000.0, -1000.0]]), multi_label=True)  # no overflow
     assert row == {"a": 1.0, "b": 0.0}
-    config = {"problem_type": "multi_label_classification", "label_thresholds": {"a": 0.3}}
-    assert backend.label_thresholds(config, ["a", "b"]) == {"a": 0.3, "b": 0.5}  # 0.5 where none was tuned
-    assert backend.label_thresholds({"problem_type": "single_label_classification"}, ["a"]) is None
-    assert backend.label_thresholds({}, ["a"]) is None
+    id2label = {"id2label": {"0": "a", "1": "b"}}
+    config = {"problem_type": "multi_label_classification", "label_thresholds": {"a": 0.3}, **id2label}
+    assert backend.thresholds_of(config, "m") == {"a": 0.3, "b": 0.5}  # 0.5 where none was tuned
+    assert backend.thresholds_of({"problem_type": "single_label_classification", **id2label}, "m") is None
+    assert backend.thresholds_of(id2label, "m") is None
 
 
 # --- /predict --------------------------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def test_a_flag_with_a_set_stores_the_record_contract(served_sets, multilabel_to
     url, store = served_sets
     record_id = Client(url, verbose=False).predict(TEXT, ["love", "fear", "love"], "both", api_name="/flag")
     [record] = store.records()
-    assert record["id"] == record_id and list(record) == flags.FIELDS
+    assert record["id"] == record_id and list(record) == list(FIELDS)
     assert (record["predicted_label"], record["corrected_label"]) == (None, None)
     assert record["predicted_labels"] == PREDICTED
     assert record["corrected_labels"] == ["fear", "love"]  # the model's label order, each once
@@ -195,8 +197,8 @@ def test_old_single_and_multi_label_records_are_read_together(tmp_path):
     by_text = {r["text"]: r for r in flags.read_records(tmp_path)}
     assert by_text["older"] == old and by_text["i am shocked"] == single and by_text["so mad and so glad"] == multi
     assert "corrected_labels" not in single and "predicted_labels" not in single  # single-label records unchanged
-    assert not label_sets.is_set_record(single) and label_sets.is_set_record(multi)
-    assert label_sets.is_set_record(set_record("none of these", []))
+    assert not is_set_record(single) and is_set_record(multi)
+    assert is_set_record(set_record("none of these", []))
 
 
 def test_the_csv_export_writes_a_set_in_one_formula_safe_cell(tmp_path):
@@ -218,7 +220,7 @@ def test_the_csv_export_writes_a_set_in_one_formula_safe_cell(tmp_path):
     with out.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert reader.fieldnames == flags.FIELDS and flags.FIELDS[-2:] == ["predicted_labels", "corrected_labels"]
+    assert reader.fieldnames == list(FIELDS) and FIELDS[-2:] == ("predicted_labels", "corrected_labels")
     both, none, odd, single = rows
     assert (both["text"], both["corrected_labels"], both["predicted_labels"]) == (
         "'=1+1 both",

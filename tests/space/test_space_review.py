@@ -11,8 +11,8 @@ import review
 
 from tests.space.flag_writer import make_flag
 from tests.space.test_space_flags import run_cli
-from training.corrections import merge_corrections
-from training.flag_records import load_flag_records
+from training.corrections.merge import merge_corrections
+from training.corrections.records import load_flag_records
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from formats.output_folder import TRAIN_CONFIG_FILE
 from tests.conftest import REPO_ROOT, make_texts, write_split
 from training.ask.__main__ import main
 from training.ask.known import known_texts
@@ -29,7 +30,6 @@ from training.ask.ranking import (
     uncertainty,
 )
 from training.ask.sheet import COLUMNS
-from training.outputs import TRAIN_CONFIG_FILE
 
 PROBS = np.array(
     [
@@ -357,8 +357,8 @@ def test_refused_outputs_and_an_empty_pool(run_dir, pool, tmp_path, capsys):
 
 def test_a_filled_sheet_goes_through_corrections_as_the_owners_labels(run_dir, pool, pool_rows, tmp_path, capsys):
     """The loop's steps 2-4: ask, fill in some rows (one a formula-looking text), train with --corrections."""
+    from formats.output_folder import CORRECTIONS_FILE
     from training.__main__ import main as train
-    from training.outputs import CORRECTIONS_FILE
 
     data = Path(json.loads((run_dir / TRAIN_CONFIG_FILE).read_text())["config"]["data"])
     sheet = tmp_path / "sheet.csv"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.baselines import extract_embeddings, run_baselines
+from training.quality.baselines import extract_embeddings, run_baselines
 
 LABELS = ["a", "b", "c"]
 

@@ -6,7 +6,7 @@ import torch
 from matplotlib.figure import Figure
 
 from tests.conftest import CUES, make_texts
-from training.calibration import (
+from training.quality.calibration import (
     at_search_bound,
     calibrate,
     expected_calibration_error,

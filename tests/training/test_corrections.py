@@ -12,10 +12,10 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
 from tests.conftest import make_texts
-from training.corrections import merge_corrections
-from training.corrections_apply import apply_corrections, format_summary
+from training.corrections.apply import apply_corrections, format_summary
+from training.corrections.merge import merge_corrections
+from training.corrections.records import FIELDS, load_flag_records
 from training.errors import ToolkitError
-from training.flag_records import FIELDS, load_flag_records
 
 LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
@@ -245,7 +245,7 @@ def test_folder_reads_every_jsonl_and_pulled_data_folder_ignoring_a_torn_last_li
     write_jsonl(tmp_path / "data" / "flags-c.jsonl", [flag("c1", "w", "anger")])
     (tmp_path / "notes.txt").write_text("not a flag file\n")
 
-    with caplog.at_level(logging.WARNING, logger="training.flag_records"):
+    with caplog.at_level(logging.WARNING, logger="training.corrections.records"):
         records = load_flag_records(tmp_path)
 
     assert [r["id"] for r in records] == ["a1", "a2", "b1", "c1"]

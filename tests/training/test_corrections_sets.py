@@ -9,10 +9,10 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, List, Value
 
 from tests.training.test_corrections import flag, write_jsonl
-from training.agreement import agreement_summary, krippendorff_alpha
-from training.corrections import merge_corrections
-from training.corrections_apply import apply_corrections, format_summary
-from training.flag_records import FIELDS, load_flag_records
+from training.corrections.agreement import agreement_summary, krippendorff_alpha
+from training.corrections.apply import apply_corrections, format_summary
+from training.corrections.merge import merge_corrections
+from training.corrections.records import FIELDS, load_flag_records
 
 LABELS = ["anger", "fear", "joy", "love"]
 TEXTS = ["what a day", "i miss you", "leave me alone", "so scared"]
@@ -195,10 +195,10 @@ def test_apply_corrections_on_a_multi_label_dataset_keeps_its_features(tmp_path)
 
 
 def test_training_with_corrections_on_multi_label_data_writes_corrections_json(tmp_path, tiny_backbone_dir):
+    from formats.output_folder import CORRECTIONS_FILE, METRICS_FILE
     from tests.training.test_multilabel_data import write_jsonl as write_data
     from tests.training.test_multilabel_pipeline import OPTIONS
     from training.__main__ import main
-    from training.outputs import CORRECTIONS_FILE, METRICS_FILE
 
     data = write_data(tmp_path / "data", sizes=(64, 24, 24))
     first = json.loads((data / "train.jsonl").read_text().splitlines()[0])

@@ -10,10 +10,10 @@ import pytest
 
 from tests.training.test_corrections import LABELS, flag, write_jsonl
 from training.config import parse_config
-from training.corrections import merge_corrections
-from training.corrections_apply import format_summary
+from training.corrections.apply import format_summary
+from training.corrections.merge import merge_corrections
+from training.corrections.records import load_flag_records
 from training.errors import ToolkitError
-from training.flag_records import load_flag_records
 
 TEXTS = ["i feel calm today", "the bus was late again", "my cat knocked over a glass"]
 TRAIN = ["joy", "anger", "surprise"]
@@ -237,11 +237,8 @@ def test_control_and_bidi_characters_shown_escaped_in_the_csv_read_back_as_sent(
     """The Space's CSV export and review sheet show them escaped (a person must see them); training reads the
     text as it was sent, so an accepted row still matches its training text. Only what the export escapes is
     turned back: a typed backslash sequence for a visible character stays as it is."""
-    from space import flags as space_flags
     from space.flags import export
-    from training import flag_records
 
-    assert flag_records.HIDDEN.pattern == space_flags.HIDDEN.pattern  # the two copies agree
     texts = ["\u202eevil reversed", "red \x1b[31malert\x1b[0m", "nul\x00byte", r"a typed \u0041 stays"]
     store = space_store(tmp_path, texts)
     exported = export(store.records(), tmp_path / "flags.csv").read_text(encoding="utf-8")

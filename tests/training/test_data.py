@@ -10,12 +10,12 @@ from functools import partial
 
 import pytest
 
+from formats.output_folder import headline_split
 from tests.conftest import make_texts, write_split
 from training.config import TrainConfig
-from training.data import SAMPLE_DATA, load_data, split_sha256, subsample
+from training.data.load import SAMPLE_DATA, load_data, split_sha256, subsample
+from training.data.readers import Columns, iter_rows
 from training.errors import HubUnavailable, ToolkitError
-from training.outputs import headline_split
-from training.readers import Columns, iter_rows
 
 LABELS3 = ["positive", "negative", "neutral"]  # deliberately not sorted
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from training.evaluate import classification_metrics, confusion_figure, errors_table, per_example_loss
+from training.quality.evaluate import classification_metrics, confusion_figure, errors_table, per_example_loss
 
 LABELS = ["a", "b", "c"]
 # gold:      a a a b b c

@@ -3,7 +3,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from training.explore import class_distribution, embedding_map, project_2d, words_per_text
+from training.quality.explore import class_distribution, embedding_map, project_2d, words_per_text
 
 LABELS = ["neg", "neu", "pos"]
 

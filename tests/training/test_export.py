@@ -14,10 +14,10 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from formats.output_folder import write_json
 from tests.conftest import write_splits
 from training.errors import ToolkitError
 from training.export import export_onnx, main
-from training.outputs import write_json
 
 TEXTS = [
     "i feel happy",

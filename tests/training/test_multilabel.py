@@ -7,9 +7,10 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, f1_score, hamming_loss, jaccard_score, roc_auc_score
 
-from training.calibration import binary_logits, per_label_ece
-from training.evaluate import per_example_loss
-from training.multilabel import (
+from training.objectives import WeightedBinaryCrossEntropy
+from training.quality.calibration import binary_logits, per_label_ece
+from training.quality.evaluate import per_example_loss
+from training.quality.multi_label import (
     POS_WEIGHT_CAP,
     bce_per_text,
     errors_table,
@@ -20,7 +21,6 @@ from training.multilabel import (
     sigmoid,
     tune_thresholds,
 )
-from training.objectives import WeightedBinaryCrossEntropy
 
 LABELS = ["a", "b", "c"]
 

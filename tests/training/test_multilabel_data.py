@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import CUES
 from training.config import parse_config
-from training.data import load_data
+from training.data.labels import label_set_stats
+from training.data.load import load_data
 from training.errors import ToolkitError
-from training.label_sets import label_set_stats
 
 LABELS = ["anger", "fear", "joy", "love"]
 

@@ -15,7 +15,7 @@ from tests.training.test_multilabel_data import write_jsonl
 from training.__main__ import main
 from training.compare import compare_runs, load_run
 from training.export import export_onnx
-from training.multilabel import multi_label_metrics
+from training.quality.multi_label import multi_label_metrics
 from training.runtime import onnx_session, sigmoid
 
 OPTIONS = ["--epochs", "2", "--learning-rate", "1e-2", "--batch-size", "8", "--eval-batch-size", "16"]

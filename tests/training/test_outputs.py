@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from formats.output_folder import BACKEND_ALIASES, BACKENDS, ONNX_FILES, canonical_backend, headline_split, onnx_path
 from training.errors import ToolkitError, one_line_errors
-from training.outputs import BACKEND_ALIASES, BACKENDS, ONNX_FILES, canonical_backend, headline_split, onnx_path
 from training.runtime import softmax
 
 
@@ -66,12 +66,12 @@ def test_labelling_a_corpus_does_not_load_the_exporter():
 
 def test_output_folder_file_names_live_only_in_training_outputs():
     """No string in the code of training/ or publish/ (docstrings aside) spells a file name of the output
-    folder: each has one home, training/outputs.py. (The Space keeps a guarded copy: tests/space.)"""
+    folder: each has one home, formats/output_folder.py. (The Space keeps a guarded copy: tests/space.)"""
     import ast
     import re
     from pathlib import Path
 
-    from training import outputs
+    from formats import output_folder as outputs
 
     names = {
         outputs.TRAIN_CONFIG_FILE,

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT, RUN_FIGURES, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
-from training.data import SAMPLE_DATA
+from training.data.load import SAMPLE_DATA
 
 CONTRACT_FILES = [
     "config.json",
@@ -126,8 +126,8 @@ def test_the_saved_model_gives_the_calibrated_probabilities(run):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from training.calibration import negative_log_likelihood
-    from training.evaluate import per_example_loss
+    from training.quality.calibration import negative_log_likelihood
+    from training.quality.evaluate import per_example_loss
 
     out, splits = run
     calibration = read_json(out / "metrics.json")["calibration"]

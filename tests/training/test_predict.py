@@ -12,8 +12,8 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig, DistilBertModel
 
 from tests.conftest import make_texts, write_tiny_tokenizer
-from training.evaluate import classification_metrics
 from training.predict.__main__ import main
+from training.quality.evaluate import classification_metrics
 
 LONG = " ".join(["happy"] * 100)  # over the tiny model's 64 tokens
 
@@ -252,7 +252,7 @@ def test_the_parquet_merge_copies_every_row_group_in_order(tmp_path):
 
 
 def test_json_files_are_training_outputs_bytes_and_resume_reads_them(tmp_path):
-    from training.outputs import write_json
+    from formats.output_folder import write_json
     from training.predict.parts import MANIFEST, Parts
 
     parts = Parts(tmp_path / "out.parquet")

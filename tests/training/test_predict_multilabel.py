@@ -1,5 +1,6 @@
 """python -m training.predict with a multi-label model: the three gold layouts, the output per format, the
-metrics against training/multilabel.py, resume, torchrun, every backend, and the single-label refusals."""
+metrics against training/quality/multi_label.py, resume, torchrun, every backend, and the single-label
+refusals."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from tests.conftest import REPO_ROOT, fit_full_batch, write_tiny_model
 from tests.training.test_multilabel_data import label_sets, text
-from training.multilabel import multi_label_metrics
 from training.predict import run
 from training.predict.__main__ import main
 from training.predict.parts import output_schema, shard_table, write_table
 from training.predict.sets import multi_label_summary, shard_counts
+from training.quality.multi_label import multi_label_metrics
 from training.runtime import predict_sets, sigmoid
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "run_multilabel"  # a multi-label run's config.json (no weights)
@@ -51,7 +52,8 @@ def fit_multi_label(directory, steps: int = 150):
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A tiny multi-label BERT over the fixture run's labels and thresholds, exported to onnx/ (fp32, int8)."""
-    from training.export import ONNX_DIR, write_onnx_folder
+    from formats.output_folder import ONNX_DIR
+    from training.export import write_onnx_folder
 
     directory = write_tiny_model(tmp_path_factory.mktemp("multi-label-model"), LABELS, arch="bert")
     model, tokenizer = fit_multi_label(directory)
@@ -104,7 +106,8 @@ def write_layout(folder, layout: str, rows) -> tuple:
 
 
 def expected_metrics(frame: pd.DataFrame, rows) -> dict:
-    """training/multilabel.py's metrics of the output's own probabilities (roc_auc_macro left out, as predict does)."""
+    """The metrics of training/quality/multi_label.py on the output's own probabilities (no roc_auc_macro, as
+    predict)."""
     probabilities = frame[[f"prob_{label}" for label in LABELS]].to_numpy()
     y_true = np.array([[int(label in s) for label in LABELS] for _, s in rows])
     metrics = multi_label_metrics(y_true, probabilities, THRESHOLDS, LABELS)

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from training import readers
-from training.data import load_data
+from training.data import readers
+from training.data.load import load_data
 from training.errors import ToolkitError
 from training.predict.inputs import open_input
 

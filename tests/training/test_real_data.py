@@ -41,7 +41,7 @@ def test_offline_backbone_learns_the_real_emotions(tmp_path):
 
 @pytest.mark.shared_data
 def test_real_data_duplicates_and_overlap_are_reported():
-    from training.data import load_data
+    from training.data.load import load_data
 
     data = load_data(str(SHARED_EMOTION))
     assert data.sizes() == {"train": 16000, "validation": 2000, "test": 2000}

@@ -20,8 +20,8 @@ import pytest
 from tests.conftest import REPO_ROOT, make_texts
 from tests.file_server import serve_folder
 from tests.training.test_pipeline import CONTRACT_FILES
-from training.data import load_data
-from training.evaluate import classification_metrics
+from training.data.load import load_data
+from training.quality.evaluate import classification_metrics
 from training.train import steps_per_epoch
 
 EPOCHS = 3

@@ -7,7 +7,7 @@
 - **the corrections** the run merged (``--corrections``), when local: their texts may be in training now;
 - **--exclude FILE**: any file (or folder, or glob) ``training.predict`` reads, e.g. an earlier sheet.
 
-Texts match as the corrections match them (``training.corrections.text_key``: Unicode NFC, whitespace
+Texts match as the corrections match them (``formats.flag_record.text_key``: Unicode NFC, whitespace
 collapsed, case-folded). Keys are kept as 8-byte hashes, so a pool of millions fits in memory.
 """
 
@@ -17,10 +17,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.corrections import text_key
+from formats.flag_record import from_csv_cell, text_key
+from formats.output_folder import TRAIN_CONFIG_FILE
 from training.errors import ToolkitError, first_line
-from training.flag_records import from_csv_cell
-from training.outputs import TRAIN_CONFIG_FILE
 from training.paths import is_local
 
 # Why a pool text is skipped, in the order they are checked (a text in several counts once, under the first).
@@ -31,7 +30,7 @@ NOT_SKIPPED = "its texts are not skipped — pass --exclude FILE (repeatable) wi
 
 
 def key_hash(text: str) -> bytes:
-    """The matching key of ``text`` (:func:`training.corrections.text_key`) as an 8-byte hash."""
+    """The matching key of ``text`` (:func:`formats.flag_record.text_key`) as an 8-byte hash."""
     return hashlib.blake2b(text_key(text).encode("utf-8"), digest_size=8).digest()
 
 
@@ -90,7 +89,7 @@ def training_data(model: str, known: Known) -> None:
         what = "is not on this disk" if is_local(config.data) else "is not a local file (a Hub dataset or a URL)"
         known.notes.append(f"note: {model} was trained on {config.data}, which {what}: {NOT_SKIPPED}")
     else:
-        from training.data import load_data
+        from training.data.load import load_data
 
         try:
             data = load_data(config.data, **{**config.data_options(), "min_class_examples": 0})
@@ -106,7 +105,7 @@ def training_data(model: str, known: Known) -> None:
 
 def correction_texts(source: str) -> list[str]:
     """The texts of the flag records a run merged, whatever their label (the merge may have added them)."""
-    from training.flag_records import load_flag_records
+    from training.corrections.records import load_flag_records
 
     records = load_flag_records(source)
     return [record["text"] for record in records if record.get("corrected_label") and record.get("accept", True)]

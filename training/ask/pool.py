@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from formats.flag_record import text_key
 from training.ask.known import REASONS, Known, key_hash
 from training.ask.ranking import uncertainty
-from training.corrections import text_key
 
 EMPTY, DUPLICATE = "empty", "repeated in POOL"  # reasons beside known.REASONS
 SCAN_BATCH = 65_536  # rows read at a time

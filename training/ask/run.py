@@ -20,18 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from formats.model_config import label_names
+from formats.output_folder import CONFIG_FILE
 from training.ask.embed import Embedder
 from training.ask.known import Known, known_texts
 from training.ask.pool import Pool, probabilities, probability_columns, rows_at, scan
 from training.ask.ranking import MARGIN_DIVERSE, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
 from training.ask.sheet import sheet_format, write_sheet
 from training.errors import ToolkitError
-from training.outputs import CONFIG_FILE
 from training.predict.guard import same_file
 from training.predict.inputs import Input
 from training.predict.model import resolve_model
 from training.predict.run import PredictOptions, cpu_budget, predict_corpus, read_as_told
-from training.runtime import is_multi_label, label_names, saved_thresholds
+from training.runtime import decision_thresholds
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def model_classes(options: AskOptions) -> tuple[list[str], np.ndarray | None]:
     ``label_thresholds``, 0.5 for a label without one); None for a single-label model."""
     folder = resolve_model(options.model, options.revision, weights=False)
     config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    return label_names(config), saved_thresholds(config) if is_multi_label(config) else None
+    return label_names(config), decision_thresholds(config, f"ask error: {options.model}/{CONFIG_FILE}")
 
 
 def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, pool_input: Input) -> dict:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from training.corrections.records import QUEUE_COLUMN
 from training.errors import ToolkitError
-from training.flag_records import QUEUE_COLUMN
 from training.predict.parts import atomic, neutralised
 
 # QUEUE_COLUMN ("uncertainty") is how `python -m training --corrections` tells this sheet from other CSVs.

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from formats.output_folder import BACKEND_ALIASES, canonical_backend
 from training.errors import one_line_errors
-from training.outputs import BACKEND_ALIASES, canonical_backend
 from training.predict.model import BACKENDS
 from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
 

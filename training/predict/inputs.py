@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.hub import hub_rows, load_hub_dataset
+from training.data.labels import label_set
+from training.data.readers import FORMATS, Columns, Row, download, iter_rows, short_repr
 from training.errors import ToolkitError
-from training.hub_data import hub_rows, load_hub_dataset
-from training.label_sets import label_set
 from training.paths import can_only_be_local, is_url
-from training.readers import FORMATS, Columns, Row, download, iter_rows, short_repr
 
 GLOB_CHARACTERS = "*?["
 

@@ -14,24 +14,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from formats.model_config import DEFAULT_THRESHOLD, label_names, untuned_labels
+from formats.output_folder import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_PREFERENCE, TORCH
 from training.errors import ToolkitError, first_line
-from training.outputs import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_INT8, TORCH
 from training.paths import can_only_be_local
 from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
-from training.runtime import (
-    DEFAULT_THRESHOLD,
-    THRESHOLDS_KEY,
-    is_multi_label,
-    label_names,
-    load_model,
-    max_input_length,
-    onnx_session,
-    saved_thresholds,
-)
+from training.runtime import decision_thresholds, load_model, max_input_length, onnx_session
 
 BACKENDS = ("auto", *ONNX_FILES, TORCH)
-# What auto picks on a CPU, best first: the int8 model (training.export deletes one that failed its check).
-ONNX_PREFERENCE = sorted(ONNX_FILES, key=lambda backend: backend != ONNX_INT8)
 # What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
@@ -84,22 +74,10 @@ def decision_rule(config, model: str) -> tuple[dict, str | None]:
     Raises:
         ToolkitError: ``label_thresholds`` that is not an object of numbers between 0 and 1.
     """
-    if not is_multi_label(config):
+    thresholds = decision_thresholds(config, f"predict error: {model}/{CONFIG_FILE}")
+    if thresholds is None:
         return {"activation": SOFTMAX}, None
-    labels = label_names(config)
-    saved = getattr(config, THRESHOLDS_KEY, None) or {}
-    if not isinstance(saved, dict):
-        raise ToolkitError(
-            f"predict error: {model}/{CONFIG_FILE}: label_thresholds is {type(saved).__name__} — expected an "
-            'object of label thresholds, e.g. {"joy": 0.35}'
-        )
-    for label, value in saved.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ToolkitError(
-                f"predict error: {model}/{CONFIG_FILE}: label_thresholds[{label!r}] is {value!r} — expected a number "
-                "between 0 and 1"
-            )
-    missing = [label for label in labels if label not in saved]
+    missing, labels = untuned_labels(config), label_names(config)
     note = None
     if missing:
         which = "every label" if len(missing) == len(labels) else ", ".join(missing)
@@ -107,8 +85,7 @@ def decision_rule(config, model: str) -> tuple[dict, str | None]:
             f"note: {model}/{CONFIG_FILE} has no label_thresholds for {which}: predicting a label at probability "
             f">= {DEFAULT_THRESHOLD} (python -m training tunes and saves them)"
         )
-    thresholds = tuple(saved_thresholds(config).tolist())
-    return {"activation": SIGMOID, "thresholds": thresholds}, note
+    return {"activation": SIGMOID, "thresholds": tuple(thresholds.tolist())}, note
 
 
 def choose_backend(requested: str, folder: Path, model: str, cuda: bool) -> tuple[str, str | None]:

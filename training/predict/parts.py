@@ -41,10 +41,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from formats.flag_record import FORMULA_START, SET_SEPARATOR  # the flag export's cell rules, shared
+from formats.output_folder import write_json
 from training.errors import ToolkitError
-from training.flag_records import FORMULA_START  # the flag export's rule (space/flags.py), shared
-from training.outputs import write_json
-from training.votes import SET_SEPARATOR
 
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
 MANIFEST = "manifest.json"
@@ -186,7 +185,7 @@ def atomic(path: Path):
 
 
 def write_json_atomically(path: Path, content: dict) -> None:
-    """:func:`training.outputs.write_json` (the one JSON writer) to a temporary name, renamed when complete."""
+    """:func:`formats.output_folder.write_json` (the one JSON writer) to a temporary name, renamed when complete."""
     with atomic(path) as tmp:
         write_json(tmp, content)
 

@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from training.data.labels import multi_hot
 from training.distributed import init_processes
 from training.errors import ToolkitError
-from training.evaluate import metrics_from_confusion
-from training.label_sets import multi_hot
 from training.predict.engine import Engine
 from training.predict.guard import lock_output, prepare_targets, refuse_inputs, weights_fingerprint
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
 from training.predict.parts import Parts, output_schema, shard_table, write_json_atomically
 from training.predict.sets import multi_label_summary, shard_counts
+from training.quality.evaluate import metrics_from_confusion
 
 METRICS_FILE = "predict_metrics.json"
 

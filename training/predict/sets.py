@@ -2,7 +2,7 @@
 
 A label is predicted where its probability (its sigmoid) reaches the model's threshold for it
 (``training.runtime.predict_sets``, as training evaluates). The metrics are those of
-``training.multilabel.multi_label_metrics`` — at the model's thresholds, and at 0.5 under ``at_0_5`` —
+``training.quality.multi_label.multi_label_metrics`` — at the model's thresholds, and at 0.5 under ``at_0_5`` —
 but computed without holding the input's rows: each shard stores, per label, its true positives, false
 positives and false negatives, and per text the sums the samples averages need (exact matches, samples F1,
 samples Jaccard). Summed over the shards they give every metric exactly, with scikit-learn's definitions
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.runtime import DEFAULT_THRESHOLD, predict_sets
+from formats.model_config import DEFAULT_THRESHOLD
+from training.runtime import predict_sets
 
 
 def predicted(probabilities: np.ndarray, thresholds) -> np.ndarray:
@@ -56,7 +57,7 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def metrics_from(counts: dict, texts: int, labels: list[str]) -> dict:
-    """``training.multilabel.set_metrics``'s entry from summed counts (same keys, same definitions)."""
+    """``training.quality.multi_label.set_metrics``'s entry from summed counts (same keys, same definitions)."""
     tp, fp, fn = (np.asarray(counts[key], dtype=np.int64) for key in ("tp", "fp", "fn"))
     support = tp + fn
     precision, recall, f1 = ratio(tp, tp + fp), ratio(tp, support), ratio(2 * tp, 2 * tp + fp + fn)

@@ -3,7 +3,7 @@
 Formats: ``.txt`` (``text;label`` lines, no header, split on the last ``;``), ``.csv`` / ``.tsv`` (a header
 with text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``; an http(s)
 URL to such a file is downloaded once into the user cache. Bad data raises ``ToolkitError`` naming the file
-and line (or row). ``training.data`` turns the rows into validated splits.
+and line (or row). ``training.data.load`` turns the rows into validated splits.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
-"""Apply the corrections merge (``training.corrections``) to a training ``datasets.Dataset``, and print its summary."""
+"""Apply the corrections merge (``training.corrections.merge``) to a training dataset, and print its summary."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from training.corrections import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
-from training.flag_records import load_flag_records
-from training.outputs import CORRECTIONS_FILE
+from formats.output_folder import CORRECTIONS_FILE
+from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
+from training.corrections.records import load_flag_records
+from training.corrections.votes import Vote
 from training.paths import portable_name
-from training.votes import Vote
 
 
 def apply_corrections(

@@ -2,7 +2,7 @@
 
 Sources: a Hub dataset id, a local folder (``train``, ``validation``|``val``|``dev``, ``test`` files),
 a single file (split stratified 80/10/10 with the seed) or an http(s) URL to a file, in the formats that
-``training.readers`` reads.
+``training.data.readers`` reads.
 
 Every split becomes a ``datasets.Dataset`` with columns ``text`` (str) and ``label`` (int id).
 Label names and order: ``ClassLabel.names`` for Hub datasets; for files, the sorted label names
@@ -20,9 +20,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.errors import ToolkitError
-from training.hub_data import read_hub
-from training.label_sets import (
+from formats.flag_record import SET_SEPARATORS
+from formats.output_folder import ERRORS_FILE
+from training.data.hub import read_hub
+from training.data.labels import (
     as_label_sets,
     detect_multi_label,
     label_places,
@@ -30,13 +31,12 @@ from training.label_sets import (
     rarest_label,
     to_multi_label_dataset,
 )
-from training.outputs import ERRORS_FILE
+from training.data.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
+from training.errors import ToolkitError
 from training.paths import can_only_be_local, is_url
-from training.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
-from training.votes import SET_SEPARATORS
 
 # Shipped with the project: a synthetic sample the demo falls back to when the Hub is unreachable.
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "sample"
 MAX_LISTED = 5  # labels, and lines of each, that a data error names before "..."
 
 
@@ -67,7 +67,7 @@ def gold_labels(data: LoadedData, split: str):
     """A split's gold labels as an array: label ids, or for multi-label data the ``(texts, labels)`` 0/1 matrix."""
     import numpy as np
 
-    from training.label_sets import multi_hot
+    from training.data.labels import multi_hot
 
     column = data.splits[split]["label"]
     return multi_hot(column, len(data.labels)) if data.multi_label else np.asarray(column)

@@ -20,10 +20,11 @@ from pathlib import Path
 # --- Files of the output folder ------------------------------------------------------------------------
 CONFIG_FILE = "config.json"  # save_pretrained: architecture, id2label / label2id
 WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+TOKENIZER_FILE = "tokenizer.json"  # the tokenizer, as the `tokenizers` library saves it (the Space reads this one)
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"  # model_max_length, pad_token
 # What save_pretrained may write for a tokenizer, depending on its family.
 TOKENIZER_FILES = (
-    "tokenizer.json",
+    TOKENIZER_FILE,
     TOKENIZER_CONFIG_FILE,
     "special_tokens_map.json",
     "added_tokens.json",
@@ -74,6 +75,9 @@ ONNX_DIR = "onnx"  # self-contained: the models, their tokenizer and config
 TORCH, ONNX_FP32, ONNX_INT8 = "torch", "onnx-fp32", "onnx-int8"
 BACKENDS = (TORCH, ONNX_FP32, ONNX_INT8)
 ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend -> file in ONNX_DIR
+# What a CPU runs when no backend is named (predict's auto, the Space's default): int8 first, as training.export
+# keeps it only when it passed its accuracy check.
+ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
 # Spellings of earlier versions, still accepted where a user could have typed them or a file holds them.
 BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}
 

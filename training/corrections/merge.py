@@ -1,11 +1,11 @@
 """Merge flags from the Space (users' corrected labels) into the training split.
 
-``python -m training --corrections X`` reads flag records from X (see ``training.flag_records``: a flag
+``python -m training --corrections X`` reads flag records from X (see ``training.corrections.records``: a flag
 folder, a ``.jsonl`` or a ``.csv`` — an export, a hand-made file, or a review sheet) and applies them to
 the training split only, by these rules:
 
 1. Only a flag whose answer is a class of the dataset is used (for multi-label data: a set of its classes,
-   possibly empty — ``training.votes`` says where a record gives it); any other flag, and a flag with
+   possibly empty — ``training.corrections.votes`` says where a record gives it); any other flag, and a flag with
    empty text, is rejected with its reason. A flag id seen twice (the same file read from
    a local store and from a pulled copy, say) counts once. A review-sheet row not marked accepted is
    rejected ("not accepted in review"), and a ``training.ask`` sheet's row left blank is skipped ("blank").
@@ -40,20 +40,20 @@ the training split only, by these rules:
 
 The summary (saved by the CLI as ``corrections.json``; its keys in docs/corrections.md) counts what was
 read, used, relabelled, added and rejected (each rejection with its reason), per client, the labels that came
-from a ``training.ask`` queue, how much the clients agree (``training.agreement``), and lists the anonymous
+from a ``training.ask`` queue, how much the clients agree (``training.corrections.agreement``), and lists the anonymous
 ``proposals`` and burst ``warnings``; ``flags_read == used + rejected``.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from datetime import datetime, timezone
 
-from training.agreement import agreement_summary
-from training.bursts import burst_warnings
-from training.flag_records import OWNER, QUEUE, parse_time
-from training.votes import NotAVote, Vote, prediction_of, record_vote, shown
+from formats.flag_record import text_key
+from training.corrections.agreement import agreement_summary
+from training.corrections.bursts import burst_warnings
+from training.corrections.records import OWNER, QUEUE, parse_time
+from training.corrections.votes import NotAVote, Vote, prediction_of, record_vote, shown
 
 # Two, so that no single client can change a training label or add a text on its own: a second person must
 # agree. More would leave a quiet Space's flags unused; the owner's review covers texts one person flagged.
@@ -63,11 +63,6 @@ DEFAULT_MAX_NEW_PER_CLIENT = 20
 SIGNED_IN_PREFIX = "hf:"  # the Space's client id of a visitor signed in with Hugging Face
 HELD_OUT_REASON = "text is in the test/validation split (adding it to training would leak evaluation data)"
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # the time of a hand-made record without one
-
-
-def text_key(text: str) -> str:
-    """The matching key of a text: NFC, whitespace stripped and collapsed, case-folded (rule 2)."""
-    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
 def client_of(record: dict) -> str:
@@ -119,13 +114,13 @@ def merge_corrections(
     Args:
         texts: training texts.
         labels: their label names, same length (multi-label: tuples of names, in ``label_names`` order).
-        records: flag records (``training.flag_records``), in reading order.
+        records: flag records (``training.corrections.records``), in reading order.
         label_names: the classes of the dataset.
         held_out_texts: validation and test texts; a new text among them is not added.
         min_votes: distinct clients that must agree before a label is applied (rule 5).
         max_new_per_client: new texts one client may add (rule 4); None: no cap.
         trust_anonymous_votes: let anonymous clients' votes change the label of a training text (rule 5).
-        multi_label: the data is multi-label: each answer is a set of labels (``training.votes``).
+        multi_label: the data is multi-label: each answer is a set of labels (``training.corrections.votes``).
 
     Returns:
         ``(new_texts, new_labels, summary)``: the training rows in their order with labels

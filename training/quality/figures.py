@@ -12,13 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.baselines import extract_embeddings, run_baselines, run_multi_label_baselines
-from training.calibration import binary_logits, reliability_figure
-from training.data import gold_labels
-from training.evaluate import confusion_figure
-from training.explore import class_distribution, embedding_map, project_2d, words_per_text
-from training.multilabel import cooccurrence_figure, f1_support_figure
-from training.outputs import (
+from formats.output_folder import (
     CALIBRATION_FIGURE,
     CLASS_DISTRIBUTION_FIGURE,
     CONFUSION_FIGURE,
@@ -28,6 +22,12 @@ from training.outputs import (
     WORDS_FIGURE,
     save_figure,
 )
+from training.data.load import gold_labels
+from training.quality.baselines import extract_embeddings, run_baselines, run_multi_label_baselines
+from training.quality.calibration import binary_logits, reliability_figure
+from training.quality.evaluate import confusion_figure
+from training.quality.explore import class_distribution, embedding_map, project_2d, words_per_text
+from training.quality.multi_label import cooccurrence_figure, f1_support_figure
 
 # The 2-D map of a larger train split uses a seeded sample of it. UMAP is fast enough to map emotion's
 # whole train split (bench/embedding_map.py; docs/benchmarks.md), as the chapter does.

@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from training.errors import ToolkitError, one_line_errors
-from training.outputs import (
+from formats.output_folder import (
     COMPARISON_FILES,
     ERRORS_FILE,
     METRICS_FILE,
@@ -28,6 +26,7 @@ from training.outputs import (
     save_figure,
     write_json,
 )
+from training.errors import ToolkitError, one_line_errors
 from training.paths import portable_name
 
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
@@ -269,7 +268,3 @@ def main(argv: list[str] | None = None) -> int:
     print(format_markdown(comparison))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from training.data.readers import SPLIT_ALIASES, Columns, Row
 from training.errors import HubUnavailable, ToolkitError, first_line
-from training.readers import SPLIT_ALIASES, Columns, Row
 
 
 def read_hub(dataset_id: str, columns: Columns, revision: str | None):

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from training.runtime import DEFAULT_THRESHOLD, predict_sets, sigmoid
-from training.votes import SET_SEPARATOR
+from formats.flag_record import SET_SEPARATOR
+from formats.model_config import DEFAULT_THRESHOLD
+from training.runtime import predict_sets, sigmoid
 
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)  # the candidates of the search
 OBJECTIVES = ("f1-per-label", "micro-f1", "samples-jaccard")

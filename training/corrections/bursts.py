@@ -1,7 +1,7 @@
 """Warnings about bursts of flags: many clients on one text, or many new clients within minutes.
 
 A burst is worth a warning, not a rule: a popular Space sees many honest visitors too, and a flood of
-made-up anonymous clients is already kept from changing training labels (``training.corrections``, rule 5).
+made-up anonymous clients is already kept from changing training labels (``training.corrections.merge``, rule 5).
 The warnings go into the corrections summary (``corrections.json``) and the run's output.
 """
 

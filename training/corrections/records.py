@@ -9,7 +9,7 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
   gives its sets as lists in ``predicted_labels`` and ``corrected_labels`` (possibly empty: "none of these").
   In a CSV those are one cell each, ``;``-separated, and the empty cell of ``corrected_labels`` is the empty set.
 - A record written by hand needs only ``text`` and ``corrected_label`` (or ``label``; for multi-label data
-  ``labels`` also works, ``joy,love``; ``training.votes`` reads the answer). With no ``id``,
+  ``labels`` also works, ``joy,love``; ``training.corrections.votes`` reads the answer). With no ``id``,
   it gets a stable one from its text and label; with no ``time``, ``time`` is None and the file order
   breaks ties. A record with no ``id`` and no ``client`` is the model owner's own correction
   (``client`` = ``owner``): the merge applies it without the vote thresholds meant for strangers.
@@ -35,20 +35,14 @@ import hashlib
 import io
 import json
 import logging
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from formats.flag_record import FIELDS, from_csv_cell, parse_set
 from training.errors import ToolkitError
-from training.votes import parse_set
 
 log = logging.getLogger(__name__)
 
-# Twin of space/flags.py FIELDS (the parts may not import each other): change both together. The guard is
-# tests/training/test_corrections.py::test_reads_what_the_space_flag_store_writes_and_exports.
-FIELDS = ("id", "time", "text", "predicted_label", "scores", "corrected_label", "note", "model", "model_revision")
-FIELDS += ("client",)  # optional: records written before it existed lack it
-FIELDS += ("predicted_labels", "corrected_labels")  # optional: a multi-label model's records only
 REQUIRED = ("text", "corrected_label")  # the rest is carried along, or derived when written by hand
 SPELLINGS = {"label": "corrected_label", "labels": "corrected_labels"}  # a hand-made file's names of the answer
 OWNER = "owner"  # the client of a hand-made record
@@ -56,8 +50,6 @@ QUEUE = "queue"  # the origin of a training.ask sheet's rows
 QUEUE_COLUMN = "uncertainty"  # the column that only a training.ask sheet has
 ACCEPT = {"y": True, "yes": True, "x": True, "1": True, "true": True, "": False, "n": False, "no": False}
 ACCEPT.update({"0": False, "false": False})
-# Twin of space/flags.py FORMULA_START: the cell starts the export neutralised with an apostrophe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def load_flag_records(path: str | Path) -> list[dict]:
@@ -166,25 +158,6 @@ def with_label_sets(record: dict) -> dict:
         for field in ("predicted_labels", "corrected_labels")
     }
     return {**record, **sets, "corrected_label": None, "predicted_label": record.get("predicted_label") or None}
-
-
-def from_csv_cell(value: str) -> str:
-    """A CSV cell as the flag was sent: without the apostrophe the export put before a formula start, and with
-    the control and bidi characters the export showed escaped (``\\u202e``) put back (space/flags.py's
-    ``csv_cell`` and ``shown_escaped``), so that a reviewed row still matches its training text."""
-    value = value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_START) else value
-    return ESCAPED_HIDDEN.sub(_unescaped, value)
-
-
-def _unescaped(match: re.Match) -> str:
-    char = chr(int(match[1] or match[2], 16))
-    return char if HIDDEN.fullmatch(char) else match[0]  # only what the export escapes
-
-
-# The characters the Space's CSV export and review sheet show escaped (space/flags.py's HIDDEN; a test holds
-# the two equal), and how they are written there.
-HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-ESCAPED_HIDDEN = re.compile(r"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})")
 
 
 def _accepted(value: str, where: str) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.optimize import minimize_scalar
 
-from training.evaluate import per_example_loss
+from training.quality.evaluate import per_example_loss
 from training.runtime import softmax
 
 ECE_BINS = 15  # equal-width bins on the top probability, as in Guo et al.

@@ -18,7 +18,6 @@ import inspect
 import json
 import logging
 import statistics
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -26,10 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.errors import ToolkitError, one_line_errors
-from training.label_sets import multi_hot
-from training.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
-from training.outputs import (
+from formats.model_config import is_multi_label
+from formats.output_folder import (
     CONFIG_FILE,
     METRICS_FILE,
     ONNX_DIR,
@@ -41,13 +38,15 @@ from training.outputs import (
     WEIGHTS_FILE,
     write_json,
 )
+from training.data.labels import multi_hot
+from training.errors import ToolkitError, one_line_errors
+from training.export.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
 from training.runtime import (
     RunBatch,
-    is_multi_label,
+    decision_thresholds,
     load_model,
     onnx_session,
     predict_sets,
-    saved_thresholds,
     sigmoid,
     torch_runner,
 )
@@ -223,7 +222,7 @@ def load_split(
     options (columns, label names, revision, seed, ``max_eval_samples``) as in training.
     """
     from training.config import TrainConfig
-    from training.data import load_data, subsample
+    from training.data.load import load_data, subsample
     from training.paths import with_local_paths
 
     config_path = output_dir / TRAIN_CONFIG_FILE
@@ -302,7 +301,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id, MEASURED_SPLIT)
-    thresholds = saved_thresholds(model.config) if is_multi_label(model.config) else None
+    thresholds = decision_thresholds(model.config, f"export error: {output_dir}/{CONFIG_FILE}")
     guard = "f1_micro" if thresholds is not None else "accuracy"  # multi-label: micro F1 at the thresholds
 
     fp32_path, int8_path = write_onnx_folder(model, tokenizer, output_dir / ONNX_DIR)
@@ -379,7 +378,3 @@ def main(argv: list[str] | None = None) -> int:
     print(format_report(report))
     print(f'wrote {Path(args.run_dir) / ONNX_DIR}/ and {METRICS_FILE}["export"]')
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

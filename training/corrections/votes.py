@@ -16,18 +16,10 @@ Where a record gives its answer:
 
 from __future__ import annotations
 
-import re
+from formats.flag_record import parse_set
 
 Vote = str | tuple[str, ...]
 NONE_WORD = "none"  # the empty set in a cell where an empty cell means "not answered"
-SET_SEPARATOR = ";"  # what joins a set of label names in one cell written (errors.csv, predict's CSV, flags)
-SET_SEPARATORS = (SET_SEPARATOR, ",")  # and what splits one read (people type commas): no label name may hold one
-SEPARATORS = re.compile("|".join(map(re.escape, SET_SEPARATORS)))
-
-
-def parse_set(cell: str) -> list[str]:
-    """``"joy; love"`` or ``"joy,love"`` -> ``["joy", "love"]``; ``""`` -> ``[]``."""
-    return [name.strip() for name in SEPARATORS.split(cell) if name.strip()]
 
 
 class NotAVote(Exception):
@@ -42,7 +34,7 @@ def record_vote(record: dict, label_names: list[str], multi_label: bool) -> Vote
     """The vote of ``record``.
 
     Args:
-        record: a flag record (``training.flag_records``).
+        record: a flag record (``training.corrections.records``).
         label_names: the classes of the dataset, in order.
         multi_label: whether the dataset is multi-label.
 

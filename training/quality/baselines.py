@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.evaluate import classification_metrics
+from training.quality.evaluate import classification_metrics
 
 
 def extract_embeddings(
@@ -113,7 +113,7 @@ def run_multi_label_baselines(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from training.multilabel import multi_label_metrics, tune_thresholds
+    from training.quality.multi_label import multi_label_metrics, tune_thresholds
 
     train_y = np.asarray(train_y)
     most_frequent = np.zeros(len(labels))

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from training.data.readers import Row, short_repr
 from training.errors import ToolkitError
-from training.readers import Row, short_repr
 
 
 def detect_multi_label(

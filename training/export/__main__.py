@@ -1,0 +1,7 @@
+"""python -m training.export: see training/export/onnx.py."""
+
+import sys
+
+from training.export import main
+
+sys.exit(main())
