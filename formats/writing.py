@@ -8,10 +8,12 @@ the Space's FlagStoreError), so the rule and its words are the same everywhere.
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from formats.output_folder import CONFIG_FILE, TRAIN_CONFIG_FILE, WEIGHTS_FILE
+from formats.output_folder import CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE, WEIGHTS_FILE
 
 OVERWRITE_HINT = "pass --overwrite to replace it, or choose another"
 
@@ -65,3 +67,55 @@ def write_refusal(
     if target.exists() and not overwrite:
         return f"{option} {target}: already exists — {OVERWRITE_HINT} {option}"
     return None
+
+
+# --- A folder replaced whole --------------------------------------------------------------------------
+# A command that writes a whole folder (a training run, onnx/) writes it beside its place under a hidden name
+# and swaps it in at the end: a crash leaves the old folder as it was, and no reader ever meets a mix of the
+# old and the new files.
+RUN_MARKERS = (CONFIG_FILE, TRAIN_CONFIG_FILE, METRICS_FILE)  # a folder holding one of these holds a run
+
+
+def folder_refusal(folder: str | Path, option: str, *, overwrite: bool, replace_option: str) -> str | None:
+    """Why ``folder`` must not be (re)written by a command that replaces it whole, or None when it may be.
+
+    Args:
+        folder: the folder the command writes.
+        option: how the user named it (``--output-dir``).
+        overwrite: whether the user said to replace what is there.
+        replace_option: the option that says so (``--overwrite-output-dir``), for the message.
+    """
+    folder = Path(folder)
+    if folder.is_file():
+        return f"{option} {folder}: is a file — expected a folder"
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return None
+    if not any((folder / name).exists() for name in RUN_MARKERS):
+        return (
+            f"{option} {folder}: holds files that are not a training run — choose a new or empty folder "
+            f"({replace_option} replaces only a run)"
+        )
+    if not overwrite:
+        return f"{option} {folder}: holds a run already — pass {replace_option} to replace it whole, or choose another"
+    return None
+
+
+def staging_folder(folder: str | Path, run_id: str) -> Path:
+    """Where a run writes ``folder`` before it is swapped in: a hidden sibling, on the same file system."""
+    folder = Path(folder)
+    return folder.parent / f".{folder.name}.incoming-{run_id}"
+
+
+def swap_in(staging: Path, folder: Path) -> None:
+    """Put the folder ``staging`` in the place of ``folder``, whose old content is then deleted whole.
+
+    Two renames on one file system: between them (microseconds) ``folder`` is absent, never mixed.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        os.replace(staging, folder)
+        return
+    old = folder.parent / f".{folder.name}.replaced-{uuid.uuid4().hex[:8]}"
+    os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import shutil
 import sys
+import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from formats.output_folder import (
     headline_split,
     write_json,
 )
+from formats.writing import folder_refusal, staging_folder, swap_in
 from training import config as cfg
 from training.backbones import offline_fallback, resolve_backbone
 from training.console import print_options, print_summary
@@ -48,7 +51,7 @@ from training.data.load import (
     split_sha256,
     subsample,
 )
-from training.distributed import check_same_data, init_processes
+from training.distributed import check_same_data, init_processes, main_process_value
 from training.errors import HubUnavailable, ToolkitError, one_line_errors
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
 from training.paths import local_paths, portable_name, published_options
@@ -78,11 +81,21 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str] | None = None) -> Path:
     """The whole pipeline, stage by stage; returns the output folder."""
     job = start_job(argv)  # options, hardware, and which process this is under torchrun / accelerate
+    try:
+        return train_and_report(job)
+    except BaseException:  # a failed run leaves nothing behind; the folder it would replace is untouched
+        if job.main_process:
+            shutil.rmtree(job.out, ignore_errors=True)
+        raise
+
+
+def train_and_report(job: Job) -> Path:
+    """Everything after start-up, written into ``job.out`` and swapped into ``job.folder`` at the end."""
     inputs = load_inputs(job)  # validated before anything slow happens; corrections applied
     start = load_backbone(job, inputs)  # a Hub model, a folder, or an alias with its recommended options
     tuned = fine_tune_and_calibrate(job, inputs, start)  # every process; the best epoch, saved
     if not job.main_process:
-        return job.out  # nothing below is collective: the main process alone does it, no process waits
+        return job.folder  # nothing below is collective: the main process alone does it, no process waits
     baselines, projection = figures_and_baselines(job.out, inputs.data, start.backbone, start.config, job.device)
     evaluation = evaluate_splits(inputs.data, tuned)
     write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection))
@@ -90,12 +103,13 @@ def run(argv: list[str] | None = None) -> Path:
         from training.export import export_onnx, format_report
 
         print(format_report(export_onnx(job.out)))
+    swap_in(job.out, job.folder)  # the whole run at once: readers never meet a mix of two runs' files
     if start.config.push_to_hub:
-        push(job.out, start.config)
-    print_summary(job.out, evaluation, baselines, tuned.fine_tuned, job.hardware, tuned.calibration)
+        push(job.folder, start.config)
+    print_summary(job.folder, evaluation, baselines, tuned.fine_tuned, job.hardware, tuned.calibration)
     for note in tuned.thresholds.notes if tuned.thresholds else ():
         print(f"thresholds: {note}")
-    return job.out
+    return job.folder
 
 
 # ----------------------------------------------------------------------------- the stages
@@ -104,8 +118,17 @@ def run(argv: list[str] | None = None) -> Path:
 def start_job(argv: list[str] | None) -> Job:
     """Parse the options and join the other processes of the job (one process otherwise)."""
     config, user_set = cfg.parse_config(argv)
+    folder = Path(config.output_dir)
+    refusal = folder_refusal(
+        folder, "--output-dir", overwrite=config.overwrite_output_dir, replace_option="--overwrite-output-dir"
+    )
+    if refusal:
+        raise ToolkitError(f"config error: {refusal}")
     hardware = detect_hardware(config.precision)
-    return Job(config, user_set, hardware, init_processes(hardware.device), Path(config.output_dir))
+    state = init_processes(hardware.device)
+    out = staging_folder(folder, main_process_value(state, uuid.uuid4().hex[:8]))
+    out.mkdir(parents=True, exist_ok=True)
+    return Job(config, user_set, hardware, state, out, folder)
 
 
 def load_inputs(job: Job) -> Inputs:

@@ -322,7 +322,10 @@ def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, set[str]]:
         action.default = argparse.SUPPRESS
     argv = list(sys.argv[1:] if argv is None else argv)
     config_file = vars(explicit.parse_args(argv)).get("config")
-    file_argv = to_argv(read_config_file(config_file)) if config_file else []
+    file_values = read_config_file(config_file) if config_file else {}
+    # Only the command line may replace a run: a re-run from a saved train_config.json must not do it unasked.
+    file_values.pop("overwrite_output_dir", None)
+    file_argv = to_argv(file_values)
     user_values = vars(explicit.parse_args(file_argv + argv))
     user_values.pop("config", None)
 

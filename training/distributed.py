@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import torch
 from accelerate import PartialState
-from accelerate.utils import gather_object, parse_flag_from_env
+from accelerate.utils import broadcast_object_list, gather_object, parse_flag_from_env
 
 from training.errors import ToolkitError
 
@@ -67,6 +67,13 @@ def data_parallel_replicas(state: PartialState) -> int:
     if state.num_processes > 1:
         return state.num_processes
     return max(1, torch.cuda.device_count()) if state.device.type == "cuda" else 1
+
+
+def main_process_value(state: PartialState, value):
+    """``value`` as the main process has it, on every process (e.g. a name it drew at random)."""
+    if state.num_processes <= 1:
+        return value
+    return broadcast_object_list([value])[0]
 
 
 def check_same_data(state: PartialState, fingerprints: dict[str, str]) -> None:

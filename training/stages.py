@@ -22,7 +22,8 @@ class Job:
     user_set: set[str]  # the options the user set (printed with a *)
     hardware: Hardware
     state: object  # accelerate's PartialState: this process's rank, device, the collective barriers
-    out: Path
+    out: Path  # where this run writes: a hidden sibling of `folder`, swapped in whole at the end
+    folder: Path  # the output folder the user named (--output-dir)
 
     @property
     def main_process(self) -> bool:

@@ -84,15 +84,24 @@ def test_two_processes_train_as_one_job(run):
     assert result.stdout.count("Resolved options") == 1 and result.stdout.count("trained in") == 1
 
 
+def in_run(path: str, out: Path) -> Path | None:
+    """``path`` relative to the run's folder — the hidden sibling it is written in, swapped in at the end — or None."""
+    path = Path(path)
+    staged = [base for base in path.parents if base.parent == out.parent and base.name.startswith(f".{out.name}.")]
+    return path.relative_to(staged[0]) if staged else None
+
+
 def test_every_output_file_is_written_once_by_the_main_process(run):
     out, _, writes, home = run
-    outputs = [Path(path) for path in writes[0] if Path(path).is_relative_to(out)]
-    final = [path.relative_to(out).as_posix() for path in outputs if "checkpoints" not in path.parts]
+    outputs = [found for path in writes[0] if (found := in_run(path, out)) is not None]
+    final = [path.as_posix() for path in outputs if "checkpoints" not in path.parts]
     assert sorted(final) == sorted(RECORDED_FILES)  # each once
     assert {path.name for path in out.iterdir()} >= RECORDED_FILES | {"model.safetensors", "tokenizer.json"}
     assert not (out / "checkpoints").exists()
+    assert not list(out.parent.glob(f".{out.name}.*"))  # the folder it was written in was swapped in
     # the other process writes nothing in the output folder (its checkpoint RNG state aside) nor the download
-    assert [p for p in writes[1] if Path(p).is_relative_to(out) and "checkpoints" not in Path(p).parts] == []
+    others = [found for path in writes[1] if (found := in_run(path, out)) is not None]
+    assert [path for path in others if "checkpoints" not in path.parts] == []
     cache = home / ".cache" / "emotion-toolkit"
     assert [p for p in writes[1] if Path(p).is_relative_to(cache)] == []
     # the main process wrote the download to a temporary name, then renamed it
