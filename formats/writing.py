@@ -40,7 +40,13 @@ def model_folder_of(path: Path) -> Path | None:
 
 
 def write_refusal(
-    target: str | Path, option: str, *, overwrite: bool, inputs: Iterable[Path] = (), own_folder: bool = False
+    target: str | Path,
+    option: str,
+    *,
+    overwrite: bool,
+    inputs: Iterable[Path] = (),
+    own_folder: bool = False,
+    resumable: bool = False,
 ) -> str | None:
     """Why ``target`` must not be written, in words for a one-line error, or None when it may be.
 
@@ -51,6 +57,8 @@ def write_refusal(
         inputs: the command's input files: never replaced, whatever ``overwrite`` says.
         own_folder: the command writes a file of the output folder's own contract into a run (training.export's
             ``onnx/``, training.compare's ``comparison.*``): a model folder is then the right place.
+        resumable: an existing target may be this command's own unfinished work, which the caller judges
+            (training.predict's manifest, publish's empty dry-run folder): existence alone is no refusal here.
     """
     target = Path(target)
     if any(same_file(target, path) for path in inputs):
@@ -64,7 +72,7 @@ def write_refusal(
             f"{option} {target}: is inside the model folder {model} — write it elsewhere "
             "(--overwrite never writes into a model's folder)"
         )
-    if target.exists() and not overwrite:
+    if target.exists() and not overwrite and not resumable:
         return f"{option} {target}: already exists — {OVERWRITE_HINT} {option}"
     return None
 

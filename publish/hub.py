@@ -46,6 +46,7 @@ from formats.output_folder import (
     TRAIN_CONFIG_FILE,
     WEIGHTS_FILE,
 )
+from formats.writing import write_refusal
 from publish.card import DEFAULT_LICENSE, build_facts, render_card
 from publish.errors import PublishError, first_line
 from publish.filters import pct
@@ -142,7 +143,11 @@ def space_files(space_dir: Path, model_id: str, onnx: bool = True) -> Files:
 
 
 def write_dry_run(files: Files, out_dir: Path) -> None:
-    """Write exactly the files a push would upload into ``out_dir`` (which must be new or empty)."""
+    """Write exactly the files a push would upload into ``out_dir`` (which must be new or empty, and not inside
+    a model's folder: the write rule of every command, ``formats.writing``)."""
+    refusal = write_refusal(out_dir, "--dry-run", overwrite=False, resumable=True)  # emptiness: checked below
+    if refusal:
+        raise PublishError(f"publish error: {refusal}")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise PublishError(
             f"publish error: --dry-run {out_dir}: exists and is not an empty folder — "

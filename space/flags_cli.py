@@ -15,28 +15,19 @@ import flags
 import review
 from flags import FlagStoreError, export, one_line_errors, pull, read_records
 
+from formats.writing import write_refusal
+
 
 def check_output(out: str | Path, inputs: list[Path], overwrite: bool) -> None:
-    """Refuse to write ``out`` over one of ``inputs`` (ever), or over an existing file without ``overwrite``.
+    """The write rule of every command (``formats.writing``): never onto an input or into a model's folder, never
+    over an existing file without ``overwrite``.
 
     Raises:
         FlagStoreError: one line naming the file and what to do.
     """
-    out = Path(out)
-    if any(_same_file(out, path) for path in inputs):
-        raise FlagStoreError(
-            f"{out}: is one of this command's inputs — choose another --output (--overwrite never replaces an input)"
-        )
-    if out.exists() and not overwrite:
-        raise FlagStoreError(f"{out}: already exists — pass --overwrite to replace it, or choose another --output")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (through links too)."""
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+    refusal = write_refusal(out, "--output", overwrite=overwrite, inputs=inputs)
+    if refusal:
+        raise FlagStoreError(refusal)
 
 
 def flag_files(flag_dir: str | Path) -> list[Path]:
@@ -74,6 +65,10 @@ def export_command(args: argparse.Namespace) -> None:
 
 
 def pull_command(args: argparse.Namespace) -> None:
+    # A sync: the Hub's copy of a flag file replaces the older one of the same name, other files stay.
+    refusal = write_refusal(args.output_dir, "--output-dir", overwrite=False, resumable=True)
+    if refusal:
+        raise FlagStoreError(refusal)
     files = pull(args.repo, args.output_dir)
     print(f"pulled {len(files)} flag files ({len(read_records(args.output_dir))} flags) into {args.output_dir}")
 

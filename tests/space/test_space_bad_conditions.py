@@ -217,7 +217,7 @@ def test_an_existing_output_is_replaced_only_with_overwrite(tmp_path, command, n
     assert refused.returncode == 2 and refused.stdout == ""
     assert (
         refused.stderr
-        == f"flags error: {out}: already exists — pass --overwrite to replace it, or choose another --output\n"
+        == f"flags error: --output {out}: already exists — pass --overwrite to replace it, or choose another --output\n"
     )
     assert out.read_text(encoding="utf-8") == "accept,text\ny,the owner's marks\n"
     replaced = run_cli(*args, "--overwrite")
@@ -232,7 +232,7 @@ def test_an_output_that_is_one_of_the_inputs_is_refused_even_with_overwrite(tmp_
     export = run_cli("export", "--flag-dir", str(tmp_path / "flags"), "--output", str(flag_file), "--overwrite")
     assert export.returncode == 2
     assert export.stderr == (
-        f"flags error: {flag_file}: is one of this command's inputs — choose another --output "
+        f"flags error: --output {flag_file}: is one of this command's inputs — choose another --output "
         "(--overwrite never replaces an input)\n"
     )
     assert flag_file.read_bytes() == before

@@ -337,7 +337,9 @@ def test_refused_outputs_and_an_empty_pool(run_dir, pool, tmp_path, capsys):
     out = tmp_path / "sheet.csv"
     out.write_text("mine\n")
     assert ask(run_dir, pool, "--budget", 3, "--output", out) == 2
-    assert capsys.readouterr().err == f"ask error: --output {out} exists — delete it or pass --overwrite\n"
+    assert capsys.readouterr().err == (
+        f"ask error: --output {out}: already exists — pass --overwrite to replace it, or choose another --output\n"
+    )
     assert out.read_text() == "mine\n"
     assert ask(run_dir, pool, "--budget", 3, "--output", tmp_path / "sheet.xlsx") == 2
     assert "unsupported extension '.xlsx' — expected .csv or .jsonl" in capsys.readouterr().err

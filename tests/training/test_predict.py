@@ -171,7 +171,10 @@ def test_output_errors(trained_tiny_dir, tmp_path, capsys):
     assert "unsupported extension '.xlsx' — expected .parquet, .csv, .jsonl" in capsys.readouterr().err
     (tmp_path / "out.csv").write_text("mine\n")
     assert predict(trained_tiny_dir, tmp_path / "in.txt", tmp_path / "out.csv") == 2
-    assert "out.csv exists — delete it or pass --overwrite" in capsys.readouterr().err
+    assert (
+        "out.csv: already exists — pass --overwrite to replace it, or choose another --output"
+        in capsys.readouterr().err
+    )
     assert (tmp_path / "out.csv").read_text() == "mine\n"
     assert predict(trained_tiny_dir, tmp_path / "in.txt", tmp_path / "out.csv", "--overwrite") == 0
 
@@ -211,7 +214,8 @@ def test_a_hub_model_id_and_a_hub_dataset_split(trained_tiny_dir, rows, tmp_path
     data = {"data/test-00000-of-00001.parquet": (tmp_path / "local.parquet").read_bytes()}
     hub_server.create_repo("tester/tweets", "dataset", files=data)
     assert predict(trained_tiny_dir, tmp_path / "local.parquet", tmp_path / "local.csv") == 0
-    assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test") == 0
+    # predict_metrics.json of the first run is there: replacing it needs --overwrite, as for any file
+    assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test", "--overwrite") == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hub.csv"), pd.read_csv(tmp_path / "local.csv"))
     assert json.loads((tmp_path / "predict_metrics.json").read_text())["rows"] == 30
 

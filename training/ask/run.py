@@ -22,13 +22,13 @@ import numpy as np
 
 from formats.model_config import label_names
 from formats.output_folder import CONFIG_FILE
+from formats.writing import write_refusal
 from training.ask.embed import Embedder
 from training.ask.known import Known, known_texts
 from training.ask.pool import Pool, probabilities, probability_columns, rows_at, scan
 from training.ask.ranking import MARGIN_DIVERSE, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
 from training.ask.sheet import sheet_format, write_sheet
 from training.errors import ToolkitError
-from training.predict.guard import same_file
 from training.predict.inputs import Input
 from training.predict.model import resolve_model
 from training.predict.run import PredictOptions, cpu_budget, predict_corpus, read_as_told
@@ -96,8 +96,7 @@ def check_options(options: AskOptions) -> Path:
         raise ToolkitError("ask error: --simulate reveals POOL's gold labels: it cannot go with --no-labels")
     out = Path(options.output)
     sheet_format(out)
-    if out.exists() and not options.overwrite:
-        raise ToolkitError(f"ask error: --output {out} exists — delete it or pass --overwrite")
+    refuse_output(out, [], options.overwrite)  # before any slow work; the inputs once they are read
     work = work_file(out)
     if work.is_file() and not Path(str(work) + ".parts").exists() and not options.overwrite:
         raise ToolkitError(
@@ -120,7 +119,7 @@ def ask(options: AskOptions) -> dict | None:
     out = check_options(options)
     pool_input = read_as_told(options, options.pool, labels=not options.no_labels)
     known = known_texts(options.model, list(options.exclude), options.text_column, options.label_column)
-    refuse_inputs(out, [*pool_input.files, *known.files])
+    refuse_output(out, [*pool_input.files, *known.files], options.overwrite)
     if options.simulate:
         first = next(pool_input.rows(), None)
         if first is None or first.label is None:
@@ -143,13 +142,12 @@ def ask(options: AskOptions) -> dict | None:
     return summary
 
 
-def refuse_inputs(out: Path, inputs: list[Path]) -> None:
-    """The sheet may never replace POOL or an ``--exclude`` file, whatever ``--overwrite`` says."""
-    if any(same_file(out, path) for path in inputs):
-        raise ToolkitError(
-            f"ask error: --output {out}: is one of this command's inputs — choose another --output "
-            "(--overwrite never replaces an input)"
-        )
+def refuse_output(out: Path, inputs: list[Path], overwrite: bool) -> None:
+    """The write rule of every command (``formats.writing``): the sheet never replaces POOL or an ``--exclude``
+    file, never goes into a model's folder, and replaces an existing sheet only with ``--overwrite``."""
+    refusal = write_refusal(out, "--output", overwrite=overwrite, inputs=inputs)
+    if refusal:
+        raise ToolkitError(f"ask error: {refusal}")
 
 
 def model_classes(options: AskOptions) -> tuple[list[str], np.ndarray | None]:

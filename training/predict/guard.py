@@ -1,7 +1,8 @@
 """What keeps a prediction from destroying or mixing data: its targets, its lock, its model fingerprint.
 
-- ``--output`` (and ``--metrics``) may never be one of the command's input files, even with ``--overwrite``;
-  their folders are created before any work, so nothing is lost at the end.
+- ``--output`` and ``--metrics`` follow the write rule of every command (``formats.writing``): never one of the
+  command's input files nor inside a model's folder, even with ``--overwrite``; ``--metrics`` never replaces a
+  file without it. Their folders are created before any work, so nothing is lost at the end.
 - ``OUT.lock`` beside the output (created with ``O_CREAT|O_EXCL``, holding the pid and host of the run,
   removed at the end) keeps two runs from writing one output; a lock left by a dead process of this host
   (``kill -9``) is taken over, and the run says so. Under torchrun only the main process takes it.
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from formats.writing import write_refusal
 from training.errors import ToolkitError
 
 LOCK_SUFFIX = ".lock"
@@ -42,22 +44,14 @@ def prepare_targets(targets: dict[str, Path]) -> None:
             ) from None
 
 
-def refuse_inputs(targets: dict[str, Path], inputs: list[Path]) -> None:
-    """Refuse a target (option -> path) that is one of ``inputs``, whatever ``--overwrite`` says."""
+def refuse_targets(targets: dict[str, Path], inputs: list[Path], overwrite: bool) -> None:
+    """The write rule of every command (``formats.writing``) for each target (option -> path): never one of
+    ``inputs``, never into a model's folder, and ``--metrics`` never over an existing file without ``overwrite``
+    (an existing ``--output`` may be this command's run to resume: :meth:`Parts.start` judges it)."""
     for option, target in targets.items():
-        if any(same_file(target, path) for path in inputs):
-            raise ToolkitError(
-                f"predict error: {option} {target}: is one of this command's inputs — choose another {option} "
-                "(--overwrite never replaces an input)"
-            )
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (the same resolved path, or through links)."""
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+        refusal = write_refusal(target, option, overwrite=overwrite, inputs=inputs, resumable=option == "--output")
+        if refusal:
+            raise ToolkitError(f"predict error: {refusal}")
 
 
 def sha256_of(files: list[Path]) -> str:

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from formats.flag_record import FORMULA_START, SET_SEPARATOR  # the flag export's cell rules, shared
 from formats.output_folder import write_json
+from formats.writing import write_refusal
 from training.errors import ToolkitError
 
 OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl")
@@ -216,8 +217,8 @@ class Parts:
             if not overwrite:
                 raise ToolkitError(problem)
             shutil.rmtree(self.folder)
-        elif self.out.exists() and not overwrite:
-            raise ToolkitError(f"predict error: {self.out} exists — delete it or pass --overwrite")
+        elif refusal := write_refusal(self.out, "--output", overwrite=overwrite):
+            raise ToolkitError(f"predict error: {refusal}")
         self.folder.mkdir(parents=True, exist_ok=True)
         write_json_atomically(manifest, {"command": command})
 

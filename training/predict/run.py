@@ -23,7 +23,7 @@ from training.data.labels import multi_hot
 from training.distributed import init_processes
 from training.errors import ToolkitError
 from training.predict.engine import Engine
-from training.predict.guard import lock_output, prepare_targets, refuse_inputs, weights_fingerprint
+from training.predict.guard import lock_output, prepare_targets, refuse_targets, weights_fingerprint
 from training.predict.inputs import open_input
 from training.predict.model import load_engine
 from training.predict.parts import Parts, output_schema, shard_table, write_json_atomically
@@ -113,7 +113,7 @@ def predict_corpus(options: PredictOptions) -> dict | None:
 def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, metrics: Path) -> dict | None:
     """:func:`predict_corpus` once the output is this run's: the model, the input, the shards, the summary."""
     data = read_as_told(options, options.input, labels=not options.no_labels)
-    refuse_inputs(targets, data.files)  # --overwrite never replaces an input
+    refuse_targets(targets, data.files, options.overwrite)  # before any slow work
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     threads = options.threads or max(1, cpu_budget() // local_processes)
     loading = time.perf_counter()
@@ -131,6 +131,8 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
         print(note)
     # The whole input, validated (and hashed) before any slow work.
     count, labelled = data.scan(engine.labels, engine.multi_label)
+    if labelled and "--metrics" not in targets:  # the metrics file beside the output follows the same rule
+        refuse_targets({"--metrics": metrics}, data.files, options.overwrite)
     shards = math.ceil(count / options.shard_size)
     command = {**options.command(engine.backend), "shard_size": options.shard_size, "labels": engine.labels}
     if engine.multi_label:  # they decide every predicted set: a resumed run must use the same
