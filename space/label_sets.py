@@ -61,38 +61,16 @@ def checked_set(value: Any, labels: list[str]) -> list[str]:
     return [label for label in labels if label in value]
 
 
-def make_set_record(
-    *,
-    text: str,
-    scores: dict[str, float],
-    predicted_labels: list[str],
-    corrected_labels: list[str],
-    note: str,
-    model: str,
-    model_revision: str | None,
-    client: str,
-) -> dict:
+def make_set_record(*, predicted_labels: list[str], corrected_labels: list[str], **fields) -> dict:
     """A multi-label flag record (the module docstring's contract), fields in :data:`formats.flag_record.FIELDS` order.
 
     Args:
-        text: the flagged text, stored verbatim.
-        scores: every label's own probability for ``text``.
         predicted_labels: the labels that passed their thresholds, in the model's label order.
         corrected_labels: the labels the visitor says are right, in the model's label order; may be empty.
-        note: the visitor's optional note.
-        model: model id or path (a local folder is stored by its name only).
-        model_revision: its revision, or None.
-        client: who sent it (visitors.py); never an address.
+        **fields: the other fields of :func:`flags.make_record` but ``corrected_label`` (``text``, ``scores`` —
+            every label's own probability —, ``note``, ``model``, ``model_revision``, ``client``).
     """
-    record = flags.make_record(
-        text=text,
-        scores=scores,
-        corrected_label=None,
-        note=note,
-        model=model,
-        model_revision=model_revision,
-        client=client,
-    )
+    record = flags.make_record(**fields, corrected_label=None)
     # No single label was predicted: the top score alone means nothing for a set.
     record["predicted_label"] = None
     record["predicted_labels"] = list(predicted_labels)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from formats.model_config import DEFAULT_THRESHOLD
+from training.quality.evaluate import per_class
 from training.runtime import predict_sets
 
 
@@ -71,15 +72,7 @@ def metrics_from(counts: dict, texts: int, labels: list[str]) -> dict:
         "f1_samples": counts["f1_samples"] / texts,
         "jaccard_samples": counts["jaccard_samples"] / texts,
         "hamming_loss": float((fp.sum() + fn.sum()) / (texts * len(labels))),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(labels)
-        },
+        "per_class": per_class(labels, precision, recall, f1, support),
     }
 
 

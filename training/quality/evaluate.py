@@ -37,16 +37,22 @@ def classification_metrics(y_true, y_pred, labels: list[str], sample_weight=None
         "accuracy": float(accuracy_score(y_true, y_pred, **weights)),
         "f1_macro": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0, **weights)),
         "f1_weighted": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0, **weights)),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(np.rint(support[i])),
-            }
-            for i, name in enumerate(labels)
-        },
+        "per_class": per_class(labels, precision, recall, f1, support),
         "confusion_matrix": np.rint(confusion_matrix(y_true, y_pred, labels=ids, **weights)).astype(int).tolist(),
+    }
+
+
+def per_class(labels: list[str], precision, recall, f1, support) -> dict[str, dict]:
+    """metrics.json's ``per_class`` entry: each label's precision, recall, F1 and support (a whole count: a
+    weighted support is rounded)."""
+    return {
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(np.rint(support[i])),
+        }
+        for i, name in enumerate(labels)
     }
 
 

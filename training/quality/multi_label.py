@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from formats.flag_record import SET_SEPARATOR
 from formats.model_config import DEFAULT_THRESHOLD
+from training.quality.evaluate import per_class
 from training.runtime import predict_sets, sigmoid
 
 THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)  # the candidates of the search
@@ -109,15 +110,7 @@ def set_metrics(y_true, y_pred, labels: list[str]) -> dict:
         "f1_samples": float(f1_score(y_true, y_pred, average="samples", zero_division=1.0)),
         "jaccard_samples": jaccard_samples(y_true, y_pred),
         "hamming_loss": float(hamming_loss(y_true, y_pred)),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(labels)
-        },
+        "per_class": per_class(labels, precision, recall, f1, support),
     }
 
 
