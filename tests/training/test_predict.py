@@ -214,8 +214,7 @@ def test_a_hub_model_id_and_a_hub_dataset_split(trained_tiny_dir, rows, tmp_path
     data = {"data/test-00000-of-00001.parquet": (tmp_path / "local.parquet").read_bytes()}
     hub_server.create_repo("tester/tweets", "dataset", files=data)
     assert predict(trained_tiny_dir, tmp_path / "local.parquet", tmp_path / "local.csv") == 0
-    # predict_metrics.json of the first run is there: replacing it needs --overwrite, as for any file
-    assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test", "--overwrite") == 0
+    assert predict("tester/tiny-emotion", "tester/tweets", tmp_path / "hub.csv", "--split", "test") == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hub.csv"), pd.read_csv(tmp_path / "local.csv"))
     assert json.loads((tmp_path / "predict_metrics.json").read_text())["rows"] == 30
 

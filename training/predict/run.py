@@ -131,8 +131,6 @@ def label_corpus(options: PredictOptions, state, parts: Parts, targets: dict, me
         print(note)
     # The whole input, validated (and hashed) before any slow work.
     count, labelled = data.scan(engine.labels, engine.multi_label)
-    if labelled and "--metrics" not in targets:  # the metrics file beside the output follows the same rule
-        refuse_targets({"--metrics": metrics}, data.files, options.overwrite)
     shards = math.ceil(count / options.shard_size)
     command = {**options.command(engine.backend), "shard_size": options.shard_size, "labels": engine.labels}
     if engine.multi_label:  # they decide every predicted set: a resumed run must use the same
