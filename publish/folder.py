@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from formats.output_folder import METRICS_FILE
 from publish.errors import PublishError
 from publish.filters import md_text
+
+T = TypeVar("T")
+SHOWN_CHARS = 40  # of a malformed value, in an error message
 
 
 def read_json(path: Path) -> dict:
@@ -41,6 +44,17 @@ def require(mapping: dict, dotted: str, path: Path) -> Any:
             )
         value = value[key]
     return value
+
+
+def required(value: T | None, mapping: dict, dotted: str, path: Path, expected: str) -> T:
+    """``value``, a field that a typed reader (``formats.reports``) read from ``mapping`` at ``dotted``, or a
+    PublishError naming the file and field: missing (:func:`require`'s words), or what it holds instead of
+    ``expected`` (the readers give None for a field of another shape)."""
+    if value is not None:
+        return value
+    held = json.dumps(require(mapping, dotted, path), ensure_ascii=False)
+    held = held if len(held) <= SHOWN_CHARS else held[: SHOWN_CHARS - 1] + "…"
+    raise PublishError(f"publish error: {path}: field '{dotted}' is {held} — expected {expected}")
 
 
 def read_errors(path: Path, limit: int, max_chars: int) -> list[dict[str, str]]:
