@@ -27,8 +27,9 @@ EARLIER_EXPORT_SPLIT, EARLIER_EXPORT_GUARD = "validation", "accuracy"
 
 # --- One value of an expected shape, or nothing ------------------------------------------------------------
 def number(value: Any) -> float | None:
-    """``value`` as a float when it is a JSON number (not a bool, not a string), else None."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """``value`` when it is a JSON number (not a bool, not a string), else None; kept as written (``1`` stays an
+    int), so that what is read and written back keeps its bytes."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def count(value: Any) -> int | None:
@@ -52,7 +53,7 @@ def section(value: Any) -> Mapping[str, Any]:
 
 
 def _numbers(value: Any) -> dict[str, float]:
-    return {key: float(v) for key, v in section(value).items() if number(v) is not None}
+    return {key: v for key, v in section(value).items() if number(v) is not None}
 
 
 def _counts(value: Any) -> dict[str, int]:
