@@ -14,7 +14,7 @@ the template's other filters (percentages, durations, code spans) live in ``publ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,36 @@ from formats.output_folder import (
     ERRORS_FILE,
     FIGURES,
     METRICS_FILE,
-    MULTI_LABEL,
     ONNX_FP32,
     ONNX_INT8,
     TORCH,
     TRAIN_CONFIG_FILE,
-    canonical_backend,
     headline_split,
     onnx_path,
 )
-from publish.errors import PublishError
+from formats.reports import (
+    Calibration,
+    ClassScores,
+    Export,
+    SplitScores,
+    Thresholds,
+    Training,
+    is_demo_model,
+    read_metrics,
+    read_train_config,
+)
 from publish.filters import FILTERS, md_text, pct
-from publish.folder import read_errors, read_json, read_optional_json, require
+from publish.folder import read_errors, read_json, read_optional_json, required, required_eval
+from publish.results import (
+    EVAL_METRICS,
+    EVAL_METRICS_MULTI_LABEL,
+    RESULT_WORDS,
+    ResultRow,
+    baseline_note,
+    named_results,
+    result_columns,
+    result_rows,
+)
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
@@ -72,23 +90,8 @@ CARER_CITATION = """\
     pages = "3687--3697",
 }"""
 
-BASELINES = {
-    "logistic_regression": "Logistic regression (frozen embeddings)",
-    "dummy": "Majority class (DummyClassifier)",
-}
 EXPORT_VARIANTS = {TORCH: "PyTorch fp32", ONNX_FP32: "ONNX fp32", ONNX_INT8: "ONNX int8 (dynamic quantization)"}
 MULTI_LABEL_WIDGET_TEXT = "i was so nervous before the results, and now i am over the moon"
-EVAL_METRICS_MULTI_LABEL = [  # the same for a multi-label model (at its tuned thresholds)
-    ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
-    ("f1_micro", "f1", "F1 (micro)", {"average": "micro"}),
-    ("f1_samples", "f1", "F1 (samples)", {"average": "samples"}),
-    ("exact_match", "accuracy", "Exact match (subset accuracy)", None),
-]
-EVAL_METRICS = [  # (metrics.json key, model-index metric type, display name, metric args)
-    ("accuracy", "accuracy", "Accuracy", None),
-    ("f1_macro", "f1", "F1 (macro)", {"average": "macro"}),
-    ("f1_weighted", "f1", "F1 (weighted)", {"average": "weighted"}),
-]
 
 
 @dataclass(frozen=True)
@@ -108,39 +111,56 @@ class CardFacts:
     is_emotion_dataset: bool  # dair-ai/emotion: CARER citation, tweet-specific limitations
     dataset_sizes: dict[str, int]
     data_warnings: list[str]
-    eval: dict[str, dict]  # split -> metrics.json eval entry
-    baselines: dict[str, dict]  # name -> split -> metrics
+    eval: dict[str, SplitScores]  # split -> the fine-tuned model's figures
+    baselines: dict[str, dict[str, SplitScores]]  # name -> split -> figures
     headline_split: str  # "test", or "validation" when there is no test split
+    result_columns: list[tuple[str, str]]  # (split, metrics.json key) of the results table
+    results: list[ResultRow]  # the fine-tuned model (multi-label: also at 0.5), then the baselines
+    baseline_note: str  # where a baseline is as good as the fine-tuned model or better, in one sentence; or ""
     weakest: list[tuple[str, float, str]]  # (label, F1, precision_recall_note) of the weakest classes
     errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss (escaped)
     plots: list[tuple[str, str]]  # (file, title) present in the folder
     hyperparameters: dict[str, Any]
-    versions: dict[str, str]
+    versions: dict[str, str | None]
     hardware: dict[str, str]
-    training: dict[str, Any]  # seconds, samples_per_second, device, log, schedule
-    calibration: dict[str, Any] | None  # metrics.json "calibration" (runs before it have none)
+    training: Training  # seconds, samples_per_second, device, log, schedule
+    calibration: Calibration | None  # runs before calibration have none; splits: those with all four figures
     max_length: int | None
-    export: dict[str, Any] | None
+    export: Export | None
     corrections: dict[str, Any] | None
     comparison: dict[str, Any] | None
     has_comparison_plot: bool
     space_id: str | None = None
     multi_label: bool = False  # metrics.json "task": a set of labels per text, decided by thresholds
-    thresholds: dict[str, Any] | None = None  # multi-label: metrics.json "thresholds" (objective, values, notes)
+    thresholds: Thresholds | None = None  # multi-label: objective, values, notes (escaped)
 
     @property
     def model_name(self) -> str:
-        return self.repo_id.split("/")[-1]
+        return model_name_of(self.repo_id)
 
     @property
     def onnx_file(self) -> str:
         """The ONNX model to point users at: int8 unless the export's accuracy guard refused it."""
-        return onnx_path(ONNX_INT8 if (self.export or {}).get("int8_accepted", True) else ONNX_FP32)
+        refused = self.export is not None and self.export.int8_accepted is False
+        return onnx_path(ONNX_FP32 if refused else ONNX_INT8)
+
+    @property
+    def per_label_ece(self) -> dict[str, float] | None:
+        """Multi-label: each label's ECE on the headline split (after scaling when it was applied), or None."""
+        figures = self.calibration.splits.get(self.headline_split) if self.calibration else None
+        if figures is None or figures.per_label_ece_after is None:
+            return None
+        return figures.per_label_ece_after if self.calibration.applied else figures.per_label_ece_before
 
     @property
     def log_columns(self) -> list[str]:
         """Columns of the training log table: every key any entry has, in first-seen order."""
-        return list(dict.fromkeys(key for entry in self.training.get("log", []) for key in entry))
+        return list(dict.fromkeys(key for entry in self.training.log for key in entry))
+
+
+def model_name_of(repo_id: str) -> str:
+    """The model's name: its repo id without the namespace."""
+    return repo_id.split("/")[-1]
 
 
 def hub_id_or_none(value: Any) -> str | None:
@@ -173,13 +193,13 @@ def escape_comparison(comparison: dict) -> dict:
     }
 
 
-def precision_recall_note(scores: dict, gap: float = 0.1) -> str:
+def precision_recall_note(scores: ClassScores, gap: float = 0.1) -> str:
     """What a class's F1 hides when its precision and recall are more than ``gap`` apart, else "".
 
     Class-weighted training typically buys a rare class its recall with precision: the card then says
     that the class is predicted too often, rather than that it is "predicted less reliably".
     """
-    precision, recall = scores.get("precision"), scores.get("recall")
+    precision, recall = scores.precision, scores.recall
     if precision is None or recall is None or abs(precision - recall) <= gap:
         return ""
     if precision < recall:
@@ -187,16 +207,18 @@ def precision_recall_note(scores: dict, gap: float = 0.1) -> str:
     return f"often missed: recall {pct(recall)}%, precision {pct(precision)}%"
 
 
-def backend_keys(export: dict) -> dict:
-    """``metrics.json["export"]`` with its backends under today's names (runs exported before the names were
-    unified have ``pytorch``, ``onnx_fp32``, ``onnx_int8``)."""
-    return {canonical_backend(key): value for key, value in export.items()}
-
-
-def plot_title(file: str, title: str, metrics: dict) -> str:
+def plot_title(file: str, title: str, embedding_map_method: str | None) -> str:
     """A figure's title in the card; the embedding map names its projection (UMAP, or PCA as the fallback)."""
-    method = metrics.get("embedding_map", {}).get("method")
+    method = embedding_map_method
     return f"{title} ({method} of frozen embeddings)" if file == EMBEDDING_MAP_FIGURE and method else title
+
+
+def card_calibration(calibration: Calibration | None) -> Calibration | None:
+    """The calibration the card can state: whether it was applied and its temperature known, and the splits
+    with all four figures; None otherwise."""
+    if calibration is None or calibration.applied is None or calibration.temperature is None:
+        return None
+    return replace(calibration, splits={split: v for split, v in calibration.splits.items() if v.complete})
 
 
 def build_facts(
@@ -214,84 +236,82 @@ def build_facts(
         PublishError: a required file or field is missing or malformed.
     """
     folder = Path(output_dir)
-    metrics_path, train_config_path = folder / METRICS_FILE, folder / TRAIN_CONFIG_FILE
-    metrics, train_config = read_json(metrics_path), read_json(train_config_path)
+    metrics_path = folder / METRICS_FILE
+    raw_metrics, raw_train_config = read_json(metrics_path), read_json(folder / TRAIN_CONFIG_FILE)
+    metrics, train_config = read_metrics(raw_metrics), read_train_config(raw_train_config)
     model_config = read_optional_json(folder / CONFIG_FILE) or {}
 
-    labels = [str(label) for label in require(metrics, "labels", metrics_path)]
-    evals = require(metrics, "eval", metrics_path)
-    if not evals:
-        raise PublishError(f"publish error: {metrics_path}: field 'eval' is empty — expected validation and/or test")
-    for split, values in evals.items():
-        for key in ("accuracy", "f1_macro", "f1_weighted", "per_class"):
-            require(values, key, metrics_path / f"eval.{split}")
+    labels = list(required(metrics.labels, raw_metrics, "labels", metrics_path, "a list of class names"))
+    evals = required_eval(metrics, raw_metrics, metrics_path)
     split = headline_split(evals)
-    per_class = evals[split]["per_class"]
-    weakest = sorted(per_class.items(), key=lambda item: item[1]["f1"])[:2]
+    classes = [(label, scores) for label, scores in evals[split].per_class.items() if scores.f1 is not None]
+    weakest = sorted(classes, key=lambda item: item[1].f1)[:2]
+    columns = result_columns(evals, metrics.multi_label)
 
-    data = train_config.get("data", {})
-    source = str(data.get("source") or metrics.get("data", {}).get("source") or "unknown")
-    emotion = is_emotion_dataset(source, data.get("split_sha256") or {})
+    data = train_config.data
+    source = data.source or metrics.data.source or "unknown"
+    emotion = is_emotion_dataset(source, data.split_sha256)
     # Local files (and URLs) have their sha256 recorded: their name is no Hub id even when it looks like one.
-    hub_source = None if data.get("files") else hub_id_or_none(source)
-    dataset_id = EMOTION_DATASET if emotion else (source if data.get("revision") else hub_source)
-    backbone = train_config.get("backbone", {})
-    config = train_config.get("config", {})
-    # Exports before metrics.json recorded the split measured on validation, as they all did.
-    export = {"split": "validation", **backend_keys(metrics["export"])} if metrics.get("export") else None
+    hub_source = None if data.files else hub_id_or_none(source)
+    dataset_id = EMOTION_DATASET if emotion else (source if data.revision else hub_source)
     corrections = read_optional_json(folder / CORRECTIONS_FILE)
     comparison = read_optional_json(folder / COMPARISON_JSON)
 
     return CardFacts(
         repo_id=repo_id,
         labels=labels,
-        base_model=hub_id_or_none(backbone.get("hub_id")),
+        base_model=hub_id_or_none(train_config.backbone_hub_id),
         model_type=model_config.get("model_type"),
         license=license,
         dataset_id=dataset_id,
         dataset_config=EMOTION_DATASET_CONFIG if emotion else None,
-        dataset_revision=data.get("revision"),
+        dataset_revision=data.revision,
         dataset_source=source,
-        synthetic_sample=bool(data.get("synthetic_sample") or data.get("fallback")),
+        synthetic_sample=is_demo_model(train_config),
         is_emotion_dataset=emotion,
-        dataset_sizes=dict(data.get("sizes") or metrics.get("data", {}).get("sizes") or {}),
-        data_warnings=[md_text(w) for w in metrics.get("data", {}).get("warnings", [])],
+        dataset_sizes=data.sizes or metrics.data.sizes,
+        data_warnings=[md_text(w) for w in metrics.data.warnings],
         eval=evals,
-        baselines=metrics.get("baselines", {}),
+        baselines=metrics.baselines,
         headline_split=split,
-        weakest=[(md_text(label), values["f1"], precision_recall_note(values)) for label, values in weakest],
+        result_columns=columns,
+        results=result_rows(named_results(model_name_of(repo_id), metrics), columns),
+        baseline_note=baseline_note(evals, metrics.baselines, columns),
+        weakest=[(md_text(label), scores.f1, precision_recall_note(scores)) for label, scores in weakest],
         errors=read_errors(folder / ERRORS_FILE, ERROR_EXAMPLES, MAX_TEXT_CHARS),
         plots=[
-            (name, plot_title(name, title, metrics)) for name, title in FIGURES.items() if (folder / name).is_file()
+            (name, plot_title(name, title, metrics.embedding_map_method))
+            for name, title in FIGURES.items()
+            if (folder / name).is_file()
         ],
-        hyperparameters=dict(config),
-        versions=dict(train_config.get("versions", {})),
-        hardware=dict(train_config.get("hardware", {})),
-        training=dict(metrics.get("training", {})),
-        calibration=metrics.get("calibration"),
-        max_length=config.get("max_length"),
-        export=export,
-        corrections=(
-            {
-                **corrections,
-                "rejections": [
-                    {key: md_text(value, MAX_TEXT_CHARS) for key, value in r.items()}
-                    for r in corrections.get("rejections", [])
-                ],
-            }
-            if corrections
-            else None
-        ),
+        hyperparameters=train_config.options,
+        versions=train_config.versions,
+        hardware=train_config.hardware,
+        training=metrics.training,
+        calibration=card_calibration(metrics.calibration),
+        max_length=train_config.max_length,
+        export=metrics.export,
+        corrections=escape_corrections(corrections) if corrections else None,
         comparison=escape_comparison(comparison) if comparison else None,
         has_comparison_plot=(folder / COMPARISON_PNG).is_file(),
         space_id=space_id,
-        multi_label=metrics.get("task") == MULTI_LABEL,
+        multi_label=metrics.multi_label,
         thresholds=(
-            {**metrics["thresholds"], "notes": [md_text(n) for n in metrics["thresholds"].get("notes", [])]}
-            if metrics.get("task") == MULTI_LABEL
+            replace(metrics.thresholds, notes=tuple(md_text(n) for n in metrics.thresholds.notes))
+            if metrics.multi_label and metrics.thresholds
             else None
         ),
     )
+
+
+def escape_corrections(corrections: dict) -> dict:
+    """corrections.json with its rejected flags (texts and reasons: data) made card-safe."""
+    return {
+        **corrections,
+        "rejections": [
+            {key: md_text(value, MAX_TEXT_CHARS) for key, value in r.items()} for r in corrections.get("rejections", [])
+        ],
+    }
 
 
 def eval_results(facts: CardFacts) -> list[EvalResult]:
@@ -307,7 +327,7 @@ def eval_results(facts: CardFacts) -> list[EvalResult]:
             dataset_split=split,
             dataset_revision=facts.dataset_revision,
             metric_type=metric_type,
-            metric_value=round(float(facts.eval[split][key]), 4),
+            metric_value=round(facts.eval[split].figure(key), 4),
             metric_name=name,
             metric_args=args,
         )
@@ -371,7 +391,7 @@ def render_card(facts: CardFacts) -> ModelCard:
     content = template.render(
         card_data=card_data(facts).to_yaml(),
         facts=facts,
-        baselines=BASELINES,
+        result_words=RESULT_WORDS,
         export_variants=EXPORT_VARIANTS,
         citation=CARER_CITATION,
     )

@@ -5,11 +5,17 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from formats.output_folder import METRICS_FILE
+from formats.reports import Metrics, SplitScores
 from publish.errors import PublishError
 from publish.filters import md_text
+
+T = TypeVar("T")
+SHOWN_CHARS = 40  # of a malformed value, in an error message
+# The figures of every split that the card cannot do without (the results table, the model-index).
+REQUIRED_FIGURES = ("accuracy", "f1_macro", "f1_weighted")
 
 
 def read_json(path: Path) -> dict:
@@ -41,6 +47,32 @@ def require(mapping: dict, dotted: str, path: Path) -> Any:
             )
         value = value[key]
     return value
+
+
+def required(value: T | None, mapping: dict, dotted: str, path: Path, expected: str) -> T:
+    """``value``, a field that a typed reader (``formats.reports``) read from ``mapping`` at ``dotted``, or a
+    PublishError naming the file and field: missing (:func:`require`'s words), or what it holds instead of
+    ``expected`` (the readers give None for a field of another shape)."""
+    if value is not None:
+        return value
+    held = json.dumps(require(mapping, dotted, path), ensure_ascii=False)
+    held = held if len(held) <= SHOWN_CHARS else held[: SHOWN_CHARS - 1] + "…"
+    raise PublishError(f"publish error: {path}: field '{dotted}' is {held} — expected {expected}")
+
+
+def required_eval(metrics: Metrics, raw: dict, path: Path) -> dict[str, SplitScores]:
+    """``eval`` with the figures the card cannot do without in every split, or a one-line PublishError."""
+    held = require(raw, "eval", path)
+    if not isinstance(held, dict):
+        required(None, raw, "eval", path, "an object of splits (validation and/or test)")
+    if not held:
+        raise PublishError(f"publish error: {path}: field 'eval' is empty — expected validation and/or test")
+    for split, scores in metrics.eval.items():
+        where = path / f"eval.{split}"
+        for key in REQUIRED_FIGURES:
+            required(scores.figure(key), held[split], key, where, "a number from 0 to 1")
+        required(scores.per_class or None, held[split], "per_class", where, "an object of per-class scores")
+    return metrics.eval
 
 
 def read_errors(path: Path, limit: int, max_chars: int) -> list[dict[str, str]]:

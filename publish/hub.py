@@ -302,7 +302,7 @@ def publish_folder(
     api = hub_api()
     split, scores = facts.headline_split, facts.eval[facts.headline_split]
     message = commit_message or (
-        f"Publish {facts.model_name}: {split} accuracy {pct(scores['accuracy'])}%, macro F1 {pct(scores['f1_macro'])}%"
+        f"Publish {facts.model_name}: {split} accuracy {pct(scores.accuracy)}%, macro F1 {pct(scores.f1_macro)}%"
     )
     print(f"Uploading {len(files)} files ({size_mb(files):.1f} MB) to {repo_id} in one commit…", file=sys.stderr)
     repo_url, info = commit(api, repo_id, files, repo_type="model", private=private, message=message)

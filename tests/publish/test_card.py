@@ -365,3 +365,122 @@ def test_corrections_paragraph_reports_the_review_queue_agreement_and_sets(tmp_p
         "carries the set of labels the\nuser says is right; the empty set, none of them, is an answer too"
         in corrections
     )
+
+
+def results_rows(card: str) -> dict[str, str]:
+    """The results table's rows by model name (the first table of the Results section)."""
+    table = section(card, "Results").split("\n\n")[1]
+    return {row.split(" | ")[0].strip("| *"): row for row in table.splitlines()[2:]}
+
+
+def bold_cells(row: str) -> list[bool]:
+    """Which figures of a results row are in bold."""
+    return [cell.startswith("**") for cell in row.strip("| ").split(" | ")[1:]]
+
+
+def test_a_baseline_as_good_as_the_fine_tuned_model_is_named_and_the_best_value_is_bold(run_copy):
+    def baselines_ahead(metrics):
+        metrics["baselines"]["logistic_regression"]["test"]["accuracy"] = 0.95  # fine-tuned: 0.9185
+        metrics["baselines"]["dummy"]["validation"]["f1_macro"] = 0.89142  # fine-tuned 0.8914: level as shown
+
+    edit_json(run_copy / "metrics.json", baselines_ahead)
+    card = render(run_copy)
+    assert (
+        "The fine-tuned model does not beat every baseline: Logistic regression (frozen embeddings) scores as high "
+        "or higher on accuracy (test split), and Majority class (DummyClassifier) on macro F1 (validation split)."
+    ) in section(card, "Results")
+    rows = results_rows(card)
+    assert rows["distilbert-emotion (fine-tuned)"].endswith(
+        "| **92.33** | **89.14** | **92.29** | 91.85 | **87.02** | **91.81** |"
+    )
+    assert rows["Logistic regression (frozen embeddings)"].endswith("| **95.00** | 51.89 | 61.42 |")
+    assert "| 35.20 | **89.14** | 18.33 |" in rows["Majority class (DummyClassifier)"]
+
+
+def test_the_fine_tuned_model_ahead_everywhere_needs_no_sentence(run_copy):
+    card = render(run_copy)
+    assert "does not beat" not in card
+    rows = results_rows(card)
+    assert bold_cells(rows["distilbert-emotion (fine-tuned)"]) == [True] * 6
+    assert not any(True in bold_cells(row) for name, row in rows.items() if "fine-tuned" not in name)
+
+
+def test_a_multi_label_card_names_the_baselines_that_beat_the_fine_tuned_model(tmp_path):
+    multi = Path(shutil.copytree(FIXTURE_MULTI_LABEL, tmp_path / "multi"))
+    # As in the probe of issue 29: the logistic regression ahead on every figure (the fixture's), and the majority
+    # label ahead on micro F1 and exact match of the test split.
+    edit_json(multi / "metrics.json", lambda m: m["baselines"]["dummy"]["test"].update(f1_micro=0.95, exact_match=0.9))
+    card = render(multi, repo_id="tester/minilm-multi", space_id=None)
+    assert (
+        "The fine-tuned model does not beat every baseline: Logistic regression (frozen embeddings) scores as high "
+        "or higher on macro F1, micro F1, samples F1 and exact match (validation and test splits), and Majority "
+        "class (DummyClassifier) on micro F1 and exact match (test split)."
+    ) in section(card, "Results")
+    rows = results_rows(card)
+    assert "**" not in rows["minilm-multi (fine-tuned)"].split(" | ", 1)[1]
+    assert rows["Logistic regression (frozen embeddings)"].count("**100.00**") == 8
+
+    def logistic_regression_behind(metrics):
+        for scores in metrics["baselines"]["logistic_regression"].values():
+            scores.update(f1_macro=0.5, f1_micro=0.5, f1_samples=0.5, exact_match=0.5)
+
+    edit_json(multi / "metrics.json", logistic_regression_behind)
+    card = render(multi, repo_id="tester/minilm-multi", space_id=None)
+    assert (
+        "The fine-tuned model does not beat every baseline: Majority class (DummyClassifier) scores as high or higher "
+        "on micro F1 and exact match (test split)."
+    ) in card
+    assert bold_cells(results_rows(card)["minilm-multi (fine-tuned)"]) == [True] * 5 + [False, True, False]
+
+
+def test_a_multi_label_card_speaks_of_each_label_probability_not_a_top_probability(tmp_path):
+    multi = Path(shutil.copytree(FIXTURE_MULTI_LABEL, tmp_path / "multi"))
+    calibration = section(render(multi, repo_id="tester/minilm-multi", space_id=None), "Results").split(
+        "### Calibrated probabilities"
+    )[1]
+    assert "so that a label shown at 80% is right about 8 times in 10." in calibration
+    assert "top probability" not in calibration and "among texts where it says 80%" not in calibration
+
+    edit_json(multi / "metrics.json", lambda m: m["calibration"].update(applied=False, reason="the run was made so"))
+    calibration = section(render(multi, repo_id="tester/minilm-multi", space_id=None), "Results").split(
+        "### Calibrated probabilities"
+    )[1]
+    ece = json.loads((multi / "metrics.json").read_text())["calibration"]["test"]["ece_before"]
+    assert (
+        f"As they are, on the test split a label's probability is {100 * ece:.1f} points away from how often a label "
+        "given that probability is right, on average (the ECE)"
+    ) in calibration
+    assert "top probability" not in calibration
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(labels="joy"), r"metrics.json: field 'labels' is \"joy\" — expected a list of class names"),
+        (lambda m: m.update(eval=[1, 2]), r"metrics.json: field 'eval' is \[1, 2\] — expected an object of splits"),
+        (
+            lambda m: m["eval"]["test"].update(accuracy="0.9"),
+            r"metrics.json/eval.test: field 'accuracy' is \"0.9\" — expected a number from 0 to 1",
+        ),
+        (lambda m: m["eval"]["test"].pop("f1_weighted"), r"metrics.json/eval.test: field 'f1_weighted' missing"),
+        (
+            lambda m: m["eval"]["validation"].update(per_class=[]),
+            r"metrics.json/eval.validation: field 'per_class' is \[\] — expected an object of per-class scores",
+        ),
+    ],
+)
+def test_a_required_field_of_another_shape_is_one_line_naming_it(run_copy, change, message):
+    edit_json(run_copy / "metrics.json", change)
+    with pytest.raises(PublishError, match=message):
+        build_facts(run_copy, REPO_ID)
+
+
+def test_optional_fields_of_another_shape_are_left_out_of_the_card(run_copy):
+    edit_json(run_copy / "metrics.json", lambda m: m.update(calibration="yes", embedding_map=["UMAP"]))
+    edit_json(run_copy / "train_config.json", lambda c: c.update(data="imdb", versions=["torch"]))
+    card = render(run_copy)
+    assert "Calibrated probabilities" not in card and "![Embedding map](embedding_map.png)" in card
+    assert "on a local dataset (`emotion/`)" in card  # the source metrics.json names
+    assert "Split sizes: train 16,000, validation 2,000, test 2,000." in card  # metrics.json's sizes
+    assert section(card, "Training procedure").split("### Framework versions")[1].strip() == ""
+    ModelCard(card)

@@ -153,3 +153,16 @@ def test_missing_folder_and_missing_hash(runs, tmp_path):
     (a / "train_config.json").write_text(json.dumps({"config": {}, "data": {}}))
     with pytest.raises(ToolkitError, match=r"data.split_sha256.test' missing"):
         load_run(a)
+
+
+def test_figures_of_another_shape_are_one_line(runs):
+    """compare reads metrics.json through formats.reports: a figure that is no number is named, never a traceback."""
+    a, _ = runs
+    metrics = json.loads((a / "metrics.json").read_text())
+    metrics["eval"]["test"]["f1_macro"] = "0.45"
+    (a / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ToolkitError, match=r"metrics.json: field 'eval.test.f1_macro' missing or not a number"):
+        load_run(a)
+    (a / "metrics.json").write_text(json.dumps({**metrics, "labels": "neg,pos"}))
+    with pytest.raises(ToolkitError, match=r"field 'labels' or 'eval.test' missing"):
+        load_run(a)

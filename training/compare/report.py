@@ -22,14 +22,15 @@ from formats.output_folder import (
     ERRORS_FILE,
     METRICS_FILE,
     TRAIN_CONFIG_FILE,
-    headline_split,
     save_figure,
     write_json,
 )
+from formats.reports import ClassScores, read_metrics, read_train_config
 from training.errors import ToolkitError, one_line_errors
 from training.paths import portable_name
 
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
+COMPARED = ("accuracy", "f1_macro")  # the headline figures compared (beside each class's F1)
 
 
 # ----------------------------------------------------------------------------- reading a run
@@ -40,8 +41,8 @@ def load_run(folder: str | Path) -> dict:
 
     Returns:
         ``{"path", "labels", "split", "sha256", "metrics", "rows"}`` — ``split`` is ``test`` (or
-        ``validation`` for data without a test split, as errors.csv is), ``metrics`` that split's
-        ``metrics.json`` entry, ``rows`` maps errors.csv ``index`` to ``{text, label, predicted}``.
+        ``validation`` for data without a test split, as errors.csv is), ``metrics`` that split's figures
+        (``formats.reports.SplitScores``), ``rows`` maps errors.csv ``index`` to ``{text, label, predicted}``.
 
     Raises:
         ToolkitError: a missing folder or file, or a file without the expected fields.
@@ -51,13 +52,18 @@ def load_run(folder: str | Path) -> dict:
         raise ToolkitError(
             f"compare error: {folder}: no such output folder — expected a folder written by python -m training"
         )
-    metrics = _read_json(folder / METRICS_FILE)
-    train_config = _read_json(folder / TRAIN_CONFIG_FILE)
-    evaluations = metrics.get("eval") or {}
-    split = headline_split(evaluations)
-    if split not in evaluations or "labels" not in metrics:
+    metrics = read_metrics(_read_json(folder / METRICS_FILE))
+    train_config = read_train_config(_read_json(folder / TRAIN_CONFIG_FILE))
+    split = metrics.headline_split
+    if split not in metrics.eval or metrics.labels is None:
         raise ToolkitError(f"compare error: {folder / METRICS_FILE}: field 'labels' or 'eval.test' missing")
-    sha256 = ((train_config.get("data") or {}).get("split_sha256") or {}).get(split)
+    scores = metrics.eval[split]
+    missing = [key for key in COMPARED if scores.figure(key) is None]
+    if missing:
+        raise ToolkitError(
+            f"compare error: {folder / METRICS_FILE}: field 'eval.{split}.{missing[0]}' missing or not a number"
+        )
+    sha256 = train_config.data.split_sha256.get(split)
     if not sha256:
         raise ToolkitError(
             f"compare error: {folder / TRAIN_CONFIG_FILE}: field 'data.split_sha256.{split}' missing — "
@@ -65,10 +71,10 @@ def load_run(folder: str | Path) -> dict:
         )
     return {
         "path": str(folder),
-        "labels": metrics["labels"],
+        "labels": list(metrics.labels),
         "split": split,
         "sha256": sha256,
-        "metrics": evaluations[split],
+        "metrics": scores,
         "rows": _read_errors(folder / ERRORS_FILE),
     }
 
@@ -132,7 +138,7 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
     labels = baseline["labels"] + [lab for lab in candidate["labels"] if lab not in baseline["labels"]]
     per_class = {}
     for label in labels:
-        f1 = [run["metrics"].get("per_class", {}).get(label, {}).get("f1") for run in (baseline, candidate)]
+        f1 = [(run["metrics"].per_class.get(label) or ClassScores()).f1 for run in (baseline, candidate)]
         per_class[label] = _triple(*f1)
 
     changed = {"fixed": [], "broken": [], "other": []}
@@ -165,7 +171,7 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
         "split": baseline["split"],
         "test_sha256": baseline["sha256"],
         "metrics": {
-            key: _triple(baseline["metrics"][key], candidate["metrics"][key]) for key in ("accuracy", "f1_macro")
+            key: _triple(baseline["metrics"].figure(key), candidate["metrics"].figure(key)) for key in COMPARED
         },
         "per_class_f1": per_class,
         "changed": {kind: len(items) for kind, items in changed.items()},
