@@ -113,7 +113,8 @@ def load_data(
             or URL cannot be downloaded.
     """
     path = Path(source)
-    columns = Columns(text_column, label_column, label_columns=tuple(label_columns or ()))
+    separator = label_separator if label_mode == "multi" else None  # --multi-label: cells split on it
+    columns = Columns(text_column, label_column, label_columns=tuple(label_columns or ()), label_separator=separator)
     raw: dict[str, list[Row]] = {}
     files: dict[str, str] = {}
     hub_revision = None
@@ -182,10 +183,17 @@ def check_classes(train: list[Row], where: str, min_examples: int) -> None:
     """
     places: dict[str, list[str]] = defaultdict(list)
     for row in train:
-        if row.label is None or row.label == "":
-            raise ToolkitError(f"data error: {row.where}: empty label")
+        check_label_given(row)
         places[str(row.label)].append(row.where.removeprefix(f"{where} "))
     check_label_places(places, where, min_examples)
+
+
+def check_label_given(row: Row) -> None:
+    """A single-label row must have a label: an empty cell, or a null (never the class "None")."""
+    if row.label is None:
+        raise ToolkitError(f"data error: {row.where}: the label is null — expected a label name")
+    if row.label == "":
+        raise ToolkitError(f"data error: {row.where}: empty label")
 
 
 def check_set_names(places: dict[str, list[str]], where: str) -> None:
@@ -298,8 +306,7 @@ def label_order(train: list[Row], label_names: list[str] | None) -> list[str]:
 def label_id(row: Row, labels: list[str], ids: dict[str, int], split: str, explicit_ints: bool) -> int:
     """The id of a row's label, or an error naming the row."""
     label = row.label
-    if label is None or label == "":
-        raise ToolkitError(f"data error: {row.where}: empty label")
+    check_label_given(row)
     if explicit_ints and is_int_label(label) and str(label) not in ids:  # --label-names with integer labels
         value = int(label)
         if 0 <= value < len(labels):
