@@ -47,6 +47,7 @@ from training.runtime import (
     load_model,
     onnx_session,
     predict_sets,
+    read_json_object,
     sigmoid,
     torch_runner,
 )
@@ -231,7 +232,7 @@ def load_split(
             f"export error: {config_path} not found — pass --data SOURCE to name the data "
             "whose validation split checks the exported models"
         )
-    saved = json.loads(config_path.read_text(encoding="utf-8"))["config"] if config_path.is_file() else {}
+    saved = read_json_object(config_path, f"export error: {config_path}")["config"] if config_path.is_file() else {}
     saved = with_local_paths(saved, output_dir)  # the data's full path on this machine, when known
     config = TrainConfig(**saved)  # the run's options (the defaults when only --data is known)
     source = data or config.data
@@ -298,6 +299,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
             f"export error: {output_dir}: no {CONFIG_FILE} + {WEIGHTS_FILE} — expected a folder "
             "written by `python -m training --output-dir DIR`"
         )
+    read_json_object(output_dir / CONFIG_FILE, f"export error: {output_dir}/{CONFIG_FILE}")  # before transformers
     model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id, MEASURED_SPLIT)
