@@ -3,7 +3,6 @@ that carry a set, their records and CSV export, and a start-up with its reports;
 
 from __future__ import annotations
 
-import ast
 import copy
 import csv
 import json
@@ -275,7 +274,7 @@ def test_the_mcp_tool_answers_the_set(multilabel_app):
     [tool], [result] = mcp_round_trip(url, [("classify_emotion", {"text": TEXT})])
     assert "anger, fear, joy, love" in tool.description
     assert "predicted, the list of labels at or above their thresholds" in tool.description
-    answer = ast.literal_eval(result.content[0].text)
+    answer = json.loads(result.content[0].text)
     assert answer["predicted"] == PREDICTED and answer["label"] == "predicted: anger, joy"
     assert {c["label"] for c in answer["confidences"]} == set(MULTI_LABELS)
     record_id = Client(url, verbose=False).predict(TEXT, ["joy"], "", api_name="/flag")
