@@ -192,3 +192,21 @@ def test_int8_verdict_judges_micro_f1_then_whole_sets_for_a_multi_label_model():
     assert kept is False and reason.startswith("int8 model refused: micro F1 49.00% is 1.00 points below")
     single = {"torch": {"accuracy": 0.9}, "onnx-int8": {"accuracy": 0.9}}  # no sets: the accuracy guard alone
     assert int8_verdict(single, "accuracy", 0.5, 0.95) == (True, "int8 accuracy drop 0.00 points <= 0.5 allowed")
+
+
+def test_a_config_json_that_is_not_json_is_one_line_and_exit_2(tiny_model_dir, tmp_path, capsys):
+    """transformers raised OSError (exit 1, a traceback); train_config.json is read by the same rule (issue 29)."""
+    run = shutil.copytree(tiny_model_dir, tmp_path / "run")
+    (run / "config.json").write_text('{"id2label": {"0": "joy",}', encoding="utf-8")
+    assert main([str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"export error: {run}/config.json: not valid JSON (Expecting property name enclosed in double quotes at "
+        "line 1 column 26) — expected the JSON file python -m training wrote; restore it from the run (or the Hub repo)"
+    )
+    shutil.copyfile(tiny_model_dir / "config.json", run / "config.json")
+    (run / "train_config.json").write_text("[]", encoding="utf-8")
+    assert main([str(run)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the weights' loading bar
+    assert last == f"export error: {run}/train_config.json: holds a JSON list — expected a JSON object"
+    assert not (run / "onnx").exists()
