@@ -203,3 +203,17 @@ def test_a_null_single_label_is_one_line(tmp_path):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     with pytest.raises(ToolkitError, match=rf"^data error: {path} line 3: the label is null — expected a label name$"):
         load_data(str(path), min_class_examples=5)
+
+
+def test_label_columns_naming_a_column_twice_stops_training_with_exit_2(tmp_path, tiny_backbone_dir, capsys):
+    from training.__main__ import main
+
+    path = tmp_path / "tweets.csv"
+    path.write_text("text,joy,anger\n" + "".join(f"text {i},{i % 2},{1 - i % 2}\n" for i in range(40)))
+    options = ["--data", str(path), "--label-columns", "joy,joy,anger", "--model", str(tiny_backbone_dir)]
+    assert main([*options, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.splitlines()[-1].endswith(
+        "--label-columns names 'joy' twice (joy,joy,anger) — name each label's 0/1 column once"
+    )
+    assert not (tmp_path / "out").exists()
