@@ -21,6 +21,9 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
   ``label`` is left blank is kept, to be skipped and counted by the merge.
 - A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
   without it.
+- A CSV is read by the data files' rule (``training.data.readers.DelimitedRows``): a row with more or fewer
+  fields than the header (``i love this,joy,love`` under ``text,labels``) stops with one line naming the file,
+  the line and the quoting fix, never cut to the header's width.
 
 A broken record (not JSON, not an object, a missing or mistyped field) stops with a ``ToolkitError``
 naming file and line: the store is written by the Space, so damage there is worth a look before
