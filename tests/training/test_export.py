@@ -170,7 +170,7 @@ def test_folder_without_model_is_a_user_error(tmp_path):
 
 
 def test_int8_verdict_judges_micro_f1_then_whole_sets_for_a_multi_label_model():
-    from training.export.onnx import int8_verdict
+    from training.export.guard import int8_verdict
 
     def report(torch_f1, int8_f1, agreement=None):
         int8 = {"f1_micro": int8_f1, **({} if agreement is None else {"set_agreement": agreement})}

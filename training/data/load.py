@@ -22,6 +22,7 @@ from pathlib import Path
 
 from formats.flag_record import SET_SEPARATORS
 from formats.output_folder import ERRORS_FILE
+from training.data.download import download
 from training.data.hub import read_hub
 from training.data.labels import (
     as_label_sets,
@@ -31,7 +32,7 @@ from training.data.labels import (
     rarest_label,
     to_multi_label_dataset,
 )
-from training.data.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
+from training.data.readers import FORMATS, Columns, Row, find_split_files, read_rows
 from training.errors import ToolkitError
 from training.paths import can_only_be_local, is_url
 

@@ -1,9 +1,10 @@
 """Read one labelled data file (or a folder of split files) into rows, before label ids exist.
 
 Formats: ``.txt`` (``text;label`` lines, no header, split on the last ``;``), ``.csv`` / ``.tsv`` (a header
-with text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``; an http(s)
-URL to such a file is downloaded once into the user cache. Bad data raises ``ToolkitError`` naming the file
-and line (or row). ``training.data.load`` turns the rows into validated splits.
+with text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``
+(``training.data.download`` fetches an http(s) URL to such a file). Bad data raises ``ToolkitError`` naming the
+file and line (or row); every CSV the toolkit reads follows one rule, :class:`DelimitedRows`.
+``training.data.load`` turns the rows into validated splits.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ import contextlib
 import csv
 import hashlib
 import json
-import os
-import tempfile
-import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from training.errors import HubUnavailable, ToolkitError
+from training.errors import ToolkitError
 
 FORMATS = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".parquet")
 TXT_SEPARATOR = ";"  # what ends the text of a .txt line: "text;label", split on the last one
@@ -393,26 +390,3 @@ def check_columns(
             raise ToolkitError(
                 f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) — set {option}"
             )
-
-
-def download(url: str) -> Path:
-    """Download ``url`` once into the user cache; the file keeps the URL's name (its format).
-
-    The bytes go to a temporary file beside the target, renamed over it when complete: a process that
-    finds the target (another rank, another machine on a shared cache) never reads a partial file.
-    """
-    file_name = Path(urllib.parse.urlparse(url).path).name
-    if Path(file_name).suffix.lower() not in FORMATS:
-        raise ToolkitError(f"data error: {url}: the URL must end in a file name with one of {', '.join(FORMATS)}")
-    target = Path.home() / ".cache" / "emotion-toolkit" / hashlib.sha256(url.encode()).hexdigest()[:16] / file_name
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                data = response.read()
-        except OSError as err:
-            raise HubUnavailable(f"data error: cannot download {url}: {err}") from None
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{file_name}.", delete=False) as partial:
-            partial.write(data)
-        os.replace(partial.name, target)  # atomic on one file system
-    return target

@@ -6,8 +6,9 @@
 writes ``runs/emotion/onnx/``: ``model.onnx`` (fp32, torch's dynamo exporter), ``model_int8.onnx``
 (``onnxruntime.quantization.quantize_dynamic``, int8 weights per channel), ``config.json`` and the tokenizer files,
 all with dynamic batch and sequence axes. PyTorch and both ONNX models are then run on the
-validation set; an int8 model that loses more than ``--max-drop-points`` accuracy points is removed
-(the fp32 model stays), and the figures go into ``metrics.json["export"]`` for the model card.
+validation set; an int8 model that loses more than ``--max-drop-points`` accuracy points (multi-label: micro F1
+points, or that predicts PyTorch's whole set on too few texts: ``guard.py``) is removed (the fp32 model stays),
+and the figures go into ``metrics.json["export"]`` for the model card.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from formats.output_folder import (
     CONFIG_FILE,
     METRICS_FILE,
     ONNX_DIR,
-    ONNX_FILES,
     ONNX_FP32,
     ONNX_INT8,
     TORCH,
@@ -40,6 +40,15 @@ from formats.output_folder import (
 )
 from training.data.labels import multi_hot
 from training.errors import ToolkitError, one_line_errors
+from training.export.guard import (
+    DEFAULT_MIN_SET_AGREEMENT,
+    FP32_FILE,
+    INT8_FILE,
+    MEASURED_SPLIT,
+    int8_verdict,
+    scores,
+    set_agreement,
+)
 from training.export.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
 from training.runtime import (
     RunBatch,
@@ -52,17 +61,8 @@ from training.runtime import (
     torch_runner,
 )
 
-FP32_FILE, INT8_FILE = ONNX_FILES[ONNX_FP32], ONNX_FILES[ONNX_INT8]
 STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"  # node metadata of torch's exporter
-# The split the variants are measured on (recorded in metrics.json["export"]["split"]): validation, so the
-# int8 guard never looks at the test split that the model card reports.
-MEASURED_SPLIT = "validation"
 EVAL_BATCH_SIZE = 64
-# A multi-label int8 model must predict the same whole set as PyTorch on this share of the validation texts. Its
-# probabilities stay within a few thousandths, but any label that close to its threshold can flip, and the Space
-# and training.predict serve int8: below this, too many visitors would see another answer than the model the card
-# describes (docs/bad_inputs.md). Refusing costs only speed: the fp32 model stays, and it agrees.
-DEFAULT_MIN_SET_AGREEMENT = 0.95
 
 
 @contextlib.contextmanager
@@ -205,20 +205,6 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
     return logits_of(run, tokenizer, texts, max_length).argmax(axis=-1)
 
 
-def scores(logits: np.ndarray, gold: np.ndarray, thresholds) -> dict[str, float]:
-    """Accuracy of single-label predictions; of multi-label ones (``thresholds`` given) the exact match as
-    ``accuracy`` and micro F1 at the thresholds, what the int8 guard checks."""
-    if thresholds is None:
-        return {"accuracy": float((logits.argmax(axis=-1) == gold).mean())}
-    from sklearn.metrics import f1_score
-
-    predicted = predict_sets(sigmoid(logits), thresholds)
-    return {
-        "accuracy": float((predicted == gold).all(axis=1).mean()),
-        "f1_micro": float(f1_score(gold, predicted, average="micro", zero_division=0)),
-    }
-
-
 def load_split(
     output_dir: Path, data: str | None, label2id: dict[str, int], split: str = "validation"
 ) -> tuple[list[str], np.ndarray]:
@@ -281,32 +267,6 @@ def accuracy_and_latency(
         for name in runners.keys() - {TORCH}:
             report[name]["set_agreement"] = set_agreement(predict_sets(sigmoid(logits[name]), thresholds), reference)
     return report
-
-
-def set_agreement(predicted: np.ndarray, reference: np.ndarray) -> float:
-    """The share of texts whose whole predicted set (a 0/1 row) equals the reference's."""
-    return float((predicted == reference).all(axis=1).mean()) if len(reference) else 1.0
-
-
-def int8_verdict(report: dict, guard: str, max_drop_points: float, min_set_agreement: float) -> tuple[bool, str]:
-    """Whether the int8 model is kept, and why: its guard figure may drop at most ``max_drop_points`` below
-    PyTorch's, and a multi-label model's sets must equal PyTorch's on at least ``min_set_agreement`` of the texts."""
-    drop = 100 * (report[TORCH][guard] - report[ONNX_INT8][guard])
-    what = "accuracy" if guard == "accuracy" else "micro F1"
-    removed = f"{INT8_FILE} removed, {FP32_FILE} kept"
-    if drop > max_drop_points:
-        return False, (
-            f"int8 model refused: {what} {report[ONNX_INT8][guard]:.2%} is {drop:.2f} points "
-            f"below PyTorch's {report[TORCH][guard]:.2%} (allowed: {max_drop_points}); {removed}"
-        )
-    reason = f"int8 {what} drop {drop:.2f} points <= {max_drop_points} allowed"
-    agreement = report[ONNX_INT8].get("set_agreement")
-    if agreement is None:
-        return True, reason
-    sets = f"{agreement:.1%} of the {MEASURED_SPLIT} texts get PyTorch's set"
-    if agreement < min_set_agreement:
-        return False, f"int8 model refused: only {sets} (required: {min_set_agreement:.0%}); {removed}"
-    return True, f"{reason}; {sets} (required: {min_set_agreement:.0%})"
 
 
 def export_onnx(

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.download import download
 from training.data.hub import hub_rows, load_hub_dataset
 from training.data.labels import label_set
-from training.data.readers import FORMATS, Columns, Row, download, iter_rows, short_repr
+from training.data.readers import FORMATS, Columns, Row, iter_rows, short_repr
 from training.errors import ToolkitError
 from training.paths import can_only_be_local, is_url
 
