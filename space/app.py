@@ -6,6 +6,7 @@ FLAG_PUSH_MINUTES, FLAG_PUSH_TIMEOUT, MCP (and BACKEND, read by backend.py; the 
 by visitors.py). The classifier is also an MCP tool (:data:`TOOL_DOC`) when MCP is on: on a Space unless MCP=0.
 """
 
+import json
 import logging
 import os
 import sys
@@ -56,11 +57,12 @@ TOOL_DOC = (
     "Returns:\n"
     "    {returns}; an empty or too long text gets a message as label and no confidences.\n"
 )
-RETURNS = "label, the most likely class, and confidences, every class with its probability (0 to 1, summing to 1), "
-RETURNS += "highest first"
+RETURNS = "a JSON object: label, the most likely class, and confidences, every class with its probability (0 to 1, "
+RETURNS += "summing to 1), highest first"
 # A multi-label model's labels are separate yes/no questions, each with its own threshold.
-RETURNS_SET = "predicted, the list of labels at or above their thresholds (possibly none), label, the same in words, "
-RETURNS_SET += "and confidences, every label with its own probability (0 to 1; they do not sum to 1), highest first"
+RETURNS_SET = "a JSON object: predicted, the list of labels at or above their thresholds (possibly none), label, the "
+RETURNS_SET += "same in words, and confidences, every label with its own probability (0 to 1; they do not sum to 1), "
+RETURNS_SET += "highest first"
 
 
 def is_blank(text: str | None) -> bool:
@@ -342,6 +344,33 @@ def mcp_enabled(environ=os.environ, on_space: bool = ON_SPACE) -> bool:
     return on_space
 
 
+def answers_as_json() -> None:
+    """Make gradio's MCP server answer a tool call in JSON, as the tool's description and the docs promise.
+
+    gradio writes each output of a tool with ``str()`` (``GradioMCPServer.postprocess_output_data``), so the
+    classifier's answer, gr.Label's value (a dict), would reach an agent as a Python repr: single quotes, ``None``.
+    The tool is /predict itself (the page's and gradio_client's answer stays gr.Label's), so the answer is encoded
+    where gradio writes it for MCP: a dict or list output (never a file, which gradio turns into an image or a
+    link) goes out as its JSON text.
+    """
+    from gradio.mcp import GradioMCPServer
+    from gradio_client.utils import is_file_obj_with_meta
+
+    write = GradioMCPServer.postprocess_output_data
+
+    def as_json(server, data, root_url):
+        if isinstance(data, list):
+            data = [
+                json.dumps(output, ensure_ascii=False)
+                if isinstance(output, dict | list) and not is_file_obj_with_meta(output)
+                else output
+                for output in data
+            ]
+        return write(server, data, root_url)
+
+    GradioMCPServer.postprocess_output_data = as_json
+
+
 def start_up() -> tuple[backend.Backend, flags.FlagStore, dict[str, dict]]:
     """Load the model and its reports, open the flag store and rebuild each client's rate limits from it; the
     configuration advice goes to the log (the page speaks to visitors)."""
@@ -364,4 +393,6 @@ demo = build_demo(model, flag_store, reports=reports, policy=POLICY)
 
 if __name__ == "__main__":
     flags.push_on_signals(flag_store, FLAG_PUSH_TIMEOUT)
+    if MCP:
+        answers_as_json()
     demo.launch(mcp_server=MCP)

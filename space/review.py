@@ -15,8 +15,11 @@ Flags of a multi-label model (label_sets.py) vote with sets: a client's vote is 
 gets a row of each kind, and a sheet holding both has both columns, each row filling its own (a multi-label
 row leaves ``corrected_label`` empty, as the CSV export does).
 
-``--data`` is a local ``text;label`` file or a folder with ``train.txt`` (space/ never imports
-training/, so it reads only this simple format, the one the toolkit writes and reads).
+``--data`` is a local ``text;label`` file or a folder with ``train.txt``, read as training reads a ``.txt``
+(split on the last ``;``). Any other data file (``.csv``, ``.jsonl``, ``.parquet``...) is refused in one line:
+space/ never imports training/ (it is deployed alone), and a second copy of training's readers here would drift
+from them (a CSV's quoting rule, a JSON label list, Parquet needs pyarrow); a wrong training label in the sheet
+would mislead the owner, where a refusal only asks for a ``.txt`` or no ``--data``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ COLUMNS.append("last_flag")
 SET_COLUMNS = [name if name != "corrected_label" else "corrected_labels" for name in COLUMNS]
 
 
+TXT = ".txt"  # the one data format --data reads
+
+
 class ReviewError(flags.FlagStoreError):
     """A training file the review cannot read (printed as one line by the CLI)."""
 
@@ -50,11 +56,23 @@ def read_training_labels(path: str | Path) -> dict[str, str]:
     """``{text key: label}`` of a ``text;label`` file, or of ``train.txt`` in a folder.
 
     Raises:
-        ReviewError: no such file, or a line without ``;label`` (naming the file and line).
+        ReviewError: no such file, a file other than ``.txt``, or a line without ``;label`` (naming the file
+            and line).
     """
-    path = training_file(path)
+    given, path = Path(path), training_file(path)
+    others = sorted(given.glob("train.*")) if given.is_dir() and not path.is_file() else []
+    if others:
+        raise ReviewError(
+            f"{given}: no train.txt (found {', '.join(p.name for p in others)}) — --data reads only a text;label "
+            "file or a folder with train.txt: write the training split as train.txt, or leave --data out"
+        )
     if not path.is_file():
         raise ReviewError(f"{path}: no such file — --data expects a text;label file or a folder with train.txt")
+    if path.suffix.lower() != TXT:
+        raise ReviewError(
+            f"{path}: a {path.suffix or 'file without extension'} — --data reads only a text;label .txt file "
+            "(or a folder with train.txt): write the training split as one, or leave --data out"
+        )
     labels: dict[str, set[str]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():

@@ -191,6 +191,7 @@ def correct_training_split(
         max_new_per_client=config.max_new_per_client or None,
         trust_anonymous_votes=config.trust_anonymous_votes,
         multi_label=data.multi_label,
+        max_new_anonymous=config.max_new_anonymous or None,
     )
     if main_process:
         print(format_summary(summary))

@@ -28,7 +28,7 @@ from formats.output_folder import (
     onnx_path,
 )
 from training.backbones import ALIASES, apply_alias_defaults
-from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
+from training.corrections.merge import DEFAULT_MAX_NEW_ANONYMOUS, DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local, with_local_paths
 
@@ -211,6 +211,13 @@ class TrainConfig:
     max_new_per_client: int = field(
         default=DEFAULT_MAX_NEW_PER_CLIENT,
         metadata={"help": "--corrections: the most new texts one client can add to the training split (0: no cap)."},
+    )
+    max_new_anonymous: int = field(
+        default=DEFAULT_MAX_NEW_ANONYMOUS,
+        metadata={
+            "help": "--corrections: the most new texts added in one run that only anonymous clients chose (0: no "
+            "cap); made-up anonymous pairs could add any number. The others can be accepted in the review sheet."
+        },
     )
     export_onnx: bool = field(
         default=False,

@@ -11,6 +11,7 @@ int64 arrays in, logits as a numpy ``(batch, num_labels)`` array out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,27 @@ def decision_thresholds(config, where: str) -> np.ndarray | None:
     except ValueError as error:
         raise ToolkitError(f"{where}: {error}") from None
     return None if thresholds is None else np.array(list(thresholds.values()))
+
+
+def read_json_object(path: Path, where: str) -> dict:
+    """A JSON file of the output folder (``config.json``, ``train_config.json``) as a dict, read before a library
+    does: transformers answers a broken config.json with an OSError and a traceback.
+
+    Raises:
+        ToolkitError: not UTF-8, not valid JSON, or not a JSON object; the message starts with ``where``.
+    """
+    try:
+        content = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ToolkitError(f"{where}: not UTF-8 — expected the JSON file python -m training wrote") from None
+    except json.JSONDecodeError as err:
+        raise ToolkitError(
+            f"{where}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno}) — expected the JSON file "
+            "python -m training wrote; restore it from the run (or the Hub repo)"
+        ) from None
+    if not isinstance(content, dict):
+        raise ToolkitError(f"{where}: holds a JSON {type(content).__name__} — expected a JSON object")
+    return content
 
 
 def softmax(logits: np.ndarray, dtype=np.float64) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
+import json
 
 import backend
 import pytest
@@ -60,12 +60,12 @@ def test_classify_returns_every_class_with_its_probability(mcp_app, trained_tiny
     for text, result in zip(texts, results, strict=True):
         assert not result.isError
         [content] = result.content
-        answer = ast.literal_eval(content.text)  # gr.Label's value: {"label": ..., "confidences": [...]}
+        answer = json.loads(content.text)  # gr.Label's value, as JSON: {"label": ..., "confidences": [...]}
         scores = {item["label"]: item["confidence"] for item in answer["confidences"]}
         assert sorted(scores) == sorted(emotion_labels) and sum(scores.values()) == pytest.approx(1, abs=1e-6)
         assert answer["label"] == max(scores, key=scores.get)
         assert scores == pytest.approx(model.predict([text])[0], abs=1e-4)  # int8: quantized per batch
-    assert [ast.literal_eval(r.content[0].text)["label"] for r in results] == ["joy", "fear"]  # a fitted model
+    assert [json.loads(r.content[0].text)["label"] for r in results] == ["joy", "fear"]  # a fitted model
 
 
 def test_an_empty_text_gets_the_message_and_flagging_is_not_a_tool(mcp_app):
@@ -74,7 +74,7 @@ def test_an_empty_text_gets_the_message_and_flagging_is_not_a_tool(mcp_app):
         url,
         [("classify_emotion", {"text": "  "}), ("flag", {"text": "i am happy", "corrected_label": "joy", "note": ""})],
     )
-    assert ast.literal_eval(empty.content[0].text) == {
+    assert json.loads(empty.content[0].text) == {
         "label": "Nothing to classify: the text is empty.",
         "confidences": None,
     }
@@ -101,3 +101,18 @@ def test_mcp_is_on_when_asked_and_on_a_space_unless_turned_off(app_module, value
 def test_a_bad_mcp_value_is_one_line(app_module):
     with pytest.raises(ValueError, match=r"^MCP='maybe': expected 1 \(serve the MCP tool\) or 0"):
         app_module.mcp_enabled({"MCP": "maybe"}, on_space=False)
+
+
+def test_the_tool_answers_json_text_not_a_python_repr(mcp_app, emotion_labels):
+    """What an agent receives is the text of the content: JSON, as the description says (gradio writes an output
+    with str(), which gave single quotes and None; issue 29)."""
+    url, _ = mcp_app
+    [tool], results = mcp_round_trip(
+        url, [("classify_emotion", {"text": "i am so delighted and glad today"}), ("classify_emotion", {"text": ""})]
+    )
+    assert "a JSON object: label, the most likely class" in tool.description
+    answered, empty = (result.content[0].text for result in results)
+    assert "'" not in answered and "None" not in empty  # no Python repr
+    assert {item["label"] for item in json.loads(answered)["confidences"]} == set(emotion_labels)
+    assert json.loads(empty) == {"label": "Nothing to classify: the text is empty.", "confidences": None}
+    assert empty == '{"label": "Nothing to classify: the text is empty.", "confidences": null}'

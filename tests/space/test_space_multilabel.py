@@ -3,11 +3,14 @@ that carry a set, their records and CSV export, and a start-up with its reports;
 
 from __future__ import annotations
 
-import ast
 import copy
 import csv
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 
 import about
 import backend
@@ -275,7 +278,7 @@ def test_the_mcp_tool_answers_the_set(multilabel_app):
     [tool], [result] = mcp_round_trip(url, [("classify_emotion", {"text": TEXT})])
     assert "anger, fear, joy, love" in tool.description
     assert "predicted, the list of labels at or above their thresholds" in tool.description
-    answer = ast.literal_eval(result.content[0].text)
+    answer = json.loads(result.content[0].text)
     assert answer["predicted"] == PREDICTED and answer["label"] == "predicted: anger, joy"
     assert {c["label"] for c in answer["confidences"]} == set(MULTI_LABELS)
     record_id = Client(url, verbose=False).predict(TEXT, ["joy"], "", api_name="/flag")
@@ -283,3 +286,28 @@ def test_the_mcp_tool_answers_the_set(multilabel_app):
     assert (
         record["id"] == record_id and record["corrected_labels"] == ["joy"] and record["predicted_labels"] == PREDICTED
     )
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "None"), (1.5, "1.5")])
+def test_a_null_or_out_of_range_threshold_stops_the_app_in_one_line(multilabel_dir, tmp_path, value, shown):
+    """The one threshold rule (formats.model_config.label_thresholds) in the Space: a null threshold is not 0.5, and
+    1.5 would never predict its label (issue 29)."""
+    config = {"problem_type": "multi_label_classification", "id2label": {"0": "a", "1": "b"}}
+    with pytest.raises(backend.ModelLoadError) as err:
+        backend.thresholds_of({**config, "label_thresholds": {"a": value}}, "m")
+    assert (
+        str(err.value) == f"MODEL=m: config.json: label_thresholds['a'] is {shown} — expected a number between 0 and 1"
+    )
+
+    model = shutil.copytree(multilabel_dir, tmp_path / "model")
+    for folder in (model, model / "onnx"):  # the ONNX backend reads the exported config.json
+        saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        saved["label_thresholds"]["joy"] = value
+        (folder / "config.json").write_text(json.dumps(saved), encoding="utf-8")
+    env = {**os.environ, "MODEL": str(model), "FLAG_DIR": str(tmp_path / "flags"), "BACKEND": ""}
+    result = subprocess.run(
+        [sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: MODEL={model}")
+    assert result.stderr.strip().endswith(f"label_thresholds['joy'] is {shown} — expected a number between 0 and 1")

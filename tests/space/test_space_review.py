@@ -175,3 +175,28 @@ def test_a_sheet_of_both_kinds_has_both_label_columns_and_a_row_per_kind(tmp_pat
     assert list(sheet[0]) == [*review.COLUMNS[:3], "corrected_labels", *review.COLUMNS[3:]]
     rows = {(row["text"], row["corrected_label"], row["corrected_labels"]) for row in sheet}
     assert rows == {("mad and glad", "anger", ""), ("Mad and glad", "", "anger;joy"), ("plain", "joy", "")}
+
+
+def test_review_data_other_than_a_txt_is_refused_in_one_line(tmp_path):
+    """space/ cannot import training's readers: a CSV, JSON lines or Parquet --data is refused, never misread as
+    text;label lines (issue 29)."""
+    store_with_flags(tmp_path / "flags", [("c", "a text", "joy")])
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("text,label\na text,joy\n", encoding="utf-8")
+    as_file = review_cli(tmp_path, str(data / "train.csv"))
+    assert as_file.returncode == 2 and "Traceback" not in as_file.stderr
+    assert as_file.stderr.strip() == (
+        f"flags error: {data / 'train.csv'}: a .csv — --data reads only a text;label .txt file (or a folder with "
+        "train.txt): write the training split as one, or leave --data out"
+    )
+    (data / "train.jsonl").write_text('{"text": "a text", "label": "joy"}\n', encoding="utf-8")
+    as_folder = review_cli(tmp_path, str(data))
+    assert as_folder.returncode == 2 and as_folder.stderr.strip() == (
+        f"flags error: {data}: no train.txt (found train.csv, train.jsonl) — --data reads only a text;label file or "
+        "a folder with train.txt: write the training split as train.txt, or leave --data out"
+    )
+    assert not (tmp_path / "r.csv").exists()
+    (data / "train.txt").write_text("a text;sadness\n", encoding="utf-8")
+    assert review_cli(tmp_path, str(data)).returncode == 0  # the folder's train.txt is read
+    assert "sadness" in (tmp_path / "r.csv").read_text(encoding="utf-8")

@@ -381,3 +381,44 @@ def test_a_filled_sheet_goes_through_corrections_as_the_owners_labels(run_dir, p
     assert corrections["added"] == 4 and corrections["relabelled"] == 0  # pool texts are new to training
     assert corrections["dropped"] == {"blank": 2}
     assert "review queue (training.ask): 6 rows, 4 labels used, 2 left blank (skipped)" in capsys.readouterr().out
+
+
+def test_bidi_and_control_characters_are_escaped_in_the_csv_sheet_and_come_back_through_corrections(tmp_path):
+    """U+202E writes the rest of a line backwards in a spreadsheet: the sheet shows it escaped, as the Space's review
+    sheet does, and --corrections reads the text back as the pool had it (issue 29)."""
+    from formats.flag_record import text_key
+    from training.ask.known import Known, exclude_texts, key_hash
+    from training.ask.sheet import write_sheet
+    from training.corrections.merge import merge_corrections
+    from training.corrections.records import load_flag_records
+
+    texts = ["so happy \u202eyadot\u202c today", "=1+1 \x1b[31mred\x1b[0m alarm", "plain words"]
+    rows = [
+        {"rank": i + 1, "id": str(i), "text": text, "suggested": "joy 0.41", "uncertainty": 0.5, "label": None}
+        for i, text in enumerate(texts)
+    ]
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, rows)
+    raw = sheet.read_text(encoding="utf-8")
+    assert "\u202e" not in raw and "\x1b" not in raw
+    shown = read_csv(sheet)
+    assert [row["text"] for row in shown] == [
+        "so happy \\u202eyadot\\u202c today",
+        "'=1+1 \\x1b[31mred\\x1b[0m alarm",
+        "plain words",
+    ]
+
+    for row, label in zip(shown, ("joy", "fear", ""), strict=True):  # a person fills in two rows
+        row["label"] = label
+    with open(sheet, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(shown)
+    records = load_flag_records(sheet)
+    assert [record["text"] for record in records] == texts
+    added, labels, summary = merge_corrections(["i feel fine"], ["joy"], records, ["joy", "fear"])
+    assert added[1:] == [" ".join(text.split()) for text in texts[:2]] and labels[1:] == ["joy", "fear"]
+    assert summary["from_queue"] == {"rows": 3, "blank": 1, "used": 2}
+    known = Known()
+    exclude_texts(str(sheet), "text", "label", known)  # an earlier sheet passed to --exclude skips the pool's texts
+    assert all(known.reason(key_hash(text)) for text in texts) and text_key(texts[0]) != text_key(shown[0]["text"])

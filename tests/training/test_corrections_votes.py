@@ -7,11 +7,13 @@ import csv
 import json
 
 import pytest
+from datasets import Dataset
 
 from tests.training.test_corrections import LABELS, flag, write_jsonl
 from training.config import parse_config
-from training.corrections.apply import format_summary
-from training.corrections.merge import merge_corrections
+from training.corrections.agreement import krippendorff_alpha
+from training.corrections.apply import apply_corrections, format_summary
+from training.corrections.merge import DEFAULT_MAX_NEW_ANONYMOUS, merge_corrections
 from training.corrections.records import load_flag_records
 from training.errors import ToolkitError
 
@@ -244,3 +246,105 @@ def test_control_and_bidi_characters_shown_escaped_in_the_csv_read_back_as_sent(
     exported = export(store.records(), tmp_path / "flags.csv").read_text(encoding="utf-8")
     assert "\\u202e" in exported and "\x1b" not in exported  # a person sees them escaped
     assert [r["text"] for r in load_flag_records(tmp_path / "flags.csv")] == texts
+
+
+# --- Issue 29: what counts in the agreement, the cap on anonymous new texts, one CSV rule -------------------
+
+
+def test_agreement_is_measured_on_the_votes_that_count_and_names_those_left_out():
+    """Two signed-in flaggers who often disagree; 600 made-up anonymous clients agreeing on 30 texts must neither
+    lift alpha nor hide the warning."""
+    pairs = [("love", "love"), ("fear", "anger"), ("joy", "joy"), ("sadness", "fear"), ("anger", "anger")]
+    people = [
+        flag(f"{who}{i}", f"signed-in tweet {i}", label, client=f"hf:{who}")
+        for i, labels in enumerate(pairs)
+        for who, label in zip(("ann", "bob"), labels, strict=True)
+    ]
+    flood = [flag(f"f{i}", f"made up tweet {i % 30}", "joy", client=f"anon:{i:04x}") for i in range(600)]
+    alpha = round(krippendorff_alpha([list(labels) for labels in pairs]), 3)
+    assert alpha < 0.67
+
+    _, _, alone = merge_corrections(TEXTS, TRAIN, people, LABELS)
+    _, _, flooded = merge_corrections(TEXTS, TRAIN, people + flood, LABELS)
+    assert alone["agreement"]["alpha"] == flooded["agreement"]["alpha"] == alpha
+    assert flooded["agreement"]["texts"] == 5 and flooded["agreement"]["left_out"] == 600
+    printed = format_summary({"source": "flags/", **flooded})
+    assert (
+        f"agreement: Krippendorff's alpha {alpha:.2f} over 5 texts with 2+ clients (600 anonymous votes left out; "
+        "--trust-anonymous-votes counts them) — below 0.67: let the review sheet decide"
+    ) in printed
+
+    _, _, trusted = merge_corrections(TEXTS, TRAIN, people + flood, LABELS, trust_anonymous_votes=True)
+    assert trusted["agreement"]["alpha"] > 0.67 and "left_out" not in trusted["agreement"]  # what the flood did
+    assert "let the review sheet decide" not in format_summary({"source": "flags/", **trusted})
+
+
+def test_agreement_of_anonymous_votes_only_says_they_were_left_out():
+    votes = [flag(f"a{i}", TEXTS[0], "fear", client=f"anon:{i}") for i in range(3)]
+    _, _, summary = merge_corrections(TEXTS, TRAIN, votes, LABELS)
+    assert summary["agreement"] == {
+        "texts": 0,
+        "alpha": None,
+        "votes": 0,
+        "agree_with_model": None,
+        "left_out": 3,
+    }
+    assert "agreement: no text has votes of 2+ signed-in clients (3 anonymous votes left out" in format_summary(
+        {"source": "flags/", **summary}
+    )
+
+
+def test_made_up_anonymous_pairs_add_at_most_max_new_anonymous_texts_earliest_first():
+    pairs = [
+        flag(f"p{i}{side}", f"made up tweet {i}", "joy", time=at(i), client=f"anon:{i}{side}")
+        for i in range(40)
+        for side in "ab"
+    ]
+    signed = [flag(f"s{who}", "a real new tweet", "fear", time=at(59), client=f"hf:{who}") for who in ("ann", "bob")]
+    mixed = [  # one signed-in client among the winners: not "only anonymous"
+        flag("m1", "a shared new tweet", "love", time=at(58), client="hf:cy"),
+        flag("m2", "a shared new tweet", "love", time=at(58), client="anon:m2"),
+    ]
+
+    texts, labels, summary = merge_corrections(TEXTS, TRAIN, pairs + signed + mixed, LABELS, max_new_anonymous=5)
+
+    added = texts[len(TEXTS) :]
+    assert added == [*(f"made up tweet {i}" for i in range(5)), "a real new tweet", "a shared new tweet"]
+    assert labels[len(TEXTS) :] == ["joy"] * 5 + ["fear", "love"]
+    assert summary["added"] == 7 and summary["anonymous_new_capped"] == 35
+    assert summary["dropped"] == {"over_anonymous_cap": 70}
+    assert summary["flags_read"] == summary["used"] + summary["rejected"] == 84
+    assert "--max-new-anonymous" in summary["rejections"][0]["reason"]
+    printed = format_summary({"source": "flags/", **summary})
+    assert "35 new texts chosen only by anonymous clients not added (--max-new-anonymous 5)" in printed
+
+    texts, _, summary = merge_corrections(TEXTS, TRAIN, pairs, LABELS, max_new_anonymous=None)
+    assert len(texts) == len(TEXTS) + 40 and summary["anonymous_new_capped"] == 0
+    assert merge_corrections(TEXTS, TRAIN, pairs, LABELS)[2]["added"] == DEFAULT_MAX_NEW_ANONYMOUS
+
+
+def test_max_new_anonymous_is_an_option_beside_max_new_per_client(tmp_path):
+    config, _ = parse_config(["--corrections", "flags/", "--max-new-anonymous", "3"])
+    assert config.max_new_anonymous == 3 and parse_config([])[0].max_new_anonymous == DEFAULT_MAX_NEW_ANONYMOUS
+    train = Dataset.from_dict({"text": TEXTS, "label": [1, 3, 5]})
+    fixes = write_jsonl(tmp_path / "flags.jsonl", [flag("a", TEXTS[0], "fear")])
+    with pytest.raises(ToolkitError, match=r"^config error: --max-new-anonymous must be >= 0 \(0: no cap\), got -1$"):
+        apply_corrections(train, LABELS, fixes, max_new_anonymous=-1)
+
+
+def test_a_corrections_csv_row_with_more_fields_than_its_header_is_one_line(tmp_path):
+    """What a person types into a sheet: the set's comma unquoted. The 'love' was dropped in silence."""
+    path = tmp_path / "fixes.csv"
+    path.write_text("text,labels\nso scared,fear\ni love this so much,joy,love\n", encoding="utf-8")
+    with pytest.raises(ToolkitError) as err:
+        load_flag_records(path)
+    assert str(err.value) == (
+        f"corrections error: {path} line 3: 3 field(s), but the header has 2 (text, labels) — put a cell that "
+        'contains a comma in double quotes ("well, i feel happy today", "joy,love")'
+    )
+    path.write_text('text,labels\ni love this so much,"joy,love"\n', encoding="utf-8")
+    assert load_flag_records(path)[0]["corrected_labels"] == "joy,love"  # a set, read by votes.py
+    review = tmp_path / "review.csv"
+    review.write_text("accept,text,corrected_label\ny,so scared\n", encoding="utf-8")  # one field short
+    with pytest.raises(ToolkitError, match=r"review.csv line 2: 2 field\(s\), but the header has 3"):
+        load_flag_records(review)

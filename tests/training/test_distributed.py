@@ -134,7 +134,7 @@ def test_loader_workers_get_a_tokenizers_setting_and_the_users_wins(monkeypatch)
 
 def test_a_download_appears_only_complete(tmp_path, monkeypatch):
     """Another process may find the cached file at any moment: it is renamed into place, once written."""
-    import training.data.readers
+    import training.data.download
 
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "tweets.txt").write_text("i feel happy;joy\n" * 1000, encoding="utf-8")
@@ -145,7 +145,7 @@ def test_a_download_appears_only_complete(tmp_path, monkeypatch):
         renames.append((Path(source).read_bytes(), Path(target).exists()))
         os.rename(source, target)
 
-    monkeypatch.setattr(training.data.readers.os, "replace", replace)
+    monkeypatch.setattr(training.data.download.os, "replace", replace)
     with serve_folder(tmp_path / "site") as base_url:
         target = download(f"{base_url}/tweets.txt")
     assert renames == [(b"i feel happy;joy\n" * 1000, False)]  # complete before it had the target's name

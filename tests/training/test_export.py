@@ -167,3 +167,46 @@ def test_bad_data_and_foreign_labels_are_user_errors(tiny_model_dir, tmp_path):
 def test_folder_without_model_is_a_user_error(tmp_path):
     with pytest.raises(ToolkitError, match=re.escape("no config.json")):
         export_onnx(tmp_path)
+
+
+def test_int8_verdict_judges_micro_f1_then_whole_sets_for_a_multi_label_model():
+    from training.export.guard import int8_verdict
+
+    def report(torch_f1, int8_f1, agreement=None):
+        int8 = {"f1_micro": int8_f1, **({} if agreement is None else {"set_agreement": agreement})}
+        return {"torch": {"f1_micro": torch_f1}, "onnx-int8": int8}
+
+    # The tester's model: micro F1 unchanged, 87 of 100 sets identical to PyTorch's (fp32: 100).
+    kept, reason = int8_verdict(report(0.5, 0.5, 0.87), "f1_micro", 0.5, 0.95)
+    assert kept is False
+    assert reason == (
+        "int8 model refused: only 87.0% of the validation texts get PyTorch's set (required: 95%); "
+        "model_int8.onnx removed, model.onnx kept"
+    )
+    kept, reason = int8_verdict(report(0.5, 0.499, 0.97), "f1_micro", 0.5, 0.95)
+    assert kept is True
+    assert reason == (
+        "int8 micro F1 drop 0.10 points <= 0.5 allowed; 97.0% of the validation texts get PyTorch's set (required: 95%)"
+    )
+    kept, reason = int8_verdict(report(0.5, 0.49, 1.0), "f1_micro", 0.5, 0.95)  # micro F1 first
+    assert kept is False and reason.startswith("int8 model refused: micro F1 49.00% is 1.00 points below")
+    single = {"torch": {"accuracy": 0.9}, "onnx-int8": {"accuracy": 0.9}}  # no sets: the accuracy guard alone
+    assert int8_verdict(single, "accuracy", 0.5, 0.95) == (True, "int8 accuracy drop 0.00 points <= 0.5 allowed")
+
+
+def test_a_config_json_that_is_not_json_is_one_line_and_exit_2(tiny_model_dir, tmp_path, capsys):
+    """transformers raised OSError (exit 1, a traceback); train_config.json is read by the same rule (issue 29)."""
+    run = shutil.copytree(tiny_model_dir, tmp_path / "run")
+    (run / "config.json").write_text('{"id2label": {"0": "joy",}', encoding="utf-8")
+    assert main([str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"export error: {run}/config.json: not valid JSON (Expecting property name enclosed in double quotes at "
+        "line 1 column 26) — expected the JSON file python -m training wrote; restore it from the run (or the Hub repo)"
+    )
+    shutil.copyfile(tiny_model_dir / "config.json", run / "config.json")
+    (run / "train_config.json").write_text("[]", encoding="utf-8")
+    assert main([str(run)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the weights' loading bar
+    assert last == f"export error: {run}/train_config.json: holds a JSON list — expected a JSON object"
+    assert not (run / "onnx").exists()

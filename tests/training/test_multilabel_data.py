@@ -12,6 +12,7 @@ from training.config import parse_config
 from training.data.labels import label_set_stats
 from training.data.load import load_data
 from training.errors import ToolkitError
+from training.predict.inputs import open_input
 
 LABELS = ["anger", "fear", "joy", "love"]
 
@@ -131,3 +132,88 @@ def test_a_label_name_holding_a_set_separator_is_refused(tmp_path):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     with pytest.raises(ToolkitError, match=r"label 'joy;love' on line 2 holds a ';' or ','"):
         load_data(str(path), label_column="labels")
+
+
+# --- Issue 29: a ';' label separator in a .txt, the same column twice, null labels -------------------------------
+
+
+def test_a_semicolon_label_separator_in_a_txt_is_refused_and_commas_read_the_set(tmp_path):
+    """'text;anger;love' was read as the text 'text;anger' with the label 'love': 1.00 labels per text."""
+    kinds = (("mad", "anger"), ("sweet", "love"), ("both", "anger;love"))
+    path = tmp_path / "tweets.txt"
+    path.write_text("".join(f"so {word} {i};{labels}\n" for i in range(10) for word, labels in kinds), encoding="utf-8")
+    message = (
+        f"data error: {path}: --label-separator ';' cannot work in a .txt file, whose lines are \"text;label\" split "
+        "on the last ';' (\"so happy;joy;love\" would be the text \"so happy;joy\" with the label 'love') — write the "
+        'set with commas ("so happy;joy,love", the default --label-separator), or use a .csv or .jsonl'
+    )
+    with pytest.raises(ToolkitError) as err:
+        load_data(str(path), label_mode="multi", label_separator=";")
+    assert str(err.value) == message
+    with pytest.raises(ToolkitError) as err:
+        list(open_input(str(path), separator=";").rows())  # training.predict reads with the same reader
+    assert str(err.value) == message
+    path.write_text(path.read_text(encoding="utf-8").replace(";anger;love", ";anger,love"), encoding="utf-8")
+    data = load_data(str(path), label_mode="multi")
+    assert max(len(ids) for split in data.splits.values() for ids in split["label"]) == 2
+    csv = tmp_path / "tweets.csv"
+    csv.write_text("text,labels\n" + "".join(f"so both {i},anger;love\n" for i in range(12)), encoding="utf-8")
+    assert load_data(str(csv), label_column="labels", label_mode="multi", label_separator=";").labels == [
+        "anger",
+        "love",
+    ]  # a CSV cell has no ';' of its own: the separator works there
+
+
+def test_label_columns_naming_a_column_twice_is_one_line(tmp_path):
+    path = tmp_path / "tweets.csv"
+    path.write_text("text,joy,anger\n" + "".join(f"text {i},{i % 2},{1 - i % 2}\n" for i in range(40)))
+    message = (
+        f"data error: {path}: --label-columns names 'joy' twice (joy,joy,anger) — name each label's 0/1 column once"
+    )
+    with pytest.raises(ToolkitError) as err:  # was datasets' ValueError "Some label names are duplicated"
+        load_data(str(path), label_columns=["joy", "joy", "anger"])
+    assert str(err.value) == message
+    with pytest.raises(ToolkitError) as err:
+        list(open_input(str(path), label_columns=("joy", "joy", "anger")).rows())
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([None, "joy"], r"train.jsonl line 3: a null among the labels \[None, 'joy'\] — expected label names"),
+        (None, r"train.jsonl line 3: the label is null — expected a list of label names \(\[\] for a text with none\)"),
+    ],
+)
+def test_a_null_label_is_one_line_never_a_class_named_none(tmp_path, labels, message):
+    """Five such rows were enough to train a class 'None'."""
+    folder = write_jsonl(tmp_path)
+    train = folder / "train.jsonl"
+    lines = train.read_text(encoding="utf-8").splitlines()
+    for number in range(2, 7):  # lines 3 to 7
+        lines[number] = json.dumps({"text": f"a null row {number}", "labels": labels})
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ToolkitError, match=message):
+        load_data(str(folder), label_column="labels", label_mode="multi" if labels is None else "auto")
+
+
+def test_a_null_single_label_is_one_line(tmp_path):
+    path = tmp_path / "tweets.jsonl"
+    rows = [{"text": f"text {i}", "label": ["joy", "anger", None][i % 3]} for i in range(30)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(ToolkitError, match=rf"^data error: {path} line 3: the label is null — expected a label name$"):
+        load_data(str(path), min_class_examples=5)
+
+
+def test_label_columns_naming_a_column_twice_stops_training_with_exit_2(tmp_path, tiny_backbone_dir, capsys):
+    from training.__main__ import main
+
+    path = tmp_path / "tweets.csv"
+    path.write_text("text,joy,anger\n" + "".join(f"text {i},{i % 2},{1 - i % 2}\n" for i in range(40)))
+    options = ["--data", str(path), "--label-columns", "joy,joy,anger", "--model", str(tiny_backbone_dir)]
+    assert main([*options, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.splitlines()[-1].endswith(
+        "--label-columns names 'joy' twice (joy,joy,anger) — name each label's 0/1 column once"
+    )
+    assert not (tmp_path / "out").exists()

@@ -136,3 +136,39 @@ def test_compare_two_multi_label_runs(run, tmp_path):
     comparison = compare_runs(load_run(before), load_run(after))
     assert comparison["changed"] == {"fixed": 1, "broken": 0, "other": 0}
     assert comparison["metrics"]["f1_macro"]["delta"] == 0  # the metrics are the runs', only the rows changed
+
+
+def test_export_records_how_many_int8_sets_equal_pytorchs_and_refuses_int8_below_the_minimum(run, tmp_path):
+    """Probabilities within a few thousandths can still flip a label at its threshold: the guard judges whole sets
+    against PyTorch's, beside micro F1 (issue 29)."""
+    from formats.output_folder import ONNX_DIR, ONNX_FILES, ONNX_INT8
+    from training.export.latency import THREADS
+    from training.export.onnx import load_split, logits_of
+    from training.runtime import load_model, predict_sets, torch_runner
+
+    out, _ = run
+    folder = shutil.copytree(out, tmp_path / "run")
+    report = export_onnx(folder, max_drop_points=100, min_set_agreement=0)
+    model, tokenizer, max_length = load_model(folder)
+    texts, _ = load_split(folder, None, model.config.label2id)
+    thresholds = list(read_json(folder / "config.json")["label_thresholds"].values())
+    int8 = onnx_session(folder / ONNX_DIR / ONNX_FILES[ONNX_INT8], THREADS)
+    torch_sets, int8_sets = (
+        predict_sets(sigmoid(logits_of(run_batch, tokenizer, texts, max_length)), thresholds)
+        for run_batch in (torch_runner(model), int8)
+    )
+    agreement = float((torch_sets == int8_sets).all(axis=1).mean())
+    assert report["onnx-int8"]["set_agreement"] == pytest.approx(agreement)
+    assert report["onnx-fp32"]["set_agreement"] == 1.0 and report["min_set_agreement"] == 0
+    assert (
+        read_json(folder / "metrics.json")["export"]["onnx-int8"]["set_agreement"]
+        == report["onnx-int8"]["set_agreement"]
+    )
+    assert report["int8_accepted"] and "of the validation texts get PyTorch's set (required: 0%)" in report["reason"]
+
+    strict = export_onnx(folder, max_drop_points=100, min_set_agreement=agreement + 0.01)
+    assert strict["int8_accepted"] is False and not (folder / ONNX_DIR / ONNX_FILES[ONNX_INT8]).exists()
+    assert strict["reason"].startswith(
+        f"int8 model refused: only {agreement:.1%} of the validation texts get PyTorch's set"
+    )
+    assert (folder / ONNX_DIR / "model.onnx").is_file()  # fp32 stays

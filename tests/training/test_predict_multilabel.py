@@ -384,3 +384,62 @@ def test_bad_gold_sets_are_one_line(model_dir, tmp_path, capsys, name, content, 
     (tmp_path / name).write_text(content, encoding="utf-8")
     assert predict(model_dir, tmp_path / name, tmp_path / "out.parquet", *options) == 2
     assert message in one_line(capsys)
+
+
+# --- Issue 29: more bad inputs, each one line and exit status 2 -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "options", "message"),
+    [
+        (
+            "in.txt",
+            "so happy;joy\nso sad;anger;love\n",
+            ("--multi-label", "--label-separator", ";"),
+            "in.txt: --label-separator ';' cannot work in a .txt file, whose lines are \"text;label\" split on the "
+            "last ';'",
+        ),
+        (
+            "in.csv",
+            "text,joy,fear,anger,love\nso happy,1,0,0,0\n",
+            ("--label-columns", "joy,joy,fear,anger,love"),
+            "in.csv: --label-columns names 'joy' twice (joy,joy,fear,anger,love) — name each label's 0/1 column once",
+        ),
+        (
+            "in.jsonl",
+            '{"text": "a", "labels": ["joy"]}\n{"text": "b", "labels": ["joy", null]}\n',
+            ("--label-column", "labels"),
+            "in.jsonl line 2: a null among the labels ['joy', None] — expected label names",
+        ),
+    ],
+)
+def test_more_bad_gold_inputs_are_one_line(model_dir, tmp_path, capsys, name, content, options, message):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    assert predict(model_dir, tmp_path / name, tmp_path / "out.parquet", *options) == 2
+    said = one_line(capsys)
+    assert said.startswith("data error: ") and message in said
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda config: "{not json", "config.json: not valid JSON (Expecting property name enclosed in double quotes"),
+        (
+            lambda config: json.dumps({**config, "label_thresholds": {**config["label_thresholds"], "joy": None}}),
+            "config.json: label_thresholds['joy'] is None — expected a number between 0 and 1",
+        ),
+        (
+            lambda config: json.dumps({**config, "label_thresholds": {**config["label_thresholds"], "joy": 1.5}}),
+            "config.json: label_thresholds['joy'] is 1.5 — expected a number between 0 and 1",
+        ),
+    ],
+)
+def test_a_broken_config_json_is_one_line_and_exit_2(model_dir, gold, tmp_path, capsys, edit, message):
+    """A config.json that is not JSON gave transformers' OSError, exit 1; a null or 1.5 threshold is the one rule's
+    error (formats.model_config.label_thresholds)."""
+    folder = shutil.copytree(model_dir, tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(edit(config), encoding="utf-8")
+    source, options = write_layout(tmp_path, "list", gold)
+    assert predict(folder, source, tmp_path / "out.parquet", *options) == 2
+    assert one_line(capsys).startswith(f"predict error: {folder}/{message}")

@@ -10,9 +10,11 @@ Columns, exactly :data:`COLUMNS`:
 - ``uncertainty``: the strategy's score (higher: less sure), 4 decimals;
 - ``label``: empty, for the person labelling (with ``--simulate``: POOL's gold label).
 
-A ``.csv`` sheet is formula-safe as the flag export and ``training.predict`` are: a text cell that starts with
-``=``, ``+``, ``-``, ``@``, tab or CR after any apostrophes gets one more leading apostrophe (the corrections
-reader takes exactly one off again). A ``.jsonl`` sheet has the same fields, texts as read, ``label`` null.
+A ``.csv`` sheet's text cells follow the rule of the Space's review sheet and flag export
+(``formats.flag_record.csv_cell``): control and bidi characters are shown escaped (``\u202e``, which would write
+the rest of a line backwards in a spreadsheet), and a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR
+after any apostrophes gets one more leading apostrophe. The corrections reader (``from_csv_cell``) turns both back,
+so a filled sheet's texts match the pool's. A ``.jsonl`` sheet has the same fields, texts as read, ``label`` null.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from formats.flag_record import csv_cell
 from training.corrections.records import QUEUE_COLUMN
 from training.errors import ToolkitError
-from training.predict.parts import atomic, neutralised
+from training.predict.parts import atomic
 
 # QUEUE_COLUMN ("uncertainty") is how `python -m training --corrections` tells this sheet from other CSVs.
 COLUMNS = ("rank", "id", "text", "suggested", QUEUE_COLUMN, "label")
@@ -56,10 +59,11 @@ def write_sheet(out: Path, rows: list[dict]) -> None:
         else:
             columns = {
                 "rank": pa.array([row["rank"] for row in rows], type=pa.int64()),
-                **{key: pa.array([as_cell(row[key]) for row in rows], type=pa.string()) for key in TEXT_CELLS},
+                **{
+                    key: pa.array([csv_cell(as_cell(row[key])) for row in rows], type=pa.string()) for key in TEXT_CELLS
+                },
                 "uncertainty": pa.array([row["uncertainty"] for row in rows], type=pa.float64()),
             }
-            columns.update({key: neutralised(pa.chunked_array([columns[key]])) for key in TEXT_CELLS})
             table = pa.table({key: columns[key] for key in COLUMNS})
             table.to_pandas().to_csv(tmp, index=False, float_format="%.4f")
 

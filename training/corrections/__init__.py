@@ -10,10 +10,16 @@
 """
 
 from training.corrections.apply import apply_corrections, format_summary
-from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
+from training.corrections.merge import (
+    DEFAULT_MAX_NEW_ANONYMOUS,
+    DEFAULT_MAX_NEW_PER_CLIENT,
+    DEFAULT_MIN_VOTES,
+    merge_corrections,
+)
 from training.corrections.records import load_flag_records
 
 __all__ = [
+    "DEFAULT_MAX_NEW_ANONYMOUS",
     "DEFAULT_MAX_NEW_PER_CLIENT",
     "DEFAULT_MIN_VOTES",
     "apply_corrections",

@@ -4,8 +4,11 @@ Alpha is the reliability figure of content analysis: 1 when every pair of people
 chose the same answer, 0 when they agree no more than answers drawn at random from all the votes would, and
 below 0 when they disagree systematically. It is computed on the *nominal* level (two answers are equal or
 not), over the texts that at least two clients voted on; each client counts once per text (their latest
-vote). For a multi-label model an answer is a whole set of labels, so ``{joy, love}`` and ``{joy}`` count
-as two different answers — the strict reading, the one that decides whether a training text is relabelled.
+vote). The merge passes only the votes that count (``training.corrections.merge.counted``: signed-in clients and
+the owner, or every client with ``--trust-anonymous-votes``): made-up anonymous clients agreeing with each other
+would otherwise lift alpha to 1 and hide a real disagreement. For a multi-label model an answer is a whole set of
+labels, so ``{joy, love}`` and ``{joy}`` count as two different answers — the strict reading, the one that decides
+whether a training text is relabelled.
 
 Reading it (docs/corrections.md says more): alpha ≥ 0.8 is the usual bar for labels one may train on
 without a second look; 0.67–0.8 is tentative; below that the people flagging disagree too much for their

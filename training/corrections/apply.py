@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from formats.output_folder import CORRECTIONS_FILE
-from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES, merge_corrections
+from training.corrections.merge import (
+    DEFAULT_MAX_NEW_ANONYMOUS,
+    DEFAULT_MAX_NEW_PER_CLIENT,
+    DEFAULT_MIN_VOTES,
+    merge_corrections,
+)
 from training.corrections.records import load_flag_records
 from training.corrections.votes import Vote
+from training.errors import ToolkitError
 from training.paths import portable_name
 
 
@@ -21,6 +27,7 @@ def apply_corrections(
     max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
     trust_anonymous_votes: bool = False,
     multi_label: bool = False,
+    max_new_anonymous: int | None = DEFAULT_MAX_NEW_ANONYMOUS,
 ):
     """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
 
@@ -34,15 +41,18 @@ def apply_corrections(
         max_new_per_client: new texts one client may add (None: no cap).
         trust_anonymous_votes: let anonymous clients' votes change the label of a training text.
         multi_label: the data is multi-label (each vote is a set of labels).
+        max_new_anonymous: new texts that only anonymous clients back, added in this run (None: no cap).
 
     Returns:
         ``(new_train_dataset, summary)`` — the summary is the ``corrections.json`` content.
 
     Raises:
-        ToolkitError: unreadable or broken flag input.
+        ToolkitError: unreadable or broken flag input, or a negative ``max_new_anonymous``.
     """
     from datasets import Dataset, Features
 
+    if max_new_anonymous is not None and max_new_anonymous < 0:
+        raise ToolkitError(f"config error: --max-new-anonymous must be >= 0 (0: no cap), got {max_new_anonymous}")
     records = load_flag_records(path)
     labels = [as_vote(label, label_names, multi_label) for label in train_dataset["label"]]
     texts, new_labels, summary = merge_corrections(
@@ -55,6 +65,7 @@ def apply_corrections(
         max_new_per_client=max_new_per_client,
         trust_anonymous_votes=trust_anonymous_votes,
         multi_label=multi_label,
+        max_new_anonymous=max_new_anonymous,
     )
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
     ids = [as_ids(vote, label_names) for vote in new_labels]
@@ -82,7 +93,8 @@ def format_summary(summary: dict, limit: int = 10) -> str:
         f"corrections from {summary['source']}: {summary['flags_read']} flags read, {summary['used']} used "
         f"({summary['relabelled']} training rows relabelled, {summary['added']} texts added), "
         f"{summary['rejected']} rejected, {summary['conflicts_resolved']} conflicts resolved "
-        f"(--min-votes {summary['min_votes']}, --max-new-per-client {summary['max_new_per_client']})"
+        f"(--min-votes {summary['min_votes']}, --max-new-per-client {summary['max_new_per_client']}, "
+        f"--max-new-anonymous {summary.get('max_new_anonymous')})"
     ]
     if summary["without_id"] or summary["without_time"]:
         lines.append(
@@ -121,13 +133,22 @@ def queue_and_agreement_lines(summary: dict) -> list[str]:
             f"  review queue (training.ask): {queue['rows']} rows, {queue['used']} labels used, "
             f"{queue['blank']} left blank (skipped)"
         )
+    if summary.get("anonymous_new_capped"):
+        lines.append(
+            f"  {summary['anonymous_new_capped']} new texts chosen only by anonymous clients not added "
+            f"(--max-new-anonymous {summary['max_new_anonymous']}): accept them in the review sheet to add them"
+        )
     agreement = summary.get("agreement") or {}
+    left_out = agreement.get("left_out")
+    left_out = f" ({left_out} anonymous votes left out; --trust-anonymous-votes counts them)" if left_out else ""
     if agreement.get("texts"):
         alpha = "undefined (every answer the same)" if agreement["alpha"] is None else f"{agreement['alpha']:.2f}"
         lines.append(
-            f"  agreement: Krippendorff's alpha {alpha} over {agreement['texts']} texts with 2+ clients"
+            f"  agreement: Krippendorff's alpha {alpha} over {agreement['texts']} texts with 2+ clients{left_out}"
             + (" — below 0.67: let the review sheet decide" if (agreement["alpha"] or 1) < 0.67 else "")
         )
+    elif left_out:
+        lines.append(f"  agreement: no text has votes of 2+ signed-in clients{left_out}")
     if agreement.get("votes"):
         lines.append(
             f"  {agreement['agree_with_model']:.0%} of {agreement['votes']} votes chose the model's own prediction"

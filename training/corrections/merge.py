@@ -19,7 +19,10 @@ the training split only, by these rules:
    ``client`` (written before the Space stored it) is one anonymous client of its own.
 4. A client adds at most ``max_new_per_client`` new texts (its earliest votes on texts that are not
    in training); its votes on further new texts are rejected. The owner (hand-made records and
-   accepted review rows) has no cap.
+   accepted review rows) has no cap. A run adds at most ``max_new_anonymous`` new texts that only
+   anonymous clients chose (no signed-in client, not the owner), those first flagged first: made-up
+   anonymous pairs would otherwise add any number; the winning votes of the others are rejected
+   ("over_anonymous_cap") and counted in the summary.
 5. Votes on one text are resolved by majority of clients; a tie goes to the label with the latest
    vote. For multi-label data a vote is the whole set, so clients agree when they chose the same set.
    The losing flags are rejected ("outvoted"/"tie"). The winning label is applied only when at least
@@ -40,8 +43,9 @@ the training split only, by these rules:
 
 The summary (saved by the CLI as ``corrections.json``; its keys in docs/corrections.md) counts what was
 read, used, relabelled, added and rejected (each rejection with its reason), per client, the labels that came
-from a ``training.ask`` queue, how much the clients agree (``training.corrections.agreement``), and lists the anonymous
-``proposals`` and burst ``warnings``; ``flags_read == used + rejected``.
+from a ``training.ask`` queue, how much the clients agree (``training.corrections.agreement``, over the votes
+that count: :func:`counted`), and lists the anonymous ``proposals`` and burst ``warnings``; ``flags_read == used
++ rejected``.
 """
 
 from __future__ import annotations
@@ -60,6 +64,9 @@ from training.corrections.votes import NotAVote, Vote, prediction_of, record_vot
 DEFAULT_MIN_VOTES = 2
 # An honest visitor flags a handful of new tweets per training round; a flood from one client is cut here.
 DEFAULT_MAX_NEW_PER_CLIENT = 20
+# New texts that only anonymous clients back, per run: a quiet Space's honest visitors rarely agree on more than a
+# few new tweets between two trainings, and made-up anonymous pairs (one script) can add any number otherwise.
+DEFAULT_MAX_NEW_ANONYMOUS = 10
 SIGNED_IN_PREFIX = "hf:"  # the Space's client id of a visitor signed in with Hugging Face
 HELD_OUT_REASON = "text is in the test/validation split (adding it to training would leak evaluation data)"
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # the time of a hand-made record without one
@@ -73,6 +80,12 @@ def client_of(record: dict) -> str:
 def signed_in(record: dict) -> bool:
     """Whether ``record`` comes from a visitor signed in with Hugging Face (rule 5)."""
     return client_of(record).startswith(SIGNED_IN_PREFIX)
+
+
+def counted(record: dict, trust_anonymous_votes: bool) -> bool:
+    """Whether ``record``'s vote counts as a person's (rule 5): the owner's, a signed-in client's, or any with
+    ``trust_anonymous_votes``. Agreement is measured on these votes only, so that made-up clients cannot raise it."""
+    return trust_anonymous_votes or signed_in(record) or client_of(record) == OWNER
 
 
 class _Merge:
@@ -108,6 +121,7 @@ def merge_corrections(
     max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
     trust_anonymous_votes: bool = False,
     multi_label: bool = False,
+    max_new_anonymous: int | None = DEFAULT_MAX_NEW_ANONYMOUS,
 ) -> tuple[list[str], list[Vote], dict]:
     """Apply flag records to a training split given as plain lists (the rules of this module).
 
@@ -121,6 +135,7 @@ def merge_corrections(
         max_new_per_client: new texts one client may add (rule 4); None: no cap.
         trust_anonymous_votes: let anonymous clients' votes change the label of a training text (rule 5).
         multi_label: the data is multi-label: each answer is a set of labels (``training.corrections.votes``).
+        max_new_anonymous: new texts that only anonymous clients back, added in this run (rule 4); None: no cap.
 
     Returns:
         ``(new_texts, new_labels, summary)``: the training rows in their order with labels
@@ -137,11 +152,11 @@ def merge_corrections(
         for record in groups.pop(key):
             merge.reject(record, "held_out", HELD_OUT_REASON)
     groups = {key: _latest_per_client(flags, merge) for key, flags in groups.items()}
-    agreement = _agreement(groups, label_names, multi_label, merge)
+    agreement = _agreement(groups, label_names, multi_label, merge, trust_anonymous_votes)
     _cap_new_texts(groups, train_keys, max_new_per_client, merge)
 
     winners: dict[str, Vote] = {}
-    added_texts, added_labels = [], []
+    additions: list[tuple[Vote, list[dict]]] = []  # each new text's winning vote and the flags that chose it
     used = conflicts = 0
     for key, flags in groups.items():
         if key in train_keys and not trust_anonymous_votes:
@@ -153,10 +168,12 @@ def merge_corrections(
         if key in train_keys:
             winners[key] = winner
         else:
-            # The latest flag's wording (whitespace normalised) is the text added.
-            latest = max(flags, key=merge.moment)
-            added_texts.append(" ".join(latest["text"].split()))
-            added_labels.append(winner)
+            additions.append((winner, [record for record in flags if merge.vote(record) == winner]))
+    additions, capped = _cap_anonymous_additions(additions, max_new_anonymous, merge)
+    used -= sum(len(backers) for _, backers in capped)
+    # The latest flag's wording (whitespace normalised) is the text added.
+    added_texts = [" ".join(max(backers, key=merge.moment)["text"].split()) for _, backers in additions]
+    added_labels = [winner for winner, _ in additions]
 
     new_labels = [winners.get(key, label) for key, label in zip(keys, labels, strict=True)]
     relabelled = sum(old != new for old, new in zip(labels, new_labels, strict=True))
@@ -180,8 +197,10 @@ def merge_corrections(
         "warnings": burst_warnings(
             [(text_key(r["text"]), client_of(r), parse_time(r["time"]) if r["time"] else None) for r in distinct]
         ),
+        "anonymous_new_capped": len(capped),
         "min_votes": min_votes,
         "max_new_per_client": max_new_per_client,
+        "max_new_anonymous": max_new_anonymous,
         "trust_anonymous_votes": trust_anonymous_votes,
     }
     return list(texts) + added_texts, new_labels + added_labels, summary
@@ -227,11 +246,17 @@ def _valid_by_text(
     return groups
 
 
-def _agreement(groups: dict[str, list[dict]], label_names: list[str], multi_label: bool, merge: _Merge) -> dict:
-    """The clients' agreement on the texts (each client's latest vote), and with the model's predictions."""
-    units = [[merge.vote(record) for record in flags] for flags in groups.values()]
-    predictions = [(merge.vote(r), prediction_of(r, label_names, multi_label)) for f in groups.values() for r in f]
-    return agreement_summary(units, [vote == predicted for vote, predicted in predictions if predicted is not None])
+def _agreement(
+    groups: dict[str, list[dict]], label_names: list[str], multi_label: bool, merge: _Merge, trust: bool
+) -> dict:
+    """The clients' agreement on the texts (each client's latest vote), and with the model's predictions, over the
+    votes that count (:func:`counted`); the others are only counted, as ``left_out`` (a key only when some were)."""
+    kept = {key: [record for record in flags if counted(record, trust)] for key, flags in groups.items()}
+    units = [[merge.vote(record) for record in flags] for flags in kept.values()]
+    predictions = [(merge.vote(r), prediction_of(r, label_names, multi_label)) for f in kept.values() for r in f]
+    left_out = sum(len(flags) for flags in groups.values()) - sum(len(flags) for flags in kept.values())
+    with_model = [vote == predicted for vote, predicted in predictions if predicted is not None]
+    return {**agreement_summary(units, with_model), **({"left_out": left_out} if left_out else {})}
 
 
 def _from_queue(records: list[dict], rejections: list[dict]) -> dict:
@@ -271,6 +296,28 @@ def _cap_new_texts(groups: dict[str, list[dict]], train_keys: set[str], cap: int
             merge.reject(record, "over_new_cap", f"this client already added {cap} new texts (--max-new-per-client)")
     for key in [k for k, flags in groups.items() if not flags]:
         del groups[key]
+
+
+def _cap_anonymous_additions(
+    additions: list[tuple[Vote, list[dict]]], cap: int | None, merge: _Merge
+) -> tuple[list[tuple[Vote, list[dict]]], list[tuple[Vote, list[dict]]]]:
+    """Rule 4: of the new texts that only anonymous clients chose (no signed-in client, not the owner), the first
+    ``cap`` by their earliest winning flag are added; the others are rejected. Returns ``(kept, capped)``."""
+    anonymous = [n for n, (_, backers) in enumerate(additions) if not any(counted(r, False) for r in backers)]
+    if cap is None or len(anonymous) <= cap:
+        return additions, []
+    anonymous.sort(key=lambda n: min(merge.moment(record) for record in additions[n][1]))
+    dropped = set(anonymous[cap:])
+    for n in sorted(dropped):
+        for record in additions[n][1]:
+            merge.reject(
+                record,
+                "over_anonymous_cap",
+                f"{cap} new texts that only anonymous clients chose were added already (--max-new-anonymous); "
+                "accept it in the review sheet to add it",
+            )
+    kept = [addition for n, addition in enumerate(additions) if n not in dropped]
+    return kept, [additions[n] for n in sorted(dropped)]
 
 
 def _signed_in_votes(flags: list[dict], min_votes: int, merge: _Merge, current: Vote) -> list[dict]:

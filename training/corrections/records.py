@@ -21,6 +21,9 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
   ``label`` is left blank is kept, to be skipped and counted by the merge.
 - A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
   without it.
+- A CSV is read by the data files' rule (``training.data.readers.DelimitedRows``): a row with more or fewer
+  fields than the header (``i love this,joy,love`` under ``text,labels``) stops with one line naming the file,
+  the line and the quoting fix, never cut to the header's width.
 
 A broken record (not JSON, not an object, a missing or mistyped field) stops with a ``ToolkitError``
 naming file and line: the store is written by the Space, so damage there is worth a look before
@@ -30,7 +33,6 @@ cut off by a crash, never confirmed to the user.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -39,12 +41,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from formats.flag_record import FIELDS, from_csv_cell, parse_set
+from training.data.readers import DelimitedRows
 from training.errors import ToolkitError
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("text", "corrected_label")  # the rest is carried along, or derived when written by hand
 SPELLINGS = {"label": "corrected_label", "labels": "corrected_labels"}  # a hand-made file's names of the answer
+PREFIX = "corrections error"  # how this reader's messages start
 OWNER = "owner"  # the client of a hand-made record
 QUEUE = "queue"  # the origin of a training.ask sheet's rows
 QUEUE_COLUMN = "uncertainty"  # the column that only a training.ask sheet has
@@ -119,8 +123,9 @@ def _read_flags_jsonl(path: Path) -> list[dict]:
 def _read_flags_csv(path: Path) -> list[dict]:
     """The records of a CSV: an export, a hand-made file, or a review sheet (``accept`` column)."""
     # newline="" as the csv docs ask: a quoted text may hold line breaks; utf-8-sig drops a spreadsheet's BOM.
-    reader = csv.DictReader(io.StringIO(_read_text(path, "utf-8-sig"), newline=""))
-    columns = set(reader.fieldnames or [])
+    # The data readers' rule: a row with more fields than the header (an unquoted "joy,love") is refused.
+    table = DelimitedRows(io.StringIO(_read_text(path, "utf-8-sig"), newline=""), str(path), prefix=PREFIX)
+    columns = set(table.header)
     answers = {"corrected_label", "corrected_labels", *SPELLINGS}
     missing = [f for f in REQUIRED if f not in columns and not (f == "corrected_label" and answers & columns)]
     if missing:
@@ -129,9 +134,8 @@ def _read_flags_csv(path: Path) -> list[dict]:
             f"— expected at least text,corrected_label (or the export's {','.join(FIELDS)})"
         )
     records = []
-    for row in reader:
-        where = f"{path} line {reader.line_num}"
-        record = {k: from_csv_cell(v) for k, v in row.items() if k is not None}
+    for row, where in table.records():
+        record = {k: from_csv_cell(v) for k, v in row.items()}
         if "model_revision" in record:  # CSV has no null: the export writes None as an empty cell
             record["model_revision"] = record["model_revision"] or None
         if "client" in record:

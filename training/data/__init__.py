@@ -3,7 +3,8 @@ test splits, single- or multi-label.
 
 - ``load.py``: :func:`load_data`, the splits as ``datasets.Dataset`` with ``text`` and ``label``, checked;
 - ``readers.py``: one data file (or a folder of split files) as rows, in every format we read; shared with
-  ``training.predict``;
+  ``training.predict``, and its CSV rule with the corrections' reader;
+- ``download.py``: an http(s) URL to a data file, downloaded once into the user cache;
 - ``hub.py``: a Hub dataset as rows, each split streamed a batch at a time;
 - ``labels.py``: which runs are multi-label, each row's set of labels, and the checks per label.
 """

@@ -51,11 +51,17 @@ def label_set(row: Row, separator: str | None) -> list[str]:
     """A row's labels as a list of names, each once, in their order (an empty list: no label).
 
     ``separator`` splits a label cell that is a string (``--label-separator``); None takes it as one name.
+
+    Raises:
+        ToolkitError: a null label, or a null (or a list, a dict) among the names: ``str()`` would make a class
+            named "None" of it.
     """
     label = row.label
     if label is None:
-        items: list = []
-    elif isinstance(label, list):
+        raise ToolkitError(
+            f"data error: {row.where}: the label is null — expected a list of label names ([] for a text with none)"
+        )
+    if isinstance(label, list):
         items = label
     elif isinstance(label, str):
         items = label.split(separator) if separator else [label]
@@ -63,6 +69,10 @@ def label_set(row: Row, separator: str | None) -> list[str]:
         items = [label]
     names: list[str] = []
     for item in items:
+        if item is None:
+            raise ToolkitError(
+                f"data error: {row.where}: a null among the labels {short_repr(label)} — expected label names"
+            )
         if isinstance(item, dict | list):
             raise ToolkitError(f"data error: {row.where}: a label {short_repr(item)} — expected label names")
         name = str(item).strip()

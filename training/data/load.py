@@ -22,6 +22,7 @@ from pathlib import Path
 
 from formats.flag_record import SET_SEPARATORS
 from formats.output_folder import ERRORS_FILE
+from training.data.download import download
 from training.data.hub import read_hub
 from training.data.labels import (
     as_label_sets,
@@ -31,7 +32,7 @@ from training.data.labels import (
     rarest_label,
     to_multi_label_dataset,
 )
-from training.data.readers import FORMATS, Columns, Row, download, find_split_files, read_rows
+from training.data.readers import FORMATS, Columns, Row, find_split_files, read_rows
 from training.errors import ToolkitError
 from training.paths import can_only_be_local, is_url
 
@@ -113,7 +114,8 @@ def load_data(
             or URL cannot be downloaded.
     """
     path = Path(source)
-    columns = Columns(text_column, label_column, label_columns=tuple(label_columns or ()))
+    separator = label_separator if label_mode == "multi" else None  # --multi-label: cells split on it
+    columns = Columns(text_column, label_column, label_columns=tuple(label_columns or ()), label_separator=separator)
     raw: dict[str, list[Row]] = {}
     files: dict[str, str] = {}
     hub_revision = None
@@ -182,10 +184,17 @@ def check_classes(train: list[Row], where: str, min_examples: int) -> None:
     """
     places: dict[str, list[str]] = defaultdict(list)
     for row in train:
-        if row.label is None or row.label == "":
-            raise ToolkitError(f"data error: {row.where}: empty label")
+        check_label_given(row)
         places[str(row.label)].append(row.where.removeprefix(f"{where} "))
     check_label_places(places, where, min_examples)
+
+
+def check_label_given(row: Row) -> None:
+    """A single-label row must have a label: an empty cell, or a null (never the class "None")."""
+    if row.label is None:
+        raise ToolkitError(f"data error: {row.where}: the label is null — expected a label name")
+    if row.label == "":
+        raise ToolkitError(f"data error: {row.where}: empty label")
 
 
 def check_set_names(places: dict[str, list[str]], where: str) -> None:
@@ -298,8 +307,7 @@ def label_order(train: list[Row], label_names: list[str] | None) -> list[str]:
 def label_id(row: Row, labels: list[str], ids: dict[str, int], split: str, explicit_ints: bool) -> int:
     """The id of a row's label, or an error naming the row."""
     label = row.label
-    if label is None or label == "":
-        raise ToolkitError(f"data error: {row.where}: empty label")
+    check_label_given(row)
     if explicit_ints and is_int_label(label) and str(label) not in ids:  # --label-names with integer labels
         value = int(label)
         if 0 <= value < len(labels):

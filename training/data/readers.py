@@ -1,27 +1,26 @@
 """Read one labelled data file (or a folder of split files) into rows, before label ids exist.
 
 Formats: ``.txt`` (``text;label`` lines, no header, split on the last ``;``), ``.csv`` / ``.tsv`` (a header
-with text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``; an http(s)
-URL to such a file is downloaded once into the user cache. Bad data raises ``ToolkitError`` naming the file
-and line (or row). ``training.data.load`` turns the rows into validated splits.
+with text and label columns), ``.json`` (a list of records, or columns), ``.jsonl``, ``.parquet``
+(``training.data.download`` fetches an http(s) URL to such a file). Bad data raises ``ToolkitError`` naming the
+file and line (or row); every CSV the toolkit reads follows one rule, :class:`DelimitedRows`.
+``training.data.load`` turns the rows into validated splits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
-import os
-import tempfile
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from training.errors import HubUnavailable, ToolkitError
+from training.errors import ToolkitError
 
 FORMATS = (".txt", ".csv", ".tsv", ".json", ".jsonl", ".parquet")
+TXT_SEPARATOR = ";"  # what ends the text of a .txt line: "text;label", split on the last one
 # The longest CSV/TSV field read, in characters: far above any text a classifier reads (a few thousand
 # characters), far below what would exhaust memory. Python's csv module stops at 131,072 by default.
 MAX_FIELD_CHARS = 10_000_000
@@ -45,10 +44,17 @@ class Columns(NamedTuple):
     id: str | None = None
     optional_label: bool = False  # prediction: a file without the label column is read as texts only
     label_columns: tuple[str, ...] = ()  # multi-label: one 0/1 column per label (replaces ``label``)
+    label_separator: str | None = None  # multi-label: what separates the names in a label cell (--label-separator)
 
     def check(self, found: list, name: str) -> Columns:
         """These columns, with ``label`` None when it is optional and absent; else a one-line error."""
         if self.label_columns:
+            twice = next((column for column in self.label_columns if self.label_columns.count(column) > 1), None)
+            if twice is not None:
+                raise ToolkitError(
+                    f"data error: {name}: --label-columns names '{twice}' twice ({','.join(self.label_columns)}) — "
+                    "name each label's 0/1 column once"
+                )
             missing = [column for column in self.label_columns if column not in found]
             if missing:
                 raise ToolkitError(
@@ -197,11 +203,19 @@ def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> I
     Texts only when ``columns.label`` is None; with ``columns.optional_label``, the first non-blank
     line decides: ``text;label`` if it has a ``;``, else one text per line. Blank lines carry no
     example in ``text;label`` files; in a file of texts they are empty texts, so that row ``i`` is
-    line ``i + 1``.
+    line ``i + 1``. A multi-label cell is split on ``--label-separator`` later; a separator holding ``;``
+    cannot be told from the one that ends the text, so it is refused here (docs/bad_inputs.md).
     """
     if columns.id or columns.label_columns:
         option = "--id-column" if columns.id else "--label-columns"
         raise ToolkitError(f"data error: {name}: a .txt file has no columns — {option} needs csv, json or parquet")
+    if columns.label is not None and TXT_SEPARATOR in (columns.label_separator or ""):
+        raise ToolkitError(
+            f"data error: {name}: --label-separator {columns.label_separator!r} cannot work in a .txt file, whose "
+            f'lines are "text;label" split on the last \'{TXT_SEPARATOR}\' ("so happy;joy;love" would be the text '
+            '"so happy;joy" with the label \'love\') — write the set with commas ("so happy;joy,love", the default '
+            "--label-separator), or use a .csv or .jsonl"
+        )
     labelled = columns.label is not None
     decided = not columns.optional_label or not labelled  # --no-labels: every line is one text, ';' included
     blank: list[int] = []  # blank lines before the first non-blank one decides
@@ -214,51 +228,85 @@ def read_txt(lines: Iterator[tuple[int, str]], columns: Columns, name: str) -> I
                 blank.append(number)
             continue
         if not decided:
-            labelled, decided = ";" in line, True
+            labelled, decided = TXT_SEPARATOR in line, True
             if not labelled:
                 yield from (Row("", None, f"{name} line {n}") for n in blank)
         if not labelled:
             yield Row(line.strip(), None, f"{name} line {number}")
             continue
-        if ";" not in line:
+        if TXT_SEPARATOR not in line:
             hint = " as on its first line (one text per line: pass --no-labels)" if columns.optional_label else ""
             raise ToolkitError(f"data error: {name} line {number}: no ';' separator — expected \"text;label\"{hint}")
-        text_part, label = line.rsplit(";", 1)
+        text_part, label = line.rsplit(TXT_SEPARATOR, 1)
         yield Row(text_part.strip(), label.strip(), f"{name} line {number}")
 
 
 def read_delimited(lines: Iterator[tuple[int, str]], delimiter: str, columns: Columns, name: str) -> Iterator[Row]:
-    """A CSV or TSV file with a header row naming the text and label columns; every row has the header's fields.
+    """A CSV or TSV file with a header row naming the text and label columns, read by :class:`DelimitedRows`."""
+    table = DelimitedRows((line for _, line in lines), name, delimiter)
+    columns = columns.check(table.header, name)
+    for record, where in table.records():
+        yield columns.row(record, where)
 
-    CSV quotes fields that hold a comma or a line break (RFC 4180). TSV follows its own convention: tabs
-    separate the fields, a line is a row, and quotes are ordinary characters (``"quoted" she said`` stays
-    as written, an unclosed ``"`` cannot swallow the lines after it).
+
+class DelimitedRows:
+    """The one rule for reading a CSV or TSV, wherever the toolkit reads one (data files, predict's input, flag
+    exports, review and ``training.ask`` sheets): a header row, then rows of exactly the header's fields.
+
+    A row with more fields than the header is what a person types into a sheet (``i love this,joy,love``, a text
+    with an unquoted comma): it is refused in one line naming the file, the line and the quoting fix, never
+    cut to the header's width in silence. CSV quotes fields that hold a comma or a line break (RFC 4180). TSV
+    follows its own convention: tabs separate the fields, a line is a row, and quotes are ordinary characters
+    (``"quoted" she said`` stays as written, an unclosed ``"`` cannot swallow the lines after it).
+
+    Args:
+        lines: the file's lines, line endings kept (a quoted CSV field may span lines).
+        name: the file as messages name it.
+        delimiter: ``,`` or a tab.
+        prefix: how messages start (``data error``, ``corrections error``).
+
+    Raises:
+        ToolkitError: a row with another number of fields than the header, broken quoting, a field over
+            :data:`MAX_FIELD_CHARS` characters; the message names the file and line.
     """
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    tsv = delimiter == "\t"
-    reader = csv.reader((line for _, line in lines), delimiter=delimiter, quoting=csv.QUOTE_NONE if tsv else 0)
-    try:
-        header = next(reader, [])
-        columns = columns.check(header, name)
-        for fields in reader:
-            if not fields:  # a blank line
-                continue
-            where = f"{name} line {reader.line_num}"
-            if len(fields) != len(header):
-                raise ToolkitError(field_count_error(where, len(fields), header, tsv))
-            yield columns.row(dict(zip(header, fields, strict=True)), where)
-    except csv.Error as err:
-        raise ToolkitError(f"data error: {name} line {reader.line_num}: {csv_problem(err)}") from None
+
+    def __init__(self, lines: Iterable[str], name: str, delimiter: str = ",", prefix: str = "data error") -> None:
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        self.name, self.prefix, self.tsv = name, prefix, delimiter == "\t"
+        quoting = csv.QUOTE_NONE if self.tsv else csv.QUOTE_MINIMAL
+        self.reader = csv.reader(lines, delimiter=delimiter, quoting=quoting)
+        with self.one_line():
+            self.header: list[str] = next(self.reader, [])
+
+    def records(self) -> Iterator[tuple[dict[str, str], str]]:
+        """Each row as ``(record, where)``: the header's names to the row's cells, and "FILE line N"; blank lines
+        are skipped."""
+        with self.one_line():
+            for fields in self.reader:
+                if not fields:  # a blank line
+                    continue
+                where = f"{self.name} line {self.reader.line_num}"
+                if len(fields) != len(self.header):
+                    raise ToolkitError(field_count_error(where, len(fields), self.header, self.tsv, self.prefix))
+                yield dict(zip(self.header, fields, strict=True)), where
+
+    @contextlib.contextmanager
+    def one_line(self):
+        """Turn the csv module's terse errors into the one line naming the file and line."""
+        try:
+            yield
+        except csv.Error as err:
+            raise ToolkitError(f"{self.prefix}: {self.name} line {self.reader.line_num}: {csv_problem(err)}") from None
 
 
-def field_count_error(where: str, count: int, header: list[str], tsv: bool) -> str:
+def field_count_error(where: str, count: int, header: list[str], tsv: bool, prefix: str = "data error") -> str:
     """The message for a row with more or fewer fields than the header."""
     hint = (
         "a text may not contain a tab in a .tsv file"
         if tsv
-        else 'put a text that contains a comma in double quotes ("well, i feel happy today")'
+        else 'put a cell that contains a comma in double quotes ("well, i feel happy today", "joy,love")'
     )
-    return f"data error: {where}: {count} field(s), but the header has {len(header)} ({', '.join(header)}) — {hint}"
+    return f"{prefix}: {where}: {count} field(s), but the header has {len(header)} ({', '.join(header)}) — {hint}"
 
 
 def csv_problem(err: csv.Error) -> str:
@@ -342,26 +390,3 @@ def check_columns(
             raise ToolkitError(
                 f"data error: {name}: no column '{column}' (columns: {', '.join(map(str, columns))}) — set {option}"
             )
-
-
-def download(url: str) -> Path:
-    """Download ``url`` once into the user cache; the file keeps the URL's name (its format).
-
-    The bytes go to a temporary file beside the target, renamed over it when complete: a process that
-    finds the target (another rank, another machine on a shared cache) never reads a partial file.
-    """
-    file_name = Path(urllib.parse.urlparse(url).path).name
-    if Path(file_name).suffix.lower() not in FORMATS:
-        raise ToolkitError(f"data error: {url}: the URL must end in a file name with one of {', '.join(FORMATS)}")
-    target = Path.home() / ".cache" / "emotion-toolkit" / hashlib.sha256(url.encode()).hexdigest()[:16] / file_name
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                data = response.read()
-        except OSError as err:
-            raise HubUnavailable(f"data error: cannot download {url}: {err}") from None
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{file_name}.", delete=False) as partial:
-            partial.write(data)
-        os.replace(partial.name, target)  # atomic on one file system
-    return target

@@ -1,7 +1,7 @@
 """Export a trained output folder to ONNX (fp32 and dynamic int8), with an accuracy and latency guard.
 
-``python -m training.export RUN_DIR`` (``onnx.py``); ``latency.py`` times a model at batch 1, fairly on a
-machine that others load.
+``python -m training.export RUN_DIR`` (``onnx.py``); ``guard.py`` keeps or refuses the int8 model; ``latency.py``
+times a model at batch 1, fairly on a machine that others load.
 """
 
 from training.export.onnx import export_onnx, format_report, load_split, main, predict, write_onnx_folder

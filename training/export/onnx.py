@@ -6,8 +6,9 @@
 writes ``runs/emotion/onnx/``: ``model.onnx`` (fp32, torch's dynamo exporter), ``model_int8.onnx``
 (``onnxruntime.quantization.quantize_dynamic``, int8 weights per channel), ``config.json`` and the tokenizer files,
 all with dynamic batch and sequence axes. PyTorch and both ONNX models are then run on the
-validation set; an int8 model that loses more than ``--max-drop-points`` accuracy points is removed
-(the fp32 model stays), and the figures go into ``metrics.json["export"]`` for the model card.
+validation set; an int8 model that loses more than ``--max-drop-points`` accuracy points (multi-label: micro F1
+points, or that predicts PyTorch's whole set on too few texts: ``guard.py``) is removed (the fp32 model stays),
+and the figures go into ``metrics.json["export"]`` for the model card.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from formats.output_folder import (
     CONFIG_FILE,
     METRICS_FILE,
     ONNX_DIR,
-    ONNX_FILES,
     ONNX_FP32,
     ONNX_INT8,
     TORCH,
@@ -40,6 +40,15 @@ from formats.output_folder import (
 )
 from training.data.labels import multi_hot
 from training.errors import ToolkitError, one_line_errors
+from training.export.guard import (
+    DEFAULT_MIN_SET_AGREEMENT,
+    FP32_FILE,
+    INT8_FILE,
+    MEASURED_SPLIT,
+    int8_verdict,
+    scores,
+    set_agreement,
+)
 from training.export.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
 from training.runtime import (
     RunBatch,
@@ -47,15 +56,12 @@ from training.runtime import (
     load_model,
     onnx_session,
     predict_sets,
+    read_json_object,
     sigmoid,
     torch_runner,
 )
 
-FP32_FILE, INT8_FILE = ONNX_FILES[ONNX_FP32], ONNX_FILES[ONNX_INT8]
 STACK_TRACE_KEY = "pkg.torch.onnx.stack_trace"  # node metadata of torch's exporter
-# The split the variants are measured on (recorded in metrics.json["export"]["split"]): validation, so the
-# int8 guard never looks at the test split that the model card reports.
-MEASURED_SPLIT = "validation"
 EVAL_BATCH_SIZE = 64
 
 
@@ -199,20 +205,6 @@ def predict(run: RunBatch, tokenizer, texts: list[str], max_length: int) -> np.n
     return logits_of(run, tokenizer, texts, max_length).argmax(axis=-1)
 
 
-def scores(logits: np.ndarray, gold: np.ndarray, thresholds) -> dict[str, float]:
-    """Accuracy of single-label predictions; of multi-label ones (``thresholds`` given) the exact match as
-    ``accuracy`` and micro F1 at the thresholds, what the int8 guard checks."""
-    if thresholds is None:
-        return {"accuracy": float((logits.argmax(axis=-1) == gold).mean())}
-    from sklearn.metrics import f1_score
-
-    predicted = predict_sets(sigmoid(logits), thresholds)
-    return {
-        "accuracy": float((predicted == gold).all(axis=1).mean()),
-        "f1_micro": float(f1_score(gold, predicted, average="micro", zero_division=0)),
-    }
-
-
 def load_split(
     output_dir: Path, data: str | None, label2id: dict[str, int], split: str = "validation"
 ) -> tuple[list[str], np.ndarray]:
@@ -231,7 +223,7 @@ def load_split(
             f"export error: {config_path} not found — pass --data SOURCE to name the data "
             "whose validation split checks the exported models"
         )
-    saved = json.loads(config_path.read_text(encoding="utf-8"))["config"] if config_path.is_file() else {}
+    saved = read_json_object(config_path, f"export error: {config_path}")["config"] if config_path.is_file() else {}
     saved = with_local_paths(saved, output_dir)  # the data's full path on this machine, when known
     config = TrainConfig(**saved)  # the run's options (the defaults when only --data is known)
     source = data or config.data
@@ -263,18 +255,27 @@ def accuracy_and_latency(
     runners: dict[str, RunBatch], tokenizer, texts: list[str], gold: np.ndarray, max_length: int, thresholds=None
 ) -> dict[str, dict[str, float]]:
     """Accuracy (fraction; multi-label: with micro F1 at ``thresholds``) and batch-1 p50 latency of each runner
-    on the same texts."""
+    on the same texts; for a multi-label model each ONNX runner's ``set_agreement`` with PyTorch too."""
     times = latencies_ms(runners, tokenizer, texts[:LATENCY_SAMPLES], max_length)
-    return {
-        name: {
-            **scores(logits_of(run, tokenizer, texts, max_length), gold, thresholds),
-            "p50_ms": round(statistics.median(times[name]), 3),
-        }
-        for name, run in runners.items()
+    logits = {name: logits_of(run, tokenizer, texts, max_length) for name, run in runners.items()}
+    report = {
+        name: {**scores(logits[name], gold, thresholds), "p50_ms": round(statistics.median(times[name]), 3)}
+        for name in runners
     }
+    if thresholds is not None:
+        reference = predict_sets(sigmoid(logits[TORCH]), thresholds)
+        for name in runners.keys() - {TORCH}:
+            report[name]["set_agreement"] = set_agreement(predict_sets(sigmoid(logits[name]), thresholds), reference)
+    return report
 
 
-def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: str | None = None) -> dict:
+def export_onnx(
+    output_dir: str | Path,
+    *,
+    max_drop_points: float = 0.5,
+    data: str | None = None,
+    min_set_agreement: float = DEFAULT_MIN_SET_AGREEMENT,
+) -> dict:
     """Export ``output_dir``'s model to ``output_dir/onnx/`` and check the int8 model's accuracy.
 
     Args:
@@ -282,11 +283,14 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
         max_drop_points: largest accepted accuracy drop of the int8 model against PyTorch, in
             percentage points; a worse int8 model is deleted and the fp32 ONNX model kept.
         data: the data source holding the validation split (default: the one in ``train_config.json``).
+        min_set_agreement: a multi-label model only: the smallest share of validation texts on which the int8
+            model must predict PyTorch's whole set (:data:`DEFAULT_MIN_SET_AGREEMENT`); else it is deleted too.
 
     Returns:
         The ``export`` entry also written into ``metrics.json``: ``torch``, ``onnx-fp32``,
-        ``onnx-int8`` (each ``accuracy``, ``p50_ms``, ``size_mb``; the backends' names), ``split`` (measured on),
-        ``int8_accepted``, ``reason``, and ``latency`` (how p50_ms was measured).
+        ``onnx-int8`` (each ``accuracy``, ``p50_ms``, ``size_mb``; the backends' names; a multi-label model's ONNX
+        entries add ``set_agreement``), ``split`` (measured on), ``int8_accepted``, ``reason``, ``latency`` (how
+        p50_ms was measured), and for a multi-label model ``min_set_agreement``.
 
     Raises:
         ToolkitError: the folder holds no model, or the validation data cannot be loaded.
@@ -298,6 +302,7 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
             f"export error: {output_dir}: no {CONFIG_FILE} + {WEIGHTS_FILE} — expected a folder "
             "written by `python -m training --output-dir DIR`"
         )
+    read_json_object(output_dir / CONFIG_FILE, f"export error: {output_dir}/{CONFIG_FILE}")  # before transformers
     model, tokenizer, max_length = load_model(output_dir)
     # Load the data before the slow export, so a bad --data fails at once.
     texts, gold = load_split(output_dir, data, model.config.label2id, MEASURED_SPLIT)
@@ -321,18 +326,11 @@ def export_onnx(output_dir: str | Path, *, max_drop_points: float = 0.5, data: s
     for name, path in ((TORCH, weights), (ONNX_FP32, fp32_path), (ONNX_INT8, int8_path)):
         report[name]["size_mb"] = round(path.stat().st_size / 1e6, 2)
 
-    drop = 100 * (report[TORCH][guard] - report[ONNX_INT8][guard])
-    what = "accuracy" if guard == "accuracy" else "micro F1"
-    report["int8_accepted"] = drop <= max_drop_points
-    if report["int8_accepted"]:
-        report["reason"] = f"int8 {what} drop {drop:.2f} points <= {max_drop_points} allowed"
-    else:
+    if thresholds is not None:
+        report["min_set_agreement"] = min_set_agreement
+    report["int8_accepted"], report["reason"] = int8_verdict(report, guard, max_drop_points, min_set_agreement)
+    if not report["int8_accepted"]:
         int8_path.unlink()  # the Space picks int8 whenever the file exists: a refused model must go
-        report["reason"] = (
-            f"int8 model refused: {what} {report[ONNX_INT8][guard]:.2%} is {drop:.2f} points "
-            f"below PyTorch's {report[TORCH][guard]:.2%} (allowed: {max_drop_points}); "
-            f"{INT8_FILE} removed, {FP32_FILE} kept"
-        )
     write_metrics(output_dir / METRICS_FILE, report)
     return report
 

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.download import download
 from training.data.hub import hub_rows, load_hub_dataset
 from training.data.labels import label_set
-from training.data.readers import FORMATS, Columns, Row, download, iter_rows, short_repr
+from training.data.readers import FORMATS, Columns, Row, iter_rows, short_repr
 from training.errors import ToolkitError
 from training.paths import can_only_be_local, is_url
 
@@ -37,7 +38,6 @@ class Input:
     hub_split: object = None  # a datasets.Dataset
     where: str = ""  # how messages name the Hub split
     digests: dict = field(default_factory=dict)  # name -> sha256 of the file's bytes, from :meth:`scan`
-    separator: str | None = None  # --label-separator with --multi-label: splits a label cell into names
 
     def rows(self) -> Iterator[Row]:
         """Every row of the input, in order, streamed."""
@@ -48,7 +48,7 @@ class Input:
 
     def gold_set(self, row: Row) -> list[str]:
         """A row's gold labels for a multi-label model, read as training reads them (``label_sets.label_set``)."""
-        return label_set(row, self.separator)
+        return label_set(row, self.columns.label_separator)
 
     def scan(self, classes: list[str], multi_label: bool = False) -> tuple[int, bool]:
         """Read everything once: the row count, whether every row has a label; bad data fails here.
@@ -100,7 +100,7 @@ class Input:
                 f"data error: {row.where}: the label is a list ({short_repr(label)}), but the model is single-label "
                 f"(classes: {', '.join(classes)}) — pass --no-labels, or use a multi-label model"
             )
-        if multi_label and self.separator is None and isinstance(row.label, str) and "," in row.label:
+        if multi_label and self.columns.label_separator is None and isinstance(row.label, str) and "," in row.label:
             hint = "a cell of several labels needs --multi-label (and --label-separator), or pass --no-labels"
         else:
             hint = "pass --label-column for another column, or --no-labels"
@@ -170,10 +170,8 @@ def open_input(
     Raises:
         ToolkitError: no such file or folder, nothing matches the glob, or an unknown split.
     """
-    columns = Columns(text_column, label_column, id_column, optional_label=True, label_columns=label_columns)
-    found = resolve(source, columns, split)
-    found.separator = separator
-    return found
+    columns = Columns(text_column, label_column, id_column, True, label_columns, label_separator=separator)
+    return resolve(source, columns, split)
 
 
 def resolve(source: str, columns: Columns, split: str | None) -> Input:

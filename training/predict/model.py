@@ -19,7 +19,7 @@ from formats.output_folder import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_PREFER
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local
 from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
-from training.runtime import decision_thresholds, load_model, max_input_length, onnx_session
+from training.runtime import decision_thresholds, load_model, max_input_length, onnx_session, read_json_object
 
 BACKENDS = ("auto", *ONNX_FILES, TORCH)
 # What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
@@ -58,6 +58,7 @@ def classifier_config(folder: Path, model: str):
             f"predict error: {model}: no {CONFIG_FILE} — expected a folder written by python -m training "
             "(or a Hub model id)"
         )
+    read_json_object(folder / CONFIG_FILE, f"predict error: {model}/{CONFIG_FILE}")  # not transformers' OSError
     config = AutoConfig.from_pretrained(folder)
     architectures = config.architectures or []
     if not any(name.endswith("ForSequenceClassification") for name in architectures):
