@@ -95,18 +95,28 @@ def add_option_fields(parser: argparse.ArgumentParser, options: type, helps: dic
 
 
 def check_reading_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse contradictory, ignored or impossible values of :func:`add_reading_options`'s options (a usage error),
-    then give the reading options left out their defaults."""
+    """Refuse contradictory, ignored or impossible values of :func:`add_reading_options`'s options (a usage error,
+    one line: :func:`usage_error`), then give the reading options left out their defaults."""
     if args.no_labels and (args.label_columns or args.multi_label):
-        parser.error("--no-labels ignores gold labels: leave out --label-columns and --multi-label, or --no-labels")
+        usage_error(
+            parser, "--no-labels ignores gold labels: leave out --label-columns and --multi-label, or --no-labels"
+        )
     if args.label_separator is not None and not args.multi_label:
-        parser.error(separator_without_multi_label(args.label_separator))
+        usage_error(parser, separator_without_multi_label(args.label_separator))
     if args.label_columns is not None and not [c for c in args.label_columns.split(",") if c.strip()]:
-        parser.error("--label-columns names no column — expected label columns separated by commas, e.g. anger,joy")
+        usage_error(
+            parser, "--label-columns names no column — expected label columns separated by commas, e.g. anger,joy"
+        )
     for name in ("batch_size", "shard_size", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+            usage_error(parser, f"--{name.replace('_', '-')} must be at least 1")
     for option in dataclasses.fields(ReadingOptions):
         if getattr(args, option.name) is None:
             setattr(args, option.name, option.default)
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """Exit with status 2 and one line, ``PROG: error: MESSAGE``: argparse's ``error`` without the usage lines
+    before it, which say nothing about a contradiction between options."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
