@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from formats.command_line import help_texts
 from publish.card import DEFAULT_LICENSE
 from publish.errors import one_line_errors
 from publish.hub import publish_folder
-from training.cli import help_texts
 
 COMMAND = "python -m publish"
 DESCRIPTION = (

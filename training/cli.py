@@ -1,8 +1,7 @@
-"""What the commands share on their command line: the help's layout, and the options of a command that runs
-MODEL on a data source (``training.predict`` and ``training.ask``).
+"""What ``training.predict`` and ``training.ask`` share on their command line: MODEL, how it runs, and how the
+data source is read (the reading options, declared in ``training.data.options``).
 
-Every command's ``--help`` is its description, its options, then its examples, written with the name it was
-called by (``python -m training.predict`` or ``emotk predict``): each ``main`` takes a ``prog``.
+Their help is laid out as every command's (``formats.command_line``): each ``main`` takes a ``prog``.
 """
 
 from __future__ import annotations
@@ -10,33 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from formats.command_line import help_texts
 from formats.output_folder import BACKEND_ALIASES, canonical_backend
 from training.data.options import ReadingOptions, separator_without_multi_label
 from training.predict.model import BACKENDS
-
-
-def help_texts(doc: str, command: str) -> dict:
-    """An ``argparse.ArgumentParser``'s description and epilog from a command's docstring.
-
-    Args:
-        doc: the docstring: paragraphs of prose, and indented paragraphs of examples.
-        command: how the examples spell the command (``python -m training.predict``); argparse writes the
-            parser's ``prog`` in its place, so that ``emotk predict --help`` shows ``emotk predict`` examples.
-
-    Returns:
-        The keyword arguments ``description`` (the prose), ``epilog`` (the examples, last in the help) and
-        ``formatter_class`` (one that keeps the lines as written).
-    """
-    paragraphs = doc.strip("\n").split("\n\n")
-    prose = [p for p in paragraphs if not p.startswith("    ")]
-    examples = "\n".join(p for p in paragraphs if p.startswith("    "))
-    if command in examples:  # argparse %-formats a help text that holds %(prog): other % signs are escaped
-        examples = examples.replace("%", "%%").replace(command, "%(prog)s")
-    return {
-        "description": "\n\n".join(prose),
-        "epilog": f"examples:\n{examples}",
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
 
 
 def command_parser(prog: str, doc: str, command: str) -> argparse.ArgumentParser:

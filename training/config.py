@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
+from formats.command_line import help_texts
 from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
@@ -29,7 +30,6 @@ from formats.output_folder import (
 )
 from formats.writing import OVERWRITE_HELP
 from training.backbones import ALIASES, apply_alias_defaults
-from training.cli import help_texts
 from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.data.options import reading_field, separator_without_multi_label
 from training.errors import ToolkitError, first_line

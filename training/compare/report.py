@@ -18,6 +18,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from formats.command_line import help_texts
 from formats.output_folder import (
     COMPARISON_FILES,
     ERRORS_FILE,
@@ -27,7 +28,6 @@ from formats.output_folder import (
     save_figure,
     write_json,
 )
-from training.cli import help_texts
 from training.errors import ToolkitError, one_line_errors
 from training.paths import portable_name
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from formats.command_line import help_texts
 from formats.model_config import is_multi_label
 from formats.output_folder import (
     CONFIG_FILE,
@@ -38,7 +39,6 @@ from formats.output_folder import (
     WEIGHTS_FILE,
     write_json,
 )
-from training.cli import help_texts
 from training.data.labels import multi_hot
 from training.errors import ToolkitError, one_line_errors
 from training.export.latency import LATENCY_SAMPLES, THREADS, latencies_ms, torch_threads
