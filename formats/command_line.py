@@ -10,17 +10,22 @@ from __future__ import annotations
 import argparse
 
 
-def help_texts(doc: str, command: str) -> dict:
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (HfArgumentParser's default formatter), the examples as written."""
+
+
+def help_texts(doc: str, command: str, formatter_class: type = argparse.RawDescriptionHelpFormatter) -> dict:
     """An ``argparse.ArgumentParser``'s description and epilog from a command's docstring.
 
     Args:
         doc: the docstring: paragraphs of prose, and indented paragraphs of examples.
         command: how the examples spell the command (``python -m training.predict``); argparse writes the
             parser's ``prog`` in its place, so that ``emotk predict --help`` shows ``emotk predict`` examples.
+        formatter_class: the help's formatter; by default one that keeps the lines as written.
 
     Returns:
         The keyword arguments ``description`` (the prose), ``epilog`` (the examples, last in the help) and
-        ``formatter_class`` (one that keeps the lines as written).
+        ``formatter_class``.
     """
     paragraphs = doc.strip("\n").split("\n\n")
     prose = [p for p in paragraphs if not p.startswith("    ")]
@@ -30,5 +35,5 @@ def help_texts(doc: str, command: str) -> dict:
     return {
         "description": "\n\n".join(prose),
         "epilog": f"examples:\n{examples}",
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "formatter_class": formatter_class,
     }

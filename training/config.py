@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
-from formats.command_line import help_texts
+from formats.command_line import DefaultsHelpFormatter, help_texts
 from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
@@ -31,11 +31,12 @@ from formats.output_folder import (
 from formats.writing import OVERWRITE_HELP
 from training.backbones import ALIASES, apply_alias_defaults
 from training.corrections.merge import DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
-from training.data.options import reading_field, separator_without_multi_label
+from training.data.options import reading_field, separator_given, separator_without_multi_label
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local, with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
+DEFAULT_THRESHOLD_OBJECTIVE = "f1-per-label"
 COMMAND = "python -m training"
 HELP = f"""Fine-tune a transformer text classifier, evaluate it and write its output folder.
 
@@ -94,7 +95,7 @@ class TrainConfig:
     )
     label_separator: str = reading_field("label_separator")
     threshold_objective: Literal["f1-per-label", "micro-f1", "samples-jaccard"] = field(
-        default="f1-per-label",
+        default=DEFAULT_THRESHOLD_OBJECTIVE,
         metadata={
             "help": "Multi-label: what the decision thresholds, tuned on the validation split, maximise: each "
             "label's F1 with a threshold of its own (the best macro F1), or one threshold for every label that "
@@ -262,17 +263,9 @@ class TrainConfig:
         }
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Each option's default after its help (as HfArgumentParser's formatter), the examples line by line."""
-
-
 def make_parser(prog: str = COMMAND) -> HfArgumentParser:
-    """The CLI parser: every TrainConfig field plus ``--config FILE``, its help ending with examples.
-
-    Args:
-        prog: the command's name in its help (``emotk train`` when run by ``emotk``).
-    """
-    parser = HfArgumentParser(TrainConfig, prog=prog, **{**help_texts(HELP, COMMAND), "formatter_class": HelpFormatter})
+    """The CLI parser, named ``prog`` in its help: every TrainConfig field, ``--config FILE``, examples last."""
+    parser = HfArgumentParser(TrainConfig, prog=prog, **help_texts(HELP, COMMAND, DefaultsHelpFormatter))
     parser.add_argument(
         "--config",
         default=None,
@@ -325,10 +318,9 @@ def parse_config(argv: list[str] | None = None, prog: str = COMMAND) -> tuple[Tr
         The resolved config and the set of field names the user set (in the file or on the CLI).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    # The parser with its defaults answers --help (showing them) and finds --config. A parser with every
-    # default suppressed then returns only the options the user gave. File options go through it as
-    # command-line strings placed before the real ones: one type conversion for both (YAML reads 2e-5 as a
-    # string), and the command line wins because later options override.
+    # The parser with its defaults answers --help and finds --config. One with every default suppressed returns
+    # only the options the user gave. File options go through it as command-line strings placed before the real
+    # ones: one type conversion for both (YAML reads 2e-5 as a string), and the later command line wins.
     config_file = make_parser(prog).parse_known_args(argv)[0].config
     explicit = make_parser(prog)
     for action in explicit._actions:
@@ -339,7 +331,9 @@ def parse_config(argv: list[str] | None = None, prog: str = COMMAND) -> tuple[Tr
 
     config = apply_alias_defaults(TrainConfig(**user_values), set(user_values))  # the rest: field defaults
     check_config(config)
-    check_ignored_options(config, set(vars(explicit.parse_args(argv))), file_values)
+    on_command_line = "label_separator" in vars(explicit.parse_args(argv))
+    if not config.multi_label and separator_given(on_command_line, file_values.get("label_separator")):
+        raise ToolkitError(f"config error: {separator_without_multi_label(config.label_separator)}")
     return config, set(user_values)
 
 
@@ -352,31 +346,11 @@ def to_argv(values: dict[str, Any]) -> list[str]:
     return argv
 
 
-def check_ignored_options(config: TrainConfig, on_command_line: set[str], file_values: dict[str, Any]) -> None:
-    """Refuse an option that the run would ignore in silence, when that is known before the data is read.
-
-    A saved train_config.json holds every option, so an option of a ``--config`` file counts as given only
-    when it differs from its default; on the command line it counts whatever its value.
-    """
-    default = field_default("label_separator")
-    separator_given = "label_separator" in on_command_line or file_values.get("label_separator", default) != default
-    if separator_given and not config.multi_label:
-        raise ToolkitError(f"config error: {separator_without_multi_label(config.label_separator)}")
-
-
 def single_label_notes(config: TrainConfig) -> list[str]:
     """What a run whose data turned out single-label ignores of the options it was given, one line each."""
-    if config.threshold_objective == field_default("threshold_objective"):
-        return []
-    return [
-        f"--threshold-objective {config.threshold_objective} is ignored: the data is single-label, and the option "
-        "chooses how multi-label decision thresholds are tuned"
-    ]
-
-
-def field_default(name: str) -> Any:
-    """The default of TrainConfig's option ``name``."""
-    return next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)
+    objective = config.threshold_objective
+    note = f"--threshold-objective {objective} is ignored: the data is single-label, and the option chooses how "
+    return [] if objective == DEFAULT_THRESHOLD_OBJECTIVE else [note + "multi-label decision thresholds are tuned"]
 
 
 def check_config(config: TrainConfig) -> None:
@@ -405,9 +379,7 @@ def check_config(config: TrainConfig) -> None:
     if not 0 <= config.warmup_ratio < 1:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:
-        raise ToolkitError(
-            "config error: --push-to-hub needs --hub-model-id / --repo-id, the model repo (e.g. me/distilbert-emotion)"
-        )
+        raise ToolkitError("config error: --push-to-hub needs --hub-model-id / --repo-id (e.g. me/distilbert-emotion)")
     if config.multi_label and config.single_label:
         raise ToolkitError("config error: --multi-label and --single-label contradict each other: pass one")
     if config.min_class_examples < 0:

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+DEFAULT_SEPARATOR = ","
+
 
 @dataclass(frozen=True)
 class ReadingOptions:
@@ -38,7 +40,7 @@ class ReadingOptions:
         },
     )
     label_separator: str = field(
-        default=",",
+        default=DEFAULT_SEPARATOR,
         metadata={"help": "With --multi-label (only): what separates the label names in a cell."},
     )
 
@@ -48,6 +50,12 @@ def reading_field(name: str) -> Any:
     a dataclass of a command's options that includes it, in the place it chooses."""
     declared = next(f for f in dataclasses.fields(ReadingOptions) if f.name == name)
     return field(default=declared.default, metadata=declared.metadata)
+
+
+def separator_given(on_command_line: bool, in_file: str | None) -> bool:
+    """Whether ``--label-separator`` counts as given: on the command line whatever its value, in a ``--config``
+    file only when it is not the default (a saved train_config.json holds every option)."""
+    return on_command_line or in_file not in (None, DEFAULT_SEPARATOR)
 
 
 def separator_without_multi_label(separator: str) -> str:
