@@ -9,5 +9,6 @@ uploads it beside the Space's app.py, so that the Space still runs alone.
   demo-model rule;
 - ``model_config.py``: config.json's label facts (label names, multi-label, thresholds) and the threshold rule;
 - ``flag_record.py``: the flag record's fields, a spreadsheet cell's rules, a set of labels in one cell, and how
-  a flag is matched to a text.
+  a flag is matched to a text;
+- ``command_line.py``: how every command's ``--help`` reads (its examples last, with the name it was run by).
 """

@@ -16,6 +16,10 @@ from pathlib import Path
 from formats.output_folder import CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE, WEIGHTS_FILE
 
 OVERWRITE_HINT = "pass --overwrite to replace it, or choose another"
+# The help of --overwrite, the same in every command (a command adds what it replaces beyond its output).
+OVERWRITE_HELP = (
+    "Replace the --output file (or the --output-dir folder) if it already exists; never one of the command's inputs."
+)
 
 
 def same_file(a: Path, b: Path) -> bool:

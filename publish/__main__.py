@@ -13,20 +13,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+from formats.command_line import help_texts
 from publish.card import DEFAULT_LICENSE
 from publish.errors import one_line_errors
 from publish.hub import publish_folder
 
+COMMAND = "python -m publish"
+DESCRIPTION = (
+    "Publish an output folder of `python -m training` to the Hugging Face Hub: the model, its tokenizer, a generated "
+    "model card and the reports, in one commit. Token: HF_TOKEN or `hf auth login`."
+)
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m publish",
-        description="Publish an output folder of `python -m training` to the Hugging Face Hub: the model, its "
-        "tokenizer, a generated model card and the reports, in one commit. Token: HF_TOKEN or "
-        "`hf auth login`.",
-    )
+
+def parse_args(argv: list[str] | None = None, prog: str = COMMAND) -> argparse.Namespace:
+    """The options of a publication, from the command line (``prog``: the command's name in its help)."""
+    parser = argparse.ArgumentParser(prog=prog, **{**help_texts(__doc__, COMMAND), "description": DESCRIPTION})
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the output folder written by `python -m training`")
-    parser.add_argument("--repo-id", required=True, help="model repo to create or update, namespace/name")
+    parser.add_argument("--repo-id", required=True, help="model repo on the Hub to create or update, namespace/name")
     parser.add_argument("--private", action="store_true", help="create the repo (and the Space) as private")
     parser.add_argument(
         "--dry-run",
@@ -55,8 +58,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 @one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
+    """Publish RUN_DIR (or write the dry run); a user error is one line on stderr and exit status 2.
+
+    Args:
+        argv: the command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors (``emotk publish`` when run by ``emotk``).
+    """
+    args = parse_args(argv, prog)
     result = publish_folder(
         args.run_dir,
         args.repo_id,

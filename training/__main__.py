@@ -72,15 +72,20 @@ from training.train import (
 
 
 @one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    """Run the pipeline; a user error is one line on stderr and exit status 2 (no traceback)."""
-    run(argv)
+def main(argv: list[str] | None = None, prog: str = cfg.COMMAND) -> int:
+    """Run the pipeline; a user error is one line on stderr and exit status 2 (no traceback).
+
+    Args:
+        argv: the command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors (``emotk train`` when run by ``emotk``).
+    """
+    run(argv, prog)
     return 0
 
 
-def run(argv: list[str] | None = None) -> Path:
+def run(argv: list[str] | None = None, prog: str = cfg.COMMAND) -> Path:
     """The whole pipeline, stage by stage; returns the output folder."""
-    job = start_job(argv)  # options, hardware, and which process this is under torchrun / accelerate
+    job = start_job(argv, prog)  # options, hardware, and which process this is under torchrun / accelerate
     try:
         return train_and_report(job)
     except BaseException:  # a failed run leaves nothing behind; the folder it would replace is untouched
@@ -115,9 +120,9 @@ def train_and_report(job: Job) -> Path:
 # ----------------------------------------------------------------------------- the stages
 
 
-def start_job(argv: list[str] | None) -> Job:
+def start_job(argv: list[str] | None, prog: str) -> Job:
     """Parse the options and join the other processes of the job (one process otherwise)."""
-    config, user_set = cfg.parse_config(argv)
+    config, user_set = cfg.parse_config(argv, prog)
     folder = Path(config.output_dir)
     refusal = folder_refusal(
         folder, "--output-dir", overwrite=config.overwrite_output_dir, replace_option="--overwrite-output-dir"
@@ -159,6 +164,8 @@ def load_inputs(job: Job) -> Inputs:
     check_same_data(job.state, fingerprints)
     for warning in data.warnings if job.main_process else ():
         print(f"data warning: {warning}", file=sys.stderr)
+    for note in cfg.single_label_notes(config) if job.main_process and not data.multi_label else ():
+        print(f"note: {note}", file=sys.stderr)
     return Inputs(config, data, fallback, fingerprints, corrections)
 
 

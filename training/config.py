@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
+from formats.command_line import DefaultsHelpFormatter, help_texts
 from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
@@ -27,12 +28,22 @@ from formats.output_folder import (
     TRAIN_CONFIG_FILE,
     onnx_path,
 )
+from formats.writing import OVERWRITE_HELP
 from training.backbones import ALIASES, apply_alias_defaults
 from training.corrections.merge import DEFAULT_MAX_NEW_ANONYMOUS, DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
+from training.data.options import reading_field, separator_given, separator_without_multi_label
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local, with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
+DEFAULT_THRESHOLD_OBJECTIVE = "f1-per-label"
+COMMAND = "python -m training"
+HELP = f"""Fine-tune a transformer text classifier, evaluate it and write its output folder.
+
+    {COMMAND} --data dair-ai/emotion --output-dir runs/emotion
+    {COMMAND} --data ./my_tweets/ --model offline --epochs 3 --output-dir runs/mine
+    {COMMAND} --config runs/emotion/{TRAIN_CONFIG_FILE} --output-dir runs/again   # re-run a saved run
+"""
 
 
 @dataclass(frozen=True)
@@ -57,21 +68,19 @@ class TrainConfig:
     output_dir: str = field(
         default="runs/emotion",
         metadata={
-            "help": f"Folder that receives the model, {TRAIN_CONFIG_FILE}, {METRICS_FILE}, {ERRORS_FILE} and figures."
+            "help": f"The folder to write: the model, {TRAIN_CONFIG_FILE}, {METRICS_FILE}, {ERRORS_FILE} and figures."
         },
     )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
             "aliases": ["--overwrite"],
-            "help": "Replace the run already in --output-dir, whole (the new run is written beside it and swapped "
-            "in at the end: a crash leaves the old run as it was). Without it such a folder is refused.",
+            "help": f"{OVERWRITE_HELP} The run is replaced whole: the new one is written beside it and swapped in "
+            "at the end, so a crash leaves the old run as it was.",
         },
     )
-    text_column: str = field(default="text", metadata={"help": "Column holding the text (csv/tsv/json/parquet/Hub)."})
-    label_column: str = field(
-        default="label", metadata={"help": "Column holding the label (csv/tsv/json/parquet/Hub)."}
-    )
+    text_column: str = reading_field("text_column")
+    label_column: str = reading_field("label_column")
     label_names: str | None = field(
         default=None,
         metadata={
@@ -79,30 +88,19 @@ class TrainConfig:
             "Default: the integers themselves become the names."
         },
     )
-    label_columns: str | None = field(
-        default=None,
-        metadata={
-            "help": "Multi-label data with one 0/1 (or true/false) column per label: the columns, comma-separated "
-            "(csv/tsv/json/jsonl/parquet). The labels take the columns' names and order."
-        },
-    )
-    multi_label: bool = field(
-        default=False,
-        metadata={
-            "help": "Read the data as multi-label: a label cell holds several names separated by --label-separator "
-            "(e.g. 'joy,love'). Without it, data whose label column holds lists is multi-label."
-        },
-    )
+    label_columns: str | None = reading_field("label_columns")
+    multi_label: bool = reading_field("multi_label")
     single_label: bool = field(
         default=False, metadata={"help": "Read the data as single-label even if its label column holds lists."}
     )
-    label_separator: str = field(default=",", metadata={"help": "With --multi-label: what separates label names."})
+    label_separator: str = reading_field("label_separator")
     threshold_objective: Literal["f1-per-label", "micro-f1", "samples-jaccard"] = field(
-        default="f1-per-label",
+        default=DEFAULT_THRESHOLD_OBJECTIVE,
         metadata={
             "help": "Multi-label: what the decision thresholds, tuned on the validation split, maximise: each "
             "label's F1 with a threshold of its own (the best macro F1), or one threshold for every label that "
-            "maximises micro F1 or samples Jaccard (fewer labels predicted)."
+            "maximises micro F1 or samples Jaccard (fewer labels predicted). Single-label data has no thresholds: "
+            "the option is then ignored, with a note."
         },
     )
     data_revision: str | None = field(default=None, metadata={"help": "Hub dataset revision (branch, tag or commit)."})
@@ -232,8 +230,14 @@ class TrainConfig:
             "token from HF_TOKEN or `hf auth login`."
         },
     )
-    hub_model_id: str | None = field(
-        default=None, metadata={"help": "Hub repo for --push-to-hub, e.g. me/distilbert-emotion."}
+    hub_model_id: str | None = field(  # named as train_config.json (and so the card) has always named it
+        default=None,
+        metadata={
+            "aliases": ["--repo-id"],
+            "metavar": "REPO_ID",
+            "help": "Model repo on the Hub for --push-to-hub, namespace/name (e.g. me/distilbert-emotion); "
+            "--hub-model-id is its earlier spelling.",
+        },
     )
     hub_private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
     allow_demo_model: bool = field(
@@ -266,11 +270,9 @@ class TrainConfig:
         }
 
 
-def make_parser() -> HfArgumentParser:
-    """The CLI parser: every TrainConfig field plus ``--config FILE``."""
-    parser = HfArgumentParser(
-        TrainConfig, prog="python -m training", description="Fine-tune a transformer text classifier and evaluate it."
-    )
+def make_parser(prog: str = COMMAND) -> HfArgumentParser:
+    """The CLI parser, named ``prog`` in its help: every TrainConfig field, ``--config FILE``, examples last."""
+    parser = HfArgumentParser(TrainConfig, prog=prog, **help_texts(HELP, COMMAND, DefaultsHelpFormatter))
     parser.add_argument(
         "--config",
         default=None,
@@ -312,32 +314,35 @@ def read_config_file(path: str) -> dict[str, Any]:
     return values
 
 
-def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, set[str]]:
+def parse_config(argv: list[str] | None = None, prog: str = COMMAND) -> tuple[TrainConfig, set[str]]:
     """Parse CLI (and ``--config`` file) into a TrainConfig with alias defaults applied.
 
     Args:
         argv: command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors.
 
     Returns:
         The resolved config and the set of field names the user set (in the file or on the CLI).
     """
-    # A parser with every default suppressed returns only the options the user gave. File options go
-    # through it as command-line strings placed before the real ones: one type conversion for both
-    # (YAML reads 2e-5 as a string), and the command line wins because later options override.
-    explicit = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The parser with its defaults answers --help and finds --config. One with every default suppressed returns
+    # only the options the user gave. File options go through it as command-line strings placed before the real
+    # ones: one type conversion for both (YAML reads 2e-5 as a string), and the later command line wins.
+    config_file = make_parser(prog).parse_known_args(argv)[0].config
+    explicit = make_parser(prog)
     for action in explicit._actions:
         action.default = argparse.SUPPRESS
-    argv = list(sys.argv[1:] if argv is None else argv)
-    config_file = vars(explicit.parse_args(argv)).get("config")
     file_values = read_config_file(config_file) if config_file else {}
     # Only the command line may replace a run: a re-run from a saved train_config.json must not do it unasked.
     file_values.pop("overwrite_output_dir", None)
-    file_argv = to_argv(file_values)
-    user_values = vars(explicit.parse_args(file_argv + argv))
+    user_values = vars(explicit.parse_args(to_argv(file_values) + argv))
     user_values.pop("config", None)
 
     config = apply_alias_defaults(TrainConfig(**user_values), set(user_values))  # the rest: field defaults
     check_config(config)
+    on_command_line = "label_separator" in vars(explicit.parse_args(argv))
+    if not config.multi_label and separator_given(on_command_line, file_values.get("label_separator")):
+        raise ToolkitError(f"config error: {separator_without_multi_label(config.label_separator)}")
     return config, set(user_values)
 
 
@@ -348,6 +353,13 @@ def to_argv(values: dict[str, Any]) -> list[str]:
         if value is not None:
             argv += [f"--{name}", str(value)]
     return argv
+
+
+def single_label_notes(config: TrainConfig) -> list[str]:
+    """What a run whose data turned out single-label ignores of the options it was given, one line each."""
+    objective = config.threshold_objective
+    note = f"--threshold-objective {objective} is ignored: the data is single-label, and the option chooses how "
+    return [] if objective == DEFAULT_THRESHOLD_OBJECTIVE else [note + "multi-label decision thresholds are tuned"]
 
 
 def check_config(config: TrainConfig) -> None:
@@ -376,7 +388,7 @@ def check_config(config: TrainConfig) -> None:
     if not 0 <= config.warmup_ratio < 1:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:
-        raise ToolkitError("config error: --push-to-hub needs --hub-model-id (e.g. me/distilbert-emotion)")
+        raise ToolkitError("config error: --push-to-hub needs --hub-model-id / --repo-id (e.g. me/distilbert-emotion)")
     if config.multi_label and config.single_label:
         raise ToolkitError("config error: --multi-label and --single-label contradict each other: pass one")
     if config.min_class_examples < 0:

@@ -14,21 +14,27 @@ from __future__ import annotations
 
 import sys
 
+from formats.writing import OVERWRITE_HELP
 from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
 from training.ask.run import AskOptions, ask
+from training.cli import add_reading_options, check_reading_options, command_parser
 from training.errors import one_line_errors
-from training.predict.__main__ import add_reading_options, check_reading_options, command_parser
+
+COMMAND = "python -m training.ask"
 
 
-def parse_args(argv: list[str] | None = None) -> AskOptions:
+def parse_args(argv: list[str] | None = None, prog: str = COMMAND) -> AskOptions:
+    """The options of ``training.ask``, from the command line (``prog``: the command's name in its help)."""
     defaults = AskOptions("", "", "")
-    parser = command_parser("python -m training.ask", __doc__)
+    parser = command_parser(prog, __doc__, COMMAND)
     parser.add_argument(
         "pool",
         help="The texts to choose from: anything training.predict reads (a file, a folder, a quoted glob, an "
         "http(s) URL, a Hub dataset id with --split).",
     )
-    parser.add_argument("--output", required=True, help="The sheet: .csv or .jsonl (by its extension).")
+    parser.add_argument(
+        "--output", required=True, help="The file to write: the sheet, .csv or .jsonl (by its extension)."
+    )
     parser.add_argument("--budget", type=int, required=True, help="How many texts to ask about.")
     parser.add_argument(
         "--strategy",
@@ -62,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> AskOptions:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="Replace --output (and the predictions of an earlier run). Never replaces an input.",
+        help=f"{OVERWRITE_HELP} Also replaces the predictions of an earlier run.",
     )
     parser.add_argument(
         "--keep-predictions", action="store_true", help="Keep POOL's predictions (OUTPUT.predictions.parquet)."
@@ -79,9 +85,14 @@ def parse_args(argv: list[str] | None = None) -> AskOptions:
 
 
 @one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    """Write the sheet; a user error is one line on stderr and exit status 2 (no traceback)."""
-    options = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
+    """Write the sheet; a user error is one line on stderr and exit status 2 (no traceback).
+
+    Args:
+        argv: the command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors (``emotk ask`` when run by ``emotk``).
+    """
+    options = parse_args(argv, prog)
     summary = ask(options)
     if summary is not None:
         print(summary["summary"])

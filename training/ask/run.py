@@ -28,6 +28,7 @@ from training.ask.known import Known, known_texts
 from training.ask.pool import Pool, probabilities, probability_columns, rows_at, scan
 from training.ask.ranking import MARGIN_DIVERSE, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
 from training.ask.sheet import sheet_format, write_sheet
+from training.data.options import reading_field
 from training.errors import ToolkitError
 from training.predict.inputs import Input
 from training.predict.model import resolve_model
@@ -52,11 +53,11 @@ class AskOptions:
     keep_predictions: bool = False
     revision: str | None = None
     split: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
-    label_columns: str | None = None
-    multi_label: bool = False
-    label_separator: str = ","
+    text_column: str = reading_field("text_column")
+    label_column: str = reading_field("label_column")
+    label_columns: str | None = reading_field("label_columns")
+    multi_label: bool = reading_field("multi_label")
+    label_separator: str = reading_field("label_separator")
     id_column: str | None = None
     no_labels: bool = False
     backend: str = "auto"

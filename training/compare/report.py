@@ -1,6 +1,7 @@
 """Compare two training output folders evaluated on the same test data.
 
-    python -m training.compare runs/v1 runs/v2 [--output-dir DIR]
+    python -m training.compare runs/v1 runs/v2                      # writes comparison.* into runs/v2
+    python -m training.compare runs/emotion runs/corrected --output-dir reports/corrections
 
 Reads only ``metrics.json``, ``train_config.json`` (``data.split_sha256``) and ``errors.csv`` of each
 folder; prints a markdown report and writes ``comparison.json``, ``comparison.md`` and
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from formats.command_line import help_texts
 from formats.output_folder import (
     COMPARISON_FILES,
     ERRORS_FILE,
@@ -29,6 +31,7 @@ from formats.reports import ClassScores, read_metrics, read_train_config
 from training.errors import ToolkitError, one_line_errors
 from training.paths import portable_name
 
+COMMAND = "python -m training.compare"
 EXAMPLES_PER_KIND = 4  # changed predictions shown per kind (fixed, broken, other)
 COMPARED = ("accuracy", "f1_macro")  # the headline figures compared (beside each class's F1)
 
@@ -257,8 +260,14 @@ def write_comparison(comparison: dict, out_dir: Path) -> list[Path]:
 
 
 @one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
+    """Compare A and B; a user error is one line on stderr and exit status 2 (no traceback).
+
+    Args:
+        argv: the command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors (``emotk compare`` when run by ``emotk``).
+    """
+    parser = argparse.ArgumentParser(prog=prog, **help_texts(__doc__, COMMAND))
     parser.add_argument("baseline", type=Path, help="output folder of the earlier run (A)")
     parser.add_argument("candidate", type=Path, help="output folder of the new run (B)")
     parser.add_argument(
@@ -266,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out",  # the earlier spelling
         type=Path,
         default=None,
-        help="where to write comparison.* (default: the candidate folder B)",
+        help="The folder to write comparison.* into (default: the candidate folder B).",
     )
     args = parser.parse_args(argv)
     comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))

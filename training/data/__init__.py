@@ -6,7 +6,9 @@ test splits, single- or multi-label.
   ``training.predict``, and its CSV rule with the corrections' reader;
 - ``download.py``: an http(s) URL to a data file, downloaded once into the user cache;
 - ``hub.py``: a Hub dataset as rows, each split streamed a batch at a time;
-- ``labels.py``: which runs are multi-label, each row's set of labels, and the checks per label.
+- ``labels.py``: which runs are multi-label, each row's set of labels, and the checks per label;
+- ``options.py``: the options that say how a source is read (text and label columns, multi-label cells),
+  declared once for training, ``training.predict`` and ``training.ask``.
 """
 
 from training.data.labels import label_set, multi_hot

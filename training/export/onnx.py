@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from formats.command_line import help_texts
 from formats.model_config import is_multi_label
 from formats.output_folder import (
     CONFIG_FILE,
@@ -352,9 +353,20 @@ def format_report(report: dict) -> str:
     return "\n".join([*lines, report["reason"]])
 
 
+COMMAND = "python -m training.export"
+
+
 @one_line_errors
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
+    """Export RUN_DIR; a user error is one line on stderr and exit status 2 (no traceback).
+
+    Args:
+        argv: the command-line arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in its help and usage errors (``emotk export`` when run by ``emotk``).
+    """
+    # The description is the docstring's first paragraph: the rest of its prose reads after its examples.
+    texts = {**help_texts(__doc__, COMMAND), "description": __doc__.split("\n\n")[0]}
+    parser = argparse.ArgumentParser(prog=prog, **texts)
     parser.add_argument(
         "run_dir", metavar="RUN_DIR", help="The output folder written by `python -m training`: onnx/ is added to it."
     )

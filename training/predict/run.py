@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from training.data.labels import multi_hot
+from training.data.options import reading_field
 from training.distributed import init_processes
 from training.errors import ToolkitError
 from training.predict.engine import Engine
@@ -42,8 +43,8 @@ class PredictOptions:
     output: str
     revision: str | None = None
     split: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
+    text_column: str = reading_field("text_column")
+    label_column: str = reading_field("label_column")
     id_column: str | None = None
     no_labels: bool = False
     keep_text: bool = False
@@ -54,9 +55,9 @@ class PredictOptions:
     overwrite: bool = False
     metrics: str | None = None
     progress: bool = True
-    label_columns: str | None = None  # multi-label gold: one 0/1 column per label, comma-separated
-    multi_label: bool = False  # multi-label gold: a label cell holds names separated by label_separator
-    label_separator: str = ","
+    label_columns: str | None = reading_field("label_columns")
+    multi_label: bool = reading_field("multi_label")
+    label_separator: str = reading_field("label_separator")
 
     def command(self, backend: str) -> dict:
         """What the output depends on: a resumed run must match it (threads, batch size, progress do not)."""
