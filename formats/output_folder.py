@@ -78,6 +78,8 @@ ONNX_FILES = {ONNX_FP32: "model.onnx", ONNX_INT8: "model_int8.onnx"}  # backend 
 # What a CPU runs when no backend is named (predict's auto, the Space's default): int8 first, as training.export
 # keeps it only when it passed its accuracy check.
 ONNX_PREFERENCE = (ONNX_INT8, ONNX_FP32)
+AUTO = "auto"  # no backend named: on a CPU the best ONNX file there is (ONNX_PREFERENCE), else PyTorch
+BACKEND_CHOICES = (AUTO, *ONNX_FILES, TORCH)  # what predict's --backend and the Space's BACKEND take
 # Spellings of earlier versions, still accepted where a user could have typed them or a file holds them.
 BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_INT8}
 

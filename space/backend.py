@@ -24,6 +24,7 @@ from encoder import INPUT_NAMES, Encoder
 
 from formats.model_config import label_thresholds
 from formats.output_folder import (
+    AUTO,
     BACKEND_ALIASES,
     BACKENDS,
     CONFIG_FILE,
@@ -39,9 +40,9 @@ from formats.output_folder import (
     onnx_path,
 )
 
-# The Space's own BACKEND values beside the backends: auto (the default), and the earlier "onnx" — the best
-# ONNX file the folder has (ONNX_PREFERENCE).
-AUTO, ANY_ONNX = "auto", "onnx"
+# The Space's own BACKEND value beside BACKEND_CHOICES: the earlier "onnx", the best ONNX file the folder has
+# (ONNX_PREFERENCE).
+ANY_ONNX = "onnx"
 BATCH_SIZE = 32  # texts per forward pass
 UNLIMITED = 10**12  # a tokenizer without model_max_length (transformers writes 1e30): no limit of its own
 

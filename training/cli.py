@@ -10,9 +10,8 @@ import argparse
 import dataclasses
 
 from formats.command_line import help_texts
-from formats.output_folder import BACKEND_ALIASES, canonical_backend
+from formats.output_folder import BACKEND_ALIASES, BACKEND_CHOICES, canonical_backend
 from training.data.options import ReadingOptions, separator_without_multi_label
-from training.predict.model import BACKENDS
 
 
 def command_parser(prog: str, doc: str, command: str) -> argparse.ArgumentParser:
@@ -37,8 +36,8 @@ def add_reading_options(parser: argparse.ArgumentParser, defaults, source: str, 
         "--backend",
         default="auto",
         type=canonical_backend,  # the earlier spellings (pytorch, onnx_int8, onnx_fp32) still work
-        choices=BACKENDS,
-        metavar="{" + ",".join(BACKENDS) + "}",
+        choices=BACKEND_CHOICES,
+        metavar="{" + ",".join(BACKEND_CHOICES) + "}",
         help="auto: PyTorch bf16 on CUDA; on CPU the int8 ONNX model when MODEL has onnx/, else fp32 ONNX, "
         f"else PyTorch fp32. Also accepted: {', '.join(BACKEND_ALIASES)}.",
     )

@@ -15,13 +15,12 @@ import os
 from pathlib import Path
 
 from formats.model_config import DEFAULT_THRESHOLD, label_names, untuned_labels
-from formats.output_folder import CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_PREFERENCE, TORCH
+from formats.output_folder import BACKEND_CHOICES, CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_PREFERENCE, TORCH
 from training.errors import ToolkitError, first_line
 from training.paths import can_only_be_local
 from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
 from training.runtime import decision_thresholds, load_model, max_input_length, onnx_session, read_json_object
 
-BACKENDS = ("auto", *ONNX_FILES, TORCH)
 # What a prediction needs from a Hub repo: never the plots, errors.csv or training checkpoints.
 HUB_FILES = ["*.json", "*.txt", "*.model", f"{ONNX_DIR}/*"]
 GPU_WORKERS = 8  # tokenizer threads feeding one GPU
@@ -124,7 +123,7 @@ def load_engine(
     Args:
         model: a folder written by ``python -m training`` or a Hub model id.
         revision: Hub revision (branch, tag or commit) when ``model`` is a Hub id.
-        backend: one of :data:`BACKENDS`.
+        backend: one of :data:`formats.output_folder.BACKEND_CHOICES`.
         batch_size: texts per forward pass (default: 64 on the CPU, 1024 on CUDA).
         threads: CPU threads for the model (ONNX Runtime intra-op threads, or torch's).
         device: ``"cpu"`` or a CUDA device (``"cuda:0"``).
@@ -139,8 +138,8 @@ def load_engine(
         ToolkitError: no such model, not a text classifier, bad thresholds, multi-label gold options for a
             single-label model, or the requested backend is not available.
     """
-    if backend not in BACKENDS:
-        raise ToolkitError(f"predict error: --backend {backend}: expected one of {', '.join(BACKENDS)}")
+    if backend not in BACKEND_CHOICES:
+        raise ToolkitError(f"predict error: --backend {backend}: expected one of {', '.join(BACKEND_CHOICES)}")
     cuda = str(device).startswith("cuda")
     folder = resolve_model(model, revision, weights=False)
     config = classifier_config(folder, model)
