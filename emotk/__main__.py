@@ -21,7 +21,7 @@ COMMANDS = {
     "train": Command("training.__main__:main", "fine-tune a transformer on labelled texts, and evaluate it"),
     "predict": Command("training.predict.__main__:main", "label a corpus with a trained model"),
     "ask": Command("training.ask.__main__:main", "the texts most worth labelling next, as a sheet to fill in"),
-    "export": Command("training.export.onnx:main", "export a trained model to ONNX (fp32 and int8)"),
+    "export": Command("training.export.run:main", "export a trained model to ONNX (fp32 and int8)"),
     "compare": Command("training.compare.report:main", "what changed between two trained runs"),
     "publish": Command("publish.__main__:main", "publish a trained model and its model card to the Hub"),
     "flags": Command("space.flags_cli:main", "export, pull or review the flags of the Space"),

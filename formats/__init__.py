@@ -10,5 +10,7 @@ uploads it beside the Space's app.py, so that the Space still runs alone.
 - ``model_config.py``: config.json's label facts (label names, multi-label, thresholds) and the threshold rule;
 - ``flag_record.py``: the flag record's fields, a spreadsheet cell's rules, a set of labels in one cell, and how
   a flag is matched to a text;
+- ``writing.py``: the one rule for writing a file (never onto an input, into a model's folder, or over a file
+  without ``--overwrite``) and for replacing a whole folder (written beside it, swapped in);
 - ``command_line.py``: how every command's ``--help`` reads (its examples last, with the name it was run by).
 """

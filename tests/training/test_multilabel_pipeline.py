@@ -143,12 +143,12 @@ def test_export_records_how_many_int8_sets_equal_pytorchs_and_refuses_int8_below
     against PyTorch's, beside micro F1 (issue 29)."""
     from formats.output_folder import ONNX_DIR, ONNX_FILES, ONNX_INT8
     from training.export.latency import THREADS
-    from training.export.onnx import load_split, logits_of
+    from training.export.run import load_split, logits_of
     from training.runtime import load_model, predict_sets, torch_runner
 
     out, _ = run
     folder = shutil.copytree(out, tmp_path / "run")
-    report = export_onnx(folder, max_drop_points=100, min_set_agreement=0)
+    report = export_onnx(folder, max_drop_points=100, min_set_agreement=0, overwrite=True)
     model, tokenizer, max_length = load_model(folder)
     texts, _ = load_split(folder, None, model.config.label2id)
     thresholds = list(read_json(folder / "config.json")["label_thresholds"].values())
@@ -166,7 +166,7 @@ def test_export_records_how_many_int8_sets_equal_pytorchs_and_refuses_int8_below
     )
     assert report["int8_accepted"] and "of the validation texts get PyTorch's set (required: 0%)" in report["reason"]
 
-    strict = export_onnx(folder, max_drop_points=100, min_set_agreement=agreement + 0.01)
+    strict = export_onnx(folder, max_drop_points=100, min_set_agreement=agreement + 0.01, overwrite=True)
     assert strict["int8_accepted"] is False and not (folder / ONNX_DIR / ONNX_FILES[ONNX_INT8]).exists()
     assert strict["reason"].startswith(
         f"int8 model refused: only {agreement:.1%} of the validation texts get PyTorch's set"

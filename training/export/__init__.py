@@ -4,6 +4,7 @@
 times a model at batch 1, fairly on a machine that others load.
 """
 
-from training.export.onnx import export_onnx, format_report, load_split, main, predict, write_onnx_folder
+from training.export.onnx import write_onnx_folder
+from training.export.run import export_onnx, format_report, load_split, main, predict
 
 __all__ = ["export_onnx", "format_report", "load_split", "main", "predict", "write_onnx_folder"]

@@ -1,4 +1,4 @@
-"""python -m training.export: see training/export/onnx.py."""
+"""python -m training.export: see training/export/run.py."""
 
 import sys
 

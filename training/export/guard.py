@@ -1,5 +1,5 @@
 """The int8 model's guard: what it is measured on, its scores against the gold labels and against PyTorch, and the
-verdict that keeps or refuses it (``training.export.onnx`` deletes a refused int8 model; the fp32 one stays)."""
+verdict that keeps or refuses it (``training.export.run`` deletes a refused int8 model; the fp32 one stays)."""
 
 from __future__ import annotations
 
