@@ -28,6 +28,7 @@ from formats.output_folder import (
     write_json,
 )
 from formats.reports import ClassScores, read_metrics, read_train_config
+from formats.writing import write_refusal
 from training.errors import ToolkitError, one_line_errors
 from training.paths import portable_name
 
@@ -249,10 +250,17 @@ def plot_per_class_f1(comparison: dict) -> Figure:
     return fig
 
 
-def write_comparison(comparison: dict, out_dir: Path) -> list[Path]:
-    """Write comparison.json, comparison.md and comparison.png into ``out_dir``; return their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_comparison(comparison: dict, out_dir: Path, overwrite: bool = False) -> list[Path]:
+    """Write comparison.json, comparison.md and comparison.png into ``out_dir``; return their paths.
+
+    Raises:
+        ToolkitError: one of them exists already, and ``overwrite`` is not set (the write rule of every command).
+    """
     paths = [out_dir / name for name in COMPARISON_FILES]
+    for path in paths:  # comparison.* belong in a run folder: the folder of B, or --output-dir
+        if refusal := write_refusal(path, "--output-dir", overwrite=overwrite, own_folder=True):
+            raise ToolkitError(f"compare error: {refusal}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     write_json(paths[0], comparison)
     paths[1].write_text(format_markdown(comparison), encoding="utf-8")
     save_figure(plot_per_class_f1(comparison), paths[2])
@@ -277,9 +285,10 @@ def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
         default=None,
         help="The folder to write comparison.* into (default: the candidate folder B).",
     )
+    parser.add_argument("--overwrite", action="store_true", help="Replace comparison.* if they exist.")
     args = parser.parse_args(argv)
     comparison = compare_runs(load_run(args.baseline), load_run(args.candidate))
-    paths = write_comparison(comparison, args.output_dir or args.candidate)
+    paths = write_comparison(comparison, args.output_dir or args.candidate, args.overwrite)
     print(format_markdown(comparison))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
