@@ -11,7 +11,7 @@ stopped (:func:`final_push`).
 CLI (flags_cli.py)::
 
     python -m space.flags export --flag-dir flags/ --output flags.csv        # or flags.jsonl
-    python -m space.flags pull --repo me/emotion-flags --output-dir flags/   # token from the environment
+    python -m space.flags pull --repo-id me/emotion-flags --output-dir flags/   # token from the environment
     python -m space.flags review --flag-dir flags/ --output review.csv [--data data/]   # one row per text
 
 ``--out``, the earlier spelling of ``--output`` and ``--output-dir``, still works.
