@@ -95,3 +95,13 @@ def usage_error(parser: argparse.ArgumentParser, message: str) -> None:
     """Exit with status 2 and one line, ``PROG: error: MESSAGE``: argparse's ``error`` without the usage lines
     before it, which say nothing about a contradiction between options."""
     parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
+def run_and_report(command, options) -> int:
+    """Run ``command`` (``predict_corpus``, ``ask``) with ``options``; the main process prints its summary and
+    what it wrote (the other processes of a torchrun job get None and print nothing)."""
+    summary = command(options)
+    if summary is not None:
+        print(summary["summary"])
+        print(f"wrote {options.output}")
+    return 0

@@ -17,7 +17,7 @@ import sys
 from formats.writing import OVERWRITE_HELP
 from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
 from training.ask.run import AskOptions, ask
-from training.cli import add_reading_options, check_reading_options, command_parser
+from training.cli import add_reading_options, check_reading_options, command_parser, run_and_report
 from training.errors import one_line_errors
 
 COMMAND = "python -m training.ask"
@@ -92,12 +92,7 @@ def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
         argv: the command-line arguments (default: ``sys.argv[1:]``).
         prog: the command's name in its help and usage errors (``emotk ask`` when run by ``emotk``).
     """
-    options = parse_args(argv, prog)
-    summary = ask(options)
-    if summary is not None:
-        print(summary["summary"])
-        print(f"wrote {options.output}")
-    return 0
+    return run_and_report(ask, parse_args(argv, prog))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,6 @@ from pathlib import Path
 
 from formats.output_folder import CORRECTIONS_FILE
 from training.corrections.merge import (
-    DEFAULT_MAX_NEW_ANONYMOUS,
-    DEFAULT_MAX_NEW_PER_CLIENT,
-    DEFAULT_MIN_VOTES,
     merge_corrections,
 )
 from training.corrections.records import load_flag_records
@@ -18,16 +15,7 @@ from training.paths import portable_name
 
 
 def apply_corrections(
-    train_dataset,
-    label_names: list[str],
-    path: str | Path,
-    held_out_texts=(),
-    *,
-    min_votes: int = DEFAULT_MIN_VOTES,
-    max_new_per_client: int | None = DEFAULT_MAX_NEW_PER_CLIENT,
-    trust_anonymous_votes: bool = False,
-    multi_label: bool = False,
-    max_new_anonymous: int | None = DEFAULT_MAX_NEW_ANONYMOUS,
+    train_dataset, label_names: list[str], path: str | Path, held_out_texts=(), *, multi_label: bool = False, **rules
 ):
     """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
 
@@ -37,11 +25,9 @@ def apply_corrections(
         label_names: class names, indexed by class id.
         path: a flag folder, ``.jsonl`` or ``.csv``.
         held_out_texts: the validation and test texts (a new text among them is rejected).
-        min_votes: distinct clients that must agree before a label is applied.
-        max_new_per_client: new texts one client may add (None: no cap).
-        trust_anonymous_votes: let anonymous clients' votes change the label of a training text.
         multi_label: the data is multi-label (each vote is a set of labels).
-        max_new_anonymous: new texts that only anonymous clients back, added in this run (None: no cap).
+        **rules: the merge's rules, as :func:`training.corrections.merge.merge_corrections` takes them
+            (``min_votes``, ``max_new_per_client``, ``trust_anonymous_votes``, ``max_new_anonymous``).
 
     Returns:
         ``(new_train_dataset, summary)`` — the summary is the ``corrections.json`` content.
@@ -51,8 +37,9 @@ def apply_corrections(
     """
     from datasets import Dataset, Features
 
-    if max_new_anonymous is not None and max_new_anonymous < 0:
-        raise ToolkitError(f"config error: --max-new-anonymous must be >= 0 (0: no cap), got {max_new_anonymous}")
+    cap = rules.get("max_new_anonymous")
+    if cap is not None and cap < 0:
+        raise ToolkitError(f"config error: --max-new-anonymous must be >= 0 (0: no cap), got {cap}")
     records = load_flag_records(path)
     labels = [as_vote(label, label_names, multi_label) for label in train_dataset["label"]]
     texts, new_labels, summary = merge_corrections(
@@ -61,11 +48,8 @@ def apply_corrections(
         records,
         label_names,
         held_out_texts,
-        min_votes=min_votes,
-        max_new_per_client=max_new_per_client,
-        trust_anonymous_votes=trust_anonymous_votes,
         multi_label=multi_label,
-        max_new_anonymous=max_new_anonymous,
+        **rules,
     )
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
     ids = [as_ids(vote, label_names) for vote in new_labels]

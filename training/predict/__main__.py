@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from formats.writing import OVERWRITE_HELP
-from training.cli import add_reading_options, check_reading_options, command_parser
+from training.cli import add_reading_options, check_reading_options, command_parser, run_and_report
 from training.errors import one_line_errors
 from training.predict.run import METRICS_FILE, PredictOptions, predict_corpus
 
@@ -60,12 +60,7 @@ def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
         argv: the command-line arguments (default: ``sys.argv[1:]``).
         prog: the command's name in its help and usage errors (``emotk predict`` when run by ``emotk``).
     """
-    options = parse_args(argv, prog)
-    summary = predict_corpus(options)
-    if summary is not None:
-        print(summary["summary"])
-        print(f"wrote {options.output}")
-    return 0
+    return run_and_report(predict_corpus, parse_args(argv, prog))
 
 
 if __name__ == "__main__":
