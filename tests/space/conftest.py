@@ -77,8 +77,12 @@ def page():
 def start_app(
     *, without_torch: bool = False, app: Path = REPO_ROOT / "space" / "app.py", **env: str
 ) -> tuple[subprocess.Popen, str, list[str]]:
-    """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync unless
-    given); returns once it serves: the process, its URL and the lines it printed so far.
+    """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync and the
+    backend the model folder calls for, unless given); returns once it serves: the process, its URL and the
+    lines it printed so far.
+
+    A test whose subject is not the backend serves ``trained_tiny_dir``: exported to ONNX, it is served
+    without importing torch or transformers, the cheapest start-up there is.
 
     ``without_torch``: as where torch and transformers are not installed (tests/space/without_torch.py).
     ``app``: the script (another copy: the Space as deployed, importing its own neighbours).
@@ -87,6 +91,7 @@ def start_app(
     env = {
         **os.environ,
         "FLAG_DATASET_REPO": "",
+        "BACKEND": "",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         **env,
