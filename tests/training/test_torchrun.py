@@ -91,6 +91,7 @@ def test_every_output_file_is_written_once_by_the_main_process(run):
     assert sorted(final) == sorted(RECORDED_FILES)  # each once
     assert {path.name for path in out.iterdir()} >= RECORDED_FILES | {"model.safetensors", "tokenizer.json"}
     assert not (out / "checkpoints").exists()
+    assert read_json(out / "metrics.json")["embedding_map"]["method"] == "PCA"  # umap hidden by record_writes.py
     # the other process writes nothing in the output folder (its checkpoint RNG state aside) nor the download
     assert [p for p in writes[1] if Path(p).is_relative_to(out) and "checkpoints" not in Path(p).parts] == []
     cache = home / ".cache" / "emotion-toolkit"
