@@ -58,9 +58,9 @@ def multilabel_torch(multilabel_dir):
     return model
 
 
-@pytest.fixture
-def page():
-    """A page of a real headless Chromium (the browser tests skip where there is none)."""
+@pytest.fixture(scope="module")
+def chromium():
+    """A real headless Chromium, launched once per module of browser tests (they skip where there is none)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -69,9 +69,16 @@ def page():
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A page in a browser context of its own: no cookie or storage of another test (a sign-in) carries over."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 1100})
+    yield context.new_page()
+    context.close()
 
 
 def start_app(
