@@ -23,12 +23,17 @@ demo: venv
 	$(BIN)/python -m training --config demo.yaml
 	MODEL=runs/demo $(BIN)/python space/app.py
 
-# Fast tests (no network). Slow ones (real data) run with `make test-all`.
+# Fast tests (no network). Slow ones (real data) run with `make test-all`. Both on TEST_WORKERS processes
+# (pytest-xdist), one per core of this project's 2-core machines; each test file runs whole in one worker, so
+# its module fixtures (a training run, a served app) are still built once. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+PYTEST  := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: venv
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-all: venv
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(PYTEST) -m "slow or not slow"
 
 # ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, ...) and the formatter, both must be clean.
 lint: venv

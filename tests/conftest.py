@@ -22,6 +22,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.pop("HF_TOKEN", None)
+# Under pytest-xdist (make test) the workers already keep every core busy: a second PyTorch thread in each
+# would only wait for a core (as training/export/latency.py's THREADS says of 2 busy CPUs). Subprocesses
+# inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_EMOTION = REPO_ROOT.parent / "shared" / "data" / "emotion"

@@ -58,9 +58,9 @@ def multilabel_torch(multilabel_dir):
     return model
 
 
-@pytest.fixture
-def page():
-    """A page of a real headless Chromium (the browser tests skip where there is none)."""
+@pytest.fixture(scope="module")
+def chromium():
+    """A real headless Chromium, launched once per module of browser tests (they skip where there is none)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -69,16 +69,27 @@ def page():
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A page in a browser context of its own: no cookie or storage of another test (a sign-in) carries over."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 1100})
+    yield context.new_page()
+    context.close()
 
 
 def start_app(
     *, without_torch: bool = False, app: Path = REPO_ROOT / "space" / "app.py", **env: str
 ) -> tuple[subprocess.Popen, str, list[str]]:
-    """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync unless
-    given); returns once it serves: the process, its URL and the lines it printed so far.
+    """``python space/app.py`` on a free loopback port, ``env`` added to the environment (no Hub sync and the
+    backend the model folder calls for, unless given); returns once it serves: the process, its URL and the
+    lines it printed so far.
+
+    A test whose subject is not the backend serves ``trained_tiny_dir``: exported to ONNX, it is served
+    without importing torch or transformers, the cheapest start-up there is.
 
     ``without_torch``: as where torch and transformers are not installed (tests/space/without_torch.py).
     ``app``: the script (another copy: the Space as deployed, importing its own neighbours).
@@ -87,6 +98,7 @@ def start_app(
     env = {
         **os.environ,
         "FLAG_DATASET_REPO": "",
+        "BACKEND": "",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         **env,

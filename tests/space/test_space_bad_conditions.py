@@ -27,12 +27,12 @@ from tests.space.test_space_flags import run_cli
 # --- Who the visitor is -----------------------------------------------------------------------------------
 
 
-def test_rotating_x_forwarded_for_off_a_space_gets_no_more_than_the_limit(tiny_model_dir, tmp_path, monkeypatch):
+def test_rotating_x_forwarded_for_off_a_space_gets_no_more_than_the_limit(trained_tiny_dir, tmp_path, monkeypatch):
     """The app as launched (`python space/app.py`, no SPACE_ID): a script that forges a new X-Forwarded-For for
     every flag is still one client, the loopback peer, and gets the default 10 a minute."""
     for name in ("SPACE_ID", "FORWARDED_ALLOW_IPS", "FLAG_LIMIT_PER_MINUTE"):
         monkeypatch.delenv(name, raising=False)  # started as a user would: the app must not need any of them
-    proc, url, _ = start_app(MODEL=str(tiny_model_dir), FLAG_DIR=str(tmp_path / "flags"), FLAG_CLIENT_SALT="s")
+    proc, url, _ = start_app(MODEL=str(trained_tiny_dir), FLAG_DIR=str(tmp_path / "flags"), FLAG_CLIENT_SALT="s")
     try:
         results = []
         for i in range(15):
@@ -114,10 +114,12 @@ def test_predict_refuses_a_text_over_the_cap_with_a_message_naming_it(app_module
 # --- The flag store under bad conditions ------------------------------------------------------------------
 
 
-def test_a_flag_dir_that_cannot_be_created_is_one_line_at_start_up(tiny_model_dir, tmp_path):
+def test_a_flag_dir_that_cannot_be_created_is_one_line_at_start_up(trained_tiny_dir, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     flag_dir = tmp_path / "a-file" / "flags"
-    env = {**os.environ, "MODEL": str(tiny_model_dir), "FLAG_DIR": str(flag_dir), "FLAG_DATASET_REPO": ""}
+    # The model loads first: an exported one, which loads without torch (the start-up's cheapest path).
+    env = {**os.environ, "MODEL": str(trained_tiny_dir), "FLAG_DIR": str(flag_dir), "FLAG_DATASET_REPO": ""}
+    env["BACKEND"] = ""
     result = subprocess.run(
         [sys.executable, "space/app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
     )

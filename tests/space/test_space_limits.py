@@ -94,10 +94,10 @@ def flag(url: str, text: str) -> str:
     return Client(url, verbose=False).predict(text, "joy", "", api_name="/flag")
 
 
-def test_after_a_restart_a_client_at_its_limit_is_still_refused(tiny_model_dir, tmp_path):
+def test_after_a_restart_a_client_at_its_limit_is_still_refused(trained_tiny_dir, tmp_path):
     """Flag up to the day's limit, restart the app on the same FLAG_DIR, and the next flag is refused."""
     env = {
-        "MODEL": str(tiny_model_dir),
+        "MODEL": str(trained_tiny_dir),  # exported: both starts skip torch (conftest.start_app)
         "FLAG_DIR": str(tmp_path / "flags"),
         "FLAG_LIMIT_PER_MINUTE": "0",  # the day's limit: a slow restart cannot outlast it
         "FLAG_LIMIT_PER_DAY": "3",

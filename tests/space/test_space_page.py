@@ -126,8 +126,8 @@ def test_the_page_says_when_flags_are_published_and_when_sign_in_is_required(app
     assert not [word for word in OPERATOR_WORDS if word in markdown]
 
 
-def test_configuration_advice_goes_to_the_server_log(tiny_model_dir, tmp_path):
-    proc, url, output = start_app(MODEL=str(tiny_model_dir), FLAG_DIR=str(tmp_path / "flags"), FLAG_CLIENT_SALT="")
+def test_configuration_advice_goes_to_the_server_log(trained_tiny_dir, tmp_path):
+    proc, url, output = start_app(MODEL=str(trained_tiny_dir), FLAG_DIR=str(tmp_path / "flags"), FLAG_CLIENT_SALT="")
     try:
         markdown = page_markdown(url)
     finally:

@@ -18,11 +18,11 @@ REPO = "tester/emotion-flags"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_flags_reach_the_hub_dataset_when_the_app_is_stopped(hub_server, tiny_model_dir, tmp_path, signum):
+def test_flags_reach_the_hub_dataset_when_the_app_is_stopped(hub_server, trained_tiny_dir, tmp_path, signum):
     from huggingface_hub import snapshot_download
 
     proc, url, output = start_app(
-        MODEL=str(tiny_model_dir),
+        MODEL=str(trained_tiny_dir),  # exported: the start skips torch (conftest.start_app)
         FLAG_DIR=str(tmp_path / "flags"),
         FLAG_DATASET_REPO=REPO,
         HF_TOKEN=TEST_TOKEN,

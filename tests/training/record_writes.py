@@ -6,6 +6,10 @@ Each process writes the paths it opened for writing, one a line, to ``$RECORD_WR
 (N = its torchrun rank). Python's audit hook sees every ``open()`` / ``os.open()`` made from Python, which
 is how the JSON, CSV, PNG and config files are written; the Rust writers of safetensors and tokenizers
 are not seen (they write in the same ``save_pretrained`` call as ``config.json``, which is).
+
+umap-learn is hidden (as where it is not installed), so the embedding map is projected with PCA: compiling
+UMAP's numba code would be most of a fresh process's work, and the UMAP path is tested in-process
+(tests/training/test_explore.py, test_pipeline.py).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def save() -> None:
 
 
 if __name__ == "__main__":
+    sys.modules["umap"] = None  # `import umap` raises ImportError: training.quality.explore falls back to PCA
     sys.addaudithook(record)
     atexit.register(save)
     sys.argv = ["training", *sys.argv[1:]]

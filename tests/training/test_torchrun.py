@@ -99,6 +99,7 @@ def test_every_output_file_is_written_once_by_the_main_process(run):
     assert {path.name for path in out.iterdir()} >= RECORDED_FILES | {"model.safetensors", "tokenizer.json"}
     assert not (out / "checkpoints").exists()
     assert not list(out.parent.glob(f".{out.name}.*"))  # the folder it was written in was swapped in
+    assert read_json(out / "metrics.json")["embedding_map"]["method"] == "PCA"  # umap hidden by record_writes.py
     # the other process writes nothing in the output folder (its checkpoint RNG state aside) nor the download
     others = [found for path in writes[1] if (found := in_run(path, out)) is not None]
     assert [path for path in others if "checkpoints" not in path.parts] == []
