@@ -307,7 +307,11 @@ def train_config_json(job: Job, inputs: Inputs, start: Start) -> dict:
     """train_config.json: the resolved options, library versions, the data's provenance, hardware, backbone."""
     data = inputs.data
     return {
-        "config": published_options(dataclasses.asdict(start.config)),
+        # The output folder by its name, as a folder: it is not there yet (the run is swapped in at the end).
+        "config": {
+            **published_options(dataclasses.asdict(start.config)),
+            "output_dir": f"{job.folder.resolve().name}/",
+        },
         "versions": library_versions(),
         "data": {
             "source": portable_name(data.source),

@@ -68,10 +68,7 @@ def portable_name(value: str | None) -> str | None:
 
 def published_options(options: dict[str, Any]) -> dict[str, Any]:
     """TrainConfig options as ``train_config.json`` records them: local paths by :func:`portable_name`."""
-    named = {key: portable_name(value) if key in PATH_OPTIONS else value for key, value in options.items()}
-    # The output folder is a folder even before it exists (a run is written beside it and swapped in at the end).
-    output = named.get("output_dir")
-    return {**named, "output_dir": output if not output or output.endswith("/") else f"{output}/"}
+    return {key: portable_name(value) if key in PATH_OPTIONS else value for key, value in options.items()}
 
 
 def local_paths(options: dict[str, Any]) -> dict[str, str]:
