@@ -20,7 +20,7 @@ venv: $(STAMP)
 # Train a small model (Hub data + DistilBERT when reachable, else the offline backbone and the
 # bundled sample, said loudly), then serve it in the Space app.
 demo: venv
-	$(BIN)/python -m training --config demo.yaml
+	$(BIN)/python -m training --config demo.yaml --overwrite-output-dir  # runs/demo is the demo's own: replaced each time
 	MODEL=runs/demo $(BIN)/python space/app.py
 
 # Fast tests (no network). Slow ones (real data) run with `make test-all`. Both on TEST_WORKERS processes
