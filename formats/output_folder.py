@@ -41,6 +41,10 @@ METRICS_FILE = "metrics.json"  # the evaluation (keys in docs/output_folder.md)
 ERRORS_FILE = "errors.csv"  # every example of the headline split, highest loss first
 CORRECTIONS_FILE = "corrections.json"  # with --corrections
 LOCAL_PATHS_FILE = "local_paths.json"  # full local paths: stays on this machine, never published
+# TensorBoard traces of training (--report-to tensorboard, the default): the Hub shows a repo that holds them in
+# a "Training metrics" tab; "runs" is where Trainer has always put them.
+TRACES_DIR = "runs"
+TRACES_PATTERN = "events.out.tfevents.*"  # the event files TensorBoard writes (and the Hub looks for)
 CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once the best one is loaded
 COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
 COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES

@@ -31,6 +31,7 @@ LAYERS = [
         "training.cli",
         "training.objectives",
         "training.train",
+        "training.traces",
         "training.stages",
         "training.console",
     ),

@@ -25,6 +25,7 @@ from formats.output_folder import (
     METRICS_FILE,
     ONNX_FP32,
     ONNX_INT8,
+    TRACES_DIR,
     TRAIN_CONFIG_FILE,
     onnx_path,
 )
@@ -184,6 +185,15 @@ class TrainConfig:
         default=None, metadata={"help": "Data loader worker processes (default: 4 on GPU, 0 on CPU)."}
     )
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps."})
+    report_to: str = field(
+        default="tensorboard",
+        metadata={
+            "help": f"Where training reports its loss, learning rate and validation metrics as it runs: Trainer's "
+            f"integrations, a comma list (tensorboard, trackio, wandb, mlflow, ...) or 'none'. tensorboard writes "
+            f"its traces into the output folder's {TRACES_DIR}/ (publish uploads them: the Hub's Training metrics "
+            "tab); the others need their package installed (docs/tracking.md)."
+        },
+    )
     corrections: str | None = field(
         default=None,
         metadata={
