@@ -93,6 +93,11 @@ def onnx_path(backend: str) -> str:
     return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
 
 
+def trace_files(run_dir: Path) -> list[Path]:
+    """The TensorBoard event files of a run (in ``TRACES_DIR``), sorted; none when it was not reported to."""
+    return sorted((Path(run_dir) / TRACES_DIR).glob(TRACES_PATTERN))
+
+
 def canonical_backend(name: str) -> str:
     """``name`` in today's spelling (``pytorch`` -> ``torch``); any other name is returned as it is."""
     return BACKEND_ALIASES.get(name, name)
