@@ -41,6 +41,10 @@ METRICS_FILE = "metrics.json"  # the evaluation (keys in docs/output_folder.md)
 ERRORS_FILE = "errors.csv"  # every example of the headline split, highest loss first
 CORRECTIONS_FILE = "corrections.json"  # with --corrections
 LOCAL_PATHS_FILE = "local_paths.json"  # full local paths: stays on this machine, never published
+# TensorBoard traces of training (--report-to tensorboard, the default): the Hub shows a repo that holds them in
+# a "Training metrics" tab; "runs" is where Trainer has always put them.
+TRACES_DIR = "runs"
+TRACES_PATTERN = "events.out.tfevents.*"  # the event files TensorBoard writes (and the Hub looks for)
 CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once the best one is loaded
 COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
 COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES
@@ -87,6 +91,11 @@ BACKEND_ALIASES = {"pytorch": TORCH, "onnx_fp32": ONNX_FP32, "onnx_int8": ONNX_I
 def onnx_path(backend: str) -> str:
     """The ONNX file of ``backend`` relative to the output folder, e.g. ``onnx/model_int8.onnx``."""
     return f"{ONNX_DIR}/{ONNX_FILES[backend]}"
+
+
+def trace_files(run_dir: Path) -> list[Path]:
+    """The TensorBoard event files of a run (in ``TRACES_DIR``), sorted; none when it was not reported to."""
+    return sorted((Path(run_dir) / TRACES_DIR).glob(TRACES_PATTERN))
 
 
 def canonical_backend(name: str) -> str:

@@ -1,11 +1,10 @@
 """The model card of an output folder: facts read from the files training wrote, rendered with a template.
 
-Everything here is pure (no network): :func:`build_facts` reads ``metrics.json``,
-``train_config.json``, ``config.json``, ``errors.csv`` and, when present, ``corrections.json`` and
-``comparison.json`` into a :class:`CardFacts`; :func:`card_data` turns the facts into the Hub front
-matter (``ModelCardData`` with ``EvalResult`` s for the ``model-index``); :func:`render_card` fills
-``templates/model_card.md`` and returns a ``huggingface_hub.ModelCard``. Decisions live here, the
-template only lays them out.
+Everything here is pure (no network): :func:`build_facts` reads ``metrics.json``, ``train_config.json``,
+``config.json``, ``errors.csv`` and, when present, ``corrections.json``, ``comparison.json`` and the TensorBoard
+traces into a :class:`CardFacts`; :func:`card_data` turns the facts into the Hub front matter (``ModelCardData``
+with ``EvalResult`` s for the ``model-index``); :func:`render_card` fills ``templates/model_card.md`` and returns
+a ``huggingface_hub.ModelCard``. Decisions live here, the template only lays them out.
 
 Text that comes from the data (tweets, labels, rejection reasons, paths) reaches the card only
 through ``publish.filters.md_text``, so a tweet cannot break a table or inject HTML/markdown into the card;
@@ -37,6 +36,7 @@ from formats.output_folder import (
     TRAIN_CONFIG_FILE,
     headline_split,
     onnx_path,
+    trace_files,
 )
 from formats.reports import (
     Calibration,
@@ -130,6 +130,7 @@ class CardFacts:
     corrections: dict[str, Any] | None
     comparison: dict[str, Any] | None
     has_comparison_plot: bool
+    has_traces: bool  # TensorBoard event files: the Hub shows them in the repo's Training metrics tab
     space_id: str | None = None
     multi_label: bool = False  # metrics.json "task": a set of labels per text, decided by thresholds
     thresholds: Thresholds | None = None  # multi-label: objective, values, notes (escaped)
@@ -294,6 +295,7 @@ def build_facts(
         corrections=escape_corrections(corrections) if corrections else None,
         comparison=escape_comparison(comparison) if comparison else None,
         has_comparison_plot=(folder / COMPARISON_PNG).is_file(),
+        has_traces=bool(trace_files(folder)),
         space_id=space_id,
         multi_label=metrics.multi_label,
         thresholds=(

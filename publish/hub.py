@@ -5,8 +5,9 @@ output folder also holds checkpoints, logs and caches that must not land in a pu
 
 * Model repo: the model (``config.json``, ``model.safetensors``), the tokenizer files, the generated
   ``README.md`` (model card), the reports training wrote (``metrics.json``, ``train_config.json``,
-  ``errors.csv``, the figures, ``corrections.json`` and ``comparison.*`` when present) and the
-  ``onnx/`` folder when present. One ``create_commit``: the repo never shows half a model.
+  ``errors.csv``, the figures, ``corrections.json`` and ``comparison.*`` when present), the
+  ``onnx/`` folder when present, and the TensorBoard event files of ``runs/`` (the Hub then shows them in the
+  repo's Training metrics tab). One ``create_commit``: the repo never shows half a model.
 * Space repo (``--space``): the Space app from this repository's ``space/`` folder (its top-level
   ``*.py`` modules except ``__init__.py``, ``README.md`` — no tests, caches or local flags), with the README
   front matter's ``models:`` pointing at the model, in one commit. Its ``requirements.txt`` is the one of the
@@ -43,8 +44,10 @@ from formats.output_folder import (
     ONNX_FILES,
     TOKENIZER_CONFIG_FILE,
     TOKENIZER_FILES,
+    TRACES_DIR,
     TRAIN_CONFIG_FILE,
     WEIGHTS_FILE,
+    trace_files,
 )
 from formats.writing import write_refusal
 from publish.card import DEFAULT_LICENSE, build_facts, render_card
@@ -59,7 +62,8 @@ REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE
 # The reports training, export and compare write; never LOCAL_PATHS_FILE (full local paths) or checkpoints.
 REPORT_FILES = (METRICS_FILE, TRAIN_CONFIG_FILE, ERRORS_FILE, *FIGURES, CORRECTIONS_FILE, *COMPARISON_FILES)
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES, *REPORT_FILES)
-# ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there).
+# ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there); of TRACES_DIR,
+# only the event files.
 SPACE_REQUIRED = ("app.py", "README.md")
 # The Space's requirements.txt, by whether the model has an ONNX file (space/backend.py runs it then, without torch).
 SPACE_REQUIREMENTS = {True: "requirements.txt", False: "requirements-torch.txt"}
@@ -104,6 +108,7 @@ def model_files(output_dir: Path) -> dict[str, Path]:
     onnx = output_dir / ONNX_DIR
     if onnx.is_dir():
         files.update({f"{ONNX_DIR}/{p.name}": p for p in sorted(onnx.iterdir()) if p.is_file()})
+    files.update({f"{TRACES_DIR}/{p.name}": p for p in trace_files(output_dir)})
     return files
 
 

@@ -25,7 +25,16 @@ LAYERS = [
         "training.backbones",
     ),
     ("training.data", "training.corrections", "training.quality"),
-    ("training.config", "training.cli", "training.objectives", "training.train", "training.stages", "training.console"),
+    (
+        "training.config",
+        "training.option_checks",
+        "training.cli",
+        "training.objectives",
+        "training.train",
+        "training.traces",
+        "training.stages",
+        "training.console",
+    ),
     ("training.export", "training.compare", "training.predict", "training.ask"),
     ("publish",),
     ("training.__main__", "training"),  # the pipeline: --push-to-hub calls publish at its end

@@ -25,15 +25,17 @@ from formats.output_folder import (
     METRICS_FILE,
     ONNX_FP32,
     ONNX_INT8,
+    TRACES_DIR,
     TRAIN_CONFIG_FILE,
     onnx_path,
 )
 from formats.writing import OVERWRITE_HELP
-from training.backbones import ALIASES, apply_alias_defaults
+from training.backbones import apply_alias_defaults
 from training.corrections.merge import DEFAULT_MAX_NEW_ANONYMOUS, DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.data.options import reading_field, separator_given, separator_without_multi_label
 from training.errors import ToolkitError, first_line
-from training.paths import can_only_be_local, with_local_paths
+from training.option_checks import check_config
+from training.paths import with_local_paths
 
 DEFAULT_MODEL = "distilbert/distilbert-base-uncased"
 DEFAULT_THRESHOLD_OBJECTIVE = "f1-per-label"
@@ -183,6 +185,15 @@ class TrainConfig:
         default=None, metadata={"help": "Data loader worker processes (default: 4 on GPU, 0 on CPU)."}
     )
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps."})
+    report_to: str = field(
+        default="tensorboard",
+        metadata={
+            "help": f"Where training reports its loss, learning rate and validation metrics as it runs: Trainer's "
+            f"integrations, a comma list (tensorboard, trackio, wandb, mlflow, ...) or 'none'. tensorboard writes "
+            f"its traces into the output folder's {TRACES_DIR}/ (publish uploads them: the Hub's Training metrics "
+            "tab); the others need their package installed (docs/tracking.md)."
+        },
+    )
     corrections: str | None = field(
         default=None,
         metadata={
@@ -360,41 +371,3 @@ def single_label_notes(config: TrainConfig) -> list[str]:
     objective = config.threshold_objective
     note = f"--threshold-objective {objective} is ignored: the data is single-label, and the option chooses how "
     return [] if objective == DEFAULT_THRESHOLD_OBJECTIVE else [note + "multi-label decision thresholds are tuned"]
-
-
-def check_config(config: TrainConfig) -> None:
-    """Reject option values that cannot work, naming the option."""
-    for name in (
-        "epochs",
-        "learning_rate",
-        "batch_size",
-        "eval_batch_size",
-        "max_length",
-        "logging_steps",
-        "max_epochs",
-        "min_steps",
-        "early_stopping_patience",
-        "max_train_samples",
-        "max_eval_samples",
-    ):  # the last two may be None: no limit
-        value = getattr(config, name)
-        if value is not None and value <= 0:
-            raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")
-    if config.min_votes < 1 or config.max_new_per_client < 0:
-        raise ToolkitError(
-            f"config error: --min-votes must be >= 1 and --max-new-per-client >= 0, "
-            f"got {config.min_votes} and {config.max_new_per_client}"
-        )
-    if not 0 <= config.warmup_ratio < 1:
-        raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
-    if config.push_to_hub and not config.hub_model_id:
-        raise ToolkitError("config error: --push-to-hub needs --hub-model-id / --repo-id (e.g. me/distilbert-emotion)")
-    if config.multi_label and config.single_label:
-        raise ToolkitError("config error: --multi-label and --single-label contradict each other: pass one")
-    if config.min_class_examples < 0:
-        raise ToolkitError(f"config error: --min-class-examples must be >= 0, got {config.min_class_examples}")
-    if config.model not in ALIASES and can_only_be_local(config.model) and not Path(config.model).expanduser().exists():
-        raise ToolkitError(
-            f"config error: --model {config.model}: no such folder — expected a model folder on this disk, "
-            "a Hub model id or 'offline'"
-        )

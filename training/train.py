@@ -31,6 +31,8 @@ from training.data.labels import multi_hot
 from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError, first_line
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
+from training.option_checks import NO_REPORTING, TENSORBOARD, report_targets
+from training.traces import training_callbacks
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,8 @@ def training_options(
         # the loss, which waits for the GPU at every step.
         "accelerator_config": {"non_blocking": True} if on_gpu else None,
         "logging_nan_inf_filter": not on_gpu,
-        "report_to": "none",
+        # TensorBoard gets a callback of ours (TracesCallback); Trainer builds the other integrations' callbacks.
+        "report_to": [name for name in report_targets(config.report_to) if name != TENSORBOARD] or NO_REPORTING,
         "disable_tqdm": False,
     }
 
@@ -241,7 +244,7 @@ def fine_tune(
 ) -> FineTuned:
     """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
     from accelerate import PartialState
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+    from transformers import DataCollatorWithPadding
 
     replicas = data_parallel_replicas(PartialState())
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
@@ -250,7 +253,6 @@ def fine_tune(
     loss, weights = loss_function(labels, train_labels, config.class_weights, multi_label)
     if multi_label:
         start_at_priors(model, train_labels)
-    early_stopping = config.epochs is None
     # Multiples of 8 let bf16/fp16 matmuls use tensor cores; fp32 pads to the batch's longest only.
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if hardware.precision != "fp32" else None)
     trainer = ClassifierTrainer(
@@ -264,7 +266,7 @@ def fine_tune(
         if multi_label
         else trainer_metrics(labels),
         compute_loss_func=loss,
-        callbacks=[EarlyStoppingCallback(config.early_stopping_patience)] if early_stopping else None,
+        callbacks=training_callbacks(config, checkpoint_dir.parent),  # the checkpoints' parent: the run's folder
     )
     quiet_tokenizer_forks(args.dataloader_num_workers)
     start = time.perf_counter()

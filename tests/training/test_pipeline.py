@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from formats.output_folder import TRACES_DIR, TRACES_PATTERN
 from tests.conftest import REPO_ROOT, RUN_FIGURES, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
@@ -369,3 +370,20 @@ def test_too_few_examples_of_a_label_stop_before_anything_is_written(tmp_path, c
     line = len(splits["train"]) + 1
     assert len(err) == 1 and f"'joyy' on line {line}" in err[0] and "fewer than 5 training examples" in err[0]
     assert not out.exists()
+
+
+def test_the_run_holds_tensorboard_traces_of_every_epoch(run):
+    """By default (--report-to tensorboard) the folder holds what Trainer logs, and no local path."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, _ = run
+    events = sorted((out / TRACES_DIR).glob(TRACES_PATTERN))
+    assert len(events) == 1
+    traces = EventAccumulator(str(events[0])).Reload()
+    scalars = set(traces.Tags()["scalars"])
+    assert {"train/loss", "train/learning_rate", "eval/loss", "eval/accuracy", "eval/f1_macro"} <= scalars
+    log = read_json(out / "metrics.json")["training"]["log"]  # one entry per epoch
+    assert [event.value for event in traces.Scalars("eval/f1_macro")] == pytest.approx(
+        [entry["eval_f1_macro"] for entry in log], rel=1e-6
+    )  # every epoch's validation F1, as metrics.json reports it (TensorBoard keeps float32)
+    assert str(out.parent) not in events[0].read_bytes().decode("utf-8", "replace")

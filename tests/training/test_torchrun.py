@@ -12,11 +12,13 @@ import json
 import os
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from formats.output_folder import TRACES_DIR, TRACES_PATTERN
 from tests.conftest import REPO_ROOT, make_texts
 from tests.file_server import serve_folder
 from tests.training.test_pipeline import CONTRACT_FILES
@@ -94,8 +96,12 @@ def in_run(path: str, out: Path) -> Path | None:
 def test_every_output_file_is_written_once_by_the_main_process(run):
     out, _, writes, home = run
     outputs = [found for path in writes[0] if (found := in_run(path, out)) is not None]
-    final = [path.as_posix() for path in outputs if "checkpoints" not in path.parts]
+    final = [path.as_posix() for path in outputs if not {"checkpoints", TRACES_DIR} & set(path.parts)]
     assert sorted(final) == sorted(RECORDED_FILES)  # each once
+    # the TensorBoard traces (--report-to's default): one event file (opened at each flush), by the main process
+    traces = sorted({path for path in outputs if path.parts[0] == TRACES_DIR})
+    assert len(traces) == 1 and fnmatch(traces[0].name, TRACES_PATTERN) and (out / traces[0]).is_file()
+    assert [p for p in writes[1] if fnmatch(Path(p).name, TRACES_PATTERN)] == []  # nowhere, by the other process
     assert {path.name for path in out.iterdir()} >= RECORDED_FILES | {"model.safetensors", "tokenizer.json"}
     assert not (out / "checkpoints").exists()
     assert not list(out.parent.glob(f".{out.name}.*"))  # the folder it was written in was swapped in
