@@ -108,8 +108,14 @@ def model_files(output_dir: Path) -> dict[str, Path]:
     onnx = output_dir / ONNX_DIR
     if onnx.is_dir():
         files.update({f"{ONNX_DIR}/{p.name}": p for p in sorted(onnx.iterdir()) if p.is_file()})
-    files.update({f"{TRACES_DIR}/{p.name}": p for p in trace_files(output_dir)})
+    files.update({f"{TRACES_DIR}/{published_trace_name(p, i)}": p for i, p in enumerate(trace_files(output_dir))})
     return files
+
+
+def published_trace_name(path: Path, number: int) -> str:
+    """An event file's name on the Hub: TensorBoard names it ``events.out.tfevents.<time>.<host>.<pid>.<n>``, and
+    the machine's host name must not leave it; ``events.out.tfevents.<time>.<number>`` reads the same."""
+    return ".".join([*path.name.split(".")[:4], str(number)])
 
 
 def has_onnx(model_paths: Files) -> bool:

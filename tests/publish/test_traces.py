@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from formats.output_folder import TRACES_DIR, trace_files
 from publish.__main__ import main
 from publish.card import build_facts, render_card
+from publish.hub import published_trace_name
 from tests.publish.test_hub import REPO_ID, read_tree
 
 CARD_LINE = "this page's **Training metrics** tab shows them"
@@ -29,10 +31,11 @@ def test_a_dry_run_upload_holds_the_traces_and_the_card_says_so(run_dir, tmp_pat
     out = tmp_path / "dry"
     assert main([str(run_dir), "--repo-id", REPO_ID, "--dry-run", str(out)]) == 0
     written = read_tree(out)
-    assert {name for name in written if name.startswith(f"{TRACES_DIR}/")} == {
-        f"{TRACES_DIR}/{path.name}" for path in traces
-    }  # the event files only: not notes.txt
-    assert all(written[f"{TRACES_DIR}/{path.name}"] == path.read_bytes() for path in traces)
+    # the event files only (not notes.txt), named without this machine's host name
+    published = {f"{TRACES_DIR}/{published_trace_name(path, i)}": path for i, path in enumerate(traces)}
+    assert {name for name in written if name.startswith(f"{TRACES_DIR}/")} == set(published)
+    assert all(written[name] == path.read_bytes() for name, path in published.items())
+    assert not [name for name in written if socket.gethostname() in name]
     assert CARD_LINE in written["README.md"].decode()
     assert capsys.readouterr().out.startswith(f"Dry run: wrote the {len(written)} files of {REPO_ID}")
 
