@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv demo test test-all lint format bench clean
+.PHONY: venv demo test test-all test-slow lint format bench clean
 
 # The virtual environment, built once from requirements-dev.txt. torch goes first as the CPU build
 # (torch 2.13.0 is a CPU wheel on this project's machines; elsewhere pip picks the CPU index below).
@@ -34,6 +34,10 @@ test: venv
 
 test-all: venv
 	$(PYTEST) -m "slow or not slow"
+
+# Only the slow ones (about 2 minutes): CI runs them after `make test`.
+test-slow: venv
+	$(PYTEST) -m slow
 
 # ruff: lint (pyflakes, pycodestyle, isort, bugbear, pyupgrade, ...) and the formatter, both must be clean.
 lint: venv
