@@ -5,7 +5,8 @@ uploads it beside the Space's app.py, so that the Space still runs alone.
 
 - ``output_folder.py``: every file name in a training output folder, the backend names, the one writer of its
   JSON files and figures;
-- ``reports.py``: typed readers of metrics.json and train_config.json (named fields, not dict paths), and the
+- ``reports.py``: typed readers of metrics.json and train_config.json (named fields, not dict paths; ``shapes.py``:
+  one value of the shape it should have, or nothing), and the
   demo-model rule;
 - ``model_config.py``: config.json's label facts (label names, multi-label, thresholds) and the threshold rule;
 - ``flag_record.py``: the flag record's fields, a spreadsheet cell's rules, a set of labels in one cell, and how

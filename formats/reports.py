@@ -20,52 +20,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from formats.output_folder import BACKENDS, MULTI_LABEL, canonical_backend, headline_split
+from formats.shapes import count, counts, flag, number, numbers, section, strings, text, texts
 
 # Exports before metrics.json recorded them measured on validation, and guarded the int8 model on accuracy.
 EARLIER_EXPORT_SPLIT, EARLIER_EXPORT_GUARD = "validation", "accuracy"
-
-
-# --- One value of an expected shape, or nothing ------------------------------------------------------------
-def number(value: Any) -> float | None:
-    """``value`` when it is a JSON number (not a bool, not a string), else None; kept as written (``1`` stays an
-    int), so that what is read and written back keeps its bytes."""
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def count(value: Any) -> int | None:
-    """``value`` when it is a whole JSON number (not a bool), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def text(value: Any) -> str | None:
-    """``value`` when it is a string, else None."""
-    return value if isinstance(value, str) else None
-
-
-def flag(value: Any) -> bool | None:
-    """``value`` when it is a JSON boolean, else None (``"yes"`` and ``1`` are not booleans)."""
-    return value if isinstance(value, bool) else None
-
-
-def section(value: Any) -> Mapping[str, Any]:
-    """``value`` when it is a JSON object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def _numbers(value: Any) -> dict[str, float]:
-    return {key: v for key, v in section(value).items() if number(v) is not None}
-
-
-def _counts(value: Any) -> dict[str, int]:
-    return {key: v for key, v in section(value).items() if count(v) is not None}
-
-
-def _texts(value: Any) -> dict[str, str]:
-    return {key: v for key, v in section(value).items() if isinstance(v, str)}
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 # --- metrics.json ------------------------------------------------------------------------------------------
@@ -278,7 +236,7 @@ def read_thresholds(value: Any) -> Thresholds | None:
     """``thresholds`` of a multi-label run, or None when it is not an object."""
     if not isinstance(value, Mapping):
         return None
-    return Thresholds(text(value.get("objective")), _numbers(value.get("values")), _strings(value.get("notes")))
+    return Thresholds(text(value.get("objective")), numbers(value.get("values")), strings(value.get("notes")))
 
 
 def read_training(value: Any) -> Training:
@@ -293,7 +251,7 @@ def read_training(value: Any) -> Training:
         device=text(value.get("device")),
         log=tuple(entry for entry in log if isinstance(entry, dict)) if isinstance(log, list) else (),
         schedule=(
-            Schedule(reason, _numbers(schedule.get("class_weights")), _numbers(schedule.get("positive_weights")))
+            Schedule(reason, numbers(schedule.get("class_weights")), numbers(schedule.get("positive_weights")))
             if reason is not None
             else None
         ),
@@ -325,8 +283,8 @@ def read_calibration_split(value: Mapping[str, Any]) -> CalibrationSplit:
         ece_after=number(value.get("ece_after")),
         nll_before=number(value.get("nll_before")),
         nll_after=number(value.get("nll_after")),
-        per_label_ece_before=_numbers(before) if isinstance(before, Mapping) else None,
-        per_label_ece_after=_numbers(after) if isinstance(after, Mapping) else None,
+        per_label_ece_before=numbers(before) if isinstance(before, Mapping) else None,
+        per_label_ece_after=numbers(after) if isinstance(after, Mapping) else None,
     )
 
 
@@ -357,7 +315,7 @@ def read_data_report(value: Any) -> DataReport:
     """``data`` of metrics.json."""
     value = section(value)
     return DataReport(
-        source=text(value.get("source")), sizes=_counts(value.get("sizes")), warnings=_strings(value.get("warnings"))
+        source=text(value.get("source")), sizes=counts(value.get("sizes")), warnings=strings(value.get("warnings"))
     )
 
 
@@ -400,7 +358,7 @@ def read_train_config(content: Any) -> TrainConfig:
         options=dict(section(content.get("config"))),
         versions={name: v for name, v in versions.items() if v is None or isinstance(v, str)},
         data=read_data_source(content.get("data")),
-        hardware=_texts(content.get("hardware")),
+        hardware=texts(content.get("hardware")),
         backbone_hub_id=text(section(content.get("backbone")).get("hub_id")),
     )
 
@@ -411,9 +369,9 @@ def read_data_source(value: Any) -> DataSource:
     return DataSource(
         source=text(value.get("source")),
         revision=text(value.get("revision")),
-        files=_texts(value.get("files")),
-        split_sha256=_texts(value.get("split_sha256")),
-        sizes=_counts(value.get("sizes")),
+        files=texts(value.get("files")),
+        split_sha256=texts(value.get("split_sha256")),
+        sizes=counts(value.get("sizes")),
         synthetic_sample=value.get("synthetic_sample") is True,
         fallback=value.get("fallback") is True,
     )
