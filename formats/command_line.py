@@ -1,5 +1,6 @@
 """How every command's ``--help`` reads: what the command does, its options, then its examples, written with the
-name it was called by (``python -m training.predict``, or ``emotk predict`` when the ``emotk`` command runs it).
+name it was called by (``python -m training.predict``, or ``emotk predict`` when the ``emotk`` command runs it);
+and the reason a one-line user error quotes from a library (:func:`first_line`), in every part and the Space.
 
 Each command's ``main(argv, prog)`` builds its parser with :func:`help_texts` of its docstring (the commands of
 ``training`` and ``publish``; ``space/flags_cli.py`` writes its examples per subcommand, the same way).
@@ -37,3 +38,10 @@ def help_texts(doc: str, command: str, formatter_class: type = argparse.RawDescr
         "epilog": f"examples:\n{examples}",
         "formatter_class": formatter_class,
     }
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none: the reason a one-line
+    user error quotes from a library's multi-line message."""
+    message = str(err).strip()
+    return message.splitlines()[0] if message else type(err).__name__

@@ -1,12 +1,12 @@
 """User errors in publishing: a :class:`PublishError` is printed as one line, no traceback, exit status 2.
 
 It is the toolkit's :class:`~training.errors.ToolkitError` of this part, so the same ``one_line_errors``
-wrapper and ``first_line`` serve ``python -m publish`` and ``python -m training --push-to-hub``.
+wrapper serves ``python -m publish`` and ``python -m training --push-to-hub``.
 """
 
-from training.errors import ToolkitError, first_line, one_line_errors
+from training.errors import ToolkitError, one_line_errors
 
-__all__ = ["PublishError", "first_line", "one_line_errors"]
+__all__ = ["PublishError", "one_line_errors"]
 
 
 class PublishError(ToolkitError):

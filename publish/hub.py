@@ -33,6 +33,7 @@ from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 import formats
+from formats.command_line import first_line
 from formats.output_folder import (
     COMPARISON_FILES,
     CONFIG_FILE,
@@ -51,7 +52,7 @@ from formats.output_folder import (
 )
 from formats.writing import write_refusal
 from publish.card import DEFAULT_LICENSE, build_facts, render_card
-from publish.errors import PublishError, first_line
+from publish.errors import PublishError
 from publish.filters import pct
 
 SPACE_DIR = Path(__file__).resolve().parent.parent / "space"  # uploaded as files, never imported

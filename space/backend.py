@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from encoder import INPUT_NAMES, Encoder
 
+from formats.command_line import first_line
 from formats.model_config import label_thresholds
 from formats.output_folder import (
     AUTO,
@@ -326,13 +327,6 @@ def _can_only_be_a_folder(model: str) -> bool:
 
 class ModelLoadError(Exception):
     """The model named by MODEL / BACKEND cannot be loaded (one line a user can act on)."""
-
-
-def first_line(err: BaseException) -> str:
-    """The first line of an exception's message, or its type's name when it has none: the reason a one-line
-    user error quotes from a library's multi-line message (the Space's own copy: it imports no other part)."""
-    message = str(err).strip()
-    return message.splitlines()[0] if message else type(err).__name__
 
 
 def _has_cuda() -> bool:

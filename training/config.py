@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from transformers import HfArgumentParser
 
-from formats.command_line import DefaultsHelpFormatter, help_texts
+from formats.command_line import DefaultsHelpFormatter, first_line, help_texts
 from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
@@ -33,7 +33,7 @@ from formats.writing import OVERWRITE_HELP
 from training.backbones import apply_alias_defaults
 from training.corrections.merge import DEFAULT_MAX_NEW_ANONYMOUS, DEFAULT_MAX_NEW_PER_CLIENT, DEFAULT_MIN_VOTES
 from training.data.options import reading_field, separator_given, separator_without_multi_label
-from training.errors import ToolkitError, first_line
+from training.errors import ToolkitError
 from training.option_checks import check_config
 from training.paths import with_local_paths
 

@@ -12,13 +12,6 @@ import sys
 from collections.abc import Callable
 
 
-def first_line(err: BaseException) -> str:
-    """The first line of an exception's message, or its type's name when it has none: the reason a one-line
-    user error quotes from a library's multi-line message."""
-    message = str(err).strip()
-    return message.splitlines()[0] if message else type(err).__name__
-
-
 class ToolkitError(Exception):
     """A user error: one line naming the file and line (or field) and what was expected."""
 

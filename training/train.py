@@ -24,12 +24,13 @@ import torch
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from formats.command_line import first_line
 from formats.model_config import MULTI_LABEL_PROBLEM, SINGLE_LABEL_PROBLEM, is_multi_label
 from training.backbones import Backbone
 from training.config import TrainConfig
 from training.data.labels import multi_hot
 from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
-from training.errors import HubUnavailable, ToolkitError, first_line
+from training.errors import HubUnavailable, ToolkitError
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
 from training.option_checks import NO_REPORTING, TENSORBOARD, report_targets
 from training.traces import training_callbacks

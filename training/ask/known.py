@@ -17,9 +17,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from formats.command_line import first_line
 from formats.flag_record import from_csv_cell, text_key
 from formats.output_folder import TRAIN_CONFIG_FILE
-from training.errors import ToolkitError, first_line
+from training.errors import ToolkitError
 from training.paths import is_local
 
 # Why a pool text is skipped, in the order they are checked (a text in several counts once, under the first).

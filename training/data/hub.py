@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from formats.command_line import first_line
 from training.data.readers import SPLIT_ALIASES, Columns, Row
-from training.errors import HubUnavailable, ToolkitError, first_line
+from training.errors import HubUnavailable, ToolkitError
 
 
 def read_hub(dataset_id: str, columns: Columns, revision: str | None):

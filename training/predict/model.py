@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from formats.command_line import first_line
 from formats.model_config import DEFAULT_THRESHOLD, label_names, untuned_labels
 from formats.output_folder import BACKEND_CHOICES, CONFIG_FILE, ONNX_DIR, ONNX_FILES, ONNX_PREFERENCE, TORCH
-from training.errors import ToolkitError, first_line
+from training.errors import ToolkitError
 from training.paths import can_only_be_local
 from training.predict.engine import SIGMOID, SOFTMAX, Engine, OnnxEngine, TorchEngine
 from training.runtime import decision_thresholds, load_model, max_input_length, onnx_session, read_json_object
