@@ -11,6 +11,8 @@ import time
 import pytest
 
 from formats.output_folder import METRICS_FILE, SEARCH_FIGURE, STUDY_FILE, TRAIN_CONFIG_FILE, TRIALS_FILE
+from publish.card import build_facts, render_card
+from publish.hub import model_files
 from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
 from training.search import search_home
@@ -61,6 +63,10 @@ def test_search_3_records_3_trials_and_trains_with_the_best(tmp_path, tiny_backb
     assert config["epochs"] == float(best["epochs"]) and config["class_weights"] == "none"
     assert (out / SEARCH_FIGURE).is_file() and (out / STUDY_FILE).is_file()
     assert not search_home(out).exists()  # the search in progress is gone once the run is in place
+    files = model_files(out)  # what publish uploads: the trials and their figure, not the local study
+    assert TRIALS_FILE in files and SEARCH_FIGURE in files and STUDY_FILE not in files
+    card = str(render_card(build_facts(out, "tester/model")))
+    assert f"The best trial (number {search['best']['trial']}, " in card and "[`trials.csv`](trials.csv)" in card
 
 
 def test_options_the_user_set_are_not_searched(tmp_path, tiny_backbone_dir, emotion_labels):
