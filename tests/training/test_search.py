@@ -15,6 +15,7 @@ from publish.card import build_facts, render_card
 from publish.hub import model_files
 from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
+from training.paths import published_options
 from training.search import search_home
 from training.search_space import Range, default_space, read_space_file, resolve_space
 from training.seeds import median_index, spread
@@ -176,3 +177,14 @@ def test_the_median_is_the_lower_middle_one_and_spread_is_per_split():
     assert median_index([0.5, 0.9, 0.7]) == 2 and median_index([0.9, 0.5]) == 1 and median_index([0.6]) == 0
     figures = [{"test": {"accuracy": 0.5}}, {"test": {"accuracy": 0.7}}]
     assert spread(figures)["test"]["accuracy"] == pytest.approx({"mean": 0.6, "std": 0.1414213})
+
+
+def test_train_config_json_holds_no_password_and_no_local_path_of_the_search_options():
+    options = {"search_storage": "postgresql://me:secret@db.example.org/studies", "search_space": "/home/me/space.yaml"}
+    assert published_options(options) == {
+        "search_storage": "postgresql://db.example.org/studies",
+        "search_space": "space.yaml",
+    }
+    assert (
+        published_options({"search_storage": "sqlite:////home/me/tuned.db"})["search_storage"] == "sqlite:///tuned.db"
+    )
