@@ -10,10 +10,11 @@ resumes its own study on the rerun. Rows: wall seconds, validation and test macr
 search its trials (complete, pruned) and best options. The table printed at the end is what docs/search.md shows.
 
 Data sets (``--data`` beside the repository, ``../shared/data``):
-  * emotion: ``dair-ai/emotion`` files; 2,000 training texts (``--max-train-samples``, seeded);
-  * goemotions: GoEmotions, multi-label (28 labels); 2,000 training texts; ``--min-class-examples 1`` since a
-    2,000-text sample holds fewer than 5 examples of its rarest labels.
-Both: validation and test subsampled to ``EVAL_SAMPLES`` texts each (``--max-eval-samples``, seeded).
+  * emotion: ``dair-ai/emotion`` files;
+  * goemotions: GoEmotions, multi-label (28 labels); ``--min-class-examples 1`` since a 2,000-text sample holds
+    fewer than 5 examples of its rarest labels.
+Both: ``--train-samples`` training texts (2,000), validation and test subsampled to ``--eval-samples`` (1,000)
+texts each (``--max-eval-samples``, seeded: the same texts for both recipes), to keep a 2-core CPU's time down.
 Run it with ``OMP_NUM_THREADS=1`` on a shared CPU: torch's threads spinning against other processes' made a step
 several times slower there.
 """
@@ -32,29 +33,26 @@ from harness import REPO, machine, pct, pp, print_table, ratio, training_args
 from formats.output_folder import METRICS_FILE
 
 SHARED = REPO.parent / "shared" / "data"
-# Validation and test are subsampled (seeded, the same texts for both recipes) to keep a 2-core CPU's time down:
-# each trial evaluates validation after every epoch.
-EVAL_SAMPLES = 1000
 RECIPES = ("default", "search")  # the default recipe; --search TRIALS
 DATASETS = {
-    "emotion": {"data": SHARED / "emotion", "max_train_samples": 2000, "max_eval_samples": EVAL_SAMPLES},
+    "emotion": {"data": SHARED / "emotion"},
     "goemotions": {
         "data": SHARED / "goemotions",
         "label_column": "labels",
-        "max_train_samples": 2000,
-        "max_eval_samples": EVAL_SAMPLES,
         "min_class_examples": 1,
     },
 }
 
 
-def run_job(out: Path, dataset: str, recipe: str, trials: int) -> dict:
+def run_job(args, dataset: str, recipe: str) -> dict:
     """Train one (data set, recipe) with ``python -m training`` in a subprocess; its row."""
-    folder = out / f"{dataset}-{recipe}"
-    options = {**DATASETS[dataset], "model": "offline", "output_dir": folder, "report_to": "none"}
+    scale = {"max_train_samples": args.train_samples, "max_eval_samples": args.eval_samples}
+    name = f"{dataset}-{args.train_samples}-{recipe}"
+    out, trials, folder = args.out, args.trials, args.out / name
+    options = {**DATASETS[dataset], **scale, "model": "offline", "output_dir": folder, "report_to": "none"}
     if recipe == "search":
         options["search"] = trials
-    log = out / f"{dataset}-{recipe}.log"
+    log = out / f"{name}.log"
     began = time.perf_counter()
     with log.open("a", encoding="utf-8") as file:
         code = subprocess.call(
@@ -66,6 +64,7 @@ def run_job(out: Path, dataset: str, recipe: str, trials: int) -> dict:
     row = {
         "dataset": dataset,
         "recipe": recipe,
+        **scale,
         "wall_seconds": round(time.perf_counter() - began, 1),
         "training_seconds": metrics["training"]["seconds"],
         "epochs_run": metrics["training"]["schedule"]["epochs_run"],
@@ -84,8 +83,11 @@ def run_job(out: Path, dataset: str, recipe: str, trials: int) -> dict:
 def print_rows(rows: list[dict]) -> None:
     """One table: each data set's default and search rows, and the differences and time ratio."""
     table = []
-    for dataset in dict.fromkeys(row["dataset"] for row in rows):
-        by_recipe = {row["recipe"]: row for row in rows if row["dataset"] == dataset}
+    for dataset, size in dict.fromkeys((row["dataset"], row["max_train_samples"]) for row in rows):
+        by_recipe = {
+            row["recipe"]: row for row in rows if (row["dataset"], row["max_train_samples"]) == (dataset, size)
+        }
+        dataset = f"{dataset} ({size:,} texts)"
         for recipe, row in by_recipe.items():
             table.append(
                 (
@@ -121,6 +123,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=RECIPES)
     parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--train-samples", type=int, default=2000, help="the seeded training sample")
+    parser.add_argument("--eval-samples", type=int, default=1000, help="validation and test: each subsampled so")
     parser.add_argument("--out", type=Path, default=Path("/work/runs/search"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -129,9 +133,13 @@ def main() -> None:
     print(machine())
     for dataset in args.datasets:
         for recipe in args.recipes:
-            if any(row["dataset"] == dataset and row["recipe"] == recipe for row in rows):
+            key = (dataset, recipe, args.train_samples, args.eval_samples)
+            if any(
+                (row["dataset"], row["recipe"], row["max_train_samples"], row["max_eval_samples"]) == key
+                for row in rows
+            ):
                 continue
-            row = run_job(args.out, dataset, recipe, args.trials)
+            row = run_job(args, dataset, recipe)
             rows.append(row)
             with rows_file.open("a", encoding="utf-8") as file:
                 file.write(json.dumps(row) + "\n")
