@@ -26,9 +26,11 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from formats.command_line import first_line
 from formats.output_folder import CHECKPOINTS_DIR, STUDY_FILE
 from training.config import TrainConfig
 from training.errors import ToolkitError
+from training.paths import portable_storage
 from training.search_report import write_search_files
 from training.search_space import SEARCHED, Range, describe_space, resolve_space, suggest
 from training.stages import Inputs, Job, Start
@@ -98,11 +100,14 @@ def open_search(job: Job, inputs: Inputs, start: Start):
         search_home(job.folder).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{(search_home(job.folder) / STUDY_FILE).resolve()}"
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5; what they do here is tested
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5: no warning on every run
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S)
     except Exception as err:  # a bad URL, a missing database driver, a server that does not answer
-        raise ToolkitError(f"config error: --search-storage {url}: cannot open it ({err})") from None
+        raise ToolkitError(
+            f"config error: --search-storage {portable_storage(url)}: cannot open it ({type(err).__name__}: "
+            f"{first_line(err)}) — expected an SQLAlchemy database URL whose driver is installed"
+        ) from None
     study = optuna.create_study(
         storage=storage,
         study_name=study_name(config, inputs.fingerprints, space),

@@ -137,6 +137,19 @@ def test_a_bad_search_space_file_is_one_line_naming_the_file_and_the_entry(
     assert err[0].startswith(f"config error: --search-space {space}: ") and expected in err[0]
 
 
+def test_a_storage_that_cannot_be_opened_is_one_line_without_its_password(
+    tmp_path, capsys, tiny_backbone_dir, emotion_labels
+):
+    storage = "nosuchdatabase://me:secret@db.example.org/studies"
+    options = run_options(tmp_path, tiny_backbone_dir, emotion_labels, "--search", "2", "--search-storage", storage)
+    assert main(options) == 2
+    err = capsys.readouterr().err
+    assert "secret" not in err and "Traceback" not in err
+    last = err.strip().splitlines()[-1]  # the lines above: the data summary's warnings, the head's new weights
+    assert last.startswith("config error: --search-storage nosuchdatabase://db.example.org/studies: cannot open it")
+    assert not (tmp_path / "out").exists()
+
+
 def test_search_options_need_search(tmp_path, capsys):
     assert main(["--data", str(tmp_path), "--search-storage", "sqlite:///x.db", "--output-dir", "x"]) == 2
     assert capsys.readouterr().err.strip() == "config error: --search-storage needs --search N (the number of trials)"
