@@ -212,8 +212,8 @@ class TrainConfig:
     seeds: int = field(
         default=1,
         metadata={
-            "help": "Train K times with seeds --seed..--seed+K-1: metrics.json and the card report mean ± std, and "
-            "the model kept is the one with the median validation macro F1."
+            "help": f"Train K times with seeds --seed..--seed+K-1: {METRICS_FILE} and the card report mean ± std, "
+            "and the model kept is the one with the median validation macro F1."
         },
     )
     corrections: str | None = field(

@@ -27,7 +27,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from formats.command_line import first_line
-from formats.output_folder import CHECKPOINTS_DIR, STUDY_FILE
+from formats.output_folder import CHECKPOINTS_DIR, STUDY_FILE, TRAIN_CONFIG_FILE
 from training.config import TrainConfig
 from training.errors import ToolkitError
 from training.paths import portable_storage
@@ -196,7 +196,7 @@ def search_options(job: Job, inputs: Inputs, start: Start) -> tuple[Start, dict]
     if job.state.num_processes > 1:
         raise ToolkitError(
             "config error: --search runs in one process — run it without torchrun / accelerate launch, then train "
-            "with the options it found (its train_config.json) on several"
+            f"with the options it found (its {TRAIN_CONFIG_FILE}) on several"
         )
     import optuna
 
