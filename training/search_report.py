@@ -50,7 +50,9 @@ def draw(rows: list[dict], importance: dict[str, float], objective: str) -> Figu
     figure = Figure(figsize=(11, 4))
     trials_axis, importance_axis = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     for state, marker in (("complete", "o"), ("pruned", "x")):
-        points = [(row["trial"], row["objective"]) for row in rows if row["state"] == state and row["objective"]]
+        points = [
+            (row["trial"], row["objective"]) for row in rows if row["state"] == state and row["objective"] is not None
+        ]
         if points:
             trials_axis.scatter(*zip(*points, strict=True), marker=marker, label=state)
     best, line = None, []

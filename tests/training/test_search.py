@@ -201,3 +201,35 @@ def test_train_config_json_holds_no_password_and_no_local_path_of_the_search_opt
     assert (
         published_options({"search_storage": "sqlite:////home/me/tuned.db"})["search_storage"] == "sqlite:///tuned.db"
     )
+
+
+def test_trials_record_a_pruned_trial_by_its_best_epoch_and_the_figure_draws_every_state(tmp_path):
+    import optuna
+
+    from training.search_report import draw, trial_rows
+
+    study = optuna.create_study(direction="maximize")
+    distribution = {"learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-3, log=True)}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"learning_rate": 1e-4}, distributions=distribution, value=0.0, intermediate_values={1: 0.0}
+        )
+    )
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"learning_rate": 3e-4},
+            distributions=distribution,
+            state=optuna.trial.TrialState.PRUNED,
+            intermediate_values={1: 0.4, 2: 0.3},
+            user_attrs={"seconds": 12.5},
+        )
+    )
+    rows = trial_rows(study)
+    assert [(row["state"], row["pruned"], row["objective"], row["epochs_evaluated"]) for row in rows] == [
+        ("complete", False, 0.0, 1),
+        ("pruned", True, 0.4, 2),
+    ]
+    assert rows[1]["seconds"] == 12.5 and rows[1]["learning_rate"] == 3e-4 and rows[1]["batch_size"] is None
+    figure = draw(rows, {}, "f1_macro")
+    trials_axis = figure.axes[0]
+    assert len(trials_axis.collections) == 2  # complete and pruned points, a zero objective included
