@@ -55,7 +55,7 @@ OUTSIDE_THE_STUDY = (
 )
 # The first trials run whole (the pruner needs some to compare with); then a trial is stopped after any epoch
 # from the second on where its validation macro F1 is below the median of earlier trials at that epoch.
-PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EPOCHS = 4, 1
+PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EPOCHS = 4, 2  # Optuna prunes from step (epoch) == warmup on
 SAMPLER_STARTUP_TRIALS = 5  # random trials before TPE models the space (Optuna's default of 10 suits long searches)
 HEARTBEAT_S = 60  # a trial whose process died is marked failed by a later run after 2 heartbeats
 
