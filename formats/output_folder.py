@@ -45,6 +45,9 @@ LOCAL_PATHS_FILE = "local_paths.json"  # full local paths: stays on this machine
 # a "Training metrics" tab; "runs" is where Trainer has always put them.
 TRACES_DIR = "runs"
 TRACES_PATTERN = "events.out.tfevents.*"  # the event files TensorBoard writes (and the Hub looks for)
+# --search: one row per trial (options, objective, seconds, state), the objective by trial and each option's
+# importance as a figure, and the Optuna study itself (SQLite), from which a search resumes.
+TRIALS_FILE, SEARCH_FIGURE, STUDY_FILE = "trials.csv", "search.png", "study.db"
 CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once the best one is loaded
 COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
 COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES

@@ -1,14 +1,11 @@
 """The model card of an output folder: facts read from the files training wrote, rendered with a template.
 
-Everything here is pure (no network): :func:`build_facts` reads ``metrics.json``, ``train_config.json``,
-``config.json``, ``errors.csv`` and, when present, ``corrections.json``, ``comparison.json`` and the TensorBoard
-traces into a :class:`CardFacts`; :func:`card_data` turns the facts into the Hub front matter (``ModelCardData``
-with ``EvalResult`` s for the ``model-index``); :func:`render_card` fills ``templates/model_card.md`` and returns
-a ``huggingface_hub.ModelCard``. Decisions live here, the template only lays them out.
+Pure (no network): :func:`build_facts` reads a run's reports (metrics, train_config, config.json, errors.csv, any
+corrections, comparison, traces) into :class:`CardFacts`; :func:`card_data` makes the front matter; :func:`render_card`
+fills ``templates/model_card.md``. Decisions live here and in publish.tuning; the template only lays them out.
 
-Text that comes from the data (tweets, labels, rejection reasons, paths) reaches the card only
-through ``publish.filters.md_text``, so a tweet cannot break a table or inject HTML/markdown into the card;
-the template's other filters (percentages, durations, code spans) live in ``publish.filters`` too.
+Text from the data (tweets, labels, reasons, paths) reaches the card only through ``publish.filters.md_text``:
+a tweet cannot break a table or inject HTML/markdown; the template's other filters live there too.
 """
 
 from __future__ import annotations
@@ -61,6 +58,7 @@ from publish.results import (
     result_columns,
     result_rows,
 )
+from publish.tuning import Tuning, read_tuning
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
@@ -134,6 +132,7 @@ class CardFacts:
     space_id: str | None = None
     multi_label: bool = False  # metrics.json "task": a set of labels per text, decided by thresholds
     thresholds: Thresholds | None = None  # multi-label: objective, values, notes (escaped)
+    tuning: Tuning | None = None  # --search and --seeds: the "How it was tuned" section (publish.tuning)
 
     @property
     def model_name(self) -> str:
@@ -303,6 +302,7 @@ def build_facts(
             if metrics.multi_label and metrics.thresholds
             else None
         ),
+        tuning=read_tuning(folder, raw_metrics),
     )
 
 

@@ -43,10 +43,12 @@ from formats.output_folder import (
     METRICS_FILE,
     ONNX_DIR,
     ONNX_FILES,
+    SEARCH_FIGURE,
     TOKENIZER_CONFIG_FILE,
     TOKENIZER_FILES,
     TRACES_DIR,
     TRAIN_CONFIG_FILE,
+    TRIALS_FILE,
     WEIGHTS_FILE,
     trace_files,
 )
@@ -62,6 +64,7 @@ FORMATS_DIR = Path(formats.__file__).resolve().parent  # what the parts share: u
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE)
 # The reports training, export and compare write; never LOCAL_PATHS_FILE (full local paths) or checkpoints.
 REPORT_FILES = (METRICS_FILE, TRAIN_CONFIG_FILE, ERRORS_FILE, *FIGURES, CORRECTIONS_FILE, *COMPARISON_FILES)
+REPORT_FILES += (TRIALS_FILE, SEARCH_FIGURE)  # --search (its study.db stays here: the trials say what it holds)
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES, *REPORT_FILES)
 # ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there); of TRACES_DIR,
 # only the event files.

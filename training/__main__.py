@@ -61,6 +61,8 @@ from training.quality.figures import figures_and_baselines, write_headline_figur
 from training.quality.multi_label import errors_table as multi_label_errors
 from training.quality.multi_label import multi_label_metrics, tune_thresholds
 from training.runtime import sigmoid
+from training.search import forget_search, search_options
+from training.seeds import train_seeds
 from training.stages import Inputs, Job, Report, Start, Thresholds, Tuned
 from training.train import (
     detect_hardware,
@@ -98,17 +100,21 @@ def train_and_report(job: Job) -> Path:
     """Everything after start-up, written into ``job.out`` and swapped into ``job.folder`` at the end."""
     inputs = load_inputs(job)  # validated before anything slow happens; corrections applied
     start = load_backbone(job, inputs)  # a Hub model, a folder, or an alias with its recommended options
-    tuned = fine_tune_and_calibrate(job, inputs, start)  # every process; the best epoch, saved
+    start, search = search_options(job, inputs, start)  # --search N: the options of the best of N trials
+    # every process; the best epoch (--seeds K: of the median seed), saved
+    tuned, seeds = train_seeds(start, inputs.data, lambda s: fine_tune_and_calibrate(job, inputs, s), evaluate_splits)
+    tuned.fine_tuned.trainer.save_model(str(job.out))  # every process calls it; Trainer writes once
     if not job.main_process:
         return job.folder  # nothing below is collective: the main process alone does it, no process waits
     baselines, projection = figures_and_baselines(job.out, inputs.data, start.backbone, start.config, job.device)
     evaluation = evaluate_splits(inputs.data, tuned)
-    write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection))
+    write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection, search, seeds))
     if start.config.export_onnx:
         from training.export import export_onnx, format_report
 
         print(format_report(export_onnx(job.out)))
     swap_in(job.out, job.folder)  # the whole run at once: readers never meet a mix of two runs' files
+    forget_search(start.config, job.folder)  # the run holds its own copy of the study now
     if start.config.push_to_hub:
         push(job.folder, start.config)
     print_summary(job.folder, evaluation, baselines, tuned.fine_tuned, job.hardware, tuned.calibration)
@@ -226,8 +232,8 @@ def load_backbone(job: Job, inputs: Inputs) -> Start:
 
 
 def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
-    """Fine-tune (every process), predict validation and test with the best epoch, fold the temperature into
-    the head where it helps, and save the model."""
+    """Fine-tune (every process), predict validation and test with the best epoch, and fold the temperature into
+    the head where it helps."""
     data, config = inputs.data, start.config
     multi = data.multi_label
     tokenized = tokenize_splits(data.splits, start.tokenizer, config.max_length, len(data.labels) if multi else None)
@@ -240,7 +246,6 @@ def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
     gold = {name: gold_labels(data, name) for name in logits}
     probe = probe_batch(start.tokenizer, tokenized["validation"])
     calibration, logits, thresholds = calibrate_and_tune(tuned.trainer.model, probe, data, logits, gold, config)
-    tuned.trainer.save_model(str(job.out))  # every process calls it; Trainer writes once: weights, config, tokenizer
     return Tuned(tuned, logits, gold, calibration, thresholds)
 
 
@@ -355,6 +360,7 @@ def metrics_json(job: Job, data: LoadedData, tuned: Tuned, report: Report) -> di
             **({"label_sets": label_sets} if label_sets else {}),
         },
         "embedding_map": report.projection,
+        **{key: value for key, value in (("search", report.search), ("seeds", report.seeds)) if value},
     }
 
 

@@ -194,6 +194,28 @@ class TrainConfig:
             "tab); the others need their package installed (docs/tracking.md)."
         },
     )
+    search: int | None = field(
+        default=None,
+        metadata={
+            "help": "Tune the recipe first: N Optuna trials maximising validation macro F1 (learning rate, epochs, "
+            "batch size, warmup, weight decay, class weights; options you set stay fixed), then train with the best "
+            "trial's options. Resumable: a rerun with the same --output-dir continues the study (docs/search.md)."
+        },
+    )
+    search_space: str | None = field(
+        default=None, metadata={"help": "--search: a YAML file that overrides the search space (docs/search.md)."}
+    )
+    search_storage: str | None = field(
+        default=None,
+        metadata={"help": "--search: an Optuna RDB URL (e.g. postgresql://…) to share one study between machines."},
+    )
+    seeds: int = field(
+        default=1,
+        metadata={
+            "help": f"Train K times with seeds --seed..--seed+K-1: {METRICS_FILE} and the card report mean ± std, "
+            "and the model kept is the one with the median validation macro F1."
+        },
+    )
     corrections: str | None = field(
         default=None,
         metadata={

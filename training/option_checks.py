@@ -11,6 +11,7 @@ from pathlib import Path
 from training.backbones import ALIASES
 from training.errors import ToolkitError
 from training.paths import can_only_be_local
+from training.search_space import read_space_file
 
 TENSORBOARD = "tensorboard"  # the default: its traces go into the output folder (training.traces)
 NO_REPORTING = "none"
@@ -58,6 +59,19 @@ def check_report_to(report_to: str) -> None:
             )
 
 
+def check_search(config) -> None:
+    """``--search-space`` and ``--search-storage`` only with ``--search``; the space file read and checked now.
+
+    Raises:
+        ToolkitError: one line naming the option (and the file's entry) and what it expects.
+    """
+    for name in ("search_space", "search_storage"):
+        if getattr(config, name) and not config.search:
+            raise ToolkitError(f"config error: --{name.replace('_', '-')} needs --search N (the number of trials)")
+    if config.search_space:
+        read_space_file(config.search_space)
+
+
 def check_config(config) -> None:
     """Reject option values that cannot work, naming the option.
 
@@ -79,7 +93,9 @@ def check_config(config) -> None:
         "early_stopping_patience",
         "max_train_samples",
         "max_eval_samples",
-    ):  # the last two may be None: no limit
+        "search",
+        "seeds",
+    ):  # max_train_samples, max_eval_samples and search may be None: no limit, no search
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ToolkitError(f"config error: --{name.replace('_', '-')} must be > 0, got {value}")
@@ -89,6 +105,7 @@ def check_config(config) -> None:
             f"got {config.min_votes} and {config.max_new_per_client}"
         )
     check_report_to(config.report_to)
+    check_search(config)
     if not 0 <= config.warmup_ratio < 1:
         raise ToolkitError(f"config error: --warmup-ratio must be in [0, 1), got {config.warmup_ratio}")
     if config.push_to_hub and not config.hub_model_id:

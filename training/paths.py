@@ -17,7 +17,8 @@ from typing import Any
 
 from formats.output_folder import LOCAL_PATHS_FILE
 
-PATH_OPTIONS = ("data", "model", "output_dir", "corrections")  # TrainConfig fields that may be local paths
+PATH_OPTIONS = ("data", "model", "output_dir", "corrections", "search_space")  # TrainConfig fields: local paths?
+STORAGE_OPTIONS = ("search_storage",)  # database URLs: may hold a password, or a local file's path (sqlite)
 
 
 def is_url(value: str) -> bool:
@@ -67,8 +68,28 @@ def portable_name(value: str | None) -> str | None:
 
 
 def published_options(options: dict[str, Any]) -> dict[str, Any]:
-    """TrainConfig options as ``train_config.json`` records them: local paths by :func:`portable_name`."""
-    return {key: portable_name(value) if key in PATH_OPTIONS else value for key, value in options.items()}
+    """TrainConfig options as ``train_config.json`` records them: local paths by :func:`portable_name`, database
+    URLs by :func:`portable_storage`."""
+    return {
+        key: portable_name(value)
+        if key in PATH_OPTIONS
+        else portable_storage(value)
+        if key in STORAGE_OPTIONS
+        else value
+        for key, value in options.items()
+    }
+
+
+def portable_storage(url: str | None) -> str | None:
+    """A database URL without its user and password, and a SQLite file by its name
+    (``postgresql://me:pw@db.example.org/studies`` -> ``postgresql://db.example.org/studies``)."""
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        return f"{parts.scheme}:///{Path(parts.path).name}"
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def local_paths(options: dict[str, Any]) -> dict[str, str]:

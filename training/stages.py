@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +86,5 @@ class Report:
     evaluation: dict  # split -> metrics of the fine-tuned model
     baselines: dict  # baseline name -> split -> metrics
     projection: dict  # how the embedding map was made
+    search: dict = field(default_factory=dict)  # --search: metrics.json "search" (training.search_report)
+    seeds: dict = field(default_factory=dict)  # --seeds K: metrics.json "seeds" (training.seeds)

@@ -241,9 +241,17 @@ class ClassifierTrainer(Trainer):
 
 
 def fine_tune(
-    config: TrainConfig, model, tokenizer, tokenized: dict, labels: list[str], hardware: Hardware, checkpoint_dir: Path
+    config: TrainConfig,
+    model,
+    tokenizer,
+    tokenized: dict,
+    labels: list[str],
+    hardware: Hardware,
+    checkpoint_dir: Path,
+    callbacks: tuple = (),
 ) -> FineTuned:
-    """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch."""
+    """Train on ``tokenized["train"]``, evaluate on validation every epoch, keep the best epoch (``callbacks``:
+    more TrainerCallbacks, e.g. a search's pruning)."""
     from accelerate import PartialState
     from transformers import DataCollatorWithPadding
 
@@ -267,7 +275,8 @@ def fine_tune(
         if multi_label
         else trainer_metrics(labels),
         compute_loss_func=loss,
-        callbacks=training_callbacks(config, checkpoint_dir.parent),  # the checkpoints' parent: the run's folder
+        # the checkpoints' parent: the run's folder
+        callbacks=[*training_callbacks(config, checkpoint_dir.parent), *callbacks],
     )
     quiet_tokenizer_forks(args.dataloader_num_workers)
     start = time.perf_counter()

@@ -166,3 +166,18 @@ def test_figures_of_another_shape_are_one_line(runs):
     (a / "metrics.json").write_text(json.dumps({**metrics, "labels": "neg,pos"}))
     with pytest.raises(ToolkitError, match=r"field 'labels' or 'eval.test' missing"):
         load_run(a)
+
+
+def test_a_run_of_several_seeds_shows_its_spread(runs):
+    a, b = runs
+    metrics = json.loads((b / "metrics.json").read_text())
+    spread = {"accuracy": {"mean": 0.55, "std": 0.05}, "f1_macro": {"mean": 0.41, "std": 0.02}}
+    metrics["seeds"] = {"seeds": [42, 43, 44], "kept_seed": 43, "spread": {"test": spread}}
+    (b / "metrics.json").write_text(json.dumps(metrics))
+    comparison = compare_runs(load_run(a), load_run(b))
+    assert comparison["spread"] == {"baseline": None, "candidate": {"seeds": 3, **spread}}
+    assert (
+        "- B, over 3 seeds (mean ± std; the table shows the model kept): "
+        "accuracy 55.00% ± 5.00 pp, f1_macro 41.00% ± 2.00 pp" in format_markdown(comparison)
+    )
+    assert "spread" not in compare_runs(load_run(a), load_run(a))  # runs of one seed: comparison.json as before

@@ -56,7 +56,8 @@ def load_run(folder: str | Path) -> dict:
         raise ToolkitError(
             f"compare error: {folder}: no such output folder — expected a folder written by python -m training"
         )
-    metrics = read_metrics(_read_json(folder / METRICS_FILE))
+    raw_metrics = _read_json(folder / METRICS_FILE)
+    metrics = read_metrics(raw_metrics)
     train_config = read_train_config(_read_json(folder / TRAIN_CONFIG_FILE))
     split = metrics.headline_split
     if split not in metrics.eval or metrics.labels is None:
@@ -80,7 +81,16 @@ def load_run(folder: str | Path) -> dict:
         "sha256": sha256,
         "metrics": scores,
         "rows": _read_errors(folder / ERRORS_FILE),
+        "spread": seed_spread(raw_metrics, split),
     }
+
+
+def seed_spread(metrics: dict, split: str) -> dict | None:
+    """A ``--seeds K`` run's mean and std of the compared figures on ``split`` (with K), else None."""
+    seeds = metrics.get("seeds") if isinstance(metrics.get("seeds"), dict) else {}
+    figures = (seeds.get("spread") or {}).get(split) or {}
+    spread = {key: figures[key] for key in COMPARED if isinstance(figures.get(key), dict)}
+    return {"seeds": len(seeds.get("seeds", [])), **spread} if spread else None
 
 
 def _read_json(path: Path) -> dict:
@@ -180,7 +190,32 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
         "per_class_f1": per_class,
         "changed": {kind: len(items) for kind, items in changed.items()},
         "examples": [item for items in changed.values() for item in items[:EXAMPLES_PER_KIND]],
+        **spread_of(baseline, candidate),
     }
+
+
+def spread_of(baseline: dict, candidate: dict) -> dict:
+    """comparison.json's ``spread`` (only when a run was trained with ``--seeds``): each run's mean ± std."""
+    if baseline["spread"] is None and candidate["spread"] is None:
+        return {}
+    return {"spread": {"baseline": baseline["spread"], "candidate": candidate["spread"]}}
+
+
+def spread_lines(comparison: dict) -> list[str]:
+    """The report's lines on the seeds' spread: how far a difference between the two runs is from chance."""
+    lines = []
+    for run, name in (("baseline", "A"), ("candidate", "B")):
+        spread = comparison.get("spread", {}).get(run)
+        if spread:
+            figures = ", ".join(
+                f"{key} {_pct(spread[key]['mean'])} ± {100 * spread[key]['std']:.2f} pp"
+                for key in COMPARED
+                if key in spread
+            )
+            lines.append(
+                f"- {name}, over {spread['seeds']} seeds (mean ± std; the table shows the model kept): {figures}"
+            )
+    return ["", *lines] if lines else []
 
 
 # ----------------------------------------------------------------------------- presenting
@@ -209,6 +244,7 @@ def format_markdown(comparison: dict) -> str:
     rows += [(f"F1 {label}", values) for label, values in comparison["per_class_f1"].items()]
     for name, v in rows:
         lines.append(f"| {name} | {_pct(v['baseline'])} | {_pct(v['candidate'])} | {_pp(v['delta'])} |")
+    lines += spread_lines(comparison)
     counts = comparison["changed"]
     lines += [
         "",
