@@ -1,5 +1,5 @@
 """The model card's "How it was tuned": what ``--search`` tried and found, and how much ``--seeds`` moved the
-figures, read from metrics.json's ``search`` and ``seeds`` entries (``training.search_report``, ``training.seeds``).
+figures, read from metrics.json's ``search`` and ``seeds`` entries (written by ``training.tuning``).
 
 The entries are the toolkit's own numbers and option names; anything else in them is left out rather than shown.
 """

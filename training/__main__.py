@@ -61,8 +61,6 @@ from training.quality.figures import figures_and_baselines, write_headline_figur
 from training.quality.multi_label import errors_table as multi_label_errors
 from training.quality.multi_label import multi_label_metrics, tune_thresholds
 from training.runtime import sigmoid
-from training.search import forget_search, search_options
-from training.seeds import train_seeds
 from training.stages import Inputs, Job, Report, Start, Thresholds, Tuned
 from training.train import (
     detect_hardware,
@@ -71,6 +69,8 @@ from training.train import (
     predict_logits,
     tokenize_splits,
 )
+from training.tuning.search import forget_search, search_options
+from training.tuning.seeds import train_seeds
 
 
 @one_line_errors

@@ -11,7 +11,7 @@ from pathlib import Path
 from training.backbones import ALIASES
 from training.errors import ToolkitError
 from training.paths import can_only_be_local
-from training.search_space import read_space_file
+from training.tuning.space import read_space_file
 
 TENSORBOARD = "tensorboard"  # the default: its traces go into the output folder (training.traces)
 NO_REPORTING = "none"

@@ -86,5 +86,5 @@ class Report:
     evaluation: dict  # split -> metrics of the fine-tuned model
     baselines: dict  # baseline name -> split -> metrics
     projection: dict  # how the embedding map was made
-    search: dict = field(default_factory=dict)  # --search: metrics.json "search" (training.search_report)
-    seeds: dict = field(default_factory=dict)  # --seeds K: metrics.json "seeds" (training.seeds)
+    search: dict = field(default_factory=dict)  # --search: metrics.json "search" (training.tuning.report)
+    seeds: dict = field(default_factory=dict)  # --seeds K: metrics.json "seeds" (training.tuning.seeds)

@@ -16,9 +16,9 @@ from publish.hub import model_files
 from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
 from training.paths import published_options
-from training.search import search_home
-from training.search_space import Range, default_space, read_space_file, resolve_space
-from training.seeds import median_index, spread
+from training.tuning.search import search_home
+from training.tuning.seeds import median_index, spread
+from training.tuning.space import Range, default_space, read_space_file, resolve_space
 
 # A space small enough for seconds per trial on the tiny model; the learning rate still varies.
 TINY_SPACE = "learning_rate: {low: 1e-4, high: 1e-2, log: true}\nepochs: [1, 2]\nbatch_size: [8]\nclass_weights: none\n"
@@ -206,7 +206,7 @@ def test_train_config_json_holds_no_password_and_no_local_path_of_the_search_opt
 def test_trials_record_a_pruned_trial_by_its_best_epoch_and_the_figure_draws_every_state(tmp_path):
     import optuna
 
-    from training.search_report import draw, trial_rows
+    from training.tuning.report import draw, trial_rows
 
     study = optuna.create_study(direction="maximize")
     distribution = {"learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-3, log=True)}

@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from formats.output_folder import SEARCH_FIGURE, TRIALS_FILE, save_figure
-from training.search_space import SEARCHED, describe_space
+from training.tuning.space import SEARCHED, describe_space
 
 
 def trial_rows(study) -> list[dict]:
@@ -78,7 +78,7 @@ def write_search_files(out: Path, search, options: dict, objective: str) -> dict
 
     Args:
         out: the run's folder (staging).
-        search: the finished ``training.search.Search``.
+        search: the finished ``training.tuning.search.Search``.
         options: the best trial's options (the final model's).
         objective: the metric maximised (validation, e.g. ``f1_macro``).
     """

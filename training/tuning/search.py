@@ -31,10 +31,10 @@ from formats.output_folder import CHECKPOINTS_DIR, STUDY_FILE, TRAIN_CONFIG_FILE
 from training.config import TrainConfig
 from training.errors import ToolkitError
 from training.paths import portable_storage
-from training.search_report import write_search_files
-from training.search_space import SEARCHED, Range, describe_space, resolve_space, suggest
 from training.stages import Inputs, Job, Start
 from training.train import fine_tune, load_model_and_tokenizer, tokenize_splits
+from training.tuning.report import write_search_files
+from training.tuning.space import SEARCHED, Range, describe_space, resolve_space, suggest
 
 OBJECTIVE = "f1_macro"  # validation macro F1; multi-label: at thresholds tuned on validation (training.objectives)
 # Options that do not change what a trial measures: a rerun that changes only these continues the same study
