@@ -42,6 +42,7 @@ class Known:
     keys: dict[str, set[bytes]] = field(default_factory=lambda: {reason: set() for reason in REASONS})
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # the --exclude files read (a sheet may never replace one)
+    labelled: dict[str, int] = field(default_factory=dict)  # class -> texts of the model's train split, when read
 
     def add(self, reason: str, texts) -> None:
         self.keys[reason].update(key_hash(text) for text in texts if text)
@@ -98,6 +99,7 @@ def training_data(model: str, known: Known) -> None:
             known.notes.append(f"note: cannot read {model}'s training data ({err}): {NOT_SKIPPED}")
         else:
             known.add(TRAINING, data.splits["train"]["text"])
+            known.labelled = {label: counts["train"] for label, counts in data.class_counts().items()}
             for name in ("validation", "test"):
                 known.add(HELD_OUT, data.splits[name]["text"] if name in data.splits else [])
     if config.corrections and is_local(config.corrections) and Path(config.corrections).expanduser().exists():
