@@ -193,3 +193,16 @@ def test_a_base_encoder_as_model_writes_a_sheet_of_typical_texts_with_no_suggest
     again = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert [row["text"] for row in again] == [row["text"] for row in sheet]  # seeded: the same picks
     assert all(row["suggested"] is None and row["uncertainty"] is None for row in again)
+
+
+def test_offline_and_a_headless_folder_are_base_encoders_a_classifier_is_not(tmp_path, tiny_model_dir):
+    from pathlib import Path
+
+    from training.ask.cold import encoder_folder as base_encoder
+    from training.ask.known import known_texts
+    from training.backbones import ALIASES
+
+    assert base_encoder("offline", None) == Path(ALIASES["offline"].path())
+    assert base_encoder(str(encoder_folder(tmp_path / "encoder")), None) == tmp_path / "encoder"
+    assert base_encoder(str(tiny_model_dir), None) is None  # a text classifier: its uncertainty ranks the pool
+    assert "offline is the bundled base encoder" in known_texts("offline", []).notes[0]

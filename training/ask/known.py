@@ -20,6 +20,7 @@ from pathlib import Path
 from formats.command_line import first_line
 from formats.flag_record import from_csv_cell, text_key
 from formats.output_folder import TRAIN_CONFIG_FILE
+from training.backbones import ALIASES
 from training.errors import ToolkitError
 from training.paths import is_local
 
@@ -74,6 +75,12 @@ def known_texts(model: str, excludes: list[str], text_column: str = "text", labe
 def training_data(model: str, known: Known) -> None:
     """Add the texts of ``model``'s data (train, validation/test) and corrections; a note when they cannot be read."""
     folder = Path(model).expanduser()
+    if model in ALIASES and not folder.exists():
+        known.notes.append(
+            f"note: {model} is the bundled base encoder, trained on no data of yours: pass --exclude FILE "
+            "(repeatable) with your validation/test data so that none of it is asked"
+        )
+        return
     if not folder.is_dir():
         known.notes.append(f"note: {model} is a Hub model id, not an output folder here: {NOT_SKIPPED}")
         return
