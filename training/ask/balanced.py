@@ -36,7 +36,7 @@ OVERSAMPLE = 3  # candidates drawn per text of a class's quota, before outliers 
 
 @dataclass(frozen=True)
 class Balance:
-    """The settings of ``balanced`` (the values measured best on the emotion benchmark's proxy)."""
+    """The settings of ``balanced``: set a priori, not tuned (docs/active_learning.md says why)."""
 
     floor: float = 0.2  # share of the batch picked at random
     power: float = 1.0  # within a class, P(pick) ~ uncertainty ** power; 0 = at random

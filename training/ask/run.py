@@ -31,7 +31,7 @@ from training.ask.cold import NO_MODEL, cold_rows, eligible_texts, encoder_folde
 from training.ask.embed import Embedder
 from training.ask.known import Known, known_texts
 from training.ask.pool import Pool, probabilities, probability_columns, rows_at, scan
-from training.ask.ranking import BALANCED, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
+from training.ask.ranking import BALANCED, DEFAULT, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
 from training.ask.sheet import sheet_format, write_sheet
 from training.data.options import reading_field
 from training.errors import ToolkitError
@@ -49,7 +49,7 @@ class AskOptions:
     pool: str
     output: str
     budget: int = 100
-    strategy: str = BALANCED
+    strategy: str = DEFAULT
     seed: int = 0
     exclude: tuple[str, ...] = ()
     simulate: bool = False
