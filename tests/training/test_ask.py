@@ -23,7 +23,6 @@ from training.ask.ranking import (
     choose,
     distinct_in_order,
     entropy_uncertainty,
-    k_center_greedy,
     margin_uncertainty,
     ranked,
     suggestion,
@@ -48,7 +47,7 @@ SUGGESTED = re.compile(r"^\S+ \d\.\d\d( \| \S+ \d\.\d\d){2}$")
 def test_margin_is_one_minus_the_gap_of_the_two_likeliest_and_ranks_smallest_gap_first():
     assert margin_uncertainty(PROBS) == pytest.approx([0.90, 0.15, 0.99, 0.60])
     assert ranked(uncertainty(PROBS, "margin"), "margin").tolist() == [2, 0, 3, 1]
-    assert ranked(uncertainty(PROBS, "margin-diverse"), "margin-diverse").tolist() == [2, 0, 3, 1]
+    assert ranked(uncertainty(PROBS, "balanced"), "balanced").tolist() == [2, 0, 3, 1]  # balanced samples by margin
 
 
 def test_margin_ties_keep_the_pool_order():
@@ -108,18 +107,7 @@ def test_in_order_a_near_duplicate_is_dropped_and_the_next_text_taken():
     assert near_pairs(NEAR, picked) == []
 
 
-def test_k_center_starts_at_the_most_uncertain_and_spreads_without_near_duplicates():
-    picked = k_center_greedy(NEAR, 4)
-    assert picked[0] == 0
-    assert near_pairs(NEAR, picked) == []
-    assert sorted(picked) == [0, 2, 3, 5]
-    assert k_center_greedy(NEAR, 6) == picked  # only four are not near-duplicates of a pick
-    clusters = unit(*([1, 0.01 * i, 0] for i in range(5)), [0, 0, 1])  # five alike, one far
-    assert k_center_greedy(clusters, 2, threshold=1.1) == [0, 5]  # the far one second, even with no dedup
-
-
-@pytest.mark.parametrize("diverse", [False, True])
-def test_choose_never_takes_a_near_duplicate_pair_and_fills_the_budget_from_later_chunks(diverse):
+def test_choose_never_takes_a_near_duplicate_pair_and_fills_the_budget_from_later_chunks():
     rng = np.random.default_rng(0)
     base = unit(*rng.normal(size=(30, 16)))
     copies = unit(*(base[0] + rng.normal(scale=0.01, size=(40, 16))))  # 40 near-duplicates of one text first
@@ -130,7 +118,7 @@ def test_choose_never_takes_a_near_duplicate_pair_and_fills_the_budget_from_late
         calls.append(len(rows))
         return vectors[rows]
 
-    picked = choose(np.arange(len(vectors)), 10, embed, diverse=diverse, factor=1)
+    picked = choose(np.arange(len(vectors)), 10, embed)
     assert len(picked) == 10
     assert near_pairs(vectors, picked) == []
     assert len(calls) > 1  # the first chunk fell short: the next one was embedded
@@ -189,7 +177,7 @@ def test_the_sheet_has_its_columns_in_rank_order(run_dir, pool, pool_rows, tmp_p
     assert not list(tmp_path.glob("sheet.csv.*"))  # the work files are gone
 
 
-@pytest.mark.parametrize("strategy", ["margin-diverse", "margin", "entropy", "random"])
+@pytest.mark.parametrize("strategy", ["balanced", "margin", "entropy", "random"])
 def test_each_strategy_writes_budget_distinct_texts(run_dir, pool, tmp_path, strategy):
     out = tmp_path / "sheet.jsonl"
     assert ask(run_dir, pool, "--budget", 5, "--strategy", strategy, "--output", out) == 0
@@ -293,6 +281,9 @@ def test_a_multi_label_model_asks_the_labels_nearest_their_thresholds(tmp_path, 
     assert ask(folder, pool, *options) == 0
     for row in read_csv(sheet):
         assert row["label"] == ",".join(gold[int(row["id"])])
+    balanced = tmp_path / "balanced.csv"  # the default over a multi-label pool: quotas per nearest label
+    assert ask(folder, pool, "--budget", 4, "--multi-label", "--output", balanced) == 0
+    assert len({row["text"] for row in read_csv(balanced)}) == 4
 
 
 def test_torchrun_two_ranks_write_the_sheet_of_one_process(run_dir, pool, tmp_path):
@@ -323,7 +314,6 @@ def test_a_hub_model_says_its_training_texts_are_not_skipped():
     ("args", "message"),
     [
         (["--budget", "0"], "ask error: --budget 0: expected at least 1"),
-        (["--budget", "3", "--candidates-factor", "0"], "ask error: --candidates-factor 0: expected at least 1"),
         (["--budget", "3", "--simulate", "--no-labels"], "ask error: --simulate reveals POOL's gold labels"),
     ],
 )

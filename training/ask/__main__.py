@@ -3,6 +3,7 @@
     python -m training.ask runs/emotion tweets.txt --budget 200 --output sheet.csv
     python -m training.ask runs/emotion 'new/*.jsonl' --budget 500 --strategy margin --output sheet.csv
     python -m training.ask me/distilbert-emotion pool.csv --exclude train.csv --budget 100 --output sheet.jsonl
+    python -m training.ask offline tweets.txt --budget 500 --output first.csv   # no model yet: typical texts
     torchrun --nproc_per_node 8 -m training.ask runs/emotion big.parquet --budget 1000 --output sheet.csv
 
 Fill in the sheet's `label` column, then train on it: python -m training --corrections sheet.csv.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import sys
 
 from formats.writing import OVERWRITE_HELP
-from training.ask.ranking import MARGIN_DIVERSE, STRATEGIES
+from training.ask.ranking import DEFAULT, STRATEGIES
 from training.ask.run import AskOptions, ask
 from training.cli import add_reading_options, check_reading_options, command_parser, run_and_report
 from training.errors import one_line_errors
@@ -38,20 +39,23 @@ def parse_args(argv: list[str] | None = None, prog: str = COMMAND) -> AskOptions
     parser.add_argument("--budget", type=int, required=True, help="How many texts to ask about.")
     parser.add_argument(
         "--strategy",
-        default=MARGIN_DIVERSE,
+        default=DEFAULT,
         choices=STRATEGIES,
-        help="margin: smallest gap between the two likeliest classes (multi-label: a label nearest its threshold); "
-        "entropy: the flattest probabilities; random: a seeded sample; margin-diverse (default): the most uncertain "
-        "--candidates-factor x --budget texts by margin, then --budget of them spread over the model's embedding "
-        "space (k-center greedy). Never two near-duplicates (cosine >= 0.95).",
+        help="random (default; the only one measured not to lose to chance on the emotion benchmark): a seeded "
+        "sample; balanced: a random fifth of --budget, the rest split over the predicted classes, the classes "
+        "the model's training data has fewest of first, sampled in proportion to margin uncertainty within a class, "
+        "never from the sparsest tenth of the pool; margin: the smallest gap between the two likeliest classes first "
+        "(multi-label: a label nearest its threshold); entropy: the flattest probabilities first. Never two "
+        "near-duplicates (cosine >= 0.95). Ignored when MODEL is a base encoder (no trained head: "
+        "offline, an encoder folder or Hub id): the sheet then holds the most typical text of each of --budget "
+        "clusters.",
     )
     parser.add_argument(
-        "--candidates-factor",
+        "--seed",
         type=int,
-        default=defaults.candidates_factor,
-        help="margin-diverse: how many uncertain candidates per text asked (default: %(default)s).",
+        default=defaults.seed,
+        help="Seed of the random choices (balanced, random, the clusters of a base encoder).",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="Seed of --strategy random.")
     parser.add_argument(
         "--exclude",
         action="append",

@@ -25,12 +25,12 @@ BATCH = 64  # texts per forward pass
 class Embedder:
     """Texts -> the L2-normalised, attention-masked mean of the model's last hidden layer."""
 
-    def __init__(self, folder: Path, threads: int | None = None):
+    def __init__(self, folder: Path, threads: int | None = None, encoder: bool = False):
         import torch
 
         from training.runtime import load_model
 
-        self.model, self.tokenizer, self.max_length = load_model(folder)
+        self.model, self.tokenizer, self.max_length = load_encoder(folder) if encoder else load_model(folder)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if self.device.type == "cuda":
             self.model = self.model.to(device=self.device, dtype=torch.bfloat16)
@@ -60,3 +60,16 @@ class Embedder:
         vectors = np.empty((len(texts), pieces[0].shape[-1]), dtype=np.float32)
         vectors[order] = torch.cat(pieces).numpy()
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def load_encoder(folder: Path):
+    """A base encoder with no classification head (``AutoModel``), fp32, eval mode: its tokenizer and the longest
+    input both accept (a classifier's loader would add a random head and warn about it)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from training.runtime import max_input_length
+
+    model = AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return model, tokenizer, max_input_length(tokenizer, model.config)

@@ -20,6 +20,7 @@ from pathlib import Path
 from formats.command_line import first_line
 from formats.flag_record import from_csv_cell, text_key
 from formats.output_folder import TRAIN_CONFIG_FILE
+from training.backbones import ALIASES
 from training.errors import ToolkitError
 from training.paths import is_local
 
@@ -42,6 +43,7 @@ class Known:
     keys: dict[str, set[bytes]] = field(default_factory=lambda: {reason: set() for reason in REASONS})
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # the --exclude files read (a sheet may never replace one)
+    labelled: dict[str, int] = field(default_factory=dict)  # class -> texts of the model's train split, when read
 
     def add(self, reason: str, texts) -> None:
         self.keys[reason].update(key_hash(text) for text in texts if text)
@@ -73,6 +75,12 @@ def known_texts(model: str, excludes: list[str], text_column: str = "text", labe
 def training_data(model: str, known: Known) -> None:
     """Add the texts of ``model``'s data (train, validation/test) and corrections; a note when they cannot be read."""
     folder = Path(model).expanduser()
+    if model in ALIASES and not folder.exists():
+        known.notes.append(
+            f"note: {model} is the bundled base encoder, trained on no data of yours: pass --exclude FILE "
+            "(repeatable) with your validation/test data so that none of it is asked"
+        )
+        return
     if not folder.is_dir():
         known.notes.append(f"note: {model} is a Hub model id, not an output folder here: {NOT_SKIPPED}")
         return
@@ -98,6 +106,7 @@ def training_data(model: str, known: Known) -> None:
             known.notes.append(f"note: cannot read {model}'s training data ({err}): {NOT_SKIPPED}")
         else:
             known.add(TRAINING, data.splits["train"]["text"])
+            known.labelled = {label: counts["train"] for label, counts in data.class_counts().items()}
             for name in ("validation", "test"):
                 known.add(HELD_OUT, data.splits[name]["text"] if name in data.splits else [])
     if config.corrections and is_local(config.corrections) and Path(config.corrections).expanduser().exists():

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from formats.flag_record import text_key
+from training.ask.balanced import groups
 from training.ask.known import REASONS, Known, key_hash
 from training.ask.ranking import uncertainty
 
@@ -30,6 +31,8 @@ class Pool:
     rows: np.ndarray  # eligible row numbers, in POOL order
     scores: np.ndarray  # their uncertainty under the strategy
     skipped: Counter  # reason -> rows
+    classes: np.ndarray | None = None  # their group of ``balanced``'s quotas (predicted class; multi-label:
+    # the label nearest its threshold)
 
     def skipped_line(self) -> str:
         """``1,310 skipped: 1,000 in the training data, 300 in validation/test, 10 repeated in POOL``."""
@@ -59,7 +62,7 @@ def scan(work: Path, labels: list[str], known: Known, strategy: str, thresholds:
     import pyarrow.parquet as pq
 
     source = pq.ParquetFile(work)
-    rows, scores, skipped, seen, offset = [], [], Counter(), set(), 0
+    rows, scores, classes, skipped, seen, offset = [], [], [], Counter(), set(), 0
     for batch in source.iter_batches(columns=["text", *probability_columns(labels)], batch_size=SCAN_BATCH):
         keep = []
         for i, text in enumerate(batch.column("text").to_pylist()):
@@ -75,7 +78,9 @@ def scan(work: Path, labels: list[str], known: Known, strategy: str, thresholds:
             keep.append(i)
         if keep:
             rows.append(offset + np.asarray(keep, dtype=np.int64))
-            scores.append(uncertainty(probabilities(batch, labels)[keep], strategy, thresholds))
+            probs = probabilities(batch, labels)[keep]
+            scores.append(uncertainty(probs, strategy, thresholds))
+            classes.append(groups(probs, thresholds))
         offset += batch.num_rows
     empty = np.empty(0, dtype=np.int64)
     return Pool(
@@ -83,6 +88,7 @@ def scan(work: Path, labels: list[str], known: Known, strategy: str, thresholds:
         np.concatenate(rows) if rows else empty,
         np.concatenate(scores) if scores else np.empty(0),
         skipped,
+        np.concatenate(classes) if classes else empty,
     )
 
 

@@ -9,6 +9,9 @@
 3. The strategy ranks and picks ``--budget`` texts, embedding only the ones it looks at
    (:mod:`training.ask.embed`), never two near-duplicates.
 4. The sheet (:mod:`training.ask.sheet`), and one summary line.
+
+When MODEL is a base encoder (no trained head: ``offline``, an encoder folder or Hub id), nothing is predicted:
+the sheet holds each cluster's most typical text (:mod:`training.ask.cold`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import numpy as np
 from formats.model_config import label_names
 from formats.output_folder import CONFIG_FILE
 from formats.writing import write_refusal
+from training.ask.balanced import balanced_choose
+from training.ask.cold import NO_MODEL, cold_rows, eligible_texts, encoder_folder
 from training.ask.embed import Embedder
 from training.ask.known import Known, known_texts
 from training.ask.pool import Pool, probabilities, probability_columns, rows_at, scan
-from training.ask.ranking import MARGIN_DIVERSE, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
+from training.ask.ranking import BALANCED, DEFAULT, NEAR_DUPLICATE, STRATEGIES, choose, ranked, suggestion
 from training.ask.sheet import sheet_format, write_sheet
 from training.data.options import reading_field
 from training.errors import ToolkitError
@@ -44,8 +49,7 @@ class AskOptions:
     pool: str
     output: str
     budget: int = 100
-    strategy: str = MARGIN_DIVERSE
-    candidates_factor: int = 10
+    strategy: str = DEFAULT
     seed: int = 0
     exclude: tuple[str, ...] = ()
     simulate: bool = False
@@ -89,8 +93,6 @@ def check_options(options: AskOptions) -> Path:
     """Refuse bad options and a sheet that would replace something, before any work; the sheet's path."""
     if options.budget < 1:
         raise ToolkitError(f"ask error: --budget {options.budget}: expected at least 1 text to ask about")
-    if options.candidates_factor < 1:
-        raise ToolkitError(f"ask error: --candidates-factor {options.candidates_factor}: expected at least 1")
     if options.strategy not in STRATEGIES:
         raise ToolkitError(f"ask error: --strategy {options.strategy}: expected one of {', '.join(STRATEGIES)}")
     if options.simulate and options.no_labels:
@@ -131,6 +133,9 @@ def ask(options: AskOptions) -> dict | None:
     main_process = os.environ.get("RANK", "0") == "0"
     for note in known.notes if main_process else ():
         print(note)
+    encoder = encoder_folder(options.model, options.revision)
+    if encoder is not None:  # no classifier: nothing to predict, the main process picks typical texts
+        return cold_start(options, out, known, pool_input, encoder) if main_process else None
     work = work_file(out)
     predicted = predict_corpus(options.predict_options(work))
     if predicted is None:  # another process of a torchrun job: the main process ranks and writes
@@ -163,26 +168,18 @@ def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, p
     """Steps 2 to 4 of the module docstring, on the main process."""
     labels, thresholds = model_classes(options)
     pool = scan(work, labels, known, options.strategy, thresholds)
-    notes = []
-    if not len(pool.rows):
-        raise ToolkitError(
-            f"ask error: POOL {options.pool}: no text left to ask about ({pool.size:,} rows, {pool.skipped_line()}) "
-            "— give a POOL of new texts"
-        )
-    budget = options.budget
-    if budget > len(pool.rows):
-        notes.append(f"note: --budget {budget:,} is more than the {len(pool.rows):,} texts left in POOL: taking all")
-        budget = len(pool.rows)
-        print(notes[-1])
+    budget, notes = usable_budget(options, pool)
     embedder = Embedder(resolve_model(options.model, options.revision, weights=True), options.threads or cpu_budget())
 
     def embed(indices: np.ndarray) -> np.ndarray:
         return embedder(rows_at(work, pool.rows[indices], ["text"]).column("text").to_pylist())
 
-    order = ranked(pool.scores, options.strategy, options.seed)
-    chosen = np.asarray(
-        choose(order, budget, embed, options.strategy == MARGIN_DIVERSE, options.candidates_factor), dtype=np.int64
-    )
+    if options.strategy == BALANCED:
+        labelled = np.asarray([known.labelled.get(label, 0) for label in labels])
+        picked = balanced_choose(pool.classes, pool.scores, labelled, budget, embed, options.seed)
+    else:
+        picked = choose(ranked(pool.scores, options.strategy, options.seed), budget, embed)
+    chosen = np.asarray(picked, dtype=np.int64)
     if len(chosen) < budget:
         notes.append(
             f"note: chose {len(chosen):,} of {budget:,}: the others are near-duplicates (embeddings at cosine "
@@ -205,6 +202,46 @@ def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, p
         f"asked {len(rows):,} of {pool.size:,} POOL texts with {options.strategy} ({pool.skipped_line()}; "
         f"{len(pool.rows):,} left to choose from); mean uncertainty {summary['mean_uncertainty_chosen']:.4f} "
         f"chosen vs {summary['mean_uncertainty_pool']:.4f} in the pool left"
+    )
+    return summary
+
+
+def usable_budget(options: AskOptions, pool: Pool) -> tuple[int, list[str]]:
+    """``--budget``, or every eligible text when fewer are left (with a note, printed); a one-line error when
+    none is left."""
+    if not len(pool.rows):
+        raise ToolkitError(
+            f"ask error: POOL {options.pool}: no text left to ask about ({pool.size:,} rows, {pool.skipped_line()}) "
+            "— give a POOL of new texts"
+        )
+    if options.budget <= len(pool.rows):
+        return options.budget, []
+    note = f"note: --budget {options.budget:,} is more than the {len(pool.rows):,} texts left in POOL: taking all"
+    print(note)
+    return len(pool.rows), [note]
+
+
+def cold_start(options: AskOptions, out: Path, known: Known, pool_input: Input, folder: Path) -> dict:
+    """The sheet when MODEL is a base encoder: each cluster's most typical POOL text (:mod:`training.ask.cold`)."""
+    pool, texts, ids = eligible_texts(pool_input.rows(), known)
+    budget, notes = usable_budget(options, pool)
+    embeddings = Embedder(folder, options.threads or cpu_budget(), encoder=True)(texts)
+    chosen, rows = cold_rows(embeddings, budget, options.seed, texts, ids)
+    if options.simulate:
+        for row, label in zip(rows, gold_labels(options, pool.rows[chosen]), strict=True):
+            row["label"] = label
+    write_sheet(out, rows)
+    summary = {
+        "pool": pool.size,
+        "skipped": dict(pool.skipped),
+        "eligible": len(pool.rows),
+        "chosen": len(rows),
+        "strategy": "typical",
+        "notes": known.notes + notes,
+    }
+    summary["summary"] = (
+        f"asked {len(rows):,} of {pool.size:,} POOL texts, chosen by {NO_MODEL}: the most typical text of each of "
+        f"{len(rows):,} clusters ({pool.skipped_line()}; {len(pool.rows):,} left to choose from)"
     )
     return summary
 

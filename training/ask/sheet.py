@@ -7,7 +7,8 @@ Columns, exactly :data:`COLUMNS`:
 - ``text``: the text;
 - ``suggested``: what the model thinks, ``joy 0.41 | sadness 0.38 | fear 0.09`` (its three most probable
   classes; for a multi-label model the three labels nearest their thresholds);
-- ``uncertainty``: the strategy's score (higher: less sure), 4 decimals;
+- ``uncertainty``: the strategy's score (higher: less sure), 4 decimals; empty when no model was used (a first
+  sheet chosen by a base encoder);
 - ``label``: empty, for the person labelling (with ``--simulate``: POOL's gold label).
 
 A ``.csv`` sheet's text cells follow the rule of the Space's review sheet and flag export
@@ -50,7 +51,7 @@ def write_sheet(out: Path, rows: list[dict]) -> None:
 
     ``uncertainty`` is rounded to 4 decimals; ``label`` None is an empty cell in CSV and null in JSON lines.
     """
-    rows = [{**row, "uncertainty": round(float(row["uncertainty"]), 4)} for row in rows]
+    rows = [{**row, "uncertainty": rounded(row["uncertainty"])} for row in rows]
     with atomic(out) as tmp:
         if sheet_format(out) == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as file:
@@ -66,6 +67,11 @@ def write_sheet(out: Path, rows: list[dict]) -> None:
             }
             table = pa.table({key: columns[key] for key in COLUMNS})
             table.to_pandas().to_csv(tmp, index=False, float_format="%.4f")
+
+
+def rounded(uncertainty) -> float | None:
+    """The ``uncertainty`` cell: 4 decimals, or None (empty, null) for a sheet chosen with no model."""
+    return None if uncertainty is None else round(float(uncertainty), 4)
 
 
 def as_cell(value) -> str | None:
