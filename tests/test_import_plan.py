@@ -34,6 +34,7 @@ LAYERS = [
         "training.traces",
         "training.stages",
         "training.console",
+        "training.corrected_eval",
     ),
     ("training.export", "training.compare", "training.predict", "training.ask", "training.audit"),
     ("publish",),
