@@ -205,7 +205,7 @@ class TrainConfig:
         default=False,
         metadata={
             "help": "--corrections: apply the validation/test rows of a training.audit sheet to the evaluation data "
-            "too (without it they change nothing); metrics.json and the card then give the figures before and after."
+            f"too (without it they change nothing); {METRICS_FILE} and the card then give the figures before and after."
         },
     )
     min_votes: int = field(

@@ -56,7 +56,9 @@ def metrics_before(data: LoadedData, uncorrected: dict, logits: dict, thresholds
         logits: split -> the saved (calibrated) model's logits on it (:func:`uncorrected_logits`).
         thresholds: a multi-label model's thresholds in label order (None for single-label).
     """
-    before = replace_splits(data, uncorrected)
+    if not logits:
+        return {}
+    before = replace_splits(data, {**data.splits, **uncorrected})
     metrics = {}
     for name, logit in logits.items():
         gold = gold_labels(before, name)

@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from formats.command_line import help_texts
+from formats.output_folder import CORRECTIONS_FILE
 from formats.writing import OVERWRITE_HELP
 from training.audit.probabilities import METHODS
 from training.audit.run import ALL, SPLITS, AuditOptions, audit
@@ -50,7 +51,7 @@ def parse_args(argv: list[str] | None = None, prog: str = COMMAND) -> AuditOptio
         default=[],
         metavar="SHEET",
         help="An earlier filled audit sheet (repeatable): its keep rows are never asked again (the run's "
-        "corrections.json remembers those of the sheet it was trained with).",
+        f"{CORRECTIONS_FILE} remembers those of the sheet it was trained with).",
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all).")
     parser.add_argument(

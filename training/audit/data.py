@@ -28,7 +28,7 @@ def check_run(run_dir: Path) -> None:
         if not (run_dir / name).is_file():
             raise ToolkitError(
                 f"{PREFIX}: {run_dir}: no {name} — expected an output folder of python -m training (the audit reads "
-                "the run's data from its train_config.json)"
+                f"the run's data from its {TRAIN_CONFIG_FILE})"
             )
 
 
@@ -41,7 +41,7 @@ def run_config(run_dir: Path):
     try:
         return TrainConfig(**with_local_paths(saved, run_dir))
     except TypeError as err:
-        raise ToolkitError(f"{PREFIX}: {path}: not a train_config.json of this toolkit ({err})") from None
+        raise ToolkitError(f"{PREFIX}: {path}: not a {TRAIN_CONFIG_FILE} of this toolkit ({err})") from None
 
 
 def run_data(run_dir: Path):
