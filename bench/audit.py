@@ -131,10 +131,11 @@ def flip(out: Path, args) -> dict:
 
 
 def flip_realistic(out: Path, truth: dict, args) -> None:
-    """The realistic variant, along the clean model's validation confusions (once the clean model exists)."""
+    """The realistic variant, along the validation confusions of the model trained on the uniform flips (the
+    clean model comes later in this benchmark; 5% of uniform noise barely changes which classes a model confuses)."""
     if "realistic" in truth:
         return
-    metrics = json.loads((out / "runs" / "clean" / METRICS_FILE).read_text())
+    metrics = json.loads((out / "runs" / "uniform" / METRICS_FILE).read_text())
     rows = [tuple(row) for row in truth["clean"]]
     realistic, flipped = flip_confused(
         rows,
@@ -154,41 +155,54 @@ def precision_recall(ranking, flipped: set[int], k: int) -> tuple[float, float]:
     return hits / k, hits / len(flipped)
 
 
+def frozen_vectors(out: Path, name: str, texts: list[str]):
+    """The offline backbone's embeddings of ``texts`` (before any fine-tuning), cached as ``OUT/cache/NAME.npy``."""
+    import numpy as np
+
+    from training.ask.embed import Embedder
+    from training.backbones import resolve_backbone
+    from training.config import TrainConfig
+
+    path = out / "cache" / f"{name}.npy"
+    if path.is_file():
+        return np.load(path)
+    vectors = Embedder(Path(resolve_backbone(TrainConfig(model="offline", data="x")).resolved))(texts)
+    path.parent.mkdir(exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
 def score_methods(out: Path, noise: str, truth: dict, args) -> None:
-    """Every way of getting probabilities on the run trained on ``noise`` flips: precision/recall at k, seconds."""
+    """Every way of getting probabilities on the ``noise`` flips: precision/recall at k, seconds. The ways that need
+    the model fine-tuned on the flipped data wait for its run (``runs/NOISE``)."""
     import numpy as np
 
     from training.ask.embed import Embedder
     from training.audit.issues import suspects
     from training.audit.probabilities import kfold_logistic, model_probabilities
-    from training.backbones import resolve_backbone
-    from training.config import TrainConfig
 
     rows, flipped = truth[noise]["rows"], set(truth[noise]["flipped"])
     run = out / "runs" / noise
-    labels = json.loads((run / METRICS_FILE).read_text())["labels"]
+    labels = sorted({label for _, label in rows})
     texts, given = [t for t, _ in rows], np.array([labels.index(label) for _, label in rows])
     k = len(flipped)
-    tuned = Embedder(run)
-    frozen_path = resolve_backbone(TrainConfig(model="offline", data="x")).resolved
+    trained = (run / METRICS_FILE).is_file()
 
     def self_confidence():
-        probabilities = model_probabilities(tuned.embed_with_logits(texts)[1], False)
+        logits = Embedder(run).embed_with_logits(texts)[1]
+        order = json.loads((run / "config.json").read_text())["id2label"]
+        probabilities = model_probabilities(logits, False)[:, [int(i) for i in sorted(order, key=order.get)]]
         return np.argsort(probabilities[np.arange(len(given)), given], kind="stable"), None
 
-    def logistic(embedder):
-        def method():
-            probabilities = kfold_logistic(embedder(texts), given, len(labels), args.folds, args.seed, False)
-            found = suspects(given, probabilities, False)
-            return np.argsort(found.quality, kind="stable"), found.rows
+    def logistic(vectors):
+        probabilities = kfold_logistic(vectors(), given, len(labels), args.folds, args.seed, False)
+        found = suspects(given, probabilities, False)
+        return np.argsort(found.quality, kind="stable"), found.rows
 
-        return method
-
-    methods = {
-        "self-confidence (in-sample, the baseline)": self_confidence,
-        "logistic (fine-tuned embeddings)": logistic(tuned),
-        "logistic-frozen (backbone embeddings)": lambda: logistic(Embedder(Path(frozen_path)))(),
-    }
+    methods = {"logistic-frozen (backbone embeddings)": lambda: logistic(lambda: frozen_vectors(out, "sample", texts))}
+    if trained:
+        methods["self-confidence (in-sample, the baseline)"] = self_confidence
+        methods["logistic (fine-tuned embeddings)"] = lambda: logistic(lambda: Embedder(run)(texts))
     for name, method in methods.items():
         step = f"score:{noise}:{name}"
         if done(out, step):
@@ -204,6 +218,30 @@ def score_methods(out: Path, noise: str, truth: dict, args) -> None:
         log_row(out, {**row, "seconds": round(seconds, 1), "machine": machine()})
         if name.startswith("logistic (") and noise == "uniform":
             write_fixed(out, truth, ranking[:k])
+
+
+def proxy_models(out: Path, truth: dict, args) -> None:
+    """(a), (b), (c) with a cheap model: logistic regression on the backbone's embeddings, trained on the flipped,
+    the fixed and the clean sample; test macro-F1 (the fine-tuned ones are the trainings runs/uniform, fixed,
+    clean)."""
+    if done(out, "proxy") or not (out / "data" / "fixed" / "train.txt").is_file():
+        return
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    test = read_split(DATA / "test.txt")
+    test_vectors = frozen_vectors(out, "test", [t for t, _ in test])
+    vectors = frozen_vectors(out, "sample", [t for t, _ in truth["clean"]])
+    scores = {}
+    for name, rows in (
+        ("a_flipped", truth["uniform"]["rows"]),
+        ("b_fixed", read_split(out / "data" / "fixed" / "train.txt")),
+        ("c_clean", truth["clean"]),
+    ):
+        model = LogisticRegression(max_iter=1000).fit(vectors, np.array([label for _, label in rows]))
+        scores[name] = f1_score([label for _, label in test], model.predict(test_vectors), average="macro")
+    log_row(out, {"step": "proxy", **scores, "machine": machine()})
 
 
 def write_fixed(out: Path, truth: dict, top: list[int]) -> None:
@@ -312,15 +350,16 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     truth = flip(args.out, args)
     train(args.out, "uniform", args.out / "data" / "uniform", args)
-    score_methods(args.out, "uniform", truth, args)
-    multi_label(args.out, args)
-    train(args.out, "clean", args.out / "data" / "clean", args)
-    train(args.out, "fixed", args.out / "data" / "fixed", args)
     flip_realistic(args.out, truth, args)
-    train(args.out, "realistic", args.out / "data" / "realistic", args)
+    score_methods(args.out, "uniform", truth, args)
+    proxy_models(args.out, truth, args)
     score_methods(args.out, "realistic", truth, args)
-    if args.real_run:
+    multi_label(args.out, args)
+    if args.real_run and (args.real_run / METRICS_FILE).is_file():
         real_data(args.out, args.real_run)
+    for name in ("clean", "fixed", "realistic"):
+        train(args.out, name, args.out / "data" / name, args)
+    score_methods(args.out, "realistic", truth, args)
     print_results(args.out)
 
 
@@ -352,7 +391,7 @@ def print_results(out: Path) -> None:
         ],
     )
     for r in rows:
-        if r["step"].startswith(("multi", "real")):
+        if r["step"].startswith(("multi", "real", "proxy")):
             print(json.dumps(r))
 
 
