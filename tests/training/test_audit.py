@@ -208,3 +208,18 @@ def test_a_folder_that_is_no_run_is_one_line(tmp_path, capsys):
     assert main([str(tmp_path / "model"), "--output", str(tmp_path / "s.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and TRAIN_CONFIG_FILE in err
+
+
+@pytest.mark.slow
+def test_fine_tune_folds_give_every_training_text_a_probability(flipped_run, tmp_path, tiny_backbone_dir, capsys):
+    """--method fine-tune: K trainings of the run's recipe through the CLI, each predicting the fold it left out."""
+    run, noisy, *_ = flipped_run
+    config = json.loads((run / TRAIN_CONFIG_FILE).read_text())
+    config["config"].update(model=str(tiny_backbone_dir), epochs=1)
+    (run / TRAIN_CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+    argv = [str(run), "--output", str(tmp_path / "s.jsonl"), "--method", "fine-tune", "--folds", "2"]
+    assert main(argv) == 0
+    estimate = json.loads((run / LABEL_NOISE_FILE).read_text())["splits"]["train"]
+    assert estimate["method"] == "confident learning, 2-fold fine-tuning" and estimate["texts"] == len(noisy)
+    rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert len(rows) == estimate["suspects"] and all(0 <= row["id"] < len(noisy) for row in rows)
