@@ -223,3 +223,29 @@ def test_fine_tune_folds_give_every_training_text_a_probability(flipped_run, tmp
     assert estimate["method"] == "confident learning, 2-fold fine-tuning" and estimate["texts"] == len(noisy)
     rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert len(rows) == estimate["suspects"] and all(0 <= row["id"] < len(noisy) for row in rows)
+
+
+def test_correct_eval_trains_on_the_corrected_evaluation_data_and_keeps_the_figures_before(
+    tmp_path, tiny_backbone_dir, emotion_labels
+):
+    from training.__main__ import main as train
+
+    splits = write_splits(tmp_path / "data", emotion_labels, (8, 3, 3))
+    (text, given), (other, dropped) = splits["test"][0], splits["test"][1]
+    relabelled = next(label for label in emotion_labels if label not in (given, dropped))
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "rank,id,split,text,given,suggested,label_quality,label\n"
+        f"1,0,test,{text},{given},x 0.9,0.01,{relabelled}\n2,1,test,{other},x,x 0.9,0.02,drop\n",
+        encoding="utf-8",
+    )
+    argv = ["--data", str(tmp_path / "data"), "--model", str(tiny_backbone_dir), "--epochs", "1", "--report-to", "none"]
+    argv += ["--corrections", str(sheet), "--correct-eval", "--output-dir", str(tmp_path / "run")]
+    assert train(argv) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    before, after = metrics["eval_before_corrections"]["test"], metrics["eval"]["test"]
+    assert sum(c["support"] for c in before["per_class"].values()) == len(splits["test"])
+    assert sum(c["support"] for c in after["per_class"].values()) == len(splits["test"]) - 1
+    assert after["per_class"][relabelled]["support"] == before["per_class"][relabelled]["support"] + 1
+    audit = json.loads((tmp_path / "run" / CORRECTIONS_FILE).read_text())["audit"]
+    assert audit["correct_eval"] is True and audit["by_split"]["test"] == {"dropped": 1, "relabelled": 1}
