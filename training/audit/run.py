@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formats.model_config import label_names
 from formats.output_folder import CONFIG_FILE
 from formats.writing import write_refusal
 from training.audit.data import PREFIX, check_run, kept_keys, run_config, run_data
@@ -100,13 +101,15 @@ def audit(options: AuditOptions) -> dict:
     kept = kept_keys(run_dir, list(options.exclude))
     config = json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
     thresholds = decision_thresholds(config, f"{PREFIX}: {run_dir / CONFIG_FILE}")
+    columns = model_columns(run_dir, label_names(config), data.labels)
+    thresholds = None if thresholds is None else thresholds[columns]
     from training.ask.embed import Embedder
 
     embedder = Embedder(run_dir, options.threads)
     estimates, rows, left_out = {}, [], 0
     for split in splits:
         texts, given = list(data.splits[split]["text"]), list(data.splits[split]["label"])
-        probabilities, method = split_probabilities(options, run_dir, embedder, data, split)
+        probabilities, method = split_probabilities(options, run_dir, embedder, data, split, columns)
         found, dropped = without_kept(suspects(given, probabilities, data.multi_label, thresholds), texts, kept)
         left_out += dropped
         estimates[split] = estimate(given, found, data.labels, data.multi_label, method)
@@ -130,11 +133,30 @@ def audit(options: AuditOptions) -> dict:
     }
 
 
-def split_probabilities(options: AuditOptions, run_dir: Path, embedder, data, split: str) -> tuple[np.ndarray, str]:
-    """One split's out-of-sample probabilities, and how they were got (the estimate's words)."""
+def model_columns(run_dir: Path, model_labels: list[str], labels: list[str]) -> list[int]:
+    """Where each class of the data is among the model's outputs (``config.json``'s id2label).
+
+    Raises:
+        ToolkitError: a class of the data that the model does not know.
+    """
+    unknown = [name for name in labels if name not in model_labels]
+    if unknown:
+        raise ToolkitError(
+            f"{PREFIX}: {run_dir}: the data's labels {unknown} are not classes of the model ({model_labels}) — was "
+            "the data changed since the run?"
+        )
+    return [model_labels.index(name) for name in labels]
+
+
+def split_probabilities(
+    options: AuditOptions, run_dir: Path, embedder, data, split: str, columns: list[int]
+) -> tuple[np.ndarray, str]:
+    """One split's out-of-sample probabilities in the data's class order, and how they were got (the estimate's
+    words)."""
     texts = list(data.splits[split]["text"])
     if split != TRAIN:
-        return model_probabilities(embedder.embed_with_logits(texts)[1], data.multi_label), HELD_OUT
+        logits = embedder.embed_with_logits(texts)[1]
+        return model_probabilities(logits, data.multi_label)[:, columns], HELD_OUT
     given = list(data.splits[split]["label"])
     described = DESCRIPTIONS[options.method].format(folds=options.folds)
     if options.method == FINE_TUNE:
