@@ -304,11 +304,13 @@ def multi_label(out: Path, args) -> None:
     )
 
 
-def real_data(out: Path, run: Path) -> None:
-    """The full emotion model's audit of the real train, validation and test splits (the run is only read: the
-    audit writes into a folder of links to its files)."""
-    if done(out, "real"):
+def real_data(out: Path, run: Path, split: str) -> None:
+    """The full emotion model's audit of one real split (the run is only read: the audit writes into a folder of
+    links to its files); for test, its 20 strongest suspects."""
+    if done(out, f"real:{split}"):
         return
+    import pandas as pd
+
     from training.audit.run import AuditOptions, audit
 
     links = out / "real-run"
@@ -316,25 +318,14 @@ def real_data(out: Path, run: Path) -> None:
     for path in run.iterdir():
         if not (links / path.name).exists() and not path.name.startswith("label_noise"):
             (links / path.name).symlink_to(path.resolve())
-    sheet = out / "real-suspects.csv"
+    sheet = out / f"real-suspects-{split}.csv"
     start = time.perf_counter()
-    summary = audit(AuditOptions(str(links), str(sheet), split="all", overwrite=True))
+    summary = audit(AuditOptions(str(links), str(sheet), split=split, overwrite=True))
     seconds = time.perf_counter() - start
-    import pandas as pd
-
-    table = pd.read_csv(sheet)
-    test = table[table["split"] == "test"].head(20)
-    top = [
-        {"text": t, "given": g, "suggested": s}
-        for t, g, s in zip(test["text"], test["given"], test["suggested"], strict=False)
-    ]
-    estimates = {
-        split: {k: e[k] for k in ("texts", "suspects", "share", "method")} for split, e in summary["splits"].items()
-    }
-    log_row(
-        out,
-        {"step": "real", "splits": estimates, "test_top20": top, "seconds": round(seconds, 1), "machine": machine()},
-    )
+    estimate = {key: summary["splits"][split][key] for key in ("texts", "suspects", "share", "method", "pairs")}
+    top = pd.read_csv(sheet).head(20)[["text", "given", "suggested"]].to_dict("records") if split == "test" else []
+    row = {"step": f"real:{split}", **estimate, "top20": top, "seconds": round(seconds, 1), "machine": machine()}
+    log_row(out, row)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -355,8 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     proxy_models(args.out, truth, args)
     score_methods(args.out, "realistic", truth, args)
     multi_label(args.out, args)
-    if args.real_run and (args.real_run / METRICS_FILE).is_file():
-        real_data(args.out, args.real_run)
+    for split in ("test", "train") if args.real_run and (args.real_run / METRICS_FILE).is_file() else ():
+        real_data(args.out, args.real_run, split)
     for name in ("clean", "fixed", "realistic"):
         train(args.out, name, args.out / "data" / name, args)
     score_methods(args.out, "realistic", truth, args)
