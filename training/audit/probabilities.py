@@ -74,7 +74,11 @@ def kfold_logistic(embeddings: np.ndarray, labels, classes: int, folds: int, see
     target = np.asarray(labels, dtype=np.int64)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     found = cross_val_predict(
-        LogisticRegression(max_iter=1000), embeddings, target, cv=splitter, method="predict_proba"
+        LogisticRegression(C=INVERSE_REGULARISATION, max_iter=2000),
+        embeddings,
+        target,
+        cv=splitter,
+        method="predict_proba",
     )
     # cross_val_predict gives one column per class present in the data, in id order; a class without texts here
     # gets probability 0.
