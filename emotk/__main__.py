@@ -21,6 +21,7 @@ COMMANDS = {
     "train": Command("training.__main__:main", "fine-tune a transformer on labelled texts, and evaluate it"),
     "predict": Command("training.predict.__main__:main", "label a corpus with a trained model"),
     "ask": Command("training.ask.__main__:main", "the texts most worth labelling next, as a sheet to fill in"),
+    "audit": Command("training.audit.__main__:main", "find the labels of a run's data that look wrong, as a sheet"),
     "export": Command("training.export.run:main", "export a trained model to ONNX (fp32 and int8)"),
     "compare": Command("training.compare.report:main", "what changed between two trained runs"),
     "publish": Command("publish.__main__:main", "publish a trained model and its model card to the Hub"),

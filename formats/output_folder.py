@@ -1,7 +1,8 @@
 """The output folder: every file name in it, and the one writer of its JSON files and figures.
 
 The output folder is the contract between the parts (README, "The output folder"): training writes it,
-``training.export`` adds ``onnx/``, ``training.compare`` adds ``comparison.*``, and ``training.predict``,
+``training.export`` adds ``onnx/``, ``training.compare`` adds ``comparison.*``, ``training.audit`` adds
+``label_noise.*``, and ``training.predict``,
 ``publish`` and the Space read it. Each file name has its home here; the Space, which is deployed alone
 and cannot import ``training``, keeps a copy of the names it reads (``space/backend.py``) that a test holds
 equal to these.
@@ -51,6 +52,7 @@ TRIALS_FILE, SEARCH_FIGURE, STUDY_FILE = "trials.csv", "search.png", "study.db"
 CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once the best one is loaded
 COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
 COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES
+LABEL_NOISE_FILE = "label_noise.json"  # training.audit: the share of labels that look wrong (docs/audit.md)
 
 # The figures, in the order the model card shows them, with their card titles.
 FIGURES = {
@@ -62,6 +64,7 @@ FIGURES = {
     # multi-label runs: instead of the confusion matrix
     "label_cooccurrence.png": "Label co-occurrence",
     "f1_by_support.png": "Per-label F1 against support",
+    "label_noise.png": "Labels that look wrong (training.audit)",
 }
 (
     CONFUSION_FIGURE,
@@ -71,6 +74,7 @@ FIGURES = {
     CALIBRATION_FIGURE,
     COOCCURRENCE_FIGURE,
     F1_SUPPORT_FIGURE,
+    LABEL_NOISE_FIGURE,
 ) = FIGURES
 
 MULTI_LABEL = "multi-label"  # metrics.json["task"] of a multi-label run (absent: single-label)

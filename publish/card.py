@@ -46,8 +46,9 @@ from formats.reports import (
     read_metrics,
     read_train_config,
 )
-from publish.filters import FILTERS, md_text, pct
+from publish.filters import FILTERS, MAX_TEXT_CHARS, escape_comparison, md_text, pct
 from publish.folder import read_errors, read_json, read_optional_json, required, required_eval
+from publish.label_noise import label_noise_lines
 from publish.results import (
     EVAL_METRICS,
     EVAL_METRICS_MULTI_LABEL,
@@ -63,7 +64,6 @@ from publish.tuning import Tuning, read_tuning
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
 DEFAULT_LICENSE = "apache-2.0"  # the license of the default backbones (DistilBERT, MiniLM)
 ERROR_EXAMPLES = 10  # highest-loss examples shown in the error analysis
-MAX_TEXT_CHARS = 280  # a tweet's length; longer texts are cut in the card's tables
 
 # dair-ai/emotion ("split" configuration) is recognised by content, not by name: training writes
 # sha256 over each split's rows (text TAB label NEWLINE), equal whether the rows came from the Hub or
@@ -133,6 +133,7 @@ class CardFacts:
     multi_label: bool = False  # metrics.json "task": a set of labels per text, decided by thresholds
     thresholds: Thresholds | None = None  # multi-label: objective, values, notes (escaped)
     tuning: Tuning | None = None  # --search and --seeds: the "How it was tuned" section (publish.tuning)
+    label_noise: tuple[str, ...] = ()  # training.audit's estimate and --correct-eval's figures (publish.label_noise)
 
     @property
     def model_name(self) -> str:
@@ -179,18 +180,6 @@ def is_emotion_dataset(source: str, split_sha256: dict) -> bool:
     if source in (EMOTION_DATASET, "emotion"):
         return True
     return any(split_sha256.get(split) == digest for split, digest in EMOTION_SPLIT_SHA256.items())
-
-
-def escape_comparison(comparison: dict) -> dict:
-    """comparison.json with its data-derived strings (labels, example texts) made card-safe (paths go in code spans)."""
-    return {
-        **comparison,
-        "per_class_f1": {md_text(label): values for label, values in comparison.get("per_class_f1", {}).items()},
-        "examples": [
-            {key: md_text(value, MAX_TEXT_CHARS) for key, value in example.items()}
-            for example in comparison.get("examples", [])
-        ],
-    }
 
 
 def precision_recall_note(scores: ClassScores, gap: float = 0.1) -> str:
@@ -296,6 +285,7 @@ def build_facts(
         has_comparison_plot=(folder / COMPARISON_PNG).is_file(),
         has_traces=bool(trace_files(folder)),
         space_id=space_id,
+        label_noise=label_noise_lines(folder, raw_metrics),
         multi_label=metrics.multi_label,
         thresholds=(
             replace(metrics.thresholds, notes=tuple(md_text(n) for n in metrics.thresholds.notes))

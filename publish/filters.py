@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+MAX_TEXT_CHARS = 280  # a tweet's length; longer texts are cut in the card's tables
+
 
 def md_text(value: Any, limit: int | None = None) -> str:
     """Make untrusted text safe inside a markdown table cell or sentence.
@@ -78,3 +80,15 @@ FILTERS = {
     "code": code_cell,
     "md": md_text,
 }
+
+
+def escape_comparison(comparison: dict) -> dict:
+    """comparison.json with its data-derived strings (labels, example texts) made card-safe (paths go in code spans)."""
+    return {
+        **comparison,
+        "per_class_f1": {md_text(label): values for label, values in comparison.get("per_class_f1", {}).items()},
+        "examples": [
+            {key: md_text(value, MAX_TEXT_CHARS) for key, value in example.items()}
+            for example in comparison.get("examples", [])
+        ],
+    }

@@ -40,6 +40,7 @@ from formats.output_folder import (
     CORRECTIONS_FILE,
     ERRORS_FILE,
     FIGURES,
+    LABEL_NOISE_FILE,
     METRICS_FILE,
     ONNX_DIR,
     ONNX_FILES,
@@ -63,7 +64,15 @@ FORMATS_DIR = Path(formats.__file__).resolve().parent  # what the parts share: u
 # Files without which the folder is not a usable model (the card needs the two JSON reports).
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE)
 # The reports training, export and compare write; never LOCAL_PATHS_FILE (full local paths) or checkpoints.
-REPORT_FILES = (METRICS_FILE, TRAIN_CONFIG_FILE, ERRORS_FILE, *FIGURES, CORRECTIONS_FILE, *COMPARISON_FILES)
+REPORT_FILES = (
+    METRICS_FILE,
+    TRAIN_CONFIG_FILE,
+    ERRORS_FILE,
+    *FIGURES,
+    CORRECTIONS_FILE,
+    *COMPARISON_FILES,
+    LABEL_NOISE_FILE,
+)
 REPORT_FILES += (TRIALS_FILE, SEARCH_FIGURE)  # --search (its study.db stays here: the trials say what it holds)
 MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, *TOKENIZER_FILES, *REPORT_FILES)
 # ONNX_DIR is uploaded whole (models, their external data, the tokenizer and config copied there); of TRACES_DIR,

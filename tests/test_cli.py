@@ -28,6 +28,7 @@ PYTHON_COMMANDS = {
     "train": "python -m training",
     "predict": "python -m training.predict",
     "ask": "python -m training.ask",
+    "audit": "python -m training.audit",
     "export": "python -m training.export",
     "compare": "python -m training.compare",
     "publish": "python -m publish",
@@ -51,7 +52,7 @@ def examples_at_the_end(help_text: str) -> list[str]:
     return examples.rstrip("\n").splitlines()
 
 
-def test_emotk_help_lists_the_eight_commands_and_imports_none_of_them():
+def test_emotk_help_lists_the_nine_commands_and_imports_none_of_them():
     code = (
         "import sys\n"
         "from emotk.__main__ import main\n"
@@ -75,6 +76,7 @@ def test_emotk_help_lists_the_eight_commands_and_imports_none_of_them():
             "train",
             "predict",
             "ask",
+            "audit",
             "export",
             "compare",
             "publish",

@@ -35,8 +35,9 @@ LAYERS = [
         "training.stages",
         "training.tuning",
         "training.console",
+        "training.corrected_eval",
     ),
-    ("training.export", "training.compare", "training.predict", "training.ask"),
+    ("training.export", "training.compare", "training.predict", "training.ask", "training.audit"),
     ("publish",),
     ("training.__main__", "training"),  # the pipeline: --push-to-hub calls publish at its end
     ("emotk",),  # the console command: hands each subcommand to its part

@@ -40,6 +40,7 @@ from formats.writing import folder_refusal, staging_folder, swap_in
 from training import config as cfg
 from training.backbones import offline_fallback, resolve_backbone
 from training.console import print_options, print_summary
+from training.corrected_eval import correct_evaluation_splits, metrics_before, uncorrected_logits
 from training.data.labels import label_set_stats
 from training.data.load import (
     SAMPLE_DATA,
@@ -108,7 +109,9 @@ def train_and_report(job: Job) -> Path:
         return job.folder  # nothing below is collective: the main process alone does it, no process waits
     baselines, projection = figures_and_baselines(job.out, inputs.data, start.backbone, start.config, job.device)
     evaluation = evaluate_splits(inputs.data, tuned)
-    write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection, search, seeds))
+    thresholds = tuned.thresholds.in_order() if tuned.thresholds else None
+    before = metrics_before(inputs.data, inputs.uncorrected, tuned.uncorrected_logits, thresholds)  # --correct-eval
+    write_output_folder(job, inputs, start, tuned, Report(evaluation, baselines, projection, search, seeds, before))
     if start.config.export_onnx:
         from training.export import export_onnx, format_report
 
@@ -166,13 +169,14 @@ def load_inputs(job: Job) -> Inputs:
     held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
     data = subsample(data, config.max_train_samples, config.max_eval_samples, config.seed)
     data, corrections = correct_training_split(data, config, held_out, job.main_process)
+    data, uncorrected = correct_evaluation_splits(data, config)  # --correct-eval: an audit's validation/test rows
     fingerprints = {name: split_sha256(ds, data.labels) for name, ds in data.splits.items()}
     check_same_data(job.state, fingerprints)
     for warning in data.warnings if job.main_process else ():
         print(f"data warning: {warning}", file=sys.stderr)
     for note in cfg.single_label_notes(config) if job.main_process and not data.multi_label else ():
         print(f"note: {note}", file=sys.stderr)
-    return Inputs(config, data, fallback, fingerprints, corrections)
+    return Inputs(config, data, fallback, fingerprints, corrections, uncorrected)
 
 
 def read_data_or_sample(config: cfg.TrainConfig) -> tuple[LoadedData, bool]:
@@ -205,6 +209,7 @@ def correct_training_split(
         trust_anonymous_votes=config.trust_anonymous_votes,
         multi_label=data.multi_label,
         max_new_anonymous=config.max_new_anonymous or None,
+        correct_eval=config.correct_eval,
     )
     if main_process:
         print(format_summary(summary))
@@ -246,7 +251,10 @@ def fine_tune_and_calibrate(job: Job, inputs: Inputs, start: Start) -> Tuned:
     gold = {name: gold_labels(data, name) for name in logits}
     probe = probe_batch(start.tokenizer, tokenized["validation"])
     calibration, logits, thresholds = calibrate_and_tune(tuned.trainer.model, probe, data, logits, gold, config)
-    return Tuned(tuned, logits, gold, calibration, thresholds)
+    before = uncorrected_logits(
+        tuned.trainer, start.tokenizer, inputs.uncorrected, config, len(data.labels) if multi else None
+    )
+    return Tuned(tuned, logits, gold, calibration, thresholds, before)
 
 
 def calibrate_and_tune(model, probe, data: LoadedData, logits: dict, gold: dict, config):
@@ -341,6 +349,7 @@ def metrics_json(job: Job, data: LoadedData, tuned: Tuned, report: Report) -> di
         **task,
         "labels": data.labels,
         "eval": report.evaluation,
+        **({"eval_before_corrections": report.before} if report.before else {}),
         "baselines": report.baselines,
         "training": {
             "seconds": fine_tuned.seconds,

@@ -223,6 +223,13 @@ class TrainConfig:
             f"a summary is written to {CORRECTIONS_FILE}."
         },
     )
+    correct_eval: bool = field(
+        default=False,
+        metadata={
+            "help": "--corrections: apply the validation/test rows of a training.audit sheet to the evaluation data "
+            f"too (without it they change nothing); {METRICS_FILE} and the card then give the figures before and after."
+        },
+    )
     min_votes: int = field(
         default=DEFAULT_MIN_VOTES,
         metadata={

@@ -43,6 +43,7 @@ class Inputs:
     fallback: bool  # the bundled sample replaced data that could not be downloaded
     fingerprints: dict[str, str]  # split -> sha256 of its rows, the same in every process
     corrections: dict | None  # the corrections.json content, with --corrections
+    uncorrected: dict = field(default_factory=dict)  # --correct-eval: split -> the evaluation split as it was
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Tuned:
     gold: dict[str, np.ndarray]  # split -> label ids (multi-label: a 0/1 matrix)
     calibration: Calibration
     thresholds: Thresholds | None = None  # multi-label only
+    uncorrected_logits: dict = field(default_factory=dict)  # --correct-eval: split -> logits on the split as it was
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,4 @@ class Report:
     projection: dict  # how the embedding map was made
     search: dict = field(default_factory=dict)  # --search: metrics.json "search" (training.tuning.report)
     seeds: dict = field(default_factory=dict)  # --seeds K: metrics.json "seeds" (training.tuning.seeds)
+    before: dict = field(default_factory=dict)  # --correct-eval: split -> metrics on the uncorrected split

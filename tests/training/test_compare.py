@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from formats.output_folder import LABEL_NOISE_FILE
 from training.compare import compare_runs, format_markdown, load_run, main, plot_per_class_f1
 from training.errors import ToolkitError
 
@@ -181,3 +182,13 @@ def test_a_run_of_several_seeds_shows_its_spread(runs):
         "accuracy 55.00% ± 5.00 pp, f1_macro 41.00% ± 2.00 pp" in format_markdown(comparison)
     )
     assert "spread" not in compare_runs(load_run(a), load_run(a))  # runs of one seed: comparison.json as before
+
+
+def test_label_noise_of_audited_runs_is_compared(runs):
+    a, b = runs
+    assert compare_runs(load_run(a), load_run(b))["label_noise"] == {}
+    estimate = {"splits": {"train": {"method": "confident learning", "texts": 100, "suspects": 5, "share": 0.05}}}
+    (a / LABEL_NOISE_FILE).write_text(json.dumps(estimate), encoding="utf-8")
+    comparison = compare_runs(load_run(a), load_run(b))
+    assert comparison["label_noise"] == {"train": {"baseline": 0.05, "candidate": None, "delta": None}}
+    assert "| labels that look wrong (train) | 5.00% | – | – |" in format_markdown(comparison)

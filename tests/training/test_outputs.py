@@ -78,6 +78,7 @@ def test_output_folder_file_names_live_only_in_training_outputs():
         outputs.METRICS_FILE,
         outputs.ERRORS_FILE,
         outputs.CORRECTIONS_FILE,
+        outputs.LABEL_NOISE_FILE,
         outputs.LOCAL_PATHS_FILE,
         outputs.WEIGHTS_FILE,
         *outputs.COMPARISON_FILES,

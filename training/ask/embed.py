@@ -41,10 +41,15 @@ class Embedder:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """``(len(texts), hidden)`` float32 embeddings, one unit vector per text, in the order given."""
+        return self.embed_with_logits(texts)[0]
+
+    def embed_with_logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The embeddings of :meth:`__call__` and the classifier's logits ``(len(texts), num_labels)``, from one
+        forward pass (``training.audit`` needs both); a base encoder (``encoder=True``) has no logits: 0 columns."""
         import torch
 
         order = np.argsort([len(text) for text in texts], kind="stable")  # similar lengths: little padding
-        pieces = []
+        pieces, logits = [], []
         with torch.inference_mode():
             for start in range(0, len(order), BATCH):
                 batch = [texts[i] for i in order[start : start + BATCH]]
@@ -52,14 +57,20 @@ class Embedder:
                     batch, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
                 )
                 inputs = {name: encoded[name].to(self.device) for name in self.accepted if name in encoded}
-                hidden = self.model(**inputs, output_hidden_states=True).hidden_states[-1].float()
+                output = self.model(**inputs, output_hidden_states=True)
+                hidden = output.hidden_states[-1].float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pieces.append(((hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).cpu())
+                if getattr(output, "logits", None) is not None:  # a base encoder (encoder=True) has none
+                    logits.append(output.logits.float().cpu())
         if not pieces:
-            return np.empty((0, 0), dtype=np.float32)
+            return np.empty((0, 0), dtype=np.float32), np.empty((0, 0), dtype=np.float32)
         vectors = np.empty((len(texts), pieces[0].shape[-1]), dtype=np.float32)
         vectors[order] = torch.cat(pieces).numpy()
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        scores = np.empty((len(texts), logits[0].shape[-1] if logits else 0), dtype=np.float32)
+        if logits:
+            scores[order] = torch.cat(logits).numpy()
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12), scores
 
 
 def load_encoder(folder: Path):

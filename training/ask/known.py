@@ -13,14 +13,14 @@ collapsed, case-folded). Keys are kept as 8-byte hashes, so a pool of millions f
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from formats.command_line import first_line
-from formats.flag_record import from_csv_cell, text_key
+from formats.flag_record import from_csv_cell
 from formats.output_folder import TRAIN_CONFIG_FILE
 from training.backbones import ALIASES
+from training.corrections.audit import key_hash
 from training.errors import ToolkitError
 from training.paths import is_local
 
@@ -29,11 +29,6 @@ TRAINING, HELD_OUT = "in the training data", "in validation/test"
 CORRECTIONS, EXCLUDED = "in its corrections", "in --exclude"
 REASONS = (TRAINING, HELD_OUT, CORRECTIONS, EXCLUDED)
 NOT_SKIPPED = "its texts are not skipped — pass --exclude FILE (repeatable) with the data it was trained on"
-
-
-def key_hash(text: str) -> bytes:
-    """The matching key of ``text`` (:func:`formats.flag_record.text_key`) as an 8-byte hash."""
-    return hashlib.blake2b(text_key(text).encode("utf-8"), digest_size=8).digest()
 
 
 @dataclass

@@ -33,45 +33,51 @@ from training.predict.parts import atomic
 # QUEUE_COLUMN ("uncertainty") is how `python -m training --corrections` tells this sheet from other CSVs.
 COLUMNS = ("rank", "id", "text", "suggested", QUEUE_COLUMN, "label")
 FORMATS = (".csv", ".jsonl")
-TEXT_CELLS = ("id", "text", "suggested", "label")  # what a spreadsheet could read as a formula
 
 
-def sheet_format(out: Path) -> str:
-    """The format of ``--output`` from its extension, or a one-line error (also for a folder)."""
+def sheet_format(out: Path, prefix: str = "ask error") -> str:
+    """The format of ``--output`` from its extension, or a one-line error starting with ``prefix`` (also for a
+    folder)."""
     if out.is_dir():
-        raise ToolkitError(f"ask error: --output {out}: is a folder — expected a file name ending in .csv or .jsonl")
+        raise ToolkitError(f"{prefix}: --output {out}: is a folder — expected a file name ending in .csv or .jsonl")
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
-        raise ToolkitError(f"ask error: --output {out}: unsupported extension '{suffix}' — expected .csv or .jsonl")
+        raise ToolkitError(f"{prefix}: --output {out}: unsupported extension '{suffix}' — expected .csv or .jsonl")
     return suffix
 
 
-def write_sheet(out: Path, rows: list[dict]) -> None:
-    """Write ``rows`` (dicts with :data:`COLUMNS`, in rank order) to ``out``, atomically.
+def write_sheet(out: Path, rows: list[dict], columns: tuple[str, ...] = COLUMNS, score: str = QUEUE_COLUMN) -> None:
+    """Write ``rows`` (dicts with ``columns``, in rank order) to ``out``, atomically.
 
-    ``uncertainty`` is rounded to 4 decimals; ``label`` None is an empty cell in CSV and null in JSON lines.
+    Args:
+        out: the sheet, ``.csv`` or ``.jsonl``.
+        rows: its rows, each a dict with every name of ``columns``.
+        columns: the sheet's columns in order (``training.audit`` writes its own).
+        score: the one number column besides ``rank``, rounded to 4 decimals (every other one is a text cell).
+
+    ``label`` None is an empty cell in CSV and null in JSON lines.
     """
-    rows = [{**row, "uncertainty": rounded(row["uncertainty"])} for row in rows]
+    rows = [{**row, score: rounded(row[score])} for row in rows]
     with atomic(out) as tmp:
         if sheet_format(out) == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as file:
                 for row in rows:
-                    file.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
+                    file.write(json.dumps({key: row[key] for key in columns}, ensure_ascii=False) + "\n")
         else:
-            columns = {
-                "rank": pa.array([row["rank"] for row in rows], type=pa.int64()),
-                **{
-                    key: pa.array([csv_cell(as_cell(row[key])) for row in rows], type=pa.string()) for key in TEXT_CELLS
-                },
-                "uncertainty": pa.array([row["uncertainty"] for row in rows], type=pa.float64()),
+            cells = {
+                key: pa.array([csv_cell(as_cell(row[key])) for row in rows], type=pa.string())
+                for key in columns
+                if key not in ("rank", score)
             }
-            table = pa.table({key: columns[key] for key in COLUMNS})
+            cells["rank"] = pa.array([row["rank"] for row in rows], type=pa.int64())
+            cells[score] = pa.array([row[score] for row in rows], type=pa.float64())
+            table = pa.table({key: cells[key] for key in columns})
             table.to_pandas().to_csv(tmp, index=False, float_format="%.4f")
 
 
-def rounded(uncertainty) -> float | None:
-    """The ``uncertainty`` cell: 4 decimals, or None (empty, null) for a sheet chosen with no model."""
-    return None if uncertainty is None else round(float(uncertainty), 4)
+def rounded(score) -> float | None:
+    """The score cell: 4 decimals, or None (empty, null) for a sheet chosen with no model."""
+    return None if score is None else round(float(score), 4)
 
 
 def as_cell(value) -> str | None:

@@ -22,6 +22,7 @@ from formats.command_line import help_texts
 from formats.output_folder import (
     COMPARISON_FILES,
     ERRORS_FILE,
+    LABEL_NOISE_FILE,
     METRICS_FILE,
     TRAIN_CONFIG_FILE,
     save_figure,
@@ -82,6 +83,7 @@ def load_run(folder: str | Path) -> dict:
         "metrics": scores,
         "rows": _read_errors(folder / ERRORS_FILE),
         "spread": seed_spread(raw_metrics, split),
+        "label_noise": _label_noise(folder / LABEL_NOISE_FILE),
     }
 
 
@@ -91,6 +93,12 @@ def seed_spread(metrics: dict, split: str) -> dict | None:
     figures = (seeds.get("spread") or {}).get(split) or {}
     spread = {key: figures[key] for key in COMPARED if isinstance(figures.get(key), dict)}
     return {"seeds": len(seeds.get("seeds", [])), **spread} if spread else None
+
+
+def _label_noise(path: Path) -> dict[str, float]:
+    """training.audit's estimate (``label_noise.json``): split -> the share of labels that look wrong; {} if none."""
+    splits = _read_json(path).get("splits", {}) if path.is_file() else {}
+    return {name: split["share"] for name, split in splits.items() if isinstance(split, dict) and "share" in split}
 
 
 def _read_json(path: Path) -> dict:
@@ -189,6 +197,10 @@ def compare_runs(baseline: dict, candidate: dict) -> dict:
         },
         "per_class_f1": per_class,
         "changed": {kind: len(items) for kind, items in changed.items()},
+        "label_noise": {  # training.audit's estimate of each run, where one was audited
+            split: _triple(baseline["label_noise"].get(split), candidate["label_noise"].get(split))
+            for split in sorted({*baseline["label_noise"], *candidate["label_noise"]})
+        },
         "examples": [item for items in changed.values() for item in items[:EXAMPLES_PER_KIND]],
         **spread_of(baseline, candidate),
     }
@@ -242,6 +254,7 @@ def format_markdown(comparison: dict) -> str:
     ]
     rows = [("accuracy", comparison["metrics"]["accuracy"]), ("macro F1", comparison["metrics"]["f1_macro"])]
     rows += [(f"F1 {label}", values) for label, values in comparison["per_class_f1"].items()]
+    rows += [(f"labels that look wrong ({split})", v) for split, v in comparison.get("label_noise", {}).items()]
     for name, v in rows:
         lines.append(f"| {name} | {_pct(v['baseline'])} | {_pct(v['candidate'])} | {_pp(v['delta'])} |")
     lines += spread_lines(comparison)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from formats.output_folder import CORRECTIONS_FILE
+from training.corrections.audit import TRAIN, audit_decisions, drop_rows
 from training.corrections.merge import (
     merge_corrections,
 )
@@ -15,7 +16,14 @@ from training.paths import portable_name
 
 
 def apply_corrections(
-    train_dataset, label_names: list[str], path: str | Path, held_out_texts=(), *, multi_label: bool = False, **rules
+    train_dataset,
+    label_names: list[str],
+    path: str | Path,
+    held_out_texts=(),
+    *,
+    multi_label: bool = False,
+    correct_eval: bool = False,
+    **rules,
 ):
     """Read flags from ``path`` and merge them into ``train_dataset`` (rules in the module docstring).
 
@@ -26,6 +34,7 @@ def apply_corrections(
         path: a flag folder, ``.jsonl`` or ``.csv``.
         held_out_texts: the validation and test texts (a new text among them is rejected).
         multi_label: the data is multi-label (each vote is a set of labels).
+        correct_eval: ``--correct-eval`` was given (recorded in the summary; ``training.corrections.audit``).
         **rules: the merge's rules, as :func:`training.corrections.merge.merge_corrections` takes them
             (``min_votes``, ``max_new_per_client``, ``trust_anonymous_votes``, ``max_new_anonymous``).
 
@@ -40,7 +49,8 @@ def apply_corrections(
     cap = rules.get("max_new_anonymous")
     if cap is not None and cap < 0:
         raise ToolkitError(f"config error: --max-new-anonymous must be >= 0 (0: no cap), got {cap}")
-    records = load_flag_records(path)
+    records, decisions = audit_decisions(load_flag_records(path), label_names, multi_label, path)
+    records += decisions.relabel  # the owner's: each decides its text outright
     labels = [as_vote(label, label_names, multi_label) for label in train_dataset["label"]]
     texts, new_labels, summary = merge_corrections(
         list(train_dataset["text"]),
@@ -53,8 +63,11 @@ def apply_corrections(
     )
     features = Features({name: train_dataset.features[name] for name in ("text", "label")})
     ids = [as_ids(vote, label_names) for vote in new_labels]
-    merged = Dataset.from_dict({"text": texts, "label": ids}, features=features)
-    return merged, {"source": portable_name(str(path)), **summary}  # published: the name, not the local path
+    merged = drop_rows(
+        Dataset.from_dict({"text": texts, "label": ids}, features=features), decisions.dropped.get(TRAIN)
+    )
+    audit = {"audit": decisions.summary(correct_eval)} if decisions.counts else {}
+    return merged, {"source": portable_name(str(path)), **summary, **audit}  # published: the name, not the local path
 
 
 def as_vote(label, label_names: list[str], multi_label: bool) -> Vote:

@@ -19,6 +19,9 @@ Inputs: a flag folder (the Space's ``FLAG_DIR``, or one made by ``python -m spac
 - A CSV with an ``uncertainty`` column (a JSON line with that key) is a sheet of ``python -m training.ask``: its rows
   are the owner's answers (client ``owner``, ``origin`` ``queue``), keyed by text and answer; a row whose
   ``label`` is left blank is kept, to be skipped and counted by the merge.
+- A CSV with a ``label_quality`` column (a JSON line with that key) is a sheet of ``python -m training.audit``: its
+  rows are the owner's decisions on texts of the data (client ``owner``, ``origin`` ``audit``): a label, ``keep`` or
+  ``drop`` (``training.corrections.audit`` applies them).
 - A CSV cell that the export prefixed with an apostrophe against spreadsheet formulas is read back
   without it.
 - A CSV is read by the data files' rule (``training.data.readers.DelimitedRows``): a row with more or fewer
@@ -52,6 +55,8 @@ PREFIX = "corrections error"  # how this reader's messages start
 OWNER = "owner"  # the client of a hand-made record
 QUEUE = "queue"  # the origin of a training.ask sheet's rows
 QUEUE_COLUMN = "uncertainty"  # the column that only a training.ask sheet has
+AUDIT = "audit"  # the origin of a training.audit sheet's rows
+AUDIT_COLUMN = "label_quality"  # the column that only a training.audit sheet has
 ACCEPT = {"y": True, "yes": True, "x": True, "1": True, "true": True, "": False, "n": False, "no": False}
 ACCEPT.update({"0": False, "false": False})
 
@@ -188,8 +193,8 @@ def check_record(record, where: str) -> dict:
                 "text and corrected_label (or label, or labels for a multi-label model)"
             )
     check_types(record, where)
-    if record.get("origin") == QUEUE:
-        record = {**record, "id": derived_id(record, "queue-"), "time": None}
+    if record.get("origin") in (QUEUE, AUDIT):
+        record = {**record, "id": derived_id(record, f"{record['origin']}-"), "time": None}
     elif "id" not in record:
         record = {"id": derived_id(record), **record, "client": record.get("client") or OWNER}
     if not isinstance(record["id"], str) or not record["id"]:
@@ -211,6 +216,8 @@ def with_answer_fields(record: dict) -> dict:
     ``label`` (a JSON-lines sheet), and a training.ask sheet's rows marked as the owner's."""
     if QUEUE_COLUMN in record:  # a row of a training.ask sheet (CSV or JSON lines): the owner's answer
         record = {**record, "origin": QUEUE, "client": OWNER}
+    elif AUDIT_COLUMN in record:  # a row of a training.audit sheet: the owner's decision on a text of the data
+        record = {**record, "origin": AUDIT, "client": OWNER}
     for spelling, field in SPELLINGS.items():
         if field not in record and spelling in record:
             record = {**record, field: record[spelling]}
