@@ -22,7 +22,7 @@ def test_the_highlighted_words_appear_after_classify_and_follow_the_class_picked
 
     url, _ = served
     scores = tiny_backend.predict([TWEET])[0]
-    *_, other = top, *_ = list(scores)
+    top, other = max(scores, key=scores.get), min(scores, key=scores.get)
     page.goto(url)
     explanation = page.locator("#explanation")
     expect(explanation.get_by_text("happy", exact=True)).to_have_count(0)  # nothing before Classify
