@@ -296,7 +296,9 @@ def write_output_folder(job: Job, inputs: Inputs, start: Start, tuned: Tuned, re
         table = multi_label_errors(texts, tuned.gold[split], logits, tuned.thresholds.in_order(), labels)
     else:
         table = errors_table(texts, list(data.splits[split]["label"]), logits, labels)
-    predict = model_predict(tuned.trainer.model, start.tokenizer, start.config.max_length, labels, data.multi_label)
+    predict = model_predict(
+        tuned.fine_tuned.trainer.model, start.tokenizer, start.config.max_length, labels, data.multi_label
+    )
     table = explain_errors(table, predict, multi_label=data.multi_label)
     table.to_csv(out / ERRORS_FILE, index=False)
     write_json(out / TRAIN_CONFIG_FILE, train_config_json(job, inputs, start))
