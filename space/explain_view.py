@@ -122,7 +122,7 @@ def highlighted(words: list[list]) -> list[tuple[str, float | None]]:
 
 def lay_out(model: backend.Backend) -> tuple[gr.HighlightedText, gr.Dropdown]:
     """Under the bars: the title, the sentence on the method, the class picker and the highlighted text."""
-    gr.Markdown(f"#### {TITLE}\n{METHOD} Red words raised the class's probability, blue ones lowered it.")
+    gr.Markdown(f"#### {TITLE}\n{METHOD} Red words raised the class's probability, purple ones lowered it.")
     picker = gr.Dropdown(model.labels, value=None, label="Explain the class", allow_custom_value=True)
     words = gr.HighlightedText(label="Each word's push toward the class", show_legend=True, elem_id="explanation")
     return words, picker
