@@ -100,3 +100,15 @@ def test_explanations_have_a_queue_of_their_own_apart_from_predict(served, app_m
     explaining = [fn for fn in demo.fns.values() if fn.concurrency_id == explain_view.CONCURRENCY_ID]
     assert len(explaining) == 3  # after Classify, on picking a class, and /explain
     assert {fn.concurrency_limit for fn in explaining} == {explain_view.CONCURRENCY_LIMIT}
+
+
+def test_the_page_explains_nothing_for_a_text_predict_refuses_and_sets_the_picker_otherwise(tiny_backend):
+    explainer = explain_view.Explainer(tiny_backend, no_limits(), 100, False)
+    for text in ("", "   ", "x" * 101):  # the page's own check already said why
+        words, picker = explainer.for_page(text, None, None)
+        assert words == [] and "value" not in picker
+    words, picker = explainer.after_classify(TEXT, None)
+    expected = explain(TEXT, tiny_backend.predict)
+    assert picker["value"] == expected.label
+    assert [word for word, _ in words[::2]] == TEXT.split() and all(space == (" ", None) for space in words[1::2])
+    assert max(abs(score) for _, score in words[::2]) == 1.0
