@@ -40,6 +40,7 @@ from formats.explain import explain, split_words
 
 sys.path.insert(0, str(REPO / "space"))
 KS = (1, 3)
+NO_LIMITS = {"EXPLAIN_LIMIT_PER_MINUTE": "0", "EXPLAIN_LIMIT_PER_DAY": "0"}  # one client asks for them all
 LENGTHS = (10, 30, 60)
 # Two emotion words of one label in each: (text, the label they name, the two words).
 PAIRS = [
@@ -201,7 +202,7 @@ def latency(run: str, out: Path, calls: int) -> None:
     """/explain end to end (gradio_client, the app as a Space runs it on the int8 model) per text length."""
 
     path, texts = out / "latency.jsonl", [text for text, _ in read_split(DATA / "test.txt")]
-    proc, url = start_space(sys.executable, run, tempfile.mkdtemp(), BACKEND="onnx-int8", MCP="0")
+    proc, url = start_space(sys.executable, run, tempfile.mkdtemp(), BACKEND="onnx-int8", MCP="0", **NO_LIMITS)
     try:
         client = wait_for(url, proc)
         client.predict(texts[0], api_name="/explain")  # warm-up
@@ -247,7 +248,7 @@ def load_part(run: str, out: Path, clients: int, requests: int, rounds: int) -> 
     from gradio_client import Client
 
     path, texts = out / "load.jsonl", [text for text, _ in read_split(DATA / "test.txt")]
-    proc, url = start_space(sys.executable, run, tempfile.mkdtemp(), BACKEND="onnx-int8", MCP="0")
+    proc, url = start_space(sys.executable, run, tempfile.mkdtemp(), BACKEND="onnx-int8", MCP="0", **NO_LIMITS)
     try:
         wait_for(url, proc).predict(texts[0], api_name="/predict")
         sessions = [Client(url, verbose=False, ssl_verify=False) for _ in range(clients)]

@@ -4,13 +4,14 @@
 Both call ``formats.explain.explain`` on the served model (ONNX or PyTorch): each word's Shapley value for one
 label's probability, at a bounded number of model calls. Explanations run in a queue of their own
 (:data:`CONCURRENCY_ID`, one at a time), never in /predict's, so that a visitor's explanation cannot delay anyone's
-classification; each visitor may ask for :data:`PER_MINUTE` a minute and :data:`PER_DAY` a day.
+classification; each visitor may ask for ``EXPLAIN_LIMIT_PER_MINUTE`` a minute and ``EXPLAIN_LIMIT_PER_DAY`` a day
+(``visitors.Visitors.explain_limiter``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import backend
 import gradio as gr
@@ -22,9 +23,8 @@ logger = logging.getLogger("app")
 
 CONCURRENCY_ID = "explain"  # the explanations' own queue: the page's and the endpoint's together
 CONCURRENCY_LIMIT = 1  # one explanation at a time: it already uses every core, as a /predict batch does
-PER_MINUTE, PER_DAY = 20, 500  # explanations per visitor: a person reads each one
 OVER_LIMIT = (
-    f"You have asked for more explanations than this Space gives one visitor ({PER_MINUTE} a minute, {PER_DAY} a "
+    "You have asked for more explanations than this Space gives one visitor ({per_minute} a minute, {per_day} a "
     "day): please wait a minute and ask again."
 )
 TITLE = "Why this label?"
@@ -50,17 +50,15 @@ class Explainer:
 
     Args:
         model: the loaded model.
-        policy: the Space's visitors (their client ids).
+        policy: the Space's visitors: their client ids, and their limits of explanations (``explain_limiter``).
         max_chars: the longest text explained, /predict's (``page.max_text_chars``).
         on_space: whether the app runs on a Space (whose proxy says who the visitor is).
-        limiter: how many explanations a visitor may ask for.
     """
 
     model: backend.Backend
     policy: visitors.Visitors
     max_chars: int
     on_space: bool
-    limiter: visitors.RateLimiter = field(default_factory=lambda: visitors.RateLimiter(PER_MINUTE, PER_DAY))
 
     def answer(self, text: str, label: str | None, request: gr.Request | None) -> dict:
         """:func:`formats.explain.explain`'s answer as JSON, after the checks (one gr.Error each)."""
@@ -81,9 +79,12 @@ class Explainer:
         if request is not None and request.client:
             address = visitors.client_address(request.headers, request.client.host, self.on_space)
         client = self.policy.client_id(getattr(request, "username", None), address)
-        if self.limiter.admit(client):
+        limiter = self.policy.explain_limiter
+        if limiter.admit(client):
             logger.warning("explanation refused: client %s is over its rate limit", client)
-            raise gr.Error(OVER_LIMIT, print_exception=False)
+            raise gr.Error(
+                OVER_LIMIT.format(per_minute=limiter.per_minute, per_day=limiter.per_day), print_exception=False
+            )
 
     def endpoint(self):
         """The function behind /explain and the MCP tool ``explain_emotion(text, label)``, with :data:`TOOL_DOC`."""

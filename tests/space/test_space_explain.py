@@ -78,13 +78,15 @@ def test_a_multi_label_model_explains_each_label_of_its_set_with_its_own_probabi
 
 
 def test_a_visitor_over_the_explanation_limit_is_told_to_wait(app_module, tiny_backend):
-    explainer = explain_view.Explainer(
-        tiny_backend, no_limits(), 1000, False, limiter=visitors.RateLimiter(per_minute=2, per_day=0)
-    )
+    policy = visitors.from_env({"EXPLAIN_LIMIT_PER_MINUTE": "2", "EXPLAIN_LIMIT_PER_DAY": "0", "FLAG_CLIENT_SALT": "s"})
+    explainer = explain_view.Explainer(tiny_backend, policy, 1000, False)
     explainer.answer(TEXT, None, None)
     explainer.answer(TEXT, None, None)
-    with pytest.raises(app_module.gr.Error, match="more explanations than this Space gives one visitor"):
+    with pytest.raises(app_module.gr.Error, match=r"one visitor \(2 a minute, 0 a day\): please wait a minute"):
         explainer.answer(TEXT, None, None)
+    assert visitors.from_env({}).explain_limiter.per_minute == visitors.EXPLAIN_PER_MINUTE
+    with pytest.raises(ValueError, match=r"^EXPLAIN_LIMIT_PER_DAY='lots': expected a whole number >= 0"):
+        visitors.from_env({"EXPLAIN_LIMIT_PER_DAY": "lots"})
 
 
 def test_the_page_shows_each_word_scaled_with_spaces_between():
