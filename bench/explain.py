@@ -133,7 +133,7 @@ class IntegratedGradients:
         return scores
 
 
-def faithfulness_row(index: int, text: str, predict, ig, rng: random.Random) -> dict:
+def faithfulness_row(index: int, text: str, predict, ig: IntegratedGradients | None, rng: random.Random) -> dict:
     """One text's comprehensiveness and sufficiency per method and k (probabilities of the predicted class)."""
     words = split_words(text)
     t0 = time.perf_counter()
@@ -157,8 +157,9 @@ def faithfulness_row(index: int, text: str, predict, ig, rng: random.Random) -> 
     return {**facts, "seconds": seconds, **row}
 
 
-def faithfulness(run: str, out: Path, n: int) -> None:
-    """Rows of :func:`faithfulness_row` for the first ``n`` test texts, into faithfulness.jsonl."""
+def faithfulness(run: str, out: Path, n: int, n_ig: int) -> None:
+    """Rows of :func:`faithfulness_row` for the first ``n`` test texts, into faithfulness.jsonl; integrated
+    gradients (seconds a text on a busy CPU) for the first ``n_ig`` of them."""
     path, model = out / "faithfulness.jsonl", load_backend(run)
     try:
         ig = IntegratedGradients(run)
@@ -168,7 +169,9 @@ def faithfulness(run: str, out: Path, n: int) -> None:
     done = done_keys(path, "index")
     for index, (text, _) in enumerate(read_split(DATA / "test.txt")[:n]):
         if index not in done and split_words(text):
-            append(path, faithfulness_row(index, text, model.predict, ig, random.Random(index)))
+            append(
+                path, faithfulness_row(index, text, model.predict, ig if index < n_ig else None, random.Random(index))
+            )
 
 
 def pairs(run: str, out: Path) -> None:
@@ -277,24 +280,34 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
 
 
+def faithfulness_table(rows: list[dict], which: str) -> None:
+    """Mean comprehensiveness and sufficiency per method over ``rows``, and each method's comp@3 over random's."""
+    methods = [m for m in ("shapley", "loo", "ig", "random") if all(f"comp_{m}_1" in r for r in rows)]
+    print(f"\n{which} ({len(rows)}):\n")
+    means = {
+        m: [statistics.mean(r[f"{kind}_{m}_{k}"] for r in rows) for kind in ("comp", "suff") for k in KS]
+        for m in methods
+    }
+    print_table(
+        ["method", "comp k=1", "comp k=3", "suff k=1", "suff k=3"],
+        [[m, *(f"{v:.3f}" for v in means[m])] for m in methods],
+    )
+    print("\ncomp@3 / random's: " + ", ".join(f"{m} {ratio(means[m][1] / means['random'][1])}" for m in methods[:-1]))
+
+
 def report(out: Path) -> None:
     """The tables of docs/explain.md, from the JSON-lines files."""
     rows = read_rows(out / "faithfulness.jsonl")
     if rows:
-        methods = [m for m in ("shapley", "loo", "ig", "random") if f"comp_{m}_1" in rows[0]]
-        print(f"faithfulness: {len(rows)} test texts, mean words {statistics.mean(r['words'] for r in rows):.1f}\n")
-        table = []
-        for m in methods:
-            means = [statistics.mean(r[f"{kind}_{m}_{k}"] for r in rows) for kind in ("comp", "suff") for k in KS]
-            table.append([m, *(f"{v:.3f}" for v in means)])
-        print_table(["method", "comp k=1", "comp k=3", "suff k=1", "suff k=3"], table)
-        random3 = statistics.mean(r["comp_random_3"] for r in rows)
-        for m in methods[:-1]:
-            print(f"\n{m}: comp@3 / random comp@3 = {ratio(statistics.mean(r[f'comp_{m}_3'] for r in rows) / random3)}")
+        print(f"faithfulness: {len(rows)} test texts, mean words {statistics.mean(r['words'] for r in rows):.1f}")
+        faithfulness_table(rows, "all texts")
+        with_ig = [r for r in rows if "comp_ig_1" in r]
+        if with_ig:
+            faithfulness_table(with_ig, "the texts integrated gradients explained too")
         calls = [r["calls"] for r in rows]
         print(
-            f"\nShapley calls per text: mean {statistics.mean(calls):.0f}, max {max(calls)}; seconds per text in the "
-            f"bench (in-process): p50 {statistics.median(r['seconds'] for r in rows):.3f}"
+            f"\nShapley calls per text: mean {statistics.mean(calls):.0f}, max {max(calls)}; seconds per text "
+            f"in the bench (in-process): p50 {statistics.median(r['seconds'] for r in rows):.3f}"
         )
     pair_rows = read_rows(out / "pairs.jsonl")
     if pair_rows:
@@ -332,6 +345,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/work/runs/explain"), help="where the JSON lines go")
     parser.add_argument("--part", choices=["faithfulness", "pairs", "latency", "load"], action="append")
     parser.add_argument("--texts", type=int, default=500, help="test texts of the faithfulness part")
+    parser.add_argument("--ig-texts", type=int, default=100, help="of which explained by integrated gradients too")
     parser.add_argument("--calls", type=int, default=20, help="/explain calls per length (latency)")
     parser.add_argument("--clients", type=int, default=8, help="/predict clients (load)")
     parser.add_argument("--requests", type=int, default=10, help="/predict requests per client per round (load)")
@@ -340,7 +354,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     parts = {
-        "faithfulness": lambda: faithfulness(args.run, args.out, args.texts),
+        "faithfulness": lambda: faithfulness(args.run, args.out, args.texts, args.ig_texts),
         "pairs": lambda: pairs(args.run, args.out),
         "latency": lambda: latency(args.run, args.out, args.calls),
         "load": lambda: load_part(args.run, args.out, args.clients, args.requests, args.rounds),
