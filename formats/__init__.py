@@ -13,5 +13,7 @@ uploads it beside the Space's app.py, so that the Space still runs alone.
   a flag is matched to a text;
 - ``writing.py``: the one rule for writing a file (never onto an input, into a model's folder, or over a file
   without ``--overwrite``) and for replacing a whole folder (written beside it, swapped in);
-- ``command_line.py``: how every command's ``--help`` reads (its examples last, with the name it was run by).
+- ``command_line.py``: how every command's ``--help`` reads (its examples last, with the name it was run by);
+- ``explain.py``: the one word-level explanation (sampled Shapley values over a text's words), for the Space's
+  page and ``/explain`` and for ``errors.csv``.
 """

@@ -116,7 +116,7 @@ class CardFacts:
     results: list[ResultRow]  # the fine-tuned model (multi-label: also at 0.5), then the baselines
     baseline_note: str  # where a baseline is as good as the fine-tuned model or better, in one sentence; or ""
     weakest: list[tuple[str, float, str]]  # (label, F1, precision_recall_note) of the weakest classes
-    errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss (escaped)
+    errors: list[dict[str, str]]  # highest-loss examples: index, text, label, predicted, loss, words (escaped)
     plots: list[tuple[str, str]]  # (file, title) present in the folder
     hyperparameters: dict[str, Any]
     versions: dict[str, str | None]

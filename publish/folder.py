@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+from formats.explain import ERRORS_COLUMN
 from formats.output_folder import METRICS_FILE
 from formats.reports import Metrics, SplitScores
 from publish.errors import PublishError
@@ -76,7 +77,8 @@ def required_eval(metrics: Metrics, raw: dict, path: Path) -> dict[str, SplitSco
 
 
 def read_errors(path: Path, limit: int, max_chars: int) -> list[dict[str, str]]:
-    """The ``limit`` highest-loss rows of errors.csv, escaped for the card (texts cut at ``max_chars``)."""
+    """The ``limit`` highest-loss rows of errors.csv, escaped for the card (texts cut at ``max_chars``), with the
+    words that pushed toward a wrong prediction (``formats.explain.ERRORS_COLUMN``)."""
     if not path.is_file():
         return []
     with path.open(encoding="utf-8", newline="") as f:
@@ -98,6 +100,7 @@ def read_errors(path: Path, limit: int, max_chars: int) -> list[dict[str, str]]:
             "label": md_text(row["label"]),
             "predicted": md_text(row["predicted"]),
             "loss": f"{float(row['loss']):.2f}",
+            "words": md_text(row.get(ERRORS_COLUMN) or ""),  # a run from before the column: none
         }
         for row in rows[:limit]
     ]

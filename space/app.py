@@ -3,7 +3,7 @@
 Runs locally (``MODEL=runs/demo python space/app.py``) and unchanged as a Hugging Face Space's app.py.
 Configuration comes from the environment (see README.md): MODEL, MODEL_REVISION, FLAG_DIR, FLAG_DATASET_REPO,
 FLAG_PUSH_MINUTES, FLAG_PUSH_TIMEOUT, MCP (and BACKEND, read by backend.py; the FLAG_* of the flag policy, read
-by visitors.py). The classifier is also an MCP tool (:data:`TOOL_DOC`) when MCP is on: on a Space unless MCP=0.
+by visitors.py). With MCP on (on a Space unless MCP=0) classify (:data:`TOOL_DOC`) and explain are MCP tools.
 """
 
 import json
@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 import backend
+import explain_view
 import flags
 import gradio as gr
 import label_sets
@@ -235,9 +236,9 @@ def classify_tool(model: backend.Backend, *, batch: bool):
     return tool
 
 
-def wire_classify(layout: page.Page, model: backend.Backend, *, batch: bool, concurrency_limit: int | None) -> None:
+def wire_classify(layout: page.Page, model: backend.Backend, *, batch: bool, concurrency_limit: int | None):
     """Classify on the button or Enter: the page checks the text first (a per-user error toast), then joins
-    the batched queue of /predict; the tokens panel is filled beside it, outside the queue."""
+    the batched queue of /predict (the event returned); the tokens panel is filled beside it, outside the queue."""
     triggers = [layout.classify_button.click, layout.text.submit]
     checked = gr.on(
         triggers,
@@ -246,15 +247,6 @@ def wire_classify(layout: page.Page, model: backend.Backend, *, batch: bool, con
         queue=False,
         api_visibility="private",
     )
-    checked.success(
-        classify_tool(model, batch=batch),
-        inputs=layout.text,
-        outputs=layout.probabilities,
-        api_name="predict",
-        batch=batch,
-        max_batch_size=MAX_BATCH_SIZE,
-        concurrency_limit=concurrency_limit,
-    )
     gr.on(
         triggers,
         lambda t: token_table(model, t),
@@ -262,6 +254,15 @@ def wire_classify(layout: page.Page, model: backend.Backend, *, batch: bool, con
         outputs=[layout.tokens, layout.truncated],
         queue=False,
         api_visibility="private",
+    )
+    return checked.success(
+        classify_tool(model, batch=batch),
+        inputs=layout.text,
+        outputs=layout.probabilities,
+        api_name="predict",
+        batch=batch,
+        max_batch_size=MAX_BATCH_SIZE,
+        concurrency_limit=concurrency_limit,
     )
 
 
@@ -293,9 +294,9 @@ def build_demo(
             already uses every core (the runtime's intra-op threads), and the requests arriving meanwhile
             form the next batch; a second concurrent batch would only compete for the same cores.
 
-    /predict is public: the API page, gradio_client and, with MCP on, the MCP tool ``classify_emotion``.
-    /flag is for people: gradio_client can call it (README), but it is undocumented, so neither the API page
-    nor MCP offers it to agents.
+    /predict and /explain are public: the API page, gradio_client and, with MCP on, the MCP tools ``classify_emotion``
+    and ``explain_emotion``. /flag is for people: gradio_client can call it (README), but it is undocumented, so
+    neither the API page nor MCP offers it to agents.
     """
     policy = policy or visitors.from_env()
     if sign_in is None:
@@ -310,7 +311,8 @@ def build_demo(
             ),
             sign_in=sign_in,
         )
-        wire_classify(layout, model, batch=batch, concurrency_limit=concurrency_limit)
+        predicted = wire_classify(layout, model, batch=batch, concurrency_limit=concurrency_limit)
+        explain_view.wire(explain_view.Explainer(model, policy, max_text_chars(model), ON_SPACE), layout, predicted)
         layout.flag_button.click(
             flagger.flag,
             inputs=[layout.text, layout.corrected, layout.note],

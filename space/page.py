@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import about
 import backend
+import explain_view
 import flags
 import gradio as gr
 import label_sets
@@ -90,6 +91,8 @@ class Page:
     note: gr.Textbox
     flag_button: gr.Button
     record_id: gr.Textbox
+    explanation: gr.HighlightedText  # Why this label? (explain_view)
+    explained_label: gr.Dropdown  # the class it explains, which the visitor may change
 
 
 def lay_out_page(model: backend.Backend, *, heading: str, flag_intro: str, sign_in: bool) -> Page:
@@ -97,9 +100,11 @@ def lay_out_page(model: backend.Backend, *, heading: str, flag_intro: str, sign_
     gr.Markdown(heading)
     with gr.Row():
         text, classify_button, truncated = lay_out_input(model)
-        probabilities, tokens = lay_out_outputs(model)
+        probabilities, tokens, explanation = lay_out_outputs(model)
     corrected, note, flag_button, record_id = lay_out_flag_panel(model, flag_intro, sign_in=sign_in)
-    return Page(text, classify_button, truncated, probabilities, tokens, corrected, note, flag_button, record_id)
+    return Page(
+        text, classify_button, truncated, probabilities, tokens, corrected, note, flag_button, record_id, *explanation
+    )
 
 
 def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Markdown]:
@@ -116,17 +121,18 @@ def lay_out_input(model: backend.Backend) -> tuple[gr.Textbox, gr.Button, gr.Mar
     return text, classify_button, truncated
 
 
-def lay_out_outputs(model: backend.Backend) -> tuple[gr.Label, gr.Dataframe]:
-    """The right column: a bar per class, and the tokens in a collapsed panel."""
+def lay_out_outputs(model: backend.Backend) -> tuple[gr.Label, gr.Dataframe, tuple]:
+    """The right column: a bar per class, why (:func:`explain_view.lay_out`), and the tokens in a collapsed panel."""
     with gr.Column():
         if label_sets.is_multi_label(model):
             probabilities = set_label(model)
             gr.Markdown(set_line(model))
         else:
             probabilities = gr.Label(label="Probability of each class", num_top_classes=len(model.labels))
+        explanation = explain_view.lay_out(model)
         with gr.Accordion("How the tokenizer splits your text (WordPiece tokens)", open=False):
             tokens = gr.Dataframe(headers=["token", "id"], datatype=["str", "number"], interactive=False)
-    return probabilities, tokens
+    return probabilities, tokens, explanation
 
 
 def lay_out_flag_panel(

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 MINUTE, DAY = 60.0, 24 * 60 * 60.0
 DEFAULT_PER_MINUTE = 10  # a person fixing mistakes by hand flags a few a minute at most
 DEFAULT_PER_DAY = 100
+# Explanations a visitor may ask for (space/explain_view.py): a person reads each one.
+EXPLAIN_PER_MINUTE, EXPLAIN_PER_DAY = 20, 500
 
 
 class RateLimiter:
@@ -96,6 +98,7 @@ class Visitors:
         limiter: per-client rate limits.
         require_login: flagging needs a Hugging Face sign-in.
         salt_is_random: no secret salt was configured (hashes change when the process restarts).
+        explain_limiter: per-client limits of explanations (/explain and the page's).
     """
 
     salt: bytes
@@ -103,6 +106,7 @@ class Visitors:
     require_login: bool = False
     salt_is_random: bool = False
     notes: list[str] = field(default_factory=list)  # advice for the operator: logged at start-up, never on the page
+    explain_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(EXPLAIN_PER_MINUTE, EXPLAIN_PER_DAY))
 
     def client_id(self, username: str | None, address: str | None) -> str:
         """``hf:<username>`` when signed in, else the salted hash of the client address (:func:`address_key`)."""
@@ -241,7 +245,8 @@ def positive_env(environ: Mapping[str, str], name: str, default: float) -> float
 
 
 def from_env(environ: Mapping[str, str] = os.environ) -> Visitors:
-    """The policy from the environment: FLAG_CLIENT_SALT, FLAG_LIMIT_PER_MINUTE/_PER_DAY, FLAG_REQUIRE_LOGIN.
+    """The policy from the environment: FLAG_CLIENT_SALT, FLAG_LIMIT_PER_MINUTE/_PER_DAY, FLAG_REQUIRE_LOGIN, and
+    EXPLAIN_LIMIT_PER_MINUTE/_PER_DAY (explanations).
 
     Raises:
         ValueError: a limit that is not a whole number (one line naming the variable).
@@ -256,6 +261,10 @@ def from_env(environ: Mapping[str, str] = os.environ) -> Visitors:
         limiter=limiter,
         require_login=environ.get("FLAG_REQUIRE_LOGIN", "").strip().lower() in ("1", "true", "yes"),
         salt_is_random=not salt,
+        explain_limiter=RateLimiter(
+            _int_env(environ, "EXPLAIN_LIMIT_PER_MINUTE", EXPLAIN_PER_MINUTE),
+            _int_env(environ, "EXPLAIN_LIMIT_PER_DAY", EXPLAIN_PER_DAY),
+        ),
     )
     if visitors.salt_is_random:
         visitors.notes.append(

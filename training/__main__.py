@@ -58,6 +58,7 @@ from training.offline import hub_reachable, loud_fallback, use_offline_mode
 from training.paths import local_paths, portable_name, published_options
 from training.quality.calibration import calibrate, calibrate_multi_label, probe_batch
 from training.quality.evaluate import classification_metrics, errors_table
+from training.quality.explain_errors import explain_errors, model_predict
 from training.quality.figures import figures_and_baselines, write_headline_figures
 from training.quality.multi_label import errors_table as multi_label_errors
 from training.quality.multi_label import multi_label_metrics, tune_thresholds
@@ -308,7 +309,8 @@ def write_output_folder(job: Job, inputs: Inputs, start: Start, tuned: Tuned, re
         table = multi_label_errors(texts, tuned.gold[split], logits, tuned.thresholds.in_order(), labels)
     else:
         table = errors_table(texts, list(data.splits[split]["label"]), logits, labels)
-    table.to_csv(out / ERRORS_FILE, index=False)
+    predict = model_predict(tuned.fine_tuned.trainer.model, start.tokenizer, start.config.max_length, data)
+    explain_errors(table, predict, multi_label=data.multi_label).to_csv(out / ERRORS_FILE, index=False)
     write_json(out / TRAIN_CONFIG_FILE, train_config_json(job, inputs, start))
     write_json(out / LOCAL_PATHS_FILE, local_paths(dataclasses.asdict(start.config)))  # never published
     write_json(out / METRICS_FILE, metrics_json(job, data, tuned, report))

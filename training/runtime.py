@@ -132,11 +132,43 @@ def onnx_session(path: Path, threads: int) -> RunBatch:
 
 
 def torch_runner(model) -> RunBatch:
-    """The PyTorch eager forward pass with the same signature as :func:`onnx_session`'s."""
+    """The PyTorch eager forward pass with the same signature as :func:`onnx_session`'s (on the model's device)."""
     import torch
 
     def run(encoded: dict[str, np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            return model(**{k: torch.from_numpy(v) for k, v in encoded.items()}).logits.float().numpy()
+            inputs = {k: torch.from_numpy(v).to(model.device) for k, v in encoded.items()}
+            return model(**inputs).logits.float().cpu().numpy()
 
     return run
+
+
+def probability_rows(run: RunBatch, tokenizer, max_length: int, labels: list[str], multi_label: bool, batch_size=32):
+    """A ``predict(texts)`` answering each text's ``{label: probability}`` (softmax, or each label's sigmoid):
+    what ``formats.explain.explain`` reads, on PyTorch (:func:`torch_runner`) or ONNX (:func:`onnx_session`).
+
+    Args:
+        run: the forward pass.
+        tokenizer: the model's tokenizer (transformers).
+        max_length: the longest input in tokens; longer texts are truncated.
+        labels: the class names in id order.
+        multi_label: sigmoid per label instead of softmax.
+        batch_size: texts per forward pass.
+    """
+
+    def predict(texts: list[str]) -> list[dict[str, float]]:
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="np",
+            )
+            logits = run({name: np.asarray(value, dtype=np.int64) for name, value in encoded.items()})
+            probabilities = sigmoid(logits) if multi_label else softmax(logits)
+            rows += [dict(zip(labels, map(float, row), strict=True)) for row in probabilities]
+        return rows
+
+    return predict

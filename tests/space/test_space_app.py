@@ -55,12 +55,12 @@ def test_token_table_shows_wordpiece_tokens_with_ids_and_says_when_text_was_trun
     assert app_module.token_table(tiny_backend, "  ") == ([], "")
 
 
-def test_api_lists_only_predict_and_flag_stays_callable_for_people(served, app_module):
+def test_api_lists_predict_and_explain_and_flag_stays_callable_for_people(served, app_module):
     """/flag is undocumented: not on the API page, so not an MCP tool either; gradio_client still calls it."""
     url, store = served
     client = Client(url, verbose=False)
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/predict"}
+    assert set(api["named_endpoints"]) == {"/predict", "/explain"}
     assert api["unnamed_endpoints"] == {}
     [text] = api["named_endpoints"]["/predict"]["parameters"]
     assert text["parameter_name"] == "text" and text["python_type"]["type"] == "str"
@@ -201,8 +201,10 @@ def test_page_shows_model_revision_backend_and_truncation_note(served, tiny_back
     assert f"longer than {tiny_backend.max_length} tokens are truncated" in markdown
     [label] = [c for c in config["components"] if c["type"] == "label"]
     assert label["props"]["num_top_classes"] == len(tiny_backend.labels)
-    [dropdown] = [c for c in config["components"] if c["type"] == "dropdown"]
-    assert [choice[0] for choice in dropdown["props"]["choices"]] == tiny_backend.labels
+    dropdowns = {c["props"]["label"]: c for c in config["components"] if c["type"] == "dropdown"}
+    assert set(dropdowns) == {"Correct label", "Explain the class"}
+    for dropdown in dropdowns.values():
+        assert [choice[0] for choice in dropdown["props"]["choices"]] == tiny_backend.labels
 
 
 def test_python_space_app_py_serves_the_model_from_the_environment(tiny_model_dir, tmp_path):

@@ -38,9 +38,9 @@ def mcp_app(trained_tiny_dir, tmp_path_factory):
     proc.wait(timeout=30)
 
 
-def test_the_one_tool_is_classify_with_its_classes_and_a_typed_text_argument(mcp_app, emotion_labels):
+def test_the_first_tool_is_classify_with_its_classes_and_a_typed_text_argument(mcp_app, emotion_labels):
     url, _ = mcp_app
-    [tool], _ = mcp_round_trip(url, [])
+    [tool, _], _ = mcp_round_trip(url, [])
     assert tool.name == "classify_emotion"
     assert tool.description.startswith("Classify the emotion of an English text, such as a tweet")
     assert f"({', '.join(emotion_labels)})" in tool.description
@@ -78,7 +78,7 @@ def test_an_empty_text_gets_the_message_and_flagging_is_not_a_tool(mcp_app):
         "label": "Nothing to classify: the text is empty.",
         "confidences": None,
     }
-    assert [tool.name for tool in tools] == ["classify_emotion"]
+    assert [tool.name for tool in tools] == ["classify_emotion", "explain_emotion"]
     assert flag.isError and "Unknown tool" in flag.content[0].text
     assert not list(flag_dir.glob("*.jsonl"))  # nothing was flagged
 
@@ -107,7 +107,7 @@ def test_the_tool_answers_json_text_not_a_python_repr(mcp_app, emotion_labels):
     """What an agent receives is the text of the content: JSON, as the description says (gradio writes an output
     with str(), which gave single quotes and None; issue 29)."""
     url, _ = mcp_app
-    [tool], results = mcp_round_trip(
+    [tool, _], results = mcp_round_trip(
         url, [("classify_emotion", {"text": "i am so delighted and glad today"}), ("classify_emotion", {"text": ""})]
     )
     assert "a JSON object: label, the most likely class" in tool.description
@@ -116,3 +116,33 @@ def test_the_tool_answers_json_text_not_a_python_repr(mcp_app, emotion_labels):
     assert {item["label"] for item in json.loads(answered)["confidences"]} == set(emotion_labels)
     assert json.loads(empty) == {"label": "Nothing to classify: the text is empty.", "confidences": None}
     assert empty == '{"label": "Nothing to classify: the text is empty.", "confidences": null}'
+
+
+def test_the_second_tool_explains_a_label_word_by_word_in_json(mcp_app, trained_tiny_dir, monkeypatch):
+    """explain_emotion: a description an agent can act on, text and an optional label, and the JSON of /explain."""
+    from formats.explain import explain
+
+    url, flag_dir = mcp_app
+    text = "so scared and anxious about my day"
+    tools, (top, chosen, unknown) = mcp_round_trip(
+        url,
+        [
+            ("explain_emotion", {"text": text}),
+            ("explain_emotion", {"text": text, "label": "joy"}),
+            ("explain_emotion", {"text": text, "label": "joyy"}),
+        ],
+    )
+    [tool] = [tool for tool in tools if tool.name == "explain_emotion"]
+    assert tool.description.startswith("Explain which words of an English text made the emotion classifier")
+    assert "positive raised it, negative pulled against it" in tool.description
+    assert tool.inputSchema["required"] == ["text"] and list(tool.inputSchema["properties"]) == ["text", "label"]
+    assert "one of sadness, joy, love, anger, fear, surprise" in tool.inputSchema["properties"]["label"]["description"]
+    monkeypatch.delenv("BACKEND", raising=False)
+    model = backend.load_backend(str(trained_tiny_dir))  # the ONNX int8 model the app serves
+    answer = json.loads(top.content[0].text)
+    assert answer["label"] == "fear" and [word for word, _ in answer["words"]] == text.split()
+    expected = explain(text, model.predict).as_json()
+    assert [s for _, s in answer["words"]] == pytest.approx([s for _, s in expected["words"]], abs=1e-3)
+    assert json.loads(chosen.content[0].text)["label"] == "joy"
+    assert unknown.isError and "label 'joyy': expected one of sadness" in unknown.content[0].text
+    assert not list(flag_dir.glob("*.jsonl"))

@@ -270,12 +270,13 @@ def test_the_app_starts_on_a_multi_label_model_and_its_page_says_what_the_bars_a
     config = httpx.get(url + "config", timeout=10).json()
     [boxes] = [c for c in config["components"] if c["type"] == "checkboxgroup"]
     assert [choice[1] for choice in boxes["props"]["choices"]] == MULTI_LABELS
-    assert not [c for c in config["components"] if c["type"] == "dropdown"]
+    # The one dropdown picks the class to explain; the flag's labels are the check boxes.
+    assert [c["props"]["label"] for c in config["components"] if c["type"] == "dropdown"] == ["Explain the class"]
 
 
 def test_the_mcp_tool_answers_the_set(multilabel_app):
     url, flag_dir, _ = multilabel_app
-    [tool], [result] = mcp_round_trip(url, [("classify_emotion", {"text": TEXT})])
+    [tool, _], [result] = mcp_round_trip(url, [("classify_emotion", {"text": TEXT})])
     assert "anger, fear, joy, love" in tool.description
     assert "predicted, the list of labels at or above their thresholds" in tool.description
     answer = json.loads(result.content[0].text)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from formats.explain import ERRORS_COLUMN, explain
 from formats.output_folder import TRACES_DIR, TRACES_PATTERN
 from tests.conftest import REPO_ROOT, RUN_FIGURES, write_splits
 from training.__main__ import main
 from training.config import TrainConfig
 from training.data.load import SAMPLE_DATA
+from training.quality.explain_errors import EXPLAINED_ERRORS
 
 CONTRACT_FILES = [
     "config.json",
@@ -165,7 +167,7 @@ def test_errors_csv_lists_every_test_example_by_loss(run, emotion_labels):
     out, splits = run
     with open(out / "errors.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["index", "text", "label", "predicted", "loss"]
+    assert list(rows[0]) == ["index", "text", "label", "predicted", "loss", ERRORS_COLUMN]
     test = splits["test"]
     assert sorted(int(r["index"]) for r in rows) == list(range(len(test)))
     for r in rows:
@@ -176,6 +178,29 @@ def test_errors_csv_lists_every_test_example_by_loss(run, emotion_labels):
     metrics = read_json(out / "metrics.json")
     correct = sum(r["label"] == r["predicted"] for r in rows)
     assert correct / len(rows) == pytest.approx(metrics["eval"]["test"]["accuracy"])
+
+
+def test_errors_csv_names_the_words_that_pushed_toward_each_wrong_label(run, emotion_labels):
+    """The first EXPLAINED_ERRORS misclassified rows: the saved model's explanation of the wrong label, top words."""
+    from training.runtime import load_model, probability_rows, torch_runner
+
+    out, _ = run
+    with open(out / "errors.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    wrong = [r for r in rows if r["label"] != r["predicted"]]
+    assert wrong, "the tiny run should get some test examples wrong"
+    assert all(r[ERRORS_COLUMN] == "" for r in rows if r["label"] == r["predicted"])
+    assert all(r[ERRORS_COLUMN] == "" for r in wrong[EXPLAINED_ERRORS:])
+    model, tokenizer, max_length = load_model(out)
+    predict = probability_rows(torch_runner(model), tokenizer, max_length, emotion_labels, multi_label=False)
+    for r in wrong[:EXPLAINED_ERRORS]:
+        explanation = explain(r["text"], predict, r["predicted"])
+        scores = dict(explanation.words)  # a repeated word: one of its scores, which the check allows
+        written = r[ERRORS_COLUMN].split()
+        assert set(written) <= set(r["text"].split()) and len(written) == len(explanation.top_words())
+        # Near-ties may swap between the in-memory model and the saved one: compare the scores, strongest first.
+        top = sorted((s for _, s in explanation.words), reverse=True)[: len(written)]
+        assert [scores[w] for w in written] == pytest.approx(top, abs=1e-4)
 
 
 def test_rerun_from_train_config_json_reproduces_the_run(run, tmp_path):
