@@ -117,8 +117,7 @@ class TrainConfig:
         default=None, metadata={"help": "Train on at most N examples (a seeded random subset) for quick runs."}
     )
     max_eval_samples: int | None = field(
-        default=None,
-        metadata={"help": "Evaluate on at most N validation and N test examples (a seeded random subset)."},
+        default=None, metadata={"help": "Evaluate on at most N validation and N test examples (a seeded subset)."}
     )
     epochs: float | None = field(
         default=None,
@@ -206,8 +205,7 @@ class TrainConfig:
         default=None, metadata={"help": "--search: a YAML file that overrides the search space (docs/search.md)."}
     )
     search_storage: str | None = field(
-        default=None,
-        metadata={"help": "--search: an Optuna RDB URL (e.g. postgresql://…) to share one study between machines."},
+        default=None, metadata={"help": "--search: an Optuna RDB URL (postgresql://…) shared between machines."}
     )
     seeds: int = field(
         default=1,
@@ -219,8 +217,8 @@ class TrainConfig:
     corrections: str | None = field(
         default=None,
         metadata={
-            "help": "Flag records from the Space (a flag folder, .jsonl or .csv) merged into the training split; "
-            f"a summary is written to {CORRECTIONS_FILE}."
+            "help": "Flag records from the Space (a flag folder, .jsonl or .csv), a review or ask sheet, or a filled "
+            f"training.audit sheet, merged into the training split; a summary is written to {CORRECTIONS_FILE}."
         },
     )
     correct_eval: bool = field(
