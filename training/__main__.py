@@ -48,7 +48,6 @@ from training.data.load import (
     gold_labels,
     is_sample,
     load_data,
-    replace_splits,
     split_sha256,
     subsample,
 )
@@ -198,23 +197,12 @@ def correct_training_split(
     """With --corrections, the community's flags from the Space fix or extend the training split."""
     if not config.corrections:
         return data, None
-    from training.corrections.apply import apply_corrections, format_summary
+    from training.corrections.apply import apply_run_corrections, format_summary
 
-    train, summary = apply_corrections(
-        data.splits["train"],
-        data.labels,
-        config.corrections,
-        held_out,
-        min_votes=config.min_votes,
-        max_new_per_client=config.max_new_per_client or None,
-        trust_anonymous_votes=config.trust_anonymous_votes,
-        multi_label=data.multi_label,
-        max_new_anonymous=config.max_new_anonymous or None,
-        correct_eval=config.correct_eval,
-    )
+    data, summary = apply_run_corrections(data, config, held_out)
     if main_process:
         print(format_summary(summary))
-    return replace_splits(data, {**data.splits, "train": train}), summary
+    return data, summary
 
 
 def load_backbone(job: Job, inputs: Inputs) -> Start:

@@ -45,12 +45,13 @@ def run_config(run_dir: Path):
 
 
 def run_data(run_dir: Path):
-    """The run's data (``training.data.load.LoadedData``), its corrections applied to the training split.
+    """The run's data (``training.data.load.LoadedData``) as the run saw it: its corrections applied to the training
+    split with the run's rules, and to the evaluation splits when it was trained with ``--correct-eval``.
 
     Raises:
         ToolkitError: the data is not on this disk any more, or cannot be read (one line naming it).
     """
-    from training.data.load import load_data, replace_splits
+    from training.data.load import load_data
 
     config = run_config(run_dir)
     if is_local(config.data) and not Path(config.data).expanduser().exists():
@@ -63,23 +64,13 @@ def run_data(run_dir: Path):
     except ToolkitError as err:
         raise ToolkitError(f"{PREFIX}: cannot read {run_dir}'s data {config.data}: {err}") from None
     if config.corrections and is_local(config.corrections) and Path(config.corrections).expanduser().exists():
-        from training.corrections.apply import apply_corrections
+        from training.corrected_eval import correct_evaluation_splits
+        from training.corrections.apply import apply_run_corrections
 
         held_out = [
             text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]
         ]
-        train, _ = apply_corrections(
-            data.splits["train"],
-            data.labels,
-            config.corrections,
-            held_out,
-            multi_label=data.multi_label,
-            min_votes=config.min_votes,
-            max_new_per_client=config.max_new_per_client or None,
-            trust_anonymous_votes=config.trust_anonymous_votes,
-            max_new_anonymous=config.max_new_anonymous or None,
-        )
-        data = replace_splits(data, {**data.splits, "train": train})
+        data = correct_evaluation_splits(apply_run_corrections(data, config, held_out)[0], config)[0]
     return data
 
 

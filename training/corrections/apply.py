@@ -15,6 +15,35 @@ from training.errors import ToolkitError
 from training.paths import portable_name
 
 
+def apply_run_corrections(data, config, held_out_texts) -> tuple:
+    """A run's ``--corrections`` applied to its training split with the run's own rules: the one place training
+    and ``training.audit`` (which reads a run's data as the run saw it) apply them.
+
+    Args:
+        data: the run's ``LoadedData``.
+        config: its ``TrainConfig`` (``corrections``, ``correct_eval`` and the merge's rules).
+        held_out_texts: the validation and test texts.
+
+    Returns:
+        ``(data with the corrected training split, the corrections.json summary)``.
+    """
+    from training.data.load import replace_splits
+
+    train, summary = apply_corrections(
+        data.splits["train"],
+        data.labels,
+        config.corrections,
+        held_out_texts,
+        multi_label=data.multi_label,
+        correct_eval=config.correct_eval,
+        min_votes=config.min_votes,
+        max_new_per_client=config.max_new_per_client or None,
+        trust_anonymous_votes=config.trust_anonymous_votes,
+        max_new_anonymous=config.max_new_anonymous or None,
+    )
+    return replace_splits(data, {**data.splits, "train": train}), summary
+
+
 def apply_corrections(
     train_dataset,
     label_names: list[str],
