@@ -8,8 +8,7 @@ flipped data, (b) the flipped data with the top-k suspects relabelled by their t
 (c) the clean data. Multi-label: one label dropped or added on 5% of a GoEmotions sample, precision at k. Real
 data: the audit of the full emotion model (``--real-run``) on its train and test splits.
 
-    nice -n 10 .venv/bin/python bench/audit.py --out /work/runs/audit                 # everything (CPU: an hour)
-    nice -n 10 .venv/bin/python bench/audit.py --out /work/runs/audit --steps train   # the trainings only
+    nice -n 10 .venv/bin/python bench/audit.py --out runs/audit --real-run runs/emotion-offline   # everything
 
 Every finished step appends one JSON row to ``OUT/results.jsonl`` and is skipped when run again (resumable); the
 tables are printed from those rows at the end. Trainings run the real CLI (``python -m training``) in a subprocess.

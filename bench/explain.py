@@ -3,9 +3,9 @@
 Four parts, each appending its rows to a JSON-lines file under ``--out`` as they finish, so that a killed run
 resumes where it stopped (``--report`` prints the tables from those files alone)::
 
-    python bench/explain.py --run /work/runs/emotion-offline --out /work/runs/explain --part faithfulness
+    python bench/explain.py --run runs/emotion-offline --out runs/explain --part faithfulness
     python bench/explain.py --run ... --out ... --part pairs | latency | load
-    python bench/explain.py --out /work/runs/explain --report
+    python bench/explain.py --out runs/explain --report
 
 - ``faithfulness``: on ``--texts`` test texts, ERASER's comprehensiveness (the predicted class's probability on
   the text minus that after deleting the top-k words) and sufficiency (minus that keeping only the top-k words),
@@ -341,8 +341,8 @@ def report(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", default="/work/runs/emotion-offline", help="the trained run (with onnx/)")
-    parser.add_argument("--out", type=Path, default=Path("/work/runs/explain"), help="where the JSON lines go")
+    parser.add_argument("--run", default="runs/emotion-offline", help="the trained run (with onnx/)")
+    parser.add_argument("--out", type=Path, default=Path("runs/explain"), help="where the JSON lines go")
     parser.add_argument("--part", choices=["faithfulness", "pairs", "latency", "load"], action="append")
     parser.add_argument("--texts", type=int, default=500, help="test texts of the faithfulness part")
     parser.add_argument("--ig-texts", type=int, default=100, help="of which explained by integrated gradients too")

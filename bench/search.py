@@ -2,7 +2,7 @@
 on a CPU).
 
     python bench/search.py                                    # emotion and GoEmotions, default vs --search 12
-    python bench/search.py --datasets emotion --recipes search --trials 12 --out /work/runs/search
+    python bench/search.py --datasets emotion --recipes search --trials 12 --out runs/search
 
 Each job is ``python -m training`` as a user runs it (offline backbone), into ``OUT/DATASET-RECIPE``; a finished
 job appends one row to ``OUT/rows.jsonl`` and is skipped when the benchmark runs again, and a search killed midway
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--train-samples", type=int, default=2000, help="the seeded training sample")
     parser.add_argument("--eval-samples", type=int, default=1000, help="validation and test: each subsampled so")
-    parser.add_argument("--out", type=Path, default=Path("/work/runs/search"))
+    parser.add_argument("--out", type=Path, default=Path("runs/search"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows_file = args.out / "rows.jsonl"
