@@ -23,10 +23,7 @@ logger = logging.getLogger("app")
 
 CONCURRENCY_ID = "explain"  # the explanations' own queue: the page's and the endpoint's together
 CONCURRENCY_LIMIT = 1  # one explanation at a time: it already uses every core, as a /predict batch does
-OVER_LIMIT = (
-    "You have asked for more explanations than this Space gives one visitor ({per_minute} a minute, {per_day} a "
-    "day): please wait a minute and ask again."
-)
+OVER_LIMIT = "You have asked for more explanations than this Space gives one visitor ({limits}): ask again later."
 TITLE = "Why this label?"
 # The tool's description (MCP, and /explain on the API page): the description, one line per argument, the return.
 TOOL_DOC = (
@@ -82,9 +79,8 @@ class Explainer:
         limiter = self.policy.explain_limiter
         if limiter.admit(client):
             logger.warning("explanation refused: client %s is over its rate limit", client)
-            raise gr.Error(
-                OVER_LIMIT.format(per_minute=limiter.per_minute, per_day=limiter.per_day), print_exception=False
-            )
+            limits = [f"{n} {per}" for n, per in ((limiter.per_minute, "a minute"), (limiter.per_day, "a day")) if n]
+            raise gr.Error(OVER_LIMIT.format(limits=", ".join(limits)), print_exception=False)
 
     def endpoint(self):
         """The function behind /explain and the MCP tool ``explain_emotion(text, label)``, with :data:`TOOL_DOC`."""

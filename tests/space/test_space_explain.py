@@ -82,7 +82,7 @@ def test_a_visitor_over_the_explanation_limit_is_told_to_wait(app_module, tiny_b
     explainer = explain_view.Explainer(tiny_backend, policy, 1000, False)
     explainer.answer(TEXT, None, None)
     explainer.answer(TEXT, None, None)
-    with pytest.raises(app_module.gr.Error, match=r"one visitor \(2 a minute, 0 a day\): please wait a minute"):
+    with pytest.raises(app_module.gr.Error, match=r"one visitor \(2 a minute\): ask again later"):
         explainer.answer(TEXT, None, None)
     assert visitors.from_env({}).explain_limiter.per_minute == visitors.EXPLAIN_PER_MINUTE
     with pytest.raises(ValueError, match=r"^EXPLAIN_LIMIT_PER_DAY='lots': expected a whole number >= 0"):
