@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from formats.flag_record import text_key
 from formats.output_folder import CONFIG_FILE
 from training.ask.balanced import typical_picks
-from training.ask.known import Known, key_hash
-from training.ask.pool import DUPLICATE, EMPTY, Pool
+from training.ask.known import Known
+from training.ask.pool import Pool, skip_reason
 from training.backbones import ALIASES
 from training.predict.model import resolve_model
 
@@ -53,15 +52,10 @@ def eligible_texts(rows, known: Known) -> tuple[Pool, list[str], list]:
     numbers, texts, ids, skipped, seen, size = [], [], [], Counter(), set(), 0
     for number, row in enumerate(rows):
         size += 1
-        if not row.text or not text_key(row.text):
-            skipped[EMPTY] += 1
-            continue
-        key = key_hash(row.text)
-        reason = known.reason(key) or (DUPLICATE if key in seen else None)
+        reason = skip_reason(row.text, known, seen)
         if reason:
             skipped[reason] += 1
             continue
-        seen.add(key)
         numbers.append(number)
         texts.append(row.text)
         ids.append(str(row.id) if row.id is not None else number)

@@ -53,6 +53,18 @@ def probabilities(table: pa.Table | pa.RecordBatch, labels: list[str]) -> np.nda
     return np.column_stack(columns).astype(np.float64) if columns else np.empty((table.num_rows, 0))
 
 
+def skip_reason(text: str | None, known: Known, seen: set) -> str | None:
+    """Why a POOL text is not asked (empty, a known text, a repeat of an earlier POOL row), or None; the key of a
+    text that may be asked joins ``seen``."""
+    if not text or not text_key(text):
+        return EMPTY
+    key = key_hash(text)
+    reason = known.reason(key) or (DUPLICATE if key in seen else None)
+    if reason is None:
+        seen.add(key)
+    return reason
+
+
 def scan(work: Path, labels: list[str], known: Known, strategy: str, thresholds: np.ndarray | None) -> Pool:
     """Score every POOL row that may be asked; count the others by reason.
 
@@ -66,15 +78,10 @@ def scan(work: Path, labels: list[str], known: Known, strategy: str, thresholds:
     for batch in source.iter_batches(columns=["text", *probability_columns(labels)], batch_size=SCAN_BATCH):
         keep = []
         for i, text in enumerate(batch.column("text").to_pylist()):
-            if not text or not text_key(text):
-                skipped[EMPTY] += 1
-                continue
-            key = key_hash(text)
-            reason = known.reason(key) or (DUPLICATE if key in seen else None)
+            reason = skip_reason(text, known, seen)
             if reason:
                 skipped[reason] += 1
                 continue
-            seen.add(key)
             keep.append(i)
         if keep:
             rows.append(offset + np.asarray(keep, dtype=np.int64))

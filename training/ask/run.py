@@ -189,11 +189,7 @@ def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, p
     rows = sheet_rows(options, work, pool, chosen, labels, thresholds)
     write_sheet(out, rows)
     summary = {
-        "pool": pool.size,
-        "skipped": dict(pool.skipped),
-        "eligible": len(pool.rows),
-        "chosen": len(rows),
-        "strategy": options.strategy,
+        **counts(pool, rows, options.strategy),
         "mean_uncertainty_chosen": round(float(pool.scores[chosen].mean()), 4) if len(chosen) else None,
         "mean_uncertainty_pool": round(float(pool.scores.mean()), 4),
         "notes": known.notes + notes,
@@ -204,6 +200,17 @@ def choose_and_write(options: AskOptions, out: Path, work: Path, known: Known, p
         f"chosen vs {summary['mean_uncertainty_pool']:.4f} in the pool left"
     )
     return summary
+
+
+def counts(pool: Pool, rows: list[dict], strategy: str) -> dict:
+    """The summary's counts: POOL rows, those skipped by reason, those left to choose from, those chosen."""
+    return {
+        "pool": pool.size,
+        "skipped": dict(pool.skipped),
+        "eligible": len(pool.rows),
+        "chosen": len(rows),
+        "strategy": strategy,
+    }
 
 
 def usable_budget(options: AskOptions, pool: Pool) -> tuple[int, list[str]]:
@@ -231,14 +238,7 @@ def cold_start(options: AskOptions, out: Path, known: Known, pool_input: Input, 
         for row, label in zip(rows, gold_labels(options, pool.rows[chosen]), strict=True):
             row["label"] = label
     write_sheet(out, rows)
-    summary = {
-        "pool": pool.size,
-        "skipped": dict(pool.skipped),
-        "eligible": len(pool.rows),
-        "chosen": len(rows),
-        "strategy": "typical",
-        "notes": known.notes + notes,
-    }
+    summary = {**counts(pool, rows, "typical"), "notes": known.notes + notes}
     summary["summary"] = (
         f"asked {len(rows):,} of {pool.size:,} POOL texts, chosen by {NO_MODEL}: the most typical text of each of "
         f"{len(rows):,} clusters ({pool.skipped_line()}; {len(pool.rows):,} left to choose from)"
