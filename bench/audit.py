@@ -27,10 +27,7 @@ from pathlib import Path
 
 from harness import DATA, REPO, machine, print_table, read_split, training_args
 
-from formats.output_folder import METRICS_FILE
-
-CLASSES_SEED = 0
-STEPS = ("train", "audit", "fixed", "multi", "real", "folds")
+from formats.output_folder import DYNAMICS_FILE, METRICS_FILE
 
 
 def log_row(out: Path, row: dict) -> None:
@@ -179,6 +176,7 @@ def score_methods(out: Path, noise: str, truth: dict, args) -> None:
     from training.ask.embed import Embedder
     from training.audit.issues import suspects
     from training.audit.probabilities import kfold_logistic, model_probabilities
+    from training.quality.dynamics import area_under_margin, mean_probabilities, text_dynamics
 
     rows, flipped = truth[noise]["rows"], set(truth[noise]["flipped"])
     run = out / "runs" / noise
@@ -198,10 +196,26 @@ def score_methods(out: Path, noise: str, truth: dict, args) -> None:
         found = suspects(given, probabilities, False)
         return np.argsort(found.quality, kind="stable"), found.rows
 
+    def dynamics(ranking: str):
+        logits = text_dynamics(recorded, texts)
+        order = json.loads((recorded / "config.json").read_text())["id2label"]
+        logits = logits[:, :, [int(i) for i in sorted(order, key=order.get)]]
+        if ranking == "aum":
+            return np.argsort(area_under_margin(logits, given), kind="stable"), None
+        found = suspects(given, mean_probabilities(logits, False), False)
+        return np.argsort(found.quality, kind="stable"), found.rows
+
     methods = {"logistic-frozen (backbone embeddings)": lambda: logistic(lambda: frozen_vectors(out, "sample", texts))}
     if trained:
         methods["self-confidence (in-sample, the baseline)"] = self_confidence
         methods["logistic (fine-tuned embeddings)"] = lambda: logistic(lambda: Embedder(run)(texts))
+    # the training dynamics of a run on this data (runs/NOISE, or runs/NOISE-dynamics: a rerun of an older one)
+    recorded = next(
+        (r / DYNAMICS_FILE for r in (run, out / "runs" / f"{noise}-dynamics") if (r / DYNAMICS_FILE).is_file()), None
+    )
+    if recorded is not None:
+        methods["dynamics (cleanlab on the mean probabilities over epochs)"] = lambda: dynamics("cleanlab")
+        methods["dynamics (area under the margin)"] = lambda: dynamics("aum")
     for name, method in methods.items():
         step = f"score:{noise}:{name}"
         if done(out, step):
@@ -349,6 +363,9 @@ def main(argv: list[str] | None = None) -> None:
         real_data(args.out, args.real_run, split)
     for name in ("clean", "fixed", "realistic"):
         train(args.out, name, args.out / "data" / name, args)
+    if not (args.out / "runs" / "uniform" / DYNAMICS_FILE).is_file():  # trained before runs recorded dynamics
+        train(args.out, "uniform-dynamics", args.out / "data" / "uniform", args)
+    score_methods(args.out, "uniform", truth, args)
     score_methods(args.out, "realistic", truth, args)
     print_results(args.out)
 

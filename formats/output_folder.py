@@ -53,6 +53,9 @@ CHECKPOINTS_DIR = "checkpoints"  # Trainer's epochs while training; deleted once
 COMPARISON_FILES = ("comparison.json", "comparison.md", "comparison.png")  # training.compare
 COMPARISON_JSON, COMPARISON_MD, COMPARISON_PNG = COMPARISON_FILES
 LABEL_NOISE_FILE = "label_noise.json"  # training.audit: the share of labels that look wrong (docs/audit.md)
+# Each training text's logits in each epoch, as the training batches met it (one-process runs): what
+# `training.audit --method dynamics` reads. Stays on this machine: it is not a report, so publish leaves it.
+DYNAMICS_FILE = "training_dynamics.npz"
 
 # The figures, in the order the model card shows them, with their card titles.
 FIGURES = {

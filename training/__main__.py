@@ -28,6 +28,7 @@ from huggingface_hub import is_offline_mode
 from formats.output_folder import (
     CHECKPOINTS_DIR,
     CORRECTIONS_FILE,
+    DYNAMICS_FILE,
     ERRORS_FILE,
     LOCAL_PATHS_FILE,
     METRICS_FILE,
@@ -56,6 +57,7 @@ from training.errors import HubUnavailable, ToolkitError, one_line_errors
 from training.offline import hub_reachable, loud_fallback, use_offline_mode
 from training.paths import local_paths, portable_name, published_options
 from training.quality.calibration import calibrate, calibrate_multi_label, probe_batch
+from training.quality.dynamics import write_dynamics
 from training.quality.evaluate import classification_metrics, errors_table
 from training.quality.explain_errors import explain_errors, model_predict
 from training.quality.figures import figures_and_baselines, write_headline_figures
@@ -304,6 +306,8 @@ def write_output_folder(job: Job, inputs: Inputs, start: Start, tuned: Tuned, re
     write_json(out / METRICS_FILE, metrics_json(job, data, tuned, report))
     if inputs.corrections is not None:
         write_json(out / CORRECTIONS_FILE, inputs.corrections)
+    if tuned.fine_tuned.dynamics is not None:  # for training.audit --method dynamics
+        write_dynamics(out / DYNAMICS_FILE, list(data.splits["train"]["text"]), tuned.fine_tuned.dynamics)
 
 
 def train_config_json(job: Job, inputs: Inputs, start: Start) -> dict:

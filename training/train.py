@@ -33,6 +33,7 @@ from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
 from training.option_checks import NO_REPORTING, TENSORBOARD, report_targets
+from training.quality.dynamics import ROW_COLUMN, DynamicsRecorder
 from training.traces import training_callbacks
 
 
@@ -55,6 +56,7 @@ class FineTuned:
     steps: int  # optimizer steps of this process (an epoch is split between the processes)
     log: list[dict]  # one entry per epoch: train_loss, eval_loss, eval_accuracy, ...
     schedule: dict  # how many epochs were planned, run and kept, and why (metrics.json "training.schedule")
+    dynamics: np.ndarray | None = None  # (epochs, texts, classes) training logits; one-process runs only
 
 
 def detect_hardware(precision: str = "auto") -> Hardware:
@@ -218,14 +220,32 @@ def training_arguments(
 
 
 class ClassifierTrainer(Trainer):
-    """``Trainer`` with evaluation in row order and cheap length grouping.
+    """``Trainer`` with evaluation in row order, cheap length grouping, and the training dynamics recorded.
 
     * transformers 5 also length-groups *evaluation* batches when ``train_sampling_strategy`` is
       ``group_by_length``, which shuffles ``predict()`` outputs against the rows; errors.csv and the
       per-split metrics need predictions aligned with their texts, so evaluation stays sequential.
     * For length grouping, Trainer measures every training text row by row, a real share of a short GPU
       epoch; Arrow does it in one call.
+    * With a ``dynamics`` recorder, the training split carries its row numbers (``ROW_COLUMN``), kept past
+      Trainer's column filter, taken out of the batch before the model sees it, and each batch's logits recorded
+      by row (:mod:`training.quality.dynamics`).
     """
+
+    dynamics: DynamicsRecorder | None = None
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if ROW_COLUMN not in self._signature_columns:
+            self._signature_columns.append(ROW_COLUMN)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        rows = inputs.pop(ROW_COLUMN, None)
+        if rows is None or self.dynamics is None or not model.training:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        self.dynamics.record(int(self.state.epoch), rows, outputs.logits)
+        return (loss, outputs) if return_outputs else loss
 
     def _get_eval_sampler(self, eval_dataset):
         if self.args.world_size <= 1:
@@ -255,8 +275,13 @@ def fine_tune(
     from accelerate import PartialState
     from transformers import DataCollatorWithPadding
 
-    replicas = data_parallel_replicas(PartialState())
+    state = PartialState()
+    replicas = data_parallel_replicas(state)
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
+    train = tokenized["train"]
+    recorder = DynamicsRecorder(len(train)) if state.num_processes == 1 else None
+    if recorder is not None:
+        train = train.add_column(ROW_COLUMN, list(range(len(train))))
     multi_label = is_multi_label(model.config)
     train_labels = tokenized["train"]["labels" if multi_label else "label"]
     loss, weights = loss_function(labels, train_labels, config.class_weights, multi_label)
@@ -267,7 +292,7 @@ def fine_tune(
     trainer = ClassifierTrainer(
         model=model,
         args=args,
-        train_dataset=tokenized["train"],
+        train_dataset=train,
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
         data_collator=collator,
@@ -278,6 +303,7 @@ def fine_tune(
         # the checkpoints' parent: the run's folder
         callbacks=[*training_callbacks(config, checkpoint_dir.parent), *callbacks],
     )
+    trainer.dynamics = recorder
     quiet_tokenizer_forks(args.dataloader_num_workers)
     start = time.perf_counter()
     output = trainer.train()
@@ -297,6 +323,7 @@ def fine_tune(
         steps=trainer.state.global_step,
         log=log,
         schedule=schedule,
+        dynamics=None if recorder is None else recorder.logits(),
     )
 
 

@@ -14,12 +14,13 @@ import pytest
 from formats.output_folder import (
     CONFIG_FILE,
     CORRECTIONS_FILE,
+    DYNAMICS_FILE,
     LABEL_NOISE_FIGURE,
     LABEL_NOISE_FILE,
     TRAIN_CONFIG_FILE,
     WEIGHTS_FILE,
 )
-from tests.conftest import write_split, write_splits
+from tests.conftest import train_tiny_model, write_split, write_splits, write_tiny_model
 from training.audit.__main__ import main
 from training.audit.issues import suspects
 from training.audit.probabilities import kfold_logistic
@@ -28,22 +29,29 @@ from training.corrections.apply import apply_corrections
 from training.corrections.audit import audit_decisions, correct_evaluation, key_hash
 from training.corrections.records import load_flag_records
 from training.errors import ToolkitError
+from training.quality.dynamics import text_dynamics
 
 FLIPS = 9
+
+
+def planted_flips(folder: Path, labels: list[str]) -> tuple[list, list, list[int]]:
+    """A data folder whose training split has FLIPS labels flipped: the noisy rows, the clean ones, the flipped row
+    numbers."""
+    clean = write_splits(folder, labels, per_class=(30, 4, 4))["train"]
+    rng = random.Random(0)
+    flipped = sorted(rng.sample(range(len(clean)), FLIPS))
+    noisy = list(clean)
+    for i in flipped:
+        noisy[i] = (clean[i][0], rng.choice([label for label in labels if label != clean[i][1]]))
+    write_split(folder / "train.txt", noisy)
+    return noisy, clean, flipped
 
 
 @pytest.fixture
 def flipped_run(tmp_path, trained_tiny_dir, emotion_labels):
     """A run folder (the tiny fitted model) whose train_config.json names data with FLIPS labels flipped; the rows,
     and the flipped row numbers."""
-    splits = write_splits(tmp_path / "data", emotion_labels, per_class=(30, 4, 4))
-    clean = splits["train"]
-    rng = random.Random(0)
-    flipped = sorted(rng.sample(range(len(clean)), FLIPS))
-    noisy = list(clean)
-    for i in flipped:
-        noisy[i] = (clean[i][0], rng.choice([label for label in emotion_labels if label != clean[i][1]]))
-    write_split(tmp_path / "data" / "train.txt", noisy)
+    noisy, clean, flipped = planted_flips(tmp_path / "data", emotion_labels)
     run = tmp_path / "run"
     run.mkdir()
     for path in trained_tiny_dir.iterdir():
@@ -199,6 +207,45 @@ def test_bad_options_are_one_line(flipped_run, tmp_path, capsys, args, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and message in err
+
+
+def test_the_run_s_own_training_dynamics_find_planted_flips(tmp_path, emotion_labels, capsys):
+    """--method dynamics: the run records each training text's logits per epoch; flipped labels keep low
+    probabilities there. The run fine-tunes a tiny model that knows the fixture's cue words (its head in the data's
+    class order, sorted), on a sample of the split: the texts it never met are left out of the audit, and the
+    sheet's ids are rows of the whole split."""
+    from training.__main__ import main as train
+
+    noisy, _, flipped = planted_flips(tmp_path / "data", emotion_labels)
+    labels = sorted(emotion_labels)
+    model = train_tiny_model(write_tiny_model(tmp_path / "model", labels), labels)
+    argv = ["--data", str(tmp_path / "data"), "--model", str(model), "--output-dir", str(tmp_path / "run")]
+    argv += ["--epochs", "3", "--learning-rate", "1e-3", "--batch-size", "8", "--report-to", "none"]
+    assert train([*argv, "--max-train-samples", "170"]) == 0
+    logits = text_dynamics(tmp_path / "run" / DYNAMICS_FILE, [text for text, _ in noisy])
+    met = np.flatnonzero(~np.isnan(logits).all(axis=(0, 2)))
+    assert logits.shape == (3, len(noisy), len(emotion_labels)) and len(met) == 170
+    assert not np.isnan(logits[:, met]).any()  # every text it trained on, in every epoch
+    capsys.readouterr()
+    assert main([str(tmp_path / "run"), "--output", str(tmp_path / "s.csv"), "--method", "dynamics"]) == 0
+    found = [int(row["id"]) for row in read_sheet(tmp_path / "s.csv")]
+    planted = set(flipped) & set(met.tolist())
+    assert set(found) <= set(met.tolist()) and len(set(found) & planted) >= len(planted) - 2
+    assert len(found) <= len(planted) + 2
+    assert all(row["given"] == noisy[int(row["id"])][1] for row in read_sheet(tmp_path / "s.csv"))
+    assert "10 training texts the run did not train on left out" in capsys.readouterr().out
+    estimate = json.loads((tmp_path / "run" / LABEL_NOISE_FILE).read_text())["splits"]["train"]
+    assert estimate["texts"] == 170 and estimate["method"].endswith(
+        "the run's training dynamics (probabilities over its epochs)"
+    )
+
+
+def test_dynamics_of_a_run_that_recorded_none_is_one_line(flipped_run, tmp_path, capsys):
+    run, *_ = flipped_run
+    assert main([str(run), "--output", str(tmp_path / "s.csv"), "--method", "dynamics"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and DYNAMICS_FILE in err and "--method logistic" in err
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_a_folder_that_is_no_run_is_one_line(tmp_path, capsys):

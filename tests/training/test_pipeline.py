@@ -25,6 +25,7 @@ CONTRACT_FILES = [
     "local_paths.json",
     "metrics.json",
     "errors.csv",
+    "training_dynamics.npz",
     *RUN_FIGURES,
 ]
 METRIC_KEYS = {"accuracy", "f1_macro", "f1_weighted", "per_class", "confusion_matrix"}

@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None = None, prog: str = COMMAND) -> AuditOptio
         choices=METHODS,
         help="How the training texts get out-of-sample probabilities: logistic (default): K-fold logistic "
         "regression on the run's fine-tuned embeddings; logistic-frozen: on the backbone's embeddings; fine-tune: "
-        "K-fold fine-tuning with the run's recipe (K trainings: a GPU job). Validation/test: the run's model.",
+        "K-fold fine-tuning with the run's recipe (K trainings: a GPU job); dynamics: the run's own training "
+        "dynamics, recorded while it trained (free; only the texts it trained on). Validation/test: the run's model.",
     )
     parser.add_argument("--folds", type=int, default=defaults.folds, help="K of --method (default: %(default)s).")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="Seed of the folds.")

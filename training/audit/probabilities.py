@@ -2,13 +2,15 @@
 
 - validation and test: the run's own model never saw them; its (calibrated) probabilities are used as they are;
 - train: the model has learnt these labels, right or wrong, so its probabilities there are in-sample and hide
-  the errors. Three ways (docs/audit.md measures them):
+  the errors. Four ways (docs/audit.md measures them):
 
   - ``logistic`` (default): K-fold logistic regression on the run's fine-tuned embeddings (the mean of the last
     layer, ``training.ask.embed``): one forward pass over the data, then seconds of scikit-learn;
   - ``logistic-frozen``: the same on the backbone's own embeddings, before fine-tuning;
   - ``fine-tune``: K-fold fine-tuning: K trainings of the run's recipe, each on K-1 folds, each predicting the
-    fold it left out (``training.audit.folds``): K trainings, a GPU job.
+    fold it left out (``training.audit.folds``): K trainings, a GPU job;
+  - ``dynamics``: the run's own training dynamics (``training.quality.dynamics``, recorded while it trained): each
+    text's probabilities averaged over the epochs, as the training batches met it; no extra cost at all.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 
 from training.runtime import sigmoid, softmax
 
-LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE = "logistic", "logistic-frozen", "fine-tune"
-METHODS = (LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE)
+LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE, DYNAMICS = "logistic", "logistic-frozen", "fine-tune", "dynamics"
+METHODS = (LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE, DYNAMICS)
 DEFAULT_FOLDS = 5
 # The inverse regularisation of the logistic regressions: the fine-tuned embeddings are unit vectors whose classes
 # are already far apart, and sklearn's default (1.0) pulls the probabilities towards uniform; the values tried on
@@ -29,6 +31,7 @@ DESCRIPTIONS = {
     LOGISTIC: "{folds}-fold logistic regression on the fine-tuned embeddings",
     LOGISTIC_FROZEN: "{folds}-fold logistic regression on the backbone's embeddings",
     FINE_TUNE: "{folds}-fold fine-tuning",
+    DYNAMICS: "the run's training dynamics (probabilities over its epochs)",
 }
 HELD_OUT = "the run's model (it never saw this split)"
 

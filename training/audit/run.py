@@ -3,7 +3,8 @@
 1. The run's data (:mod:`training.audit.data`): read as training read it, corrections applied, kept texts known.
 2. Out-of-sample probabilities of every text of each audited split (:mod:`training.audit.probabilities`): the
    run's model for validation and test (one forward pass, which also gives the fine-tuned embeddings), and for
-   train ``--method`` (default: K-fold logistic regression on those embeddings).
+   train ``--method`` (default: K-fold logistic regression on those embeddings; ``dynamics`` knows only the texts
+   the run trained on, and leaves the others out).
 3. cleanlab ranks each split's suspects (:mod:`training.audit.issues`); kept texts are left out.
 4. The sheet (:data:`COLUMNS`, formula-safe like ``training.ask``'s), the worst label quality first, at most
    ``--budget`` rows; the estimate into the run folder (:mod:`training.audit.report`); one summary line.
@@ -18,13 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from formats.model_config import label_names
-from formats.output_folder import CONFIG_FILE
+from formats.output_folder import CONFIG_FILE, DYNAMICS_FILE
 from formats.writing import write_refusal
 from training.audit.data import PREFIX, check_run, kept_keys, run_config, run_data
 from training.audit.issues import Suspects, estimate, name_of, suspects
 from training.audit.probabilities import (
     DEFAULT_FOLDS,
     DESCRIPTIONS,
+    DYNAMICS,
     FINE_TUNE,
     HELD_OUT,
     LOGISTIC,
@@ -74,13 +76,23 @@ def check_options(options: AuditOptions) -> tuple[Path, Path, list[str]]:
         raise ToolkitError(f"{PREFIX}: --split {options.split}: expected one of {', '.join((*SPLITS, ALL))}")
     run_dir, out = Path(options.run_dir), Path(options.output)
     check_run(run_dir)
+    if options.method == DYNAMICS and TRAIN in splits_of(options) and not (run_dir / DYNAMICS_FILE).is_file():
+        raise ToolkitError(
+            f"{PREFIX}: {run_dir}: no {DYNAMICS_FILE} — --method dynamics needs a run that recorded them (trained "
+            "by this version, in one process); use --method logistic"
+        )
     sheet_format(out, PREFIX)
     refusal = write_refusal(out, "--output", overwrite=options.overwrite, inputs=[Path(s) for s in options.exclude])
     if refusal:
         raise ToolkitError(f"{PREFIX}: {refusal}")
-    splits = list(SPLITS) if options.split == ALL else [options.split]
+    splits = splits_of(options)
     merged_estimate(run_dir, dict.fromkeys(splits), options.overwrite)  # refused now, not after the slow part
     return run_dir, out, splits
+
+
+def splits_of(options: AuditOptions) -> list[str]:
+    """The splits ``--split`` names."""
+    return list(SPLITS) if options.split == ALL else [options.split]
 
 
 def audit(options: AuditOptions) -> dict:
@@ -106,14 +118,18 @@ def audit(options: AuditOptions) -> dict:
     from training.ask.embed import Embedder
 
     embedder = Embedder(run_dir, options.threads)
-    estimates, rows, left_out = {}, [], 0
+    estimates, rows, left_out, unmet = {}, [], 0, 0
     for split in splits:
-        texts, given = list(data.splits[split]["text"]), list(data.splits[split]["label"])
         probabilities, method = split_probabilities(options, run_dir, embedder, data, split, columns)
+        ids = np.flatnonzero(~np.isnan(probabilities).any(axis=1))  # NaN: a text --method dynamics never met
+        unmet += len(probabilities) - len(ids)
+        met = data.splits[split].select(ids)
+        texts, given = list(met["text"]), list(met["label"])
+        probabilities = probabilities[ids]
         found, dropped = without_kept(suspects(given, probabilities, data.multi_label, thresholds), texts, kept)
         left_out += dropped
         estimates[split] = estimate(given, found, data.labels, data.multi_label, method)
-        rows += sheet_rows(split, texts, given, probabilities, found, data.labels, data.multi_label)
+        rows += sheet_rows(split, texts, given, probabilities, found, data.labels, data.multi_label, ids)
     rows = sorted(rows, key=lambda row: row[AUDIT_COLUMN])[: options.budget]
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
@@ -125,6 +141,7 @@ def audit(options: AuditOptions) -> dict:
         f"{split} {e['suspects']:,} of {e['texts']:,} ({100 * e['share']:.1f}%)" for split, e in estimates.items()
     )
     kept_note = f", {left_out:,} kept earlier left out" if left_out else ""
+    kept_note += f", {unmet:,} training texts the run did not train on left out" if unmet else ""
     return {
         "splits": estimates,
         "rows": len(rows),
@@ -159,6 +176,8 @@ def split_probabilities(
         return model_probabilities(logits, data.multi_label)[:, columns], HELD_OUT
     given = list(data.splits[split]["label"])
     described = DESCRIPTIONS[options.method].format(folds=options.folds)
+    if options.method == DYNAMICS:
+        return dynamics_probabilities(run_dir, texts, data.multi_label)[:, columns], described
     if options.method == FINE_TUNE:
         from training.audit.folds import kfold_fine_tune
 
@@ -173,6 +192,22 @@ def split_probabilities(
     return kfold_logistic(vectors, given, classes, options.folds, options.seed, data.multi_label), described
 
 
+def dynamics_probabilities(run_dir: Path, texts: list[str], multi_label: bool) -> np.ndarray:
+    """The training texts' probabilities averaged over the run's epochs, in the model's class order (NaN for a text
+    the run did not train on).
+
+    Raises:
+        ToolkitError: the run recorded none of these texts.
+    """
+    from training.quality.dynamics import mean_probabilities, text_dynamics
+
+    path = run_dir / DYNAMICS_FILE  # there: check_options
+    probabilities = mean_probabilities(text_dynamics(path, texts), multi_label)
+    if np.isnan(probabilities).all():
+        raise ToolkitError(f"{PREFIX}: {path}: none of {run_dir}'s training texts are in it — was the data changed?")
+    return probabilities
+
+
 def without_kept(found: Suspects, texts: list[str], kept: set[str]) -> tuple[Suspects, int]:
     """``found`` without the texts the owner kept in an earlier audit, and how many were left out."""
     if not kept:
@@ -181,8 +216,9 @@ def without_kept(found: Suspects, texts: list[str], kept: set[str]) -> tuple[Sus
     return Suspects(found.rows[keep], found.quality, found.likely), int((~keep).sum())
 
 
-def sheet_rows(split, texts, given, probabilities, found: Suspects, labels: list[str], multi_label: bool) -> list:
-    """The sheet's rows of one split's suspects (``rank`` set later, over every split)."""
+def sheet_rows(split, texts, given, probabilities, found: Suspects, labels: list[str], multi_label: bool, ids) -> list:
+    """The sheet's rows of one split's suspects (``rank`` set later, over every split; ``ids``: each row's number in
+    the split)."""
     rows = []
     for row in found.rows.tolist():
         likely = found.likely[row]
@@ -190,7 +226,7 @@ def sheet_rows(split, texts, given, probabilities, found: Suspects, labels: list
         rows.append(
             {
                 "rank": 0,
-                "id": row,
+                "id": int(ids[row]),
                 "split": split,
                 "text": texts[row],
                 "given": name_of(tuple(given[row]) if multi_label else given[row], labels),

@@ -7,6 +7,7 @@
 - ``explore.py``: figures of the data (class balance, text length, the embedding map);
 - ``figures.py``: writes the run's figures, and the baselines that share their frozen embeddings;
 - ``explain_errors.py``: errors.csv's words toward each wrong label (``formats.explain`` on the fine-tuned model).
+- ``dynamics.py``: each training text's logits per epoch, recorded while the model trains (``training.audit``).
 
 Import from the modules themselves: each pulls in its own heavy libraries (scikit-learn, matplotlib, torch),
 and ``training.predict`` needs only ``evaluate``, so this package imports none of them on its own.

@@ -1,0 +1,92 @@
+"""Training dynamics: each training text's logits as the model met it in every epoch, for ``training.audit``.
+
+Area under the margin (Pleiss et al. 2020) and dataset cartography (Swayamdipta et al. 2020) read how a text's
+given label fares while the model learns: a text labelled right is soon fitted, a mislabelled one is fitted late or
+never, its margin low all along. The logits are those the loss was computed from, in the training batches
+themselves (under dropout, before the step's update): recording them costs no extra forward pass. They stay on
+the device until training ends, so that no step waits for a copy. Only a one-process run records them: under
+``torchrun`` each process sees its own share of the batches.
+
+The run folder keeps them as ``DYNAMICS_FILE``: a hashed key per training text (``training.corrections.audit
+.key_hash``, never the text) and the logits, ``(epochs, texts, classes)`` in float16.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from training.corrections.audit import key_hash
+from training.runtime import sigmoid, softmax
+
+ROW_COLUMN = "row"  # the training split's row number, a column the Trainer passes through to ``compute_loss``
+
+
+class DynamicsRecorder:
+    """Collects the logits of each training batch by row and epoch (on the device, gathered at the end)."""
+
+    def __init__(self, rows: int):
+        """Args:
+        rows: the training split's number of texts.
+        """
+        self.rows = rows
+        self.batches: list[tuple[int, object, object]] = []  # (epoch, row tensor, logits tensor)
+
+    def record(self, epoch: int, rows, logits) -> None:
+        """Keep one batch's logits (detached tensors, left where they are)."""
+        self.batches.append((epoch, rows.detach(), logits.detach()))
+
+    def logits(self) -> np.ndarray | None:
+        """``(epochs, rows, classes)`` float16, NaN where a row was not met in an epoch; None before any batch."""
+        if not self.batches:
+            return None
+        epochs, classes = max(epoch for epoch, _, _ in self.batches) + 1, self.batches[0][2].shape[-1]
+        table = np.full((epochs, self.rows, classes), np.nan, dtype=np.float16)
+        for epoch, rows, logits in self.batches:
+            table[epoch, rows.cpu().numpy()] = logits.float().cpu().numpy()
+        return table
+
+
+def write_dynamics(path: Path, texts: list[str], logits: np.ndarray) -> None:
+    """Save the training texts' keys (``texts`` in the split's order) and their logits as ``path`` (.npz)."""
+    keys = np.frombuffer(b"".join(key_hash(text) for text in texts), dtype="<u8")
+    np.savez_compressed(path, keys=keys, logits=logits)
+
+
+def text_dynamics(path: Path, texts: list[str]) -> np.ndarray:
+    """The recorded logits of each of ``texts``, ``(epochs, len(texts), classes)``: NaN for a text the run did not
+    train on (a text met twice takes the later row)."""
+    with np.load(path) as saved:
+        keys, logits = saved["keys"], saved["logits"]
+    where = {int(key): row for row, key in enumerate(keys)}
+    found = np.full((logits.shape[0], len(texts), logits.shape[2]), np.nan, dtype=np.float32)
+    for i, text in enumerate(texts):
+        row = where.get(int.from_bytes(key_hash(text), "little"))
+        if row is not None:
+            found[:, i] = logits[:, row]
+    return found
+
+
+def mean_probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Each text's probabilities averaged over the epochs (cartography's confidence, per class): softmax, or each
+    label's sigmoid for multi-label models. A text never met stays NaN."""
+    probabilities = sigmoid(logits) if multi_label else softmax(logits)
+    met = ~np.isnan(logits).all(axis=(0, 2))
+    mean = np.full(logits.shape[1:], np.nan)
+    mean[met] = np.nanmean(probabilities[:, met], axis=0)
+    return mean
+
+
+def area_under_margin(logits: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Single-label: each text's given-class logit minus the largest other logit, averaged over the epochs
+    (Pleiss et al. 2020); low first means likely mislabelled. NaN for a text never met."""
+    rows = np.arange(logits.shape[1])
+    assigned = logits[:, rows, given]
+    others = logits.copy()
+    others[:, rows, given] = -np.inf
+    margins = assigned - others.max(axis=2)
+    met = ~np.isnan(margins).all(axis=0)
+    mean = np.full(logits.shape[1], np.nan)
+    mean[met] = np.nanmean(margins[:, met], axis=0)
+    return mean
