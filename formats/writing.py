@@ -7,11 +7,17 @@ the Space's FlagStoreError), so the rule and its words are the same everywhere.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a killed run's staging folder stays until removed by hand
+    fcntl = None
 
 from formats.output_folder import CONFIG_FILE, METRICS_FILE, TRAIN_CONFIG_FILE, WEIGHTS_FILE
 
@@ -118,6 +124,62 @@ def staging_folder(folder: str | Path, run_id: str) -> Path:
     return folder.parent / f".{folder.name}.incoming-{run_id}"
 
 
+# A staging folder's owner holds an exclusive lock on a file beside it (``STAGING.lock``) for as long as it lives:
+# the kernel drops the lock when the process ends, however it ends (kill -9 included), so a lock that can be taken
+# marks the folder of a run that died before swapping it in. Open lock files by staging folder.
+_HELD: dict[Path, object] = {}
+
+
+def _lock_path(staging: Path) -> Path:
+    return staging.with_name(staging.name + ".lock")
+
+
+def claim_staging(staging: str | Path) -> list[Path]:
+    """Create ``staging`` and hold its lock; first remove the staging folders of the same target that their runs
+    left when they were killed (their locks free).
+
+    Returns:
+        The abandoned staging folders removed (for the caller to say so).
+    """
+    staging = Path(staging)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        staging.mkdir(exist_ok=True)
+        return []
+    target = staging.name.rsplit(".incoming-", 1)[0]
+    removed = []
+    for lock in sorted(staging.parent.glob(f"{glob.escape(target)}.incoming-*.lock")):
+        with open(lock, "a") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # its run is alive
+            abandoned = lock.with_name(lock.name.removesuffix(".lock"))
+            if abandoned.exists():
+                shutil.rmtree(abandoned, ignore_errors=True)
+                removed.append(abandoned)
+            lock.unlink(missing_ok=True)
+    file = open(_lock_path(staging), "a")  # noqa: SIM115 - held open until release_staging
+    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _HELD[staging] = file
+    staging.mkdir(exist_ok=True)
+    return removed
+
+
+def release_staging(staging: Path) -> None:
+    """Remove ``staging``'s lock once the folder is swapped in or deleted (nothing to do if it was never claimed)."""
+    file = _HELD.pop(Path(staging), None)
+    if file is not None:
+        _lock_path(Path(staging)).unlink(missing_ok=True)
+        file.close()
+
+
+def discard_staging(staging: Path) -> None:
+    """Delete a failed run's ``staging`` folder and its lock."""
+    shutil.rmtree(staging, ignore_errors=True)
+    release_staging(staging)
+
+
 def swap_in(staging: Path, folder: Path) -> None:
     """Put the folder ``staging`` in the place of ``folder``, whose old content is then deleted whole.
 
@@ -126,8 +188,10 @@ def swap_in(staging: Path, folder: Path) -> None:
     folder = Path(folder)
     if not folder.exists():
         os.replace(staging, folder)
+        release_staging(staging)
         return
     old = folder.parent / f".{folder.name}.replaced-{uuid.uuid4().hex[:8]}"
     os.replace(folder, old)
     os.replace(staging, folder)
+    release_staging(staging)
     shutil.rmtree(old, ignore_errors=True)

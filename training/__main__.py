@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import shutil
 import sys
 import uuid
 from importlib import metadata
@@ -37,7 +36,7 @@ from formats.output_folder import (
     headline_split,
     write_json,
 )
-from formats.writing import folder_refusal, staging_folder, swap_in
+from formats.writing import claim_staging, discard_staging, folder_refusal, staging_folder, swap_in
 from training import config as cfg
 from training.backbones import offline_fallback, resolve_backbone
 from training.console import print_options, print_summary
@@ -95,7 +94,7 @@ def run(argv: list[str] | None = None, prog: str = cfg.COMMAND) -> Path:
         return train_and_report(job)
     except BaseException:  # a failed run leaves nothing behind; the folder it would replace is untouched
         if job.main_process:
-            shutil.rmtree(job.out, ignore_errors=True)
+            discard_staging(job.out)
         raise
 
 
@@ -143,7 +142,10 @@ def start_job(argv: list[str] | None, prog: str) -> Job:
     hardware = detect_hardware(config.precision)
     state = init_processes(hardware.device)
     out = staging_folder(folder, main_process_value(state, uuid.uuid4().hex[:8]))
-    out.mkdir(parents=True, exist_ok=True)
+    if not state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+    for abandoned in claim_staging(out) if state.is_main_process else ():
+        print(f"removed {abandoned}: the unfinished output of an earlier run of {folder} that was killed")
     return Job(config, user_set, hardware, state, out, folder)
 
 

@@ -4,12 +4,16 @@ leaves the old run as it was (issue: retraining into a used folder served the ol
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 import training.__main__ as pipeline
-from formats.writing import folder_refusal, swap_in
-from tests.conftest import write_splits
+from formats.writing import claim_staging, discard_staging, folder_refusal, swap_in
+from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
 
 TINY = ["--epochs", "1", "--learning-rate", "1e-2", "--batch-size", "8", "--eval-batch-size", "16"]
@@ -101,3 +105,36 @@ def test_the_rule_for_a_folder(tmp_path):
     swap_in(tmp_path / "staged", tmp_path / "run")
     assert contents(tmp_path / "run") == {(tmp_path / "run" / "metrics.json").relative_to(tmp_path / "run"): b"{}"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "run"]
+
+
+def test_a_run_killed_with_sigkill_leaves_a_staging_folder_the_next_run_removes(tmp_path, argv, capsys):
+    """kill -9 gives a run no chance to clean up: its staging folder stays until the next run of the same folder,
+    which finds its lock free (the kernel dropped it with the process) and removes it."""
+    killed = subprocess.Popen([sys.executable, "-m", "training", *argv, "--epochs", "50", "--report-to", "none"])
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".run.incoming-*/checkpoints")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until it trains
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    (abandoned,) = [path for path in tmp_path.glob(".run.incoming-*") if path.is_dir()]
+    assert main([*argv, *TINY]) == 0
+    assert f"removed {abandoned}" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
+
+
+def test_a_live_run_s_staging_folder_is_never_removed(tmp_path):
+    live = tmp_path / ".run.incoming-live"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from formats.writing import claim_staging; claim_staging({str(live)!r}); input()"],
+        stdin=subprocess.PIPE,
+        cwd=REPO_ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while not live.is_dir() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    mine = tmp_path / ".run.incoming-mine"
+    assert claim_staging(mine) == [] and live.is_dir() and mine.is_dir()
+    holder.stdin.close()
+    holder.wait()
+    discard_staging(mine)
+    assert claim_staging(tmp_path / ".run.incoming-next") == [live] and not live.exists()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import uuid
 from pathlib import Path
@@ -34,7 +33,7 @@ from formats.output_folder import (
     WEIGHTS_FILE,
     write_json,
 )
-from formats.writing import staging_folder, swap_in, write_refusal
+from formats.writing import claim_staging, discard_staging, staging_folder, swap_in, write_refusal
 from training.data.labels import multi_hot
 from training.errors import ToolkitError, one_line_errors
 from training.export.guard import (
@@ -193,10 +192,11 @@ def export_onnx(
 
     onnx_dir = output_dir / ONNX_DIR
     staging = staging_folder(onnx_dir, uuid.uuid4().hex[:8])  # swapped in whole: no reader meets a mix
+    claim_staging(staging)  # an earlier export killed midway left its own: removed
     try:
         report = measure_onnx(model, tokenizer, staging, (texts, gold, max_length, thresholds), weights)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging)
         raise
     if thresholds is not None:
         report["min_set_agreement"] = min_set_agreement
