@@ -82,20 +82,15 @@ def flip_confused(rows, fraction: float, rng: random.Random, labels: list[str], 
     return noisy, flipped
 
 
-def train(out: Path, name: str, data: Path, args) -> dict:
-    """Train ``runs/NAME`` on ``data`` through the CLI (skipped when its row exists); its row."""
+def train(out: Path, name: str, data: Path, args, **options) -> dict:
+    """Train ``runs/NAME`` on ``data`` through the CLI (skipped when its row exists), with more ``options`` of
+    ``python -m training``; its row."""
     row = done(out, f"train:{name}")
     if row:
         return row
     run = out / "runs" / name
-    command = [
-        sys.executable,
-        "-m",
-        "training",
-        *training_args(
-            data=data, model="offline", epochs=args.epochs, output_dir=run, report_to="none", seed=args.seed
-        ),
-    ]
+    common = {"model": "offline", "epochs": args.epochs, "output_dir": run, "report_to": "none", "seed": args.seed}
+    command = [sys.executable, "-m", "training", *training_args(data=data, **common, **options)]
     start = time.perf_counter()
     subprocess.run([*command, "--overwrite-output-dir"], check=True, cwd=REPO)
     seconds = time.perf_counter() - start
@@ -278,18 +273,7 @@ def multi_label(out: Path, args) -> None:
     from training.backbones import resolve_backbone
     from training.config import TrainConfig
 
-    source = DATA.parent / "goemotions" / "train.jsonl"
-    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line]
-    sample = random.Random(args.seed).sample(records, args.train_size)
-    names = sorted({name for record in sample for name in record["labels"]})
-    given = [sorted(names.index(name) for name in record["labels"]) for record in sample]
-    rng = random.Random(args.seed + 3)
-    flipped = sorted(rng.sample(range(len(sample)), round(args.flip * len(sample))))
-    for i in flipped:
-        if given[i] and rng.random() < 0.5:
-            given[i] = sorted(set(given[i]) - {rng.choice(given[i])})
-        else:
-            given[i] = sorted({*given[i], rng.choice([c for c in range(len(names)) if c not in given[i]])})
+    sample, names, given, flipped = changed_label_sets(args)
     start = time.perf_counter()
     embedder = Embedder(Path(resolve_backbone(TrainConfig(model="offline", data="x")).resolved))
     vectors = embedder([record["text"] for record in sample])
@@ -315,6 +299,59 @@ def multi_label(out: Path, args) -> None:
             "machine": machine(),
         },
     )
+
+
+def changed_label_sets(args) -> tuple[list[dict], list[str], list[list[int]], list[int]]:
+    """The GoEmotions sample (seeded), its label names, each text's label ids with one label dropped or added on
+    ``--flip`` of them (half each, seeded), and the changed rows."""
+    source = DATA.parent / "goemotions" / "train.jsonl"
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line]
+    sample = random.Random(args.seed).sample(records, args.train_size)
+    names = sorted({name for record in sample for name in record["labels"]})
+    given = [sorted(names.index(name) for name in record["labels"]) for record in sample]
+    rng = random.Random(args.seed + 3)
+    flipped = sorted(rng.sample(range(len(sample)), round(args.flip * len(sample))))
+    for i in flipped:
+        if given[i] and rng.random() < 0.5:
+            given[i] = sorted(set(given[i]) - {rng.choice(given[i])})
+        else:
+            given[i] = sorted({*given[i], rng.choice([c for c in range(len(names)) if c not in given[i]])})
+    return sample, names, given, flipped
+
+
+def multi_label_dynamics(out: Path, args) -> None:
+    """GoEmotions again, fine-tuned on the changed sample (validation and test cut to 1,000 texts each, seeded):
+    precision at k of cleanlab's multi-label ranking on the run's training dynamics."""
+    if done(out, "multi-label-dynamics"):
+        return
+    import numpy as np
+
+    from training.audit.issues import suspects
+    from training.quality.dynamics import mean_probabilities, text_dynamics
+
+    sample, names, given, flipped = changed_label_sets(args)
+    folder = out / "data" / "goemotions-changed"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps({"text": r["text"], "labels": [names[i] for i in ids]}) for r, ids in zip(sample, given, strict=True)
+    ]
+    (folder / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for split in ("validation", "test"):
+        (folder / f"{split}.jsonl").write_text((DATA.parent / "goemotions" / f"{split}.jsonl").read_text())
+    options = {"label_column": "labels", "min_class_examples": 1, "max_eval_samples": 1000}
+    run = Path(train(out, "goemotions-changed", folder, args, **options)["run"])
+    order = json.loads((run / "config.json").read_text())["id2label"]
+    logits = text_dynamics(run / DYNAMICS_FILE, [r["text"] for r in sample])
+    model_names = [order[str(i)] for i in range(len(order))]
+    columns = [model_names.index(name) for name in names]  # the model's outputs in the order of ``names``
+    found = suspects(given, mean_probabilities(logits[:, :, columns], True), True)
+    k = len(flipped)
+    precision, recall = precision_recall(np.argsort(found.quality, kind="stable"), set(flipped), k)
+    flagged = precision_recall(found.rows, set(flipped), len(found.rows) or 1)
+    row = {"step": "multi-label-dynamics", "texts": len(sample), "labels": len(names), "k": k}
+    row |= {"precision": precision, "recall": recall, "flagged": len(found.rows)}
+    row |= {"flagged_precision": flagged[0], "flagged_recall": flagged[1], "machine": machine()}
+    log_row(out, row)
 
 
 def real_data(out: Path, run: Path, split: str) -> None:
@@ -367,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
         train(args.out, "uniform-dynamics", args.out / "data" / "uniform", args)
     score_methods(args.out, "uniform", truth, args)
     score_methods(args.out, "realistic", truth, args)
+    multi_label_dynamics(args.out, args)
     print_results(args.out)
 
 
