@@ -104,13 +104,19 @@ def start_at_priors(model, y_train) -> bool:
     return True
 
 
+def resolved_class_weights(mode: str, multi_label: bool) -> str:
+    """What ``--class-weights mode`` means for this data: ``auto`` is ``balanced`` for single-label data and
+    ``none`` for multi-label data."""
+    if mode != "auto":
+        return mode
+    return "none" if multi_label else "balanced"
+
+
 def loss_function(labels: list[str], train_labels, mode: str, multi_label: bool):
     """Trainer's ``compute_loss_func`` for ``--class-weights mode`` (None: the model's own loss), and the
-    weights as ``metrics.json`` records them (label -> weight; None without weights). ``auto`` is ``balanced``
-    for single-label data and ``none`` for multi-label data, as measured (docs/model_quality.md,
-    docs/multi_label.md)."""
-    if mode == "auto":
-        mode = "none" if multi_label else "balanced"
+    weights as ``metrics.json`` records them (label -> weight; None without weights). ``auto``: see
+    :func:`resolved_class_weights`, as measured (docs/model_quality.md, docs/multi_label.md)."""
+    mode = resolved_class_weights(mode, multi_label)
     if multi_label:
         weights = positive_weights(train_labels, mode)
         loss = None if weights is None else WeightedBinaryCrossEntropy(tuple(weights.tolist()))

@@ -15,10 +15,11 @@ from publish.card import build_facts, render_card
 from publish.hub import model_files
 from tests.conftest import REPO_ROOT, write_splits
 from training.__main__ import main
+from training.config import TrainConfig
 from training.paths import published_options
 from training.tuning.search import search_home
 from training.tuning.seeds import median_index, spread
-from training.tuning.space import Range, default_space, read_space_file, resolve_space
+from training.tuning.space import Range, default_space, read_space_file, recipe_trial, resolve_space
 
 # A space small enough for seconds per trial on the tiny model; the learning rate still varies.
 TINY_SPACE = "learning_rate: {low: 1e-4, high: 1e-2, log: true}\nepochs: [1, 2]\nbatch_size: [8]\nclass_weights: none\n"
@@ -161,6 +162,38 @@ def test_the_space_reads_numbers_yaml_leaves_as_text_and_fixes_single_values(tmp
     assert read_space_file(str(space)) == {"learning_rate": Range(1e-5, 1e-4, True), "weight_decay": 0.0}
     resolved = resolve_space(10_000_000, str(space), pinned={"batch_size"})
     assert resolved["learning_rate"] == Range(1e-5, 1e-4, True) and "batch_size" not in resolved
+
+
+def test_the_first_trial_is_the_default_recipe(tmp_path, tiny_backbone_dir, emotion_labels):
+    """The recipe a search is meant to improve is its trial 0: the options as the run has them (class weights
+    ``auto`` as this data takes them), wherever the space holds them; the others are drawn."""
+    options = run_options(tmp_path, tiny_backbone_dir, emotion_labels, "--search", "2")
+    (tmp_path / "space.yaml").write_text(
+        "learning_rate: {low: 1e-5, high: 1e-2, log: true}\nepochs: [1, 2]\nbatch_size: [8, 64]\n"
+        "class_weights: [balanced, none]\n",
+        encoding="utf-8",
+    )
+    assert main(options) == 0
+    first = read_trials(tmp_path / "out")[0]
+    assert float(first["learning_rate"]) == pytest.approx(TrainConfig(data="x").learning_rate)
+    assert first["batch_size"] == "64"
+    assert first["class_weights"] == "balanced"  # auto, for single-label data
+    defaults = TrainConfig(data="x")
+    assert float(first["warmup_ratio"]) == defaults.warmup_ratio
+    assert float(first["weight_decay"]) == pytest.approx(defaults.weight_decay)
+    assert first["epochs"] in ("1", "2")  # the default plans 10 epochs for 36 texts: not in this space, so drawn
+
+
+def test_the_recipe_trial_keeps_only_values_the_space_holds():
+    space = {"learning_rate": Range(1e-5, 1e-4, True), "epochs": Range(2, 6), "batch_size": (32, 64), "seed": 3}
+    recipe = {"learning_rate": 2e-5, "epochs": 10, "batch_size": 64, "warmup_ratio": 0.1}
+    assert recipe_trial(space, recipe) == {"learning_rate": 2e-5, "batch_size": 64}
+
+
+def test_the_epochs_searched_reach_the_default_recipe_s_plan_for_small_data():
+    assert default_space(22_000_000, planned_epochs=10)["epochs"] == Range(2, 10)  # 2,000 texts: 10 epochs planned
+    assert default_space(22_000_000, planned_epochs=3)["epochs"] == Range(2, 6)
+    assert default_space(67_000_000, planned_epochs=3)["epochs"] == Range(2, 5)
 
 
 def test_a_small_backbone_searches_higher_learning_rates_than_a_base_sized_one():

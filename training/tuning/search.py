@@ -30,11 +30,12 @@ from formats.command_line import first_line
 from formats.output_folder import CHECKPOINTS_DIR, STUDY_FILE, TRAIN_CONFIG_FILE
 from training.config import TrainConfig
 from training.errors import ToolkitError
+from training.objectives import resolved_class_weights
 from training.paths import portable_storage
 from training.stages import Inputs, Job, Start
-from training.train import fine_tune, load_model_and_tokenizer, tokenize_splits
+from training.train import fine_tune, load_model_and_tokenizer, planned_epochs, tokenize_splits
 from training.tuning.report import write_search_files
-from training.tuning.space import SEARCHED, Range, describe_space, resolve_space, suggest
+from training.tuning.space import SEARCHED, Range, describe_space, recipe_trial, resolve_space, suggest
 
 OBJECTIVE = "f1_macro"  # validation macro F1; multi-label: at thresholds tuned on validation (training.objectives)
 # Options that do not change what a trial measures: a rerun that changes only these continues the same study
@@ -94,7 +95,9 @@ def open_search(job: Job, inputs: Inputs, start: Start):
 
     config = start.config
     pinned = sorted(job.user_set & set(SEARCHED))
-    space = resolve_space(start.model.num_parameters(), config.search_space, set(pinned))
+    space = resolve_space(
+        start.model.num_parameters(), config.search_space, set(pinned), default_epochs(config, inputs)
+    )
     url = config.search_storage
     if url is None:
         search_home(job.folder).mkdir(parents=True, exist_ok=True)
@@ -121,6 +124,20 @@ def open_search(job: Job, inputs: Inputs, start: Start):
         seed=config.seed + len(study.trials), n_startup_trials=SAMPLER_STARTUP_TRIALS
     )
     return Search(study, space, pinned, "rdb" if config.search_storage else "sqlite")
+
+
+def default_epochs(config: TrainConfig, inputs: Inputs) -> float:
+    """The epochs the default recipe (no ``--epochs``) plans for this run's training data."""
+    return planned_epochs(dataclasses.replace(config, epochs=None), len(inputs.data.splits["train"]))
+
+
+def default_recipe(config: TrainConfig, inputs: Inputs) -> dict:
+    """The run's options for the searched ones, as the first trial takes them: the planned epochs, and what
+    ``--class-weights auto`` means for this data."""
+    recipe = {name: getattr(config, name) for name in SEARCHED}
+    recipe["epochs"] = int(config.epochs if config.epochs is not None else default_epochs(config, inputs))
+    recipe["class_weights"] = resolved_class_weights(config.class_weights, inputs.data.multi_label)
+    return recipe
 
 
 class PruneCallback(TrainerCallback):
@@ -207,6 +224,9 @@ def search_options(job: Job, inputs: Inputs, start: Start) -> tuple[Start, dict]
     if done:
         print(f"search: resuming study {search.study.study_name}: {done} of {wanted} trials done")
     if done < wanted:
+        first = recipe_trial(search.space, default_recipe(start.config, inputs))
+        if first:  # the recipe the search is meant to improve is its first trial (once, even when resumed)
+            search.study.enqueue_trial(first, skip_if_exists=True)
         search.study.optimize(
             make_objective(job, inputs, start, search),
             n_trials=wanted - done,

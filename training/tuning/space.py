@@ -31,16 +31,19 @@ class Range:
     log: bool = False
 
 
-def default_space(parameters: int) -> dict[str, Any]:
+def default_space(parameters: int, planned_epochs: float = 0) -> dict[str, Any]:
     """The search space for a backbone of ``parameters`` parameters.
 
     Args:
         parameters: the backbone's parameter count (``model.num_parameters()``).
+        planned_epochs: the epochs the default recipe plans for this data (``training.train.planned_epochs``):
+            small data needs many epochs to take enough steps, and the epochs searched reach that far, so that
+            the default recipe lies inside the space.
     """
     small = parameters < SMALL_BACKBONE_PARAMETERS
     return {
         "learning_rate": Range(2e-5, 5e-4, log=True) if small else Range(1e-5, 1e-4, log=True),
-        "epochs": Range(2, 6) if small else Range(2, 5),
+        "epochs": Range(2, max(6 if small else 5, int(planned_epochs))),
         # Not 16: on a CPU a text costs over twice as much in batches of 16 as in batches of 64, and a search must
         # stay within a few default trainings' time (docs/search.md, the benchmark).
         "batch_size": (32, 64),
@@ -50,15 +53,16 @@ def default_space(parameters: int) -> dict[str, Any]:
     }
 
 
-def resolve_space(parameters: int, path: str | None, pinned: set[str]) -> dict[str, Any]:
+def resolve_space(parameters: int, path: str | None, pinned: set[str], planned_epochs: float = 0) -> dict[str, Any]:
     """The space of a search: the default for the backbone's size, overridden by the file, less what the user set.
 
     Args:
         parameters: the backbone's parameter count.
         path: ``--search-space`` (None: the default space).
         pinned: the options the user set: they keep their value in every trial.
+        planned_epochs: the epochs the default recipe plans for the data (see :func:`default_space`).
     """
-    space = {**default_space(parameters), **(read_space_file(path) if path else {})}
+    space = {**default_space(parameters, planned_epochs), **(read_space_file(path) if path else {})}
     return {name: spec for name, spec in space.items() if name not in pinned}
 
 
@@ -139,6 +143,19 @@ def suggest(trial, space: dict[str, Any]) -> dict[str, Any]:
         else:
             options[name] = spec
     return options
+
+
+def recipe_trial(space: dict[str, Any], recipe: dict[str, Any]) -> dict[str, Any]:
+    """The first trial of a search: the recipe's own values (``recipe``: option -> value, its epochs the planned
+    ones) of every searched option whose range or choices hold them, so that the search starts from what it is
+    meant to improve; an option whose value lies outside the space is left to the sampler."""
+
+    def holds(spec, value) -> bool:
+        if isinstance(spec, Range):
+            return spec.low <= value <= spec.high
+        return isinstance(spec, tuple) and value in spec
+
+    return {name: recipe[name] for name, spec in space.items() if name in recipe and holds(spec, recipe[name])}
 
 
 def describe_space(space: dict[str, Any]) -> dict[str, Any]:
