@@ -193,7 +193,7 @@ def score_methods(out: Path, noise: str, truth: dict, args) -> None:
 
     def dynamics(ranking: str):
         logits = text_dynamics(recorded, texts)
-        order = json.loads((recorded / "config.json").read_text())["id2label"]
+        order = json.loads((recorded.parent / "config.json").read_text())["id2label"]
         logits = logits[:, :, [int(i) for i in sorted(order, key=order.get)]]
         if ranking == "aum":
             return np.argsort(area_under_margin(logits, given), kind="stable"), None
