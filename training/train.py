@@ -33,7 +33,7 @@ from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
 from training.option_checks import NO_REPORTING, TENSORBOARD, report_targets
-from training.quality.dynamics import ROW_COLUMN, DynamicsRecorder
+from training.quality.dynamics import ROW_COLUMN, DynamicsRecorder, worth_recording
 from training.traces import training_callbacks
 
 
@@ -279,7 +279,8 @@ def fine_tune(
     replicas = data_parallel_replicas(state)
     args = training_arguments(config, hardware, checkpoint_dir, len(tokenized["train"]), replicas)
     train = tokenized["train"]
-    recorder = DynamicsRecorder(len(train)) if state.num_processes == 1 else None
+    record = state.num_processes == 1 and worth_recording(len(train), args.num_train_epochs, len(labels))
+    recorder = DynamicsRecorder(len(train)) if record else None
     if recorder is not None:
         train = train.add_column(ROW_COLUMN, list(range(len(train))))
     multi_label = is_multi_label(model.config)

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from training.quality.dynamics import (
+    MAX_VALUES,
     DynamicsRecorder,
     area_under_margin,
     mean_probabilities,
     text_dynamics,
+    worth_recording,
     write_dynamics,
 )
 
@@ -60,3 +62,10 @@ def test_mean_probabilities_skip_epochs_a_text_missed_and_leave_unmet_texts_nan(
     assert np.isnan(mean[2]).all()
     sigmoid = mean_probabilities(np.zeros((1, 1, 2)), multi_label=True)
     assert sigmoid.tolist() == [[0.5, 0.5]]
+
+
+def test_a_run_too_large_to_keep_its_dynamics_records_none():
+    assert worth_recording(16_000, 10, 6)  # the emotion data: a million values
+    assert worth_recording(MAX_VALUES // 28 // 3, 2.5, 28)  # 2.5 epochs reach into a third
+    assert not worth_recording(MAX_VALUES // 28 // 3 + 1, 2.5, 28)
+    assert not worth_recording(1_000_000, 10, 28)

@@ -13,6 +13,7 @@ The run folder keeps them as ``DYNAMICS_FILE``: a hashed key per training text (
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,14 @@ from training.corrections.audit import key_hash
 from training.runtime import sigmoid, softmax
 
 ROW_COLUMN = "row"  # the training split's row number, a column the Trainer passes through to ``compute_loss``
+# At most this many logits are kept (texts x epochs x classes, 2 bytes each: 100 MB on the device and on disk);
+# a larger run records none: its audit uses ``--method logistic`` anyway (docs/audit.md).
+MAX_VALUES = 50_000_000
+
+
+def worth_recording(rows: int, epochs: float, classes: int) -> bool:
+    """Whether a run of ``rows`` training texts, ``epochs`` epochs and ``classes`` outputs records its dynamics."""
+    return rows * math.ceil(epochs) * classes <= MAX_VALUES
 
 
 class DynamicsRecorder:
@@ -34,8 +43,8 @@ class DynamicsRecorder:
         self.batches: list[tuple[int, object, object]] = []  # (epoch, row tensor, logits tensor)
 
     def record(self, epoch: int, rows, logits) -> None:
-        """Keep one batch's logits (detached tensors, left where they are)."""
-        self.batches.append((epoch, rows.detach(), logits.detach()))
+        """Keep one batch's logits (detached, in float16, left on their device)."""
+        self.batches.append((epoch, rows.detach(), logits.detach().half()))
 
     def logits(self) -> np.ndarray | None:
         """``(epochs, rows, classes)`` float16, NaN where a row was not met in an epoch; None before any batch."""
@@ -44,7 +53,7 @@ class DynamicsRecorder:
         epochs, classes = max(epoch for epoch, _, _ in self.batches) + 1, self.batches[0][2].shape[-1]
         table = np.full((epochs, self.rows, classes), np.nan, dtype=np.float16)
         for epoch, rows, logits in self.batches:
-            table[epoch, rows.cpu().numpy()] = logits.float().cpu().numpy()
+            table[epoch, rows.cpu().numpy()] = logits.cpu().numpy()
         return table
 
 
