@@ -235,9 +235,7 @@ def test_the_run_s_own_training_dynamics_find_planted_flips(tmp_path, emotion_la
     assert all(row["given"] == noisy[int(row["id"])][1] for row in read_sheet(tmp_path / "s.csv"))
     assert "10 training texts the run did not train on left out" in capsys.readouterr().out
     estimate = json.loads((tmp_path / "run" / LABEL_NOISE_FILE).read_text())["splits"]["train"]
-    assert estimate["texts"] == 170 and estimate["method"].endswith(
-        "the run's training dynamics (probabilities over its epochs)"
-    )
+    assert estimate["texts"] == 170 and estimate["method"].endswith("the run's training dynamics over its epochs")
 
 
 def test_dynamics_of_a_run_that_recorded_none_is_one_line(flipped_run, tmp_path, capsys):

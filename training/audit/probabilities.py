@@ -31,7 +31,7 @@ DESCRIPTIONS = {
     LOGISTIC: "{folds}-fold logistic regression on the fine-tuned embeddings",
     LOGISTIC_FROZEN: "{folds}-fold logistic regression on the backbone's embeddings",
     FINE_TUNE: "{folds}-fold fine-tuning",
-    DYNAMICS: "the run's training dynamics (probabilities over its epochs)",
+    DYNAMICS: "the run's training dynamics over its epochs",
 }
 HELD_OUT = "the run's model (it never saw this split)"
 
