@@ -33,7 +33,7 @@ from training.distributed import DDP_TIMEOUT_S, data_parallel_replicas
 from training.errors import HubUnavailable, ToolkitError
 from training.objectives import loss_function, multi_label_trainer_metrics, start_at_priors, trainer_metrics
 from training.option_checks import NO_REPORTING, TENSORBOARD, report_targets
-from training.quality.dynamics import ROW_COLUMN, DynamicsRecorder, worth_recording
+from training.quality.dynamics import ROW_COLUMN, DynamicsRecorder, RecordsDynamics, worth_recording
 from training.traces import training_callbacks
 
 
@@ -219,7 +219,7 @@ def training_arguments(
     return TrainingArguments(**training_options(config, hardware, checkpoint_dir, train_size, replicas))
 
 
-class ClassifierTrainer(Trainer):
+class ClassifierTrainer(RecordsDynamics, Trainer):
     """``Trainer`` with evaluation in row order, cheap length grouping, and the training dynamics recorded.
 
     * transformers 5 also length-groups *evaluation* batches when ``train_sampling_strategy`` is
@@ -227,25 +227,8 @@ class ClassifierTrainer(Trainer):
       per-split metrics need predictions aligned with their texts, so evaluation stays sequential.
     * For length grouping, Trainer measures every training text row by row, a real share of a short GPU
       epoch; Arrow does it in one call.
-    * With a ``dynamics`` recorder, the training split carries its row numbers (``ROW_COLUMN``), kept past
-      Trainer's column filter, taken out of the batch before the model sees it, and each batch's logits recorded
-      by row (:mod:`training.quality.dynamics`).
+    * Each training batch's logits by row and epoch, when given a recorder (:class:`RecordsDynamics`).
     """
-
-    dynamics: DynamicsRecorder | None = None
-
-    def _set_signature_columns_if_needed(self):
-        super()._set_signature_columns_if_needed()
-        if ROW_COLUMN not in self._signature_columns:
-            self._signature_columns.append(ROW_COLUMN)
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        rows = inputs.pop(ROW_COLUMN, None)
-        if rows is None or self.dynamics is None or not model.training:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
-        self.dynamics.record(int(self.state.epoch), rows, outputs.logits)
-        return (loss, outputs) if return_outputs else loss
 
     def _get_eval_sampler(self, eval_dataset):
         if self.args.world_size <= 1:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formats.output_folder import TRACES_DIR, TRACES_PATTERN
+from formats.output_folder import DYNAMICS_FILE, TRACES_DIR, TRACES_PATTERN
 from tests.conftest import REPO_ROOT, make_texts
 from tests.file_server import serve_folder
 from tests.training.test_pipeline import CONTRACT_FILES
@@ -29,8 +29,9 @@ from training.train import steps_per_epoch
 EPOCHS = 3
 BATCH = 8
 # The contract files written from Python (model.safetensors and tokenizer.json are written by Rust code,
-# in the same save_pretrained call as config.json and tokenizer_config.json).
-RECORDED_FILES = set(CONTRACT_FILES) - {"model.safetensors", "tokenizer.json"}
+# in the same save_pretrained call as config.json and tokenizer_config.json); no training dynamics: each process
+# sees its own share of the batches, so a job of several records none (training.quality.dynamics).
+RECORDED_FILES = set(CONTRACT_FILES) - {"model.safetensors", "tokenizer.json", DYNAMICS_FILE}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_every_output_file_is_written_once_by_the_main_process(run):
     assert len(traces) == 1 and fnmatch(traces[0].name, TRACES_PATTERN) and (out / traces[0]).is_file()
     assert [p for p in writes[1] if fnmatch(Path(p).name, TRACES_PATTERN)] == []  # nowhere, by the other process
     assert {path.name for path in out.iterdir()} >= RECORDED_FILES | {"model.safetensors", "tokenizer.json"}
-    assert not (out / "checkpoints").exists()
+    assert not (out / "checkpoints").exists() and not (out / DYNAMICS_FILE).exists()
     assert not list(out.parent.glob(f".{out.name}.*"))  # the folder it was written in was swapped in
     assert read_json(out / "metrics.json")["embedding_map"]["method"] == "PCA"  # umap hidden by record_writes.py
     # the other process writes nothing in the output folder (its checkpoint RNG state aside) nor the download

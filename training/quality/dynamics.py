@@ -57,6 +57,27 @@ class DynamicsRecorder:
         return table
 
 
+class RecordsDynamics:
+    """A ``transformers.Trainer`` mixin: with a ``dynamics`` recorder set, the training split carries its row
+    numbers (:data:`ROW_COLUMN`), kept past Trainer's column filter and taken out of each batch before the model
+    sees it; each training batch's logits are recorded by row and epoch."""
+
+    dynamics: DynamicsRecorder | None = None
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if ROW_COLUMN not in self._signature_columns:
+            self._signature_columns.append(ROW_COLUMN)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        rows = inputs.pop(ROW_COLUMN, None)
+        if rows is None or self.dynamics is None or not model.training:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        self.dynamics.record(int(self.state.epoch), rows, outputs.logits)
+        return (loss, outputs) if return_outputs else loss
+
+
 def write_dynamics(path: Path, texts: list[str], logits: np.ndarray) -> None:
     """Save the training texts' keys (``texts`` in the split's order) and their logits as ``path`` (.npz)."""
     keys = np.frombuffer(b"".join(key_hash(text) for text in texts), dtype="<u8")
