@@ -170,8 +170,9 @@ def score_methods(out: Path, noise: str, truth: dict, args) -> None:
 
     from training.ask.embed import Embedder
     from training.audit.issues import suspects
-    from training.audit.probabilities import kfold_logistic, model_probabilities
+    from training.audit.probabilities import kfold_logistic
     from training.quality.dynamics import area_under_margin, mean_probabilities, text_dynamics
+    from training.runtime import model_probabilities
 
     rows, flipped = truth[noise]["rows"], set(truth[noise]["flipped"])
     run = out / "runs" / noise

@@ -142,10 +142,11 @@ def start_job(argv: list[str] | None, prog: str) -> Job:
     hardware = detect_hardware(config.precision)
     state = init_processes(hardware.device)
     out = staging_folder(folder, main_process_value(state, uuid.uuid4().hex[:8]))
-    if not state.is_main_process:
+    if state.is_main_process:
+        for abandoned in claim_staging(out):  # the staging folders of earlier runs of this folder that were killed
+            print(f"removed {abandoned}: the unfinished output of an earlier run of {folder} that was killed")
+    else:
         out.mkdir(parents=True, exist_ok=True)
-    for abandoned in claim_staging(out) if state.is_main_process else ():
-        print(f"removed {abandoned}: the unfinished output of an earlier run of {folder} that was killed")
     return Job(config, user_set, hardware, state, out, folder)
 
 

@@ -80,6 +80,11 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -logits))
 
 
+def model_probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """A model's probabilities from its logits: softmax, or for a multi-label model each label's sigmoid."""
+    return sigmoid(logits) if multi_label else softmax(logits)
+
+
 def predict_sets(probabilities: np.ndarray, thresholds) -> np.ndarray:
     """0/1 predictions of a multi-label model: a label wherever its probability reaches its threshold."""
     return (np.asarray(probabilities) >= np.asarray(thresholds)[None, :]).astype(np.int8)
@@ -167,7 +172,7 @@ def probability_rows(run: RunBatch, tokenizer, max_length: int, labels: list[str
                 return_tensors="np",
             )
             logits = run({name: np.asarray(value, dtype=np.int64) for name, value in encoded.items()})
-            probabilities = sigmoid(logits) if multi_label else softmax(logits)
+            probabilities = model_probabilities(logits, multi_label)
             rows += [dict(zip(labels, map(float, row), strict=True)) for row in probabilities]
         return rows
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from formats.model_config import label_names
 from formats.output_folder import CONFIG_FILE
-from training.audit.probabilities import model_probabilities
 from training.errors import ToolkitError
+from training.runtime import model_probabilities
 
 # The run's options a fold's training must not repeat: its data and output, anything that publishes, corrects or
 # exports, and how the run's own files were read (the folds are written as JSON lines with text and label).

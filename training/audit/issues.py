@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.audit.probabilities import multi_hot
+from training.data.labels import multi_hot
 
 PAIRS_SHOWN = 10  # the most common given -> likely pairs in the estimate
 

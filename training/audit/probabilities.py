@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.runtime import sigmoid, softmax
+from training.data.labels import multi_hot
 
 LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE, DYNAMICS = "logistic", "logistic-frozen", "fine-tune", "dynamics"
 METHODS = (LOGISTIC, LOGISTIC_FROZEN, FINE_TUNE, DYNAMICS)
@@ -34,19 +34,6 @@ DESCRIPTIONS = {
     DYNAMICS: "the run's training dynamics over its epochs",
 }
 HELD_OUT = "the run's model (it never saw this split)"
-
-
-def model_probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
-    """The model's probabilities from its logits: softmax, or for a multi-label model each label's sigmoid."""
-    return sigmoid(logits) if multi_label else softmax(logits)
-
-
-def multi_hot(labels, classes: int) -> np.ndarray:
-    """Lists of class ids as a 0/1 matrix ``(len(labels), classes)``."""
-    matrix = np.zeros((len(labels), classes), dtype=np.int64)
-    for row, ids in enumerate(labels):
-        matrix[row, list(ids)] = 1
-    return matrix
 
 
 def kfold_logistic(embeddings: np.ndarray, labels, classes: int, folds: int, seed: int, multi_label: bool):
@@ -68,7 +55,7 @@ def kfold_logistic(embeddings: np.ndarray, labels, classes: int, folds: int, see
     from sklearn.multiclass import OneVsRestClassifier
 
     if multi_label:
-        target = multi_hot(labels, classes)
+        target = multi_hot(labels, classes).astype(np.int64)
         model, splitter = (
             OneVsRestClassifier(LogisticRegression(C=INVERSE_REGULARISATION, max_iter=2000)),
             KFold(folds, shuffle=True, random_state=seed),

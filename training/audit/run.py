@@ -33,13 +33,12 @@ from training.audit.probabilities import (
     LOGISTIC_FROZEN,
     METHODS,
     kfold_logistic,
-    model_probabilities,
 )
 from training.audit.report import merged_estimate, write_estimate
 from training.corrections.audit import key_hash
 from training.corrections.records import AUDIT_COLUMN
 from training.errors import ToolkitError
-from training.runtime import decision_thresholds
+from training.runtime import decision_thresholds, model_probabilities
 
 TRAIN, SPLITS, ALL = "train", ("train", "validation", "test"), "all"
 COLUMNS = ("rank", "id", "split", "text", "given", "suggested", AUDIT_COLUMN, "label")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training.corrections.audit import key_hash
-from training.runtime import sigmoid, softmax
+from training.runtime import model_probabilities
 
 ROW_COLUMN = "row"  # the training split's row number, a column the Trainer passes through to ``compute_loss``
 # At most this many logits are kept (texts x epochs x classes, 2 bytes each: 100 MB on the device and on disk);
@@ -101,7 +101,7 @@ def text_dynamics(path: Path, texts: list[str]) -> np.ndarray:
 def mean_probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
     """Each text's probabilities averaged over the epochs (cartography's confidence, per class): softmax, or each
     label's sigmoid for multi-label models. A text never met stays NaN."""
-    probabilities = sigmoid(logits) if multi_label else softmax(logits)
+    probabilities = model_probabilities(logits, multi_label)
     met = ~np.isnan(logits).all(axis=(0, 2))
     mean = np.full(logits.shape[1:], np.nan)
     mean[met] = np.nanmean(probabilities[:, met], axis=0)
