@@ -5,6 +5,7 @@
     .venv/bin/python bench/active_learning.py --start 200 --step 100 --rounds 1 --max-eval 200 --max-pool 1000 \
         --seeds 1 --output-dir runs/bench-al-smoke                 # a smoke test: minutes
     .venv/bin/python bench/active_learning.py --gpu              # GPU: rounds up to 8,000 labels
+    .venv/bin/python bench/active_learning.py --seed 1 & .venv/bin/python bench/active_learning.py --seed 2  # 2 cores
     .venv/bin/python bench/active_learning.py --report           # the tables, plot and targets from the rows so far
 
 The emotion training split (``../shared/data/emotion/train.txt``) is the pool, its labels hidden: a label is
@@ -226,6 +227,9 @@ def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="emotion data folder (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=None, help=f"how many seeds, 0, 1, ... (default {SEEDS})")
+    parser.add_argument(
+        "--seed", type=int, action="append", dest="only_seeds", help="run only this seed (repeatable: one job per core)"
+    )
     parser.add_argument("--start", type=int, default=1000, help="random texts labelled first (default %(default)s)")
     parser.add_argument("--step", type=int, default=500, help="texts asked per round (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds after the start (default 4; --gpu: to 8,000)")
@@ -262,7 +266,7 @@ def main() -> None:
     saved.write_text(json.dumps(settings(args), indent=2) + "\n")
     if not args.report:
         done = {(row["seed"], row["strategy"], row["round"]) for row in read_results(args.output_dir)}
-        for seed in range(args.seeds):
+        for seed in args.only_seeds or range(args.seeds):
             if args.cold_start:
                 run_seed(seed, args, done, rounds=False)
                 cold_start(seed, args, done)
