@@ -122,6 +122,17 @@ def test_a_run_killed_with_sigkill_leaves_a_staging_folder_the_next_run_removes(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
 
 
+def test_a_run_stopped_with_sigterm_removes_its_staging_folder_at_once(tmp_path, argv):
+    """kill (a scheduler's time limit, docker stop) ends a run as Ctrl-C does: its unfinished output goes with it."""
+    stopped = subprocess.Popen([sys.executable, "-m", "training", *argv, "--epochs", "50", "--report-to", "none"])
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".run.incoming-*/checkpoints")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until it trains
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no staging folder, no lock file, no run
+
+
 def test_a_live_run_s_staging_folder_is_never_removed(tmp_path):
     live = tmp_path / ".run.incoming-live"
     holder = subprocess.Popen(

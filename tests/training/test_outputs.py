@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from formats.output_folder import BACKEND_ALIASES, BACKENDS, ONNX_FILES, canonical_backend, headline_split, onnx_path
-from training.errors import ToolkitError, one_line_errors
+from training.errors import ToolkitError, one_line_errors, sigterm_as_exit
 from training.runtime import softmax
 
 
@@ -44,6 +44,31 @@ def test_a_user_error_is_one_line_and_exit_2_and_a_bug_keeps_its_traceback(capsy
     assert capsys.readouterr().err == "data error: x.csv line 3: empty label\n"
     with pytest.raises(KeyError):
         command("bug")
+
+
+def test_sigterm_ends_a_command_as_an_exit_whose_cleanup_runs_and_another_handler_is_kept():
+    import os
+    import signal
+
+    cleaned = []
+    with pytest.raises(SystemExit) as stopped, sigterm_as_exit():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            cleaned.append("staging removed")
+    assert stopped.value.code == 143 and cleaned == ["staging removed"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored
+
+    def mine(signum, frame):
+        cleaned.append("the caller's own handler")
+
+    signal.signal(signal.SIGTERM, mine)
+    try:
+        with sigterm_as_exit():
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert cleaned[-1] == "the caller's own handler"
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def test_one_softmax_in_both_precisions():
