@@ -171,7 +171,7 @@ def load_inputs(job: Job) -> Inputs:
         )
     # Every validation/test text, taken before --max-eval-samples drops some: a flag on any of them
     # must never bring it into training (that would leak evaluation data into a later full run).
-    held_out = [text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]]
+    held_out = data.held_out_texts()
     data = subsample(data, config.max_train_samples, config.max_eval_samples, config.seed)
     data, corrections = correct_training_split(data, config, held_out, job.main_process)
     data, uncorrected = correct_evaluation_splits(data, config)  # --correct-eval: an audit's validation/test rows

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.corrections.audit import EVALUATION_SPLITS, audit_decisions, correct_evaluation
+from training.corrections.audit import audit_decisions, correct_evaluation
 from training.corrections.records import load_flag_records
-from training.data.load import LoadedData, gold_labels, replace_splits
+from training.data.load import EVALUATION_SPLITS, LoadedData, gold_labels, replace_splits
 from training.quality.evaluate import classification_metrics
 from training.quality.multi_label import multi_label_metrics
 from training.runtime import sigmoid

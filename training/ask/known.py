@@ -102,8 +102,7 @@ def training_data(model: str, known: Known) -> None:
         else:
             known.add(TRAINING, data.splits["train"]["text"])
             known.labelled = {label: counts["train"] for label, counts in data.class_counts().items()}
-            for name in ("validation", "test"):
-                known.add(HELD_OUT, data.splits[name]["text"] if name in data.splits else [])
+            known.add(HELD_OUT, data.held_out_texts())
     if config.corrections and is_local(config.corrections) and Path(config.corrections).expanduser().exists():
         known.add(CORRECTIONS, correction_texts(config.corrections))
 

@@ -67,10 +67,7 @@ def run_data(run_dir: Path):
         from training.corrected_eval import correct_evaluation_splits
         from training.corrections.apply import apply_run_corrections
 
-        held_out = [
-            text for name in ("validation", "test") if name in data.splits for text in data.splits[name]["text"]
-        ]
-        data = correct_evaluation_splits(apply_run_corrections(data, config, held_out)[0], config)[0]
+        data = correct_evaluation_splits(apply_run_corrections(data, config, data.held_out_texts())[0], config)[0]
     return data
 
 

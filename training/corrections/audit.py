@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from formats.flag_record import text_key
 from training.corrections.records import AUDIT
 from training.corrections.votes import NotAVote, Vote, record_vote
+from training.data.load import EVALUATION_SPLITS
 from training.errors import ToolkitError
 
 KEEP, DROP = "keep", "drop"  # the two answers of an audit sheet that are not labels
 TRAIN = "train"
-EVALUATION_SPLITS = ("validation", "test")
 
 
 def key_hash(text: str) -> bytes:

@@ -41,6 +41,9 @@ SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data" / "sample"
 MAX_LISTED = 5  # labels, and lines of each, that a data error names before "..."
 
 
+EVALUATION_SPLITS = ("validation", "test")  # the splits a label must never leak from into training
+
+
 @dataclass
 class LoadedData:
     """Train/validation(/test) splits with integer labels, and where they came from."""
@@ -56,6 +59,10 @@ class LoadedData:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(ds) for name, ds in self.splits.items()}
+
+    def held_out_texts(self) -> list[str]:
+        """Every text of the evaluation splits: a flag or a sheet row on one of them never goes into training."""
+        return [text for name in EVALUATION_SPLITS if name in self.splits for text in self.splits[name]["text"]]
 
     def class_counts(self) -> dict[str, dict[str, int]]:
         """Examples of every class in each split: ``{label: {split: count}}`` (0 where a class is absent); a
@@ -350,7 +357,7 @@ def data_warnings(splits: dict) -> list[str]:
     if duplicates:
         conflicting = sum(1 for labels in train_labels.values() if len(labels) > 1)
         warnings.append(f"train: {duplicates} duplicate texts ({conflicting} texts with conflicting labels)")
-    for name in ("validation", "test"):
+    for name in EVALUATION_SPLITS:
         if name in splits:
             shared = sum(1 for text in splits[name]["text"] if text in train_labels)
             if shared:
