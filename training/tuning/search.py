@@ -135,7 +135,7 @@ def default_recipe(config: TrainConfig, inputs: Inputs) -> dict:
     """The run's options for the searched ones, as the first trial takes them: the planned epochs, and what
     ``--class-weights auto`` means for this data."""
     recipe = {name: getattr(config, name) for name in SEARCHED}
-    recipe["epochs"] = int(config.epochs if config.epochs is not None else default_epochs(config, inputs))
+    recipe["epochs"] = int(planned_epochs(config, len(inputs.data.splits["train"])))  # --epochs, else the plan
     recipe["class_weights"] = resolved_class_weights(config.class_weights, inputs.data.multi_label)
     return recipe
 
