@@ -68,15 +68,52 @@ def asked_shares(points: dict, strategies: list[str], pool: Counter) -> tuple[li
 
 
 def asked_counts(curve: dict) -> Counter:
-    """Labels asked after the start: each seed's last round's class counts minus its start's."""
+    """Labels asked after the start: each seed's last round's class counts minus its start's (a seed whose last
+    round was reused from an earlier run, without its counts, is left out)."""
     asked: Counter = Counter()
     if not curve:
         return asked
     first = min(curve)
-    for seed, row in curve[max(curve)].items():
-        if seed in curve[first] and max(curve) > first:
+    for seed in curve[first]:
+        last = max(n for n in curve if seed in curve[n])
+        row = curve[last][seed]
+        if last > first and row.get("class_counts"):
             asked.update(Counter(row["class_counts"]) - Counter(curve[first][seed]["class_counts"]))
     return asked
+
+
+def mean_f1(curve: dict, n: int, seeds: list[int]) -> float:
+    """The mean test macro F1 of ``seeds`` at ``n`` labelled texts."""
+    return float(np.mean([curve[n][s]["f1_macro"] for s in seeds]))
+
+
+def common_seeds(a: dict, b: dict, n: int) -> list[int]:
+    """The seeds measured at ``n`` labelled texts by both curves: means are compared over the same seeds only."""
+    return sorted(set(a.get(n, {})) & set(b.get(n, {})))
+
+
+def gap_table(points: dict) -> tuple[list[str], list[list[str]]]:
+    """The default minus the baseline, per seed and round, and their mean over the seeds measured by both."""
+    new, base = points.get(DEFAULT, {}), points.get(BASELINE, {})
+    sizes = sorted(set(new) & set(base))[1:]
+    seeds = sorted({s for n in sizes for s in common_seeds(new, base, n)})
+    header = ["labelled", *(f"seed {s}" for s in seeds), "mean"]
+    table = []
+    for n in sizes:
+        both = common_seeds(new, base, n)
+        cells = [pp(new[n][s]["f1_macro"] - base[n][s]["f1_macro"]) if s in both else "–" for s in seeds]
+        table.append([f"{n:,}", *cells, pp(mean_f1(new, n, both) - mean_f1(base, n, both))])
+    return header, table
+
+
+def reused_note(rows: list[dict]) -> list[str]:
+    """Which rows an earlier run measured (``"reused"``: its date), copied in rather than trained again."""
+    reused = sorted({(r["strategy"], r["seed"], r["reused"]) for r in rows if r.get("reused")})
+    return [
+        f"- {strategy}, seed {seed}: the rounds after the start are the {date} run's, reused (marked by `reused` in "
+        "results.jsonl; the start reproduced to the digit, so the rounds would too); no class counts"
+        for strategy, seed, date in reused
+    ]
 
 
 def verdict(points: dict, pool: Counter) -> list[str]:
@@ -86,18 +123,22 @@ def verdict(points: dict, pool: Counter) -> list[str]:
     if not rounds:
         return [f"verdict: needs rounds of both {DEFAULT} and {BASELINE}"]
 
-    def mean(curve, n):
-        return float(np.mean([r["f1_macro"] for r in curve[n].values()]))
-
     def gap(n):
-        return mean(new, n) - mean(base, n)
+        both = common_seeds(new, base, n)
+        return mean_f1(new, n, both) - mean_f1(base, n, both)
 
-    gaps = ", ".join(f"{n:,}: {pp(gap(n))}" for n in rounds)
+    def seeds(n):
+        count = len(common_seeds(new, base, n))
+        return "" if count >= 3 else f" ({count} seed{'s' if count > 1 else ''})"
+
+    gaps = ", ".join(f"{n:,}: {pp(gap(n))}{seeds(n)}" for n in rounds)
     ahead = all(gap(n) > 0 for n in rounds) and all(gap(n) >= 0.02 for n in rounds if n in (1500, 2000))
     single = [(s, n, new[n][s]["f1_macro"] - base[n][s]["f1_macro"]) for n in rounds for s in new[n] if s in base[n]]
     worst = min(single, key=lambda t: t[2])
     final = max(base)
-    reached = [n for n in sorted(new) if mean(new, n) >= mean(base, final)]
+    final_seeds = sorted(base[final])  # random's last round, on the seeds that reached it
+    target = mean_f1(base, final, final_seeds)
+    reached = [n for n in sorted(new) if set(final_seeds) <= set(new[n]) and mean_f1(new, n, final_seeds) >= target]
     asked = asked_counts(new)
     total, pool_total = sum(asked.values()), sum(pool.values())
     shares = {c: (asked[c] / total if total else 0.0, pool[c] / pool_total) for c in RARE}
@@ -106,7 +147,8 @@ def verdict(points: dict, pool: Counter) -> list[str]:
         f"2,000: **{'yes' if ahead else 'no'}** ({DEFAULT} minus {BASELINE}: {gaps})",
         f"- never more than 1 point behind on a single seed and round: **{'yes' if worst[2] >= -0.01 else 'no'}** "
         f"(worst: seed {worst[0]} at {worst[1]:,}, {pp(worst[2])})",
-        f"- reaches {BASELINE}'s {final:,}-label macro F1 ({pct(mean(base, final))}) with at most 2,500 labels: "
+        f"- reaches {BASELINE}'s {final:,}-label macro F1 ({pct(target)}, seeds {final_seeds}) with at most 2,500 "
+        "labels: "
         f"**{'yes' if reached and reached[0] <= 2500 else 'no'}** — "
         + (f"first at {reached[0]:,}" if reached else "not reached"),
         f"- its picks hold {' and '.join(RARE)} at least at their share of the pool: "
@@ -175,10 +217,11 @@ def report(args, rows: list[dict], pool: Counter, described: str) -> None:
     strategies = [s for s in (*args.strategies, TYPICAL) if s in points]
     curve = curve_table(points, [s for s in strategies if s != TYPICAL])
     shares = asked_shares(points, [s for s in strategies if s != TYPICAL], pool)
-    lines = verdict(points, pool)
+    gaps = gap_table(points)
+    lines = verdict(points, pool) + reused_note(rows)
     seeds = sorted({row["seed"] for row in rows})
     print(f"\nbench/active_learning.py  seeds {seeds}; {described}; {machine()}\n")
-    for header, table in (curve, shares):
+    for header, table in (curve, gaps, shares):
         print_table(header, table)
         print()
     print("\n".join(lines))
@@ -186,7 +229,8 @@ def report(args, rows: list[dict], pool: Counter, described: str) -> None:
     plot(points, [s for s in strategies if s != TYPICAL], args.output_dir / PLOT, title)
     print(f"\nwrote {args.output_dir / PLOT}")
     if args.docs:
-        seconds = {k: np.mean([r[k] for r in rows if r["round"] > 0] or [0]) for k in ("train_seconds", "ask_seconds")}
+        measured = [r for r in rows if r["round"] > 0 and not r.get("reused")]
+        seconds = {k: np.mean([r[k] for r in measured] or [0]) for k in ("train_seconds", "ask_seconds")}
         body = [
             f"Measured {time.strftime('%Y-%m-%d')}: seeds {', '.join(map(str, seeds))}; {described}; {machine()}; a "
             f"round took {seconds['train_seconds']:.0f} s of training and {seconds['ask_seconds']:.0f} s of asking on "
@@ -195,6 +239,10 @@ def report(args, rows: list[dict], pool: Counter, described: str) -> None:
             *markdown(*curve),
             "",
             f"![learning curve]({PLOT})",
+            "",
+            f"{DEFAULT} minus {BASELINE}, test macro F1, per seed (the mean over the seeds both measured):",
+            "",
+            *markdown(*gaps),
             "",
             "The classes of the texts each strategy asked for (every round after the start, all seeds):",
             "",
