@@ -55,15 +55,15 @@ def curve_table(points: dict, strategies: list[str]) -> tuple[list[str], list[li
 
 
 def asked_shares(points: dict, strategies: list[str], pool: Counter) -> tuple[list[str], list[list[str]]]:
-    """The classes of the texts each strategy asked for (every round after the start, all seeds), against the pool."""
+    """The classes of the texts each strategy asked for (every round after the start, all seeds), against the pool:
+    how many, and their share."""
     classes = [label for label, _ in pool.most_common()]
     header = ["asked by", *classes, "texts"]
-    rows = [["the pool", *(f"{pool[c] / sum(pool.values()):.1%}" for c in classes), f"{sum(pool.values()):,}"]]
-    for strategy in strategies:
-        asked = asked_counts(points.get(strategy, {}))
-        total = sum(asked.values())
+    rows = []
+    for name, counts in [("the pool", pool), *((s, asked_counts(points.get(s, {}))) for s in strategies)]:
+        total = sum(counts.values())
         if total:
-            rows.append([strategy, *(f"{asked[c] / total:.1%}" for c in classes), f"{total:,}"])
+            rows.append([name, *(f"{counts[c]:,} ({counts[c] / total:.1%})" for c in classes), f"{total:,}"])
     return header, rows
 
 
