@@ -151,6 +151,25 @@ def result_row(seed: int, strategy: str, round_: int, labelled: list, metrics: d
     }
 
 
+def run_folder(out: Path, seed: int, strategy: str, round_: int) -> Path:
+    """Where the run of a (seed, strategy, round) trains: the seed's shared start, a strategy's round, or the cold
+    start's texts chosen by the base encoder."""
+    root = out / f"seed-{seed}"
+    if strategy == TYPICAL:
+        return root / TYPICAL / "run"
+    return root / "start" / "run" if round_ == 0 else root / strategy / f"round-{round_}" / "run"
+
+
+def with_class_f1(rows: list[dict], out: Path) -> list[dict]:
+    """The rows with each class's test F1 from their run's metrics.json (``class_f1``; absent for a reused row)."""
+    for row in rows:
+        metrics = run_folder(out, row["seed"], row["strategy"], row["round"]) / METRICS_FILE
+        if "class_f1" not in row and not row.get("reused") and metrics.is_file():
+            per_class = json.loads(metrics.read_text(encoding="utf-8"))["eval"]["test"]["per_class"]
+            row["class_f1"] = {label: scores["f1"] for label, scores in per_class.items()}
+    return rows
+
+
 def drop_weights(run: Path, args) -> None:
     """Free the disk a recorded round's model takes (its metrics stay), unless --keep-models."""
     if not args.keep_models:
@@ -162,13 +181,14 @@ def cold_start(seed: int, args, done: set) -> None:
     trained head), trained as the seed's random start is; recorded as strategy ``typical``, round 0."""
     if (seed, TYPICAL, 0) in done:
         return
-    pool_file, folder = args.data / "train.txt", args.output_dir / f"seed-{seed}" / TYPICAL
+    pool_file, run = args.data / "train.txt", run_folder(args.output_dir, seed, TYPICAL, 0)
+    folder = run.parent
     folder.mkdir(parents=True, exist_ok=True)
     chosen, ask_seconds = ask(args.model, pool_file, folder / "asked.jsonl", "balanced", seed, args, args.start)
-    metrics, train_seconds = train(write_data(folder / "data", chosen, args), folder / "run", seed, args)
+    metrics, train_seconds = train(write_data(folder / "data", chosen, args), run, seed, args)
     seconds = {"train_seconds": train_seconds, "ask_seconds": ask_seconds}
     record(args.output_dir, result_row(seed, TYPICAL, 0, chosen, metrics, seconds, args))
-    drop_weights(folder / "run", args)
+    drop_weights(run, args)
     done.add((seed, TYPICAL, 0))
 
 
@@ -182,8 +202,8 @@ def run_seed(seed: int, args, done: set, rounds: bool = True) -> None:
         root.mkdir(parents=True, exist_ok=True)
         pool_file.write_text("".join(f"{text};{label}\n" for text, label in pool), encoding="utf-8")
     start = random.Random(seed).sample(pool, args.start)
-    start_run = root / "start" / "run"
-    metrics, train_seconds = train(write_data(root / "start" / "data", start, args), start_run, seed, args)
+    start_run = run_folder(args.output_dir, seed, "start", 0)
+    metrics, train_seconds = train(write_data(start_run.parent / "data", start, args), start_run, seed, args)
     for strategy in args.strategies:
         if (seed, strategy, 0) not in done:
             row = result_row(
@@ -198,13 +218,13 @@ def run_seed(seed: int, args, done: set, rounds: bool = True) -> None:
     for round_ in range(1, args.rounds + 1):
         for strategy in args.strategies:
             labelled, run = state[strategy]
-            folder = root / strategy / f"round-{round_}"
+            folder = run_folder(args.output_dir, seed, strategy, round_).parent
             folder.mkdir(parents=True, exist_ok=True)
             chosen, ask_seconds = ask(run, pool_file, folder / "asked.jsonl", strategy, seed * 1000 + round_, args)
             labelled = labelled + chosen
             if run != start_run:
                 drop_weights(run, args)
-            run = folder / "run"
+            run = run_folder(args.output_dir, seed, strategy, round_)
             state[strategy] = (labelled, run)
             if (seed, strategy, round_) in done:
                 continue
@@ -220,7 +240,8 @@ def run_seed(seed: int, args, done: set, rounds: bool = True) -> None:
 def report(args) -> None:
     """The tables, plot, targets and docs from the recorded rows (bench/active_learning_report.py)."""
     pool = Counter(label for _, label in read_split(args.data / "train.txt"))
-    active_learning_report.report(args, read_results(args.output_dir), pool, described(args))
+    rows = with_class_f1(read_results(args.output_dir), args.output_dir)
+    active_learning_report.report(args, rows, pool, described(args))
 
 
 def parse_args(argv: list[str] | None = None):

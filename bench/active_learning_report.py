@@ -106,6 +106,21 @@ def gap_table(points: dict) -> tuple[list[str], list[list[str]]]:
     return header, table
 
 
+def class_f1_table(points: dict, classes: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Each class's test F1 per round, the default against the baseline, mean over the seeds both measured with
+    their metrics at hand (``class_f1``): where the default wins or loses its macro F1."""
+    new, base = points.get(DEFAULT, {}), points.get(BASELINE, {})
+    header = ["labelled", "strategy", *classes, "seeds"]
+    table = []
+    for n in sorted(set(new) & set(base))[1:]:
+        seeds = [s for s in common_seeds(new, base, n) if "class_f1" in new[n][s] and "class_f1" in base[n][s]]
+        for name, curve in ((BASELINE, base), (DEFAULT, new)):
+            if seeds:
+                means = [np.mean([curve[n][s]["class_f1"][c] for s in seeds]) for c in classes]
+                table.append([f"{n:,}", name, *(pct(m) for m in means), str(len(seeds))])
+    return header, table
+
+
 def reused_note(rows: list[dict]) -> list[str]:
     """Which rows an earlier run measured (``"reused"``: its date), copied in rather than trained again."""
     reused = sorted({(r["strategy"], r["seed"], r["reused"]) for r in rows if r.get("reused")})
@@ -218,10 +233,11 @@ def report(args, rows: list[dict], pool: Counter, described: str) -> None:
     curve = curve_table(points, [s for s in strategies if s != TYPICAL])
     shares = asked_shares(points, [s for s in strategies if s != TYPICAL], pool)
     gaps = gap_table(points)
+    per_class = class_f1_table(points, [label for label, _ in pool.most_common()])
     lines = verdict(points, pool) + reused_note(rows)
     seeds = sorted({row["seed"] for row in rows})
     print(f"\nbench/active_learning.py  seeds {seeds}; {described}; {machine()}\n")
-    for header, table in (curve, gaps, shares):
+    for header, table in (curve, gaps, per_class, shares):
         print_table(header, table)
         print()
     print("\n".join(lines))
@@ -243,6 +259,10 @@ def report(args, rows: list[dict], pool: Counter, described: str) -> None:
             f"{DEFAULT} minus {BASELINE}, test macro F1, per seed (the mean over the seeds both measured):",
             "",
             *markdown(*gaps),
+            "",
+            "Each class's test F1, mean over the seeds both measured (where the macro F1 is won or lost):",
+            "",
+            *markdown(*per_class),
             "",
             "The classes of the texts each strategy asked for (every round after the start, all seeds):",
             "",
