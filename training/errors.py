@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -54,13 +55,19 @@ def sigterm_as_exit() -> Iterator[None]:
 
     Python's default for SIGTERM ends the process on the spot, which would leave a run's staging folder for the
     next run to sweep. Nothing changes where another handler is installed already, or off the main thread
-    (where no handler can be installed).
+    (where no handler can be installed), nor for the processes it forks (a pool's workers die at once, as by default).
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         yield
         return
 
+    owner = os.getpid()
+
     def stop(signum: int, _frame) -> None:
+        if os.getpid() != owner:  # a forked child (multiprocessing's workers, cleanlab's): ended on the spot, as
+            signal.signal(signum, signal.SIG_DFL)  # Pool.terminate expects; exiting cleanly could block on its queues
+            os.kill(os.getpid(), signum)
+            return
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)

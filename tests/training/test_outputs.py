@@ -71,6 +71,28 @@ def test_sigterm_ends_a_command_as_an_exit_whose_cleanup_runs_and_another_handle
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _sleep_in_a_child():
+    import time
+
+    time.sleep(60)
+
+
+def test_a_forked_child_still_dies_of_sigterm_at_once():
+    """multiprocessing's Pool.terminate sends its workers SIGTERM: were they to exit cleanly instead, flushing their
+    queues could block (cleanlab's pool hung a test that way)."""
+    import multiprocessing
+    import signal
+    import time
+
+    with sigterm_as_exit():
+        child = multiprocessing.get_context("fork").Process(target=_sleep_in_a_child)
+        child.start()
+        time.sleep(0.5)
+        child.terminate()
+        child.join(timeout=30)
+    assert child.exitcode == -signal.SIGTERM  # killed by the signal, not SystemExit's 143
+
+
 def test_one_softmax_in_both_precisions():
     import numpy as np
 
