@@ -188,7 +188,7 @@ def cold_verdict(points: dict) -> list[str]:
     each = ", ".join(f"seed {s}: {pct(t)} vs {pct(r)}" for s, (t, r) in zip(seeds, pairs, strict=True))
     return [
         f"- cold start: the base encoder's first {n:,} at least level with a random {n:,} (mean of {len(seeds)} "
-        f"seeds): **{'yes' if diff >= 0 else 'no'}** ({pp(diff)}; {each})"
+        f"seed{'s' if len(seeds) > 1 else ''}): **{'yes' if diff >= 0 else 'no'}** ({pp(diff)}; {each})"
     ]
 
 
