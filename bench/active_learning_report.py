@@ -92,6 +92,16 @@ def common_seeds(a: dict, b: dict, n: int) -> list[int]:
     return sorted(set(a.get(n, {})) & set(b.get(n, {})))
 
 
+def mean_gap(new: dict, base: dict, n: int) -> float:
+    """The default's mean minus the baseline's at ``n`` labelled texts, over the seeds both measured."""
+    both = common_seeds(new, base, n)
+    return mean_f1(new, n, both) - mean_f1(base, n, both)
+
+
+def seeds_said(count: int) -> str:
+    return f"{count} seed{'s' if count > 1 else ''}"
+
+
 def gap_table(points: dict) -> tuple[list[str], list[list[str]]]:
     """The default minus the baseline, per seed and round, and their mean over the seeds measured by both."""
     new, base = points.get(DEFAULT, {}), points.get(BASELINE, {})
@@ -102,7 +112,7 @@ def gap_table(points: dict) -> tuple[list[str], list[list[str]]]:
     for n in sizes:
         both = common_seeds(new, base, n)
         cells = [pp(new[n][s]["f1_macro"] - base[n][s]["f1_macro"]) if s in both else "–" for s in seeds]
-        table.append([f"{n:,}", *cells, pp(mean_f1(new, n, both) - mean_f1(base, n, both))])
+        table.append([f"{n:,}", *cells, pp(mean_gap(new, base, n))])
     return header, table
 
 
@@ -139,12 +149,11 @@ def verdict(points: dict, pool: Counter) -> list[str]:
         return [f"verdict: needs rounds of both {DEFAULT} and {BASELINE}"]
 
     def gap(n):
-        both = common_seeds(new, base, n)
-        return mean_f1(new, n, both) - mean_f1(base, n, both)
+        return mean_gap(new, base, n)
 
     def seeds(n):
         count = len(common_seeds(new, base, n))
-        return "" if count >= 3 else f" ({count} seed{'s' if count > 1 else ''})"
+        return "" if count >= 3 else f" ({seeds_said(count)})"
 
     gaps = ", ".join(f"{n:,}: {pp(gap(n))}{seeds(n)}" for n in rounds)
     ahead = all(gap(n) > 0 for n in rounds) and all(gap(n) >= 0.02 for n in rounds if n in (1500, 2000))
@@ -187,8 +196,8 @@ def cold_verdict(points: dict) -> list[str]:
     diff = float(np.mean([t - r for t, r in pairs]))
     each = ", ".join(f"seed {s}: {pct(t)} vs {pct(r)}" for s, (t, r) in zip(seeds, pairs, strict=True))
     return [
-        f"- cold start: the base encoder's first {n:,} at least level with a random {n:,} (mean of {len(seeds)} "
-        f"seed{'s' if len(seeds) > 1 else ''}): **{'yes' if diff >= 0 else 'no'}** ({pp(diff)}; {each})"
+        f"- cold start: the base encoder's first {n:,} at least level with a random {n:,} (mean of "
+        f"{seeds_said(len(seeds))}): **{'yes' if diff >= 0 else 'no'}** ({pp(diff)}; {each})"
     ]
 
 
