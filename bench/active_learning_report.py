@@ -202,20 +202,34 @@ def cold_verdict(points: dict) -> list[str]:
 
 
 def plot(points: dict, strategies: list[str], path: Path, title: str) -> None:
-    """Test macro F1 against labelled texts: the mean over seeds, the band from the lowest to the highest seed."""
+    """Test macro F1 against labelled texts: the mean over seeds, the band from the lowest to the highest seed; a
+    hollow marker where fewer seeds were measured than at the plot's best-measured point (a mean of fewer seeds
+    is not comparable with its neighbours)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
+    most = max(len(seeds) for strategy in strategies for seeds in points.get(strategy, {}).values())
     for strategy in [s for s in strategies if s in points]:
         sizes = sorted(points[strategy])
         values = [[r["f1_macro"] for r in points[strategy][n].values()] for n in sizes]
-        line = axis.plot(sizes, [np.mean(v) for v in values], marker="o", label=strategy)[0]
+        means = [np.mean(v) for v in values]
+        line = axis.plot(sizes, means, marker="o", label=strategy)[0]
+        fewer = [i for i, v in enumerate(values) if len(v) < most]
+        if fewer:
+            axis.plot(
+                [sizes[i] for i in fewer],
+                [means[i] for i in fewer],
+                "o",
+                color=line.get_color(),
+                markerfacecolor="white",
+                linestyle="none",
+            )
         axis.fill_between(sizes, [min(v) for v in values], [max(v) for v in values], color=line.get_color(), alpha=0.15)
     axis.set_xlabel("labelled texts")
-    axis.set_ylabel("test macro F1 (mean over seeds; band: min to max)")
+    axis.set_ylabel(f"test macro F1 (mean of {most} seeds; hollow: fewer)", fontsize=9)
     axis.grid(alpha=0.3)
     axis.legend()
     axis.set_title(title, fontsize=9)
