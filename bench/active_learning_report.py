@@ -133,11 +133,15 @@ def class_f1_table(points: dict, classes: list[str]) -> tuple[list[str], list[li
 
 def reused_note(rows: list[dict]) -> list[str]:
     """Which rows an earlier run measured (``"reused"``: its date), copied in rather than trained again."""
-    reused = sorted({(r["strategy"], r["seed"], r["reused"]) for r in rows if r.get("reused")})
+    reused: dict = {}
+    for r in rows:
+        if r.get("reused"):
+            reused.setdefault((r["strategy"], r["seed"], r["reused"]), []).append(r["labelled"])
     return [
-        f"- {strategy}, seed {seed}: the rounds after the start are the {date} run's, reused (marked by `reused` in "
-        "results.jsonl; the start reproduced to the digit, so the rounds would too); no class counts"
-        for strategy, seed, date in reused
+        f"- {strategy}, seed {seed}: the rounds at {', '.join(f'{n:,}' for n in sorted(sizes))} labels are the "
+        f"{date} run's, reused (marked by `reused` in results.jsonl; the start reproduced to the digit, so the "
+        "rounds would too); no class counts"
+        for (strategy, seed, date), sizes in sorted(reused.items())
     ]
 
 
