@@ -139,8 +139,7 @@ def reused_note(rows: list[dict]) -> list[str]:
             reused.setdefault((r["strategy"], r["seed"], r["reused"]), []).append(r["labelled"])
     return [
         f"- {strategy}, seed {seed}: the rounds at {', '.join(f'{n:,}' for n in sorted(sizes))} labels are the "
-        f"{date} run's, reused (marked by `reused` in results.jsonl; the start reproduced to the digit, so the "
-        "rounds would too); no class counts"
+        f"{date} run's, reused (same settings; marked by `reused` in results.jsonl); no class counts"
         for (strategy, seed, date), sizes in sorted(reused.items())
     ]
 
