@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -284,7 +285,10 @@ def main() -> None:
         sys.exit(
             f"bench error: {args.output_dir} holds rounds of other options ({saved}) — choose another --output-dir"
         )
-    saved.write_text(json.dumps(settings(args), indent=2) + "\n")
+    if not saved.is_file():  # written whole (temporary name, then rename): a job started beside it may read it
+        staged = saved.with_name(f"{saved.name}.{os.getpid()}")
+        staged.write_text(json.dumps(settings(args), indent=2) + "\n")
+        os.replace(staged, saved)
     if not args.report:
         done = {(row["seed"], row["strategy"], row["round"]) for row in read_results(args.output_dir)}
         for seed in args.only_seeds or range(args.seeds):
