@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sys
@@ -49,6 +48,7 @@ import active_learning_report
 from harness import DATA, REPO, pct, read_split, training_args
 
 from formats.output_folder import METRICS_FILE, WEIGHTS_FILE
+from training.predict.parts import write_json_atomically
 
 STRATEGIES = ("random", "margin", "balanced")
 TYPICAL = "typical"  # the cold start: the first --start texts chosen by the base encoder
@@ -285,10 +285,8 @@ def main() -> None:
         sys.exit(
             f"bench error: {args.output_dir} holds rounds of other options ({saved}) — choose another --output-dir"
         )
-    if not saved.is_file():  # written whole (temporary name, then rename): a job started beside it may read it
-        staged = saved.with_name(f"{saved.name}.{os.getpid()}")
-        staged.write_text(json.dumps(settings(args), indent=2) + "\n")
-        os.replace(staged, saved)
+    if not saved.is_file():  # written whole: a job started beside it may read it
+        write_json_atomically(saved, settings(args))
     if not args.report:
         done = {(row["seed"], row["strategy"], row["round"]) for row in read_results(args.output_dir)}
         for seed in args.only_seeds or range(args.seeds):

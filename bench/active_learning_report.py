@@ -151,15 +151,14 @@ def verdict(points: dict, pool: Counter) -> list[str]:
     if not rounds:
         return [f"verdict: needs rounds of both {DEFAULT} and {BASELINE}"]
 
-    def gap(n):
-        return mean_gap(new, base, n)
+    gap = {n: mean_gap(new, base, n) for n in rounds}
 
     def seeds(n):
         count = len(common_seeds(new, base, n))
         return "" if count >= 3 else f" ({seeds_said(count)})"
 
-    gaps = ", ".join(f"{n:,}: {pp(gap(n))}{seeds(n)}" for n in rounds)
-    ahead = all(gap(n) > 0 for n in rounds) and all(gap(n) >= 0.02 for n in rounds if n in (1500, 2000))
+    gaps = ", ".join(f"{n:,}: {pp(gap[n])}{seeds(n)}" for n in rounds)
+    ahead = all(gap[n] > 0 for n in rounds) and all(gap[n] >= 0.02 for n in rounds if n in (1500, 2000))
     single = [(s, n, new[n][s]["f1_macro"] - base[n][s]["f1_macro"]) for n in rounds for s in new[n] if s in base[n]]
     worst = min(single, key=lambda t: t[2])
     final = max(base)
